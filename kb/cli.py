@@ -1,0 +1,254 @@
+"""The ``synapse`` command line: a thin layer over ``kb.KnowledgeBase``.
+
+Agents call ``synapse search --json`` / ``synapse match`` as a fresh process on every error, so this
+module imports only click at start-up; rich, numpy and the model load when a command needs them.
+Subcommands that live in ``web`` and ``skill`` are imported only when invoked.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+LAZY_COMMANDS = {
+    "serve": ("web.cli", "serve_command", "Run the web site (FastAPI)."),
+    "diagnose": ("skill.diagnose", "diagnose_command", "Find tool calls that could have run in parallel in an agent transcript."),
+    "skill": ("skill.install", "skill_group", "Install the SynapseAI Agent Skill into an agent."),
+    "hook": ("skill.hook", "hook_command", "Claude Code PostToolUseFailure hook: read hook JSON on stdin, print context."),
+    "mcp": ("skill.mcp_server", "mcp_command", "Serve the knowledge base as MCP tools over stdio."),
+}
+
+
+class UserError(click.ClickException):
+    """A mistake in how the command was used: one clear line, exit 1, no traceback."""
+
+    def show(self, file=None):
+        click.echo(f"synapse: {self.message}", err=True)
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is not None or name not in LAZY_COMMANDS:
+            return command
+        module, attr, _ = LAZY_COMMANDS[name]
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise UserError(f"'{name}' is not available in this installation ({exc})") from None
+
+    def format_commands(self, ctx, formatter):
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS and name not in self.commands:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+            else:
+                rows.append((name, self.commands[name].get_short_help_str(80)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def db_option(f):
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="SYNAPSE_DB",
+        help="SQLite database file (default: $SYNAPSE_DB or the per-user data directory).",
+    )(f)
+
+
+def _progress():
+    """A rich progress bar on stderr, created on first use (importing rich costs ~50 ms)."""
+    state: dict = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if total < 2:
+            return
+        if "bar" not in state:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            state["bar"] = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            state["bar"].start()
+            state["tasks"] = {}
+        bar = state["bar"]
+        if stage not in state["tasks"]:
+            state["tasks"][stage] = bar.add_task(stage, total=total)
+        bar.update(state["tasks"][stage], completed=done, total=total)
+
+    def stop() -> None:
+        if "bar" in state:
+            state["bar"].stop()
+
+    report.stop = stop
+    return report
+
+
+def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
+    from kb.service import KnowledgeBase
+    from kb.store import CorruptDatabase
+
+    progress = _progress()
+    try:
+        kb = KnowledgeBase.open(db, entries_dirs, progress=progress, remember_dirs=remember_dirs)
+    except CorruptDatabase as exc:
+        raise UserError(f"cannot use the database: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot open the database {db or ''}: {exc.strerror or exc}".replace("  ", " ")) from None
+    finally:
+        progress.stop()
+    for notice in kb.notices:
+        click.echo(f"synapse: {notice}", err=True)
+    if kb.last_report is not None and kb.last_report.problems:
+        click.echo(f"synapse: {kb.last_report.summary()}", err=True)
+    return kb
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="synapse-ai", prog_name="synapse")
+def main():
+    """SynapseAI: solutions for errors and slowdowns in AI agents.
+
+    Search with a question or paste an error; every result says why it matched.
+    """
+
+
+def _limit_option(f):
+    return click.option("--limit", "-n", default=5, show_default=True, type=click.IntRange(1, 50), help="Number of results.")(f)
+
+
+def _emit(response, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(response.to_dict(), ensure_ascii=False))
+    else:
+        from kb.terminal import print_search
+
+        print_search(response)
+
+
+@main.command()
+@click.argument("query", required=False)
+@_limit_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {query, matched, results}.")
+@click.option("--batch", type=click.File("r", encoding="utf-8", errors="replace"), help="Read one query per line from FILE ('-' for stdin); print one JSON object per line.")
+@db_option
+def search(query, limit, as_json, batch, db):
+    """Search the knowledge base with a question, a symptom or an error message."""
+    if batch is not None:
+        if query:
+            raise UserError("give either QUERY or --batch, not both")
+        lines = [line.rstrip("\n") for line in batch]
+        kb = open_kb(db)
+        for line in lines:
+            if not line.strip():
+                click.echo(json.dumps({"query": line, "matched": False, "results": [], "error": "empty query"}))
+                continue
+            click.echo(json.dumps(kb.search(line, limit).to_dict(), ensure_ascii=False))
+        return
+    if query is None or not query.strip():
+        raise UserError("empty query: give a question or an error message, e.g. synapse search \"429 rate_limit_error\"")
+    _emit(open_kb(db).search(query, limit), as_json)
+
+
+@main.command()
+@_limit_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {query, matched, results}.")
+@db_option
+def match(limit, as_json, db):
+    """Match an error message, traceback or log read from stdin."""
+    if sys.stdin.isatty():
+        click.echo("synapse: paste the error, then Ctrl-D", err=True)
+    text = sys.stdin.read()
+    if not text.strip():
+        raise UserError("nothing on stdin: pipe an error message or traceback into 'synapse match'")
+    _emit(open_kb(db).match(text, limit), as_json)
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--section", help="Show only this section (e.g. 'Fix', 'Root Cause').")
+@click.option("--json", "as_json", is_flag=True, help="Print the entry as structured JSON.")
+@click.option("--raw", is_flag=True, help="Print the entry's markdown source.")
+@db_option
+def show(slug, section, as_json, raw, db):
+    """Show one entry."""
+    kb = open_kb(db)
+    entry = kb.get(slug)
+    if entry is None:
+        near = kb.nearest_slugs(slug)
+        hint = f"; did you mean: {', '.join(near)}" if near else ""
+        raise UserError(f"no entry '{slug}'{hint}")
+    if section is not None and entry.section(section) is None:
+        names = ", ".join(s.name for s in entry.sections)
+        raise UserError(f"entry '{slug}' has no section '{section}' (sections: {names})")
+    if as_json:
+        from kb.views import entry_to_dict
+
+        data = entry_to_dict(entry)
+        if section:
+            data["sections"] = [s for s in data["sections"] if s["name"].lower() == section.lower()]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif raw:
+        click.echo(kb.markdown(slug) if not section else f"## {entry.section(section).name}\n\n{entry.section(section).body}")
+    else:
+        from kb.terminal import print_entry
+
+        print_entry(entry, section)
+
+
+@main.command()
+@click.option("--entries", "entries", multiple=True, type=click.Path(file_okay=False, path_type=Path), help="Entry folder to index (repeatable). Default: the shipped entries plus your local entries folder.")
+@click.option("--full", is_flag=True, help="Re-read every file, even unchanged ones (embeddings are still reused by content hash).")
+@db_option
+def index(entries, full, db):
+    """Build or update the search index (incremental)."""
+    for d in entries:
+        if not d.is_dir():
+            raise UserError(f"entries folder not found: {d}")
+    from kb.service import KnowledgeBase
+
+    progress = _progress()
+    try:
+        kb = KnowledgeBase.open(db, list(entries) or None, refresh=False, remember_dirs=True)
+        if full:
+            kb.store.db.execute("update entries set file_mtime_ns = -1")
+        report = kb.index(progress)
+    finally:
+        progress.stop()
+    for notice in kb.notices:
+        click.echo(f"synapse: {notice}", err=True)
+    for problem in report.problems:
+        click.echo(f"{problem}", err=True)
+    click.echo(report.summary())
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def lint(paths):
+    """Check entry files: front matter, sections, patterns, code blocks. Exit 1 on any problem."""
+    from kb.lint import lint_paths
+    from kb.service import default_entry_dirs
+
+    targets = list(paths) or [d for d in default_entry_dirs() if d.is_dir()]
+    count, problems = lint_paths(targets)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        files = len({p.path for p in problems})
+        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} file{'s' if files != 1 else ''} ({count} checked)", err=True)
+        sys.exit(1)
+    click.echo(f"{count} entr{'ies' if count != 1 else 'y'} OK")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

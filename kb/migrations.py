@@ -1,0 +1,63 @@
+"""Numbered schema migrations, applied whenever a store is opened (sqlite-utils ``Migrations``).
+
+Never edit a migration that has shipped: add the next number.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("synapse")
+
+
+@migrations()
+def m001_core(db):
+    db["entries"].create(
+        {
+            "slug": str,
+            "title": str,
+            "summary": str,
+            "category": str,
+            "tags": str,  # JSON list
+            "patterns": str,  # JSON list
+            "environment": str,  # JSON list
+            "savings": str,
+            "sources": str,  # JSON list
+            "created": str,
+            "updated": str,
+            "body": str,  # all sections as markdown, for full-text search
+            "patterns_text": str,  # patterns joined, for full-text search
+            "markdown": str,  # the canonical file text
+            "path": str,
+            "file_mtime_ns": int,
+            "file_size": int,
+            "content_hash": str,
+        },
+        pk="slug",
+    )
+    db["sections"].create(
+        {"id": int, "slug": str, "position": int, "name": str, "body": str},
+        pk="id",
+        foreign_keys=[("slug", "entries", "slug")],
+    )
+    db["sections"].create_index(["slug"])
+    db["code_blocks"].create(
+        {"id": int, "slug": str, "section": str, "position": int, "language": str, "attrs": str, "code": str},
+        pk="id",
+        foreign_keys=[("slug", "entries", "slug")],
+    )
+    db["code_blocks"].create_index(["slug"])
+    db["tags"].create({"slug": str, "tag": str}, pk=("slug", "tag"), foreign_keys=[("slug", "entries", "slug")])
+    db["tags"].create_index(["tag"])
+    # One row per embedded text of an entry ("summary": title+summary+tags, "symptom": symptom+root cause).
+    # vector: little-endian float32 BLOB (kb.embed.vector_to_blob); content_hash: sha256 of the embedded
+    # text + model, so unchanged text is never embedded again.
+    db["embeddings"].create(
+        {"slug": str, "field": str, "model": str, "content_hash": str, "vector": bytes},
+        pk=("slug", "field"),
+        foreign_keys=[("slug", "entries", "slug")],
+    )
+    db["entries"].enable_fts(
+        ["title", "summary", "body", "patterns_text"], fts_version="FTS5", tokenize="porter", create_triggers=True
+    )
+    db["meta"].create({"key": str, "value": str}, pk="key")

@@ -1,0 +1,289 @@
+"""Markdown entry files ⇄ ``kb.model.Entry``.
+
+``parse_entry`` collects *every* problem it finds (with the line it is on) and raises one
+``EntryError`` holding all of them, so ``synapse lint`` can report a file completely in one pass.
+``render_entry`` writes the canonical form; parse → render → parse gives the same content.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from kb.model import (
+    CATEGORIES,
+    OPTIONAL_SECTIONS,
+    REQUIRED_SECTIONS,
+    SECTION_ORDER,
+    Entry,
+    Section,
+    code_blocks_in,
+    split_fix_options,
+)
+
+# Front matter fields: name -> kind.  The entry format document lists exactly these
+# (tests/kb/test_format_doc.py keeps the two in agreement).
+FIELDS: dict[str, str] = {
+    "slug": "str",
+    "title": "str",
+    "summary": "str",
+    "category": "str",
+    "tags": "list",
+    "patterns": "list",
+    "environment": "list",
+    "savings": "str",
+    "sources": "list",
+    "created": "date",
+    "updated": "date",
+}
+# Lists that may be empty ("patterns: []" is fine for symptoms that print no error).
+MAY_BE_EMPTY = {"patterns"}
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SECTION_RE = re.compile(r"^## (?!#)(.*?)[ \t]*$", re.M)
+_FENCE_LINE_RE = re.compile(r"^```")
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.path else f"line {self.line}"
+        return f"{where}: {self.message}"
+
+
+class EntryError(ValueError):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def _key_lines(front: str) -> dict[str, int]:
+    """Line (1-based, within the file) of each top-level front-matter key; items too."""
+    lines: dict[str, int] = {}
+    try:
+        node = yaml.compose(front)
+    except yaml.YAMLError:
+        return lines
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[key.value] = key.start_mark.line + 2  # +1 for 1-based, +1 for the opening ---
+            if isinstance(value, yaml.SequenceNode):
+                for i, item in enumerate(value.value):
+                    lines[f"{key.value}[{i}]"] = item.start_mark.line + 2
+    return lines
+
+
+def _split_front_matter(text: str) -> tuple[str | None, str, int]:
+    """Return (front matter text or None, body, line number where the body starts)."""
+    if not text.startswith("---\n") and text.strip() != "---":
+        return None, text, 1
+    end = re.search(r"^---[ \t]*$", text[4:], re.M)
+    if not end:
+        return None, text, 1
+    front = text[4 : 4 + end.start()]
+    body = text[4 + end.end():]
+    body_line = front.count("\n") + 2 + (1 if body.startswith("\n") else 0)
+    return front, body[1:] if body.startswith("\n") else body, body_line
+
+
+def _as_date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _check_fields(data: dict, lines: dict[str, int], problems: list[Problem]) -> dict:
+    clean: dict = {}
+    for key in data:
+        if key not in FIELDS:
+            problems.append(Problem(lines.get(str(key), 1), f"unknown field '{key}' (known: {', '.join(FIELDS)})"))
+    for name, kind in FIELDS.items():
+        line = lines.get(name, 1)
+        if name not in data or data[name] is None:
+            problems.append(Problem(1, f"missing front matter field '{name}'"))
+            continue
+        value = data[name]
+        if kind == "str":
+            if not isinstance(value, str) or not value.strip():
+                problems.append(Problem(line, f"'{name}' must be a non-empty string"))
+                continue
+            if "\n" in value.strip():
+                problems.append(Problem(line, f"'{name}' must be one line"))
+            clean[name] = value.strip()
+        elif kind == "list":
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                problems.append(Problem(line, f"'{name}' must be a list of non-empty strings"))
+                continue
+            if not value and name not in MAY_BE_EMPTY:
+                problems.append(Problem(line, f"'{name}' must not be empty"))
+            clean[name] = [v.strip() if name != "patterns" else v for v in value]
+        else:
+            parsed = _as_date(value)
+            if parsed is None:
+                problems.append(Problem(line, f"'{name}' must be a date YYYY-MM-DD, got {value!r}"))
+                continue
+            clean[name] = parsed
+    return clean
+
+
+def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problems: list[Problem]) -> None:
+    slug = clean.get("slug")
+    if slug is not None:
+        if not SLUG_RE.match(slug):
+            problems.append(Problem(lines.get("slug", 1), f"slug '{slug}' must be lowercase letters, digits and hyphens"))
+        if path is not None and path.stem != slug:
+            problems.append(Problem(lines.get("slug", 1), f"slug '{slug}' does not match the file name '{path.name}'"))
+    category = clean.get("category")
+    if category is not None and category not in CATEGORIES:
+        problems.append(Problem(lines.get("category", 1), f"unknown category '{category}' (one of: {', '.join(CATEGORIES)})"))
+    for i, pattern in enumerate(clean.get("patterns", [])):
+        try:
+            re.compile(pattern, re.I)
+        except re.error as exc:
+            problems.append(Problem(lines.get(f"patterns[{i}]", lines.get("patterns", 1)), f"invalid regex in patterns: {pattern!r}: {exc}"))
+    for i, url in enumerate(clean.get("sources", [])):
+        if not re.match(r"^https?://\S+$", url):
+            problems.append(Problem(lines.get(f"sources[{i}]", lines.get("sources", 1)), f"source is not an http(s) URL: {url!r}"))
+    if "created" in clean and "updated" in clean and clean["updated"] < clean["created"]:
+        problems.append(Problem(lines.get("updated", 1), "'updated' is earlier than 'created'"))
+
+
+def _split_sections(body: str, body_line: int, problems: list[Problem]) -> list[Section]:
+    """Split the body at ``## `` headings that are not inside code fences."""
+    heads: list[tuple[int, str, int]] = []  # (offset, name, line)
+    in_fence = False
+    offset = 0
+    for i, raw in enumerate(body.splitlines(keepends=True)):
+        if _FENCE_LINE_RE.match(raw):
+            in_fence = not in_fence
+        elif not in_fence:
+            m = _SECTION_RE.match(raw.rstrip("\n"))
+            if m:
+                heads.append((offset, m.group(1), body_line + i))
+        offset += len(raw)
+    if in_fence:
+        problems.append(Problem(body_line + body.count("\n"), "unclosed code fence"))
+    preamble = body[: heads[0][0]] if heads else body
+    if preamble.strip():
+        leading_blank = preamble[: len(preamble) - len(preamble.lstrip())].count("\n")
+        problems.append(Problem(body_line + leading_blank, "text before the first '## ' section"))
+    sections: list[Section] = []
+    for i, (start, name, line) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(body)
+        text = body[start:end].split("\n", 1)[1] if "\n" in body[start:end] else ""
+        leading = len(text) - len(text.lstrip("\n"))
+        sections.append(Section(name, text.strip("\n").rstrip(), line + 1 + leading))
+    return sections
+
+
+def _check_sections(sections: list[Section], body_line: int, problems: list[Problem]) -> None:
+    seen: dict[str, int] = {}
+    for s in sections:
+        if s.name not in SECTION_ORDER:
+            problems.append(Problem(s.line - 1, f"unknown section '## {s.name}' (known: {', '.join(SECTION_ORDER)})"))
+            continue
+        if s.name in seen:
+            problems.append(Problem(s.line - 1, f"duplicate section '## {s.name}'"))
+        seen[s.name] = s.line
+        if not s.body.strip():
+            problems.append(Problem(s.line - 1, f"section '## {s.name}' is empty"))
+    for name in REQUIRED_SECTIONS:
+        if name not in seen:
+            problems.append(Problem(body_line, f"missing required section '## {name}'"))
+    known = [s.name for s in sections if s.name in SECTION_ORDER]
+    if known != sorted(known, key=SECTION_ORDER.index):
+        problems.append(Problem(body_line, f"sections out of order: expected {', '.join(n for n in SECTION_ORDER if n in known)}"))
+    fix = next((s for s in sections if s.name == "Fix"), None)
+    if fix is not None and fix.body.strip():
+        options = split_fix_options(fix.body, fix.line)
+        if not options:
+            problems.append(Problem(fix.line - 1, "'## Fix' has no '### Option 1: ...' subsection"))
+        for expected, option in enumerate(options, start=1):
+            if option.number != expected:
+                problems.append(Problem(option_line(fix, option.number), f"fix options must be numbered 1, 2, 3…: found Option {option.number} where Option {expected} belongs"))
+            if not option.body.strip():
+                problems.append(Problem(option_line(fix, option.number), f"empty fix: 'Option {option.number}: {option.title}' has no text"))
+    for s in sections:
+        for block in code_blocks_in(s.body, s.line):
+            problems.extend(_check_code(block))
+
+
+def option_line(section: Section, number: int) -> int:
+    m = re.search(rf"^### Option {number}:", section.body, re.M)
+    return section.line + section.body.count("\n", 0, m.start()) if m else section.line
+
+
+def _check_code(block) -> list[Problem]:
+    if block.language == "python":
+        try:
+            ast.parse(block.code)
+        except SyntaxError as exc:
+            return [Problem(block.line + (exc.lineno or 0), f"python block does not parse: {exc.msg}")]
+    elif block.language == "json":
+        try:
+            json.loads(block.code)
+        except ValueError as exc:
+            return [Problem(block.line, f"json block is not valid JSON: {exc}")]
+    return []
+
+
+def parse_entry(text: str, path: Path | str | None = None) -> Entry:
+    """Parse one entry file's text; raise ``EntryError`` listing every problem found."""
+    path = Path(path) if path is not None else None
+    problems: list[Problem] = []
+    text = text.replace("\r\n", "\n").lstrip("\ufeff")
+    front, body, body_line = _split_front_matter(text)
+    if front is None:
+        raise EntryError([Problem(1, "missing front matter (the file must start with a '---' line and close it with another)")])
+    try:
+        data = yaml.safe_load(front) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise EntryError([Problem((mark.line + 2) if mark else 1, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(data, dict):
+        raise EntryError([Problem(1, "front matter must be a mapping of field: value")])
+    lines = _key_lines(front)
+    clean = _check_fields(data, lines, problems)
+    _check_values(clean, lines, path, problems)
+    sections = _split_sections(body, body_line, problems)
+    _check_sections(sections, body_line, problems)
+    if problems:
+        raise EntryError(sorted(problems, key=lambda p: p.line))
+    return Entry(sections=sections, path=path, **clean)
+
+
+def read_entry(path: Path | str) -> Entry:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise EntryError([Problem(1, "file is not valid UTF-8")]) from None
+    return parse_entry(text, path)
+
+
+def render_entry(entry: Entry) -> str:
+    """The canonical markdown for an entry."""
+    front = {name: getattr(entry, name) for name in FIELDS}
+    dumped = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=10_000, default_flow_style=False)
+    parts = ["---\n", dumped, "---\n"]
+    for section in entry.sections:
+        parts.append(f"\n## {section.name}\n\n{section.body.strip(chr(10))}\n")
+    return "".join(parts)
+
+
+__all__ = ["FIELDS", "OPTIONAL_SECTIONS", "REQUIRED_SECTIONS", "EntryError", "Problem", "parse_entry", "read_entry", "render_entry"]

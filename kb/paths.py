@@ -1,0 +1,42 @@
+"""Where things live: the shipped entries, the per-user data directory, the default database.
+
+The shipped entries travel inside the wheel as ``kb/_entries`` (see ``pyproject.toml``); in a source
+checkout (editable install, tests) they are the repository's top-level ``entries/`` folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "synapse"
+
+
+def shipped_entries_dir() -> Path:
+    package_dir = Path(__file__).resolve().parent
+    bundled = package_dir / "_entries"
+    if bundled.is_dir():
+        return bundled
+    return package_dir.parent / "entries"
+
+
+def data_dir() -> Path:
+    """Per-user data directory (``SYNAPSE_HOME`` overrides; XDG on Linux, the platform's usual place elsewhere)."""
+    override = os.environ.get("SYNAPSE_HOME")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_db_path() -> Path:
+    override = os.environ.get("SYNAPSE_DB")
+    if override:
+        return Path(override).expanduser()
+    return data_dir() / "synapse.db"
+
+
+def model_cache_dir() -> Path:
+    """Where the numpy export of the embedding model is cached."""
+    return data_dir() / "models"

@@ -1,0 +1,79 @@
+"""Error signatures: strip the variable parts of an error message so the same error looks the same.
+
+Modelled on how Sentry parameterizes messages before grouping: request ids, UUIDs, hex addresses,
+URLs, file paths, quoted values and numbers become placeholders.  Entry ``patterns`` are matched
+against both the raw text and its normalized form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_SCAN = 20_000  # characters of user text scanned by patterns (a pasted log can be huge)
+
+_RULES: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"\b(?:req|request|msg|toolu|call|chatcmpl|run|thread|srvtoolu)_[A-Za-z0-9]{6,}\b"), "<id>"),
+    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
+    (re.compile(r"\b[0-9a-fA-F]{16,}\b"), "<hex>"),
+    (re.compile(r"\b(?:https?|wss?|file)://[^\s'\"<>)\]]+"), "<url>"),
+    (re.compile(r"(?:[A-Za-z]:\\|~?/)(?:[\w.\-]+[/\\])+[\w.\-]*"), "<path>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<datetime>"),
+    (re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])"), "<num>"),
+]
+_QUOTED = re.compile(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"")
+
+
+def normalize(text: str, quoted: bool = False) -> str:
+    """Replace variable parts with placeholders.  ``quoted=True`` also replaces quoted values, which
+    is right for grouping but loses words the search needs, so search leaves it off."""
+    out = text[:MAX_SCAN]
+    for rule, placeholder in _RULES:
+        out = rule.sub(placeholder, out)
+    if quoted:
+        out = _QUOTED.sub("<val>", out)
+    return re.sub(r"[ \t]+", " ", out)
+
+
+@lru_cache(maxsize=4096)
+def compile_pattern(pattern: str) -> re.Pattern | None:
+    try:
+        return re.compile(pattern, re.I)
+    except re.error:
+        return None
+
+
+@dataclass(frozen=True)
+class PatternHit:
+    slug: str
+    pattern: str
+    matched_text: str
+
+
+def match_patterns(text: str, patterns: dict[str, list[str]]) -> list[PatternHit]:
+    """Entries whose patterns occur in ``text`` (raw or normalized), best first.
+
+    Ranking: an entry matching more of its patterns ranks higher; then the longer matched text
+    (a more specific pattern) wins.
+    """
+    raw = text[:MAX_SCAN]
+    if not raw.strip():
+        return []
+    norm = normalize(raw)
+    scored: list[tuple[int, int, PatternHit]] = []
+    for slug, entry_patterns in patterns.items():
+        hits: list[tuple[str, str]] = []
+        for pattern in entry_patterns:
+            compiled = compile_pattern(pattern)
+            if compiled is None:
+                continue
+            m = compiled.search(raw) or compiled.search(norm)
+            if m and m.group(0).strip():
+                hits.append((pattern, m.group(0)))
+        if hits:
+            best = max(hits, key=lambda h: len(h[1]))
+            scored.append((len(hits), len(best[1]), PatternHit(slug, best[0], best[1][:200])))
+    scored.sort(key=lambda s: (-s[0], -s[1]))
+    return [hit for _, _, hit in scored]

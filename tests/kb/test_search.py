@@ -1,0 +1,76 @@
+"""Hybrid search behaviour with the deterministic hashing embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb import KnowledgeBase
+from kb.embed import HashingEmbedder
+from kb.search import decide_matched, fts_expression, query_terms
+
+from tests.kb.helpers import write_entry
+
+HOSTILE = [
+    "", " ", '"', "'", "*", "(((", "a AND OR NOT b", 'NEAR("a" "b", 3)', "title:foo", "^start", "x" * 10_000,
+    "e" * 10_240 + " 429", "ünïcödé ✓ 🤖 中文", "\x00\x01", "-- DROP TABLE entries;", "{\"json\": [1,2]}", "a\nb\r\nc",
+]
+
+
+@pytest.fixture
+def small_kb(tmp_path):
+    folder = tmp_path / "entries"
+    write_entry(folder, "rate-limited", title="429 rate_limit_error from the API", summary="Too many requests per minute.",
+                patterns=r"'rate_limit_error', 'Error code: 429'", symptom="Requests fail with 429 rate_limit_error.",
+                cause="You exceeded requests per minute.", fix="Back off and retry after the retry-after header.")
+    write_entry(folder, "slow-tools", title="Tool calls run one after another", summary="Independent tool calls are executed sequentially.",
+                symptom="The agent reads files one at a time and is slow.", cause="Tools are awaited in a loop.",
+                fix="Run independent calls concurrently with asyncio.gather.")
+    kb = KnowledgeBase.open(tmp_path / "kb.db", [folder], embedder=HashingEmbedder())
+    yield kb
+    kb.close()
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+def test_any_text_is_safe(small_kb, query):
+    data = small_kb.search(query, 5).to_dict()
+    assert set(data) == {"query", "matched", "results"} and isinstance(data["matched"], bool)
+
+
+def test_fts_expression_quotes_everything():
+    assert fts_expression(query_terms('NEAR(a "b") AND title:x*')) == '"near" OR "title"'
+    assert fts_expression([]) is None
+
+
+def test_pasted_error_finds_entry_by_pattern(small_kb):
+    error = ("Traceback (most recent call last):\n  File \"/srv/agent.py\", line 12, in run\n"
+             "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
+             "'message': 'Number of request tokens has exceeded your per-minute rate limit'}, 'request_id': 'req_011CXy'}")
+    data = small_kb.match(error).to_dict()
+    top = data["results"][0]
+    assert data["matched"] is True and top["slug"] == "rate-limited"
+    assert top["why"]["pattern"] in ("rate_limit_error", "Error code: 429")
+    assert set(top["why"]["signals"]) == {"pattern_rank", "bm25", "bm25_rank", "cosine", "dense_rank"}
+    assert {"slug", "title", "summary", "score", "category", "why"} <= set(top)
+
+
+def test_results_say_why_with_section_and_snippet(small_kb):
+    top = small_kb.search("agent reads files one at a time").to_dict()["results"][0]
+    assert top["slug"] == "slow-tools"
+    assert top["why"]["section"] == "Symptom" and "**files**" in top["why"]["snippet"]
+
+
+def test_off_topic_is_not_matched(small_kb):
+    assert small_kb.search("how do I center a div in css").matched is False
+
+
+def test_abstention_needs_more_than_one_weak_signal():
+    assert decide_matched(True, None, False) is True
+    assert decide_matched(False, 0.9, False) is True
+    assert decide_matched(False, 0.5, True) is True
+    assert decide_matched(False, 0.5, False) is False
+    assert decide_matched(False, 0.2, True) is False
+    assert decide_matched(False, None, True) is False
+
+
+def test_limit_is_respected(small_kb):
+    assert len(small_kb.search("error", limit=1).results) == 1
