@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
+
+# The query model's matrices are tiny: BLAS worker threads only add wake-up latency (and contend
+# for the 2 cores an agent's machine may have), so one thread unless the user says otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from pathlib import Path
 
 import click
@@ -95,6 +100,7 @@ def _progress():
 
 
 def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
+    from kb.embed import ModelUnavailable
     from kb.service import KnowledgeBase
     from kb.store import CorruptDatabase
 
@@ -103,6 +109,8 @@ def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
         kb = KnowledgeBase.open(db, entries_dirs, progress=progress, remember_dirs=remember_dirs)
     except CorruptDatabase as exc:
         raise UserError(f"cannot use the database: {exc}") from None
+    except ModelUnavailable as exc:
+        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot open the database {db or ''}: {exc.strerror or exc}".replace("  ", " ")) from None
     finally:
@@ -217,12 +225,19 @@ def index(entries, full, db):
             raise UserError(f"entries folder not found: {d}")
     from kb.service import KnowledgeBase
 
+    from kb.embed import ModelUnavailable
+    from kb.store import CorruptDatabase
+
     progress = _progress()
     try:
         kb = KnowledgeBase.open(db, list(entries) or None, refresh=False, remember_dirs=True)
         if full:
             kb.store.db.execute("update entries set file_mtime_ns = -1")
         report = kb.index(progress)
+    except (CorruptDatabase, ModelUnavailable) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot index into {db or 'the database'}: {exc.strerror or exc}") from None
     finally:
         progress.stop()
     for notice in kb.notices:

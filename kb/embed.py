@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
 from pathlib import Path
 from typing import Protocol, Sequence
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class ModelUnavailable(RuntimeError):
+    """The configured embedding model cannot be loaded (nothing is ever downloaded)."""
 
 
 class Embedder(Protocol):
@@ -84,7 +89,12 @@ class SentenceTransformerEmbedder:
 
             hf_logging.disable_progress_bar()
 
-            self._model = SentenceTransformer(resolve_model_path(self.model_id), device="cpu")
+            try:
+                self._model = SentenceTransformer(resolve_model_path(self.model_id), device="cpu")
+            except (OSError, ValueError) as exc:
+                raise ModelUnavailable(
+                    f"cannot load the embedding model '{self.model_id}' (SYNAPSE_MODEL): {str(exc).splitlines()[0]}"
+                ) from exc
         return self._model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -200,7 +210,7 @@ class NumpyBertEmbedder:
 
         mean = x.mean(-1, keepdims=True)
         var = ((x - mean) ** 2).mean(-1, keepdims=True)
-        return (x - mean) / np.sqrt(var + self.meta["eps"]) * params[0] + params[1]
+        return (x - mean) / np.sqrt(var + float(self.meta["eps"])) * params[0] + params[1]
 
     def _encode_one(self, ids):
         import numpy as np
@@ -214,13 +224,13 @@ class NumpyBertEmbedder:
         for layer in self.layers:
             qkv = x @ layer["qkv_w"] + layer["qkv_b"]
             q, k, v = (qkv[:, i * hidden:(i + 1) * hidden].reshape(n, heads, d).transpose(1, 0, 2) for i in range(3))
-            scores = q @ k.transpose(0, 2, 1) / np.sqrt(d)
+            scores = q @ k.transpose(0, 2, 1) * (1.0 / math.sqrt(d))  # python floats keep float32
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
             ctx = (scores @ v).transpose(1, 0, 2).reshape(n, hidden)
             x = self._layer_norm(x + ctx @ layer["o_w"] + layer["o_b"], layer["ln1"])
             inter = x @ layer["i_w"] + layer["i_b"]
-            inter = 0.5 * inter * (1.0 + _erf(inter / np.sqrt(2.0)))
+            inter = 0.5 * inter * (1.0 + _erf(inter * (1.0 / math.sqrt(2.0))))
             x = self._layer_norm(x + inter @ layer["out_w"] + layer["out_b"], layer["ln2"])
         pooled = x[0] if self.meta["pooling"] == "cls" else x.mean(0)
         if self.meta["normalize"]:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from kb.lint import entry_files
 from kb.model import Entry
-from kb.parse import EntryError, Problem, read_entry, render_entry
 from kb.store import Store
+
+# kb.parse (and yaml) load only when a file must actually be read: a current index is checked with
+# file stats alone, which keeps the per-error CLI start-up short.
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 _FENCE = "```"
@@ -31,7 +32,7 @@ class IndexReport:
     unchanged: int = 0
     removed: int = 0
     embedded: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list = field(default_factory=list)  # kb.parse.Problem
     seconds: float = 0.0
 
     @property
@@ -79,6 +80,12 @@ def text_hash(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\n{text}".encode("utf-8")).hexdigest()
 
 
+def entry_files(paths: Sequence[Path]) -> list[Path]:
+    from kb.lint import entry_files as files
+
+    return files(list(paths))
+
+
 def fingerprint(dirs: Sequence[Path], model: str) -> str:
     """A cheap digest of the entry folders (names, mtimes, sizes) and model: if it is unchanged,
     the index is current and nothing needs to be parsed."""
@@ -105,6 +112,8 @@ def index_dirs(
     ``embedder_for(n)`` returns the embedder to use for ``n`` texts (so a handful of texts can use the
     light query model while a full build uses the batch one); it is only called when n > 0.
     """
+    from kb.parse import EntryError, Problem, read_entry, render_entry
+
     started = time.perf_counter()
     report = IndexReport()
     known = store.entry_fingerprints()

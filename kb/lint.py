@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kb.parse import EntryError, Problem, read_entry
 
 
 def entry_files(paths: list[Path]) -> list[Path]:
@@ -18,8 +17,10 @@ def entry_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def lint_paths(paths: list[Path]) -> tuple[int, list[Problem]]:
+def lint_paths(paths: list[Path]) -> tuple[int, list]:
     """Return (number of files checked, problems).  Duplicate slugs are reported on every file but the first."""
+    from kb.parse import EntryError, Problem, read_entry
+
     problems: list[Problem] = []
     first_seen: dict[str, Path] = {}
     files = entry_files(paths)

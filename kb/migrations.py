@@ -61,3 +61,31 @@ def m001_core(db):
         ["title", "summary", "body", "patterns_text"], fts_version="FTS5", tokenize="porter", create_triggers=True
     )
     db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations()
+def m002_submissions_and_stars(db):
+    # Solutions sent through the web form / API, waiting for (or after) moderation.  ``ref`` is the
+    # random token the submitter gets for the status page.  ``data`` holds the fields as typed
+    # (JSON), ``markdown`` the entry as it would be written, ``flags`` the moderator warnings (JSON).
+    db["submissions"].create(
+        {
+            "ref": str,
+            "status": str,  # pending | approved | rejected
+            "created_at": str,
+            "updated_at": str,
+            "title": str,
+            "data": str,
+            "markdown": str,
+            "flags": str,
+            "contact": str,
+            "reason": str,  # why it was rejected (shown to the submitter)
+            "slug": str,  # the entry written on approval
+        },
+        pk="ref",
+    )
+    db["submissions"].create_index(["status", "created_at"])
+    # One star per (entry, client).  No foreign key to entries: re-indexing deletes and re-creates
+    # entry rows, and stars must survive that.
+    db["stars"].create({"slug": str, "client": str, "created_at": str}, pk=("slug", "client"))
+    db["stars"].create_index(["slug"])

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from kb.fusion import rrf
-from kb.signature import MAX_SCAN, match_patterns, normalize
+from kb.signature import MAX_SCAN, PatternIndex, normalize
 
 # Calibrated for sentence-transformers/all-MiniLM-L6-v2 (docs/search.md has the measurements).
 COSINE_ALONE = 0.62  # a cosine this high is confident by itself
@@ -115,7 +115,7 @@ def decide_matched(pattern_top: bool, cosine: float | None, bm25_agrees: bool) -
     return cosine >= COSINE_ALONE or (cosine >= COSINE_WITH_AGREEMENT and bm25_agrees)
 
 
-def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=None) -> SearchResponse:
+def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=None, patterns: PatternIndex | None = None) -> SearchResponse:
     """Run all three retrievers and fuse them.
 
     ``dense_index`` is a ``(slugs, fields, matrix)`` triple (``Store.embedding_matrix``) and
@@ -124,7 +124,7 @@ def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=
     import numpy as np
 
     limit = max(1, min(int(limit), 50))
-    hits = match_patterns(query, store.all_patterns())
+    hits = (patterns or PatternIndex(store.all_patterns())).match(query)
     pattern_rank = [h.slug for h in hits]
     terms = query_terms(query)
     expression = fts_expression(terms)

@@ -18,7 +18,6 @@ from typing import Sequence
 from kb import embed
 from kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from kb.model import Entry
-from kb.parse import render_entry
 from kb.paths import default_db_path, model_cache_dir, shipped_entries_dir, data_dir
 from kb.search import SearchResponse, hybrid_search
 from kb.store import CorruptDatabase, Store
@@ -119,6 +118,8 @@ class KnowledgeBase:
     def _embedder_for(self, n: int):
         if self._embedder is not None:
             return self._embedder
+        if self.model_id == "hash":
+            return self.query_embedder()
         if n <= SMALL_BATCH:
             light = self.query_embedder(load_reference=False)
             if light is not None:
@@ -156,10 +157,17 @@ class KnowledgeBase:
         return self._query_embedder
 
     def _dense_index(self):
+        """Vectors and compiled patterns, cached until the index changes (its generation moves)."""
         generation = self.store.get_meta("generation", "0")
         if self._dense is None or self._dense[0] != generation:
-            self._dense = (generation, self.store.embedding_matrix(self.model_id))
+            from kb.signature import PatternIndex
+
+            self._dense = (generation, self.store.embedding_matrix(self.model_id), PatternIndex(self.store.all_patterns()))
         return self._dense[1]
+
+    def _pattern_index(self):
+        self._dense_index()
+        return self._dense[2]
 
     def embed_query(self, text: str):
         embedder = self.query_embedder()
@@ -172,7 +180,7 @@ class KnowledgeBase:
         with self._lock:
             dense = self._dense_index()
             vector = self.embed_query(query) if len(dense[0]) else None
-            return hybrid_search(self.store, query, limit, vector, dense)
+            return hybrid_search(self.store, query, limit, vector, dense, self._pattern_index())
 
     def match(self, error_text: str, limit: int = 5) -> SearchResponse:
         """Search with a pasted error, traceback or log (the same pipeline; patterns lead)."""
@@ -235,7 +243,7 @@ class KnowledgeBase:
         Refuses (``ValueError``) a slug that is already in the index; callers choose a free slug
         with ``free_slug``.
         """
-        from kb.parse import parse_entry
+        from kb.parse import parse_entry, render_entry
 
         directory = Path(write_to) if write_to else local_entries_dir()
         with self._lock:

@@ -52,28 +52,71 @@ class PatternHit:
     matched_text: str
 
 
-def match_patterns(text: str, patterns: dict[str, list[str]]) -> list[PatternHit]:
-    """Entries whose patterns occur in ``text`` (raw or normalized), best first.
+def required_literal(pattern: str) -> str:
+    """The longest run of plain characters every match of ``pattern`` must contain (lowercased), or "".
 
-    Ranking: an entry matching more of its patterns ranks higher; then the longer matched text
-    (a more specific pattern) wins.
+    Used as a cheap substring prefilter so that thousands of patterns cost a few ``in`` checks each
+    query instead of thousands of regex scans.  Anything it is unsure about (alternation, classes,
+    optional parts) ends a run, so the prefilter never rejects a text the regex would match.
     """
-    raw = text[:MAX_SCAN]
-    if not raw.strip():
-        return []
-    norm = normalize(raw)
-    scored: list[tuple[int, int, PatternHit]] = []
-    for slug, entry_patterns in patterns.items():
-        hits: list[tuple[str, str]] = []
-        for pattern in entry_patterns:
-            compiled = compile_pattern(pattern)
-            if compiled is None:
+    try:
+        import re._parser as sre_parse  # Python 3.11+
+    except ImportError:  # pragma: no cover
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        parsed = sre_parse.parse(pattern, re.I)
+    except re.error:
+        return ""
+    best, run = "", []
+    for op, arg in parsed:
+        if str(op) == "LITERAL":
+            run.append(chr(arg))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    if len(run) > len(best):
+        best = "".join(run)
+    return best.lower()
+
+
+class PatternIndex:
+    """All entries' patterns, compiled once, with a literal prefilter per pattern."""
+
+    def __init__(self, patterns: dict[str, list[str]]):
+        self.items: list[tuple[str, str, re.Pattern, str]] = []
+        for slug, entry_patterns in patterns.items():
+            for pattern in entry_patterns:
+                compiled = compile_pattern(pattern)
+                if compiled is not None:
+                    self.items.append((slug, pattern, compiled, required_literal(pattern)))
+
+    def match(self, text: str) -> list[PatternHit]:
+        """Entries whose patterns occur in ``text`` (raw or normalized), best first.
+
+        Ranking: an entry matching more of its patterns ranks higher; then the longer matched text
+        (a more specific pattern) wins.
+        """
+        raw = text[:MAX_SCAN]
+        if not raw.strip():
+            return []
+        norm = normalize(raw)
+        lowered = raw.lower() + "\n" + norm.lower()
+        found: dict[str, list[tuple[str, str]]] = {}
+        for slug, pattern, compiled, literal in self.items:
+            if literal and literal not in lowered:
                 continue
             m = compiled.search(raw) or compiled.search(norm)
             if m and m.group(0).strip():
-                hits.append((pattern, m.group(0)))
-        if hits:
+                found.setdefault(slug, []).append((pattern, m.group(0)))
+        scored = []
+        for slug, hits in found.items():
             best = max(hits, key=lambda h: len(h[1]))
             scored.append((len(hits), len(best[1]), PatternHit(slug, best[0], best[1][:200])))
-    scored.sort(key=lambda s: (-s[0], -s[1]))
-    return [hit for _, _, hit in scored]
+        scored.sort(key=lambda item: (-item[0], -item[1]))
+        return [hit for _, _, hit in scored]
+
+
+def match_patterns(text: str, patterns: dict[str, list[str]]) -> list[PatternHit]:
+    """One-off matching (builds a ``PatternIndex``); long-lived callers keep the index instead."""
+    return PatternIndex(patterns).match(text)

@@ -110,3 +110,12 @@ def test_unwritable_database_is_a_clean_error(tmp_path):
     blocker.write_text("x")
     result = CliRunner().invoke(main, ["search", "x", "--db", str(blocker / "sub" / "kb.db")])
     assert result.exit_code != 0 and result.output.startswith("synapse: cannot open the database")
+
+
+def test_unknown_model_is_a_clean_error(tmp_path, monkeypatch):
+    folder = tmp_path / "e"
+    write_entry(folder, "only-entry")
+    monkeypatch.setenv("SYNAPSE_MODEL", str(tmp_path / "no-such-model"))
+    result = CliRunner().invoke(main, ["index", "--db", str(tmp_path / "x.db"), "--entries", str(folder)])
+    assert result.exit_code == 1
+    assert result.output.startswith("synapse: cannot load the embedding model") and len(result.output.splitlines()) == 1

@@ -29,3 +29,13 @@ def test_match_patterns_ranks_more_specific_hits_first():
     assert [h.slug for h in hits] == ["specific", "generic"]
     assert hits[0].matched_text.startswith("prompt is too long")
     assert match_patterns("", patterns) == [] and match_patterns("all fine", patterns) == []
+
+
+def test_required_literal_never_over_constrains():
+    from kb.signature import required_literal
+
+    assert required_literal(r"prompt is too long: \d+ tokens > \d+ maximum") == "prompt is too long: "
+    assert required_literal(r"(a|b)cdef") == "cdef"
+    assert required_literal(r"x?yz") == "yz"
+    assert required_literal(r"[abc]+") == ""
+    assert required_literal(r"(unclosed") == ""

@@ -1,0 +1,77 @@
+"""Retrieval quality on the labelled query set (used by the test suite and ``bench/``).
+
+The query set lives in ``tests/queries``: one YAML file per entry (``slug`` + ``queries`` of kind
+``error`` or ``symptom``) and ``off_topic.yaml``, queries no entry answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import yaml
+
+
+@dataclass(frozen=True)
+class LabelledQuery:
+    slug: str | None  # None: off-topic
+    kind: str
+    text: str
+
+
+def load_query_set(directory: Path) -> list[LabelledQuery]:
+    queries: list[LabelledQuery] = []
+    for path in sorted((directory / "entries").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for q in data["queries"]:
+            queries.append(LabelledQuery(data["slug"], q["kind"], q["text"]))
+    off = yaml.safe_load((directory / "off_topic.yaml").read_text(encoding="utf-8"))
+    queries.extend(LabelledQuery(None, "off-topic", text) for text in off["queries"])
+    return queries
+
+
+@dataclass
+class Metrics:
+    queries: int
+    hit_at_1: float
+    hit_at_3: float
+    mrr: float
+    matched_rate: float  # on-topic queries answered with matched=true
+    matched_correct: float  # on-topic queries with matched=true and the right top result
+    off_topic: int
+    abstention: float  # off-topic queries answered with matched=false
+    misses: list[tuple[str, str, list[str]]]  # (expected, query, top 3)
+
+    def as_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items() if k != "misses"}
+
+
+def evaluate(queries: Iterable[LabelledQuery], search: Callable[[str], tuple[list[str], bool]]) -> Metrics:
+    """``search(text) -> (ranked slugs, matched)``."""
+    on, off = [], []
+    for q in queries:
+        (off if q.slug is None else on).append((q, *search(q.text)))
+    hits1 = hits3 = rr = matched = matched_ok = 0.0
+    misses = []
+    for q, ranked, is_matched in on:
+        rank = ranked.index(q.slug) + 1 if q.slug in ranked else None
+        hits1 += rank == 1
+        hits3 += rank is not None and rank <= 3
+        rr += 1.0 / rank if rank else 0.0
+        matched += is_matched
+        matched_ok += is_matched and rank == 1
+        if rank != 1:
+            misses.append((q.slug, q.text[:120], ranked[:3]))
+    n = max(len(on), 1)
+    return Metrics(
+        queries=len(on),
+        hit_at_1=hits1 / n,
+        hit_at_3=hits3 / n,
+        mrr=rr / n,
+        matched_rate=matched / n,
+        matched_correct=matched_ok / n,
+        off_topic=len(off),
+        abstention=sum(1 for _, _, m in off if not m) / max(len(off), 1),
+        misses=misses,
+    )

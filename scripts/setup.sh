@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create .venv and install the project with its test tools. Safe to run repeatedly: it reinstalls
+# only when pyproject.toml changed. torch is pinned (torch==2.13.0, the CPU build these machines
+# hold) inside pyproject.toml, so pip never pulls a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.synapse-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "==> installing SynapseAI and its dependencies into .venv (first run takes a few minutes)"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[test,bench]"
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,81 @@
+"""End to end with the real model (sentence-transformers/all-MiniLM-L6-v2 from the installed wheel).
+
+Slow (torch loads once, ~10–20 s): marked ``real_model``; it runs in CI.  It checks that the numpy
+query model gives the reference model's vectors, and asserts quality floors on the labelled set.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from kb.evaluation import evaluate, load_query_set
+
+from tests.conftest import ENTRIES, ROOT
+
+pytestmark = pytest.mark.real_model
+
+# Floors, set below the measured values in the README so that a real regression fails the suite.
+FLOORS = {"hit_at_1": 0.85, "hit_at_3": 0.93, "mrr": 0.88, "matched_correct": 0.75, "abstention": 0.90}
+
+
+@pytest.fixture(scope="module")
+def real_kb(tmp_path_factory):
+    import os
+
+    from kb import KnowledgeBase
+
+    home = tmp_path_factory.mktemp("real-home")
+    old = {k: os.environ.get(k) for k in ("SYNAPSE_HOME", "SYNAPSE_MODEL")}
+    os.environ["SYNAPSE_HOME"] = str(home)
+    os.environ.pop("SYNAPSE_MODEL", None)
+    entries = home / "entries"
+    shutil.copytree(ENTRIES, entries)
+    kb = KnowledgeBase.open(home / "kb.db", [entries])
+    yield kb
+    kb.close()
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def test_numpy_query_model_matches_sentence_transformers(real_kb):
+    import numpy as np
+
+    from kb.embed import NumpyBertEmbedder
+
+    fast = real_kb.query_embedder()
+    assert isinstance(fast, NumpyBertEmbedder)
+    reference = real_kb._embedder_for(10_000)
+    texts = ["tool calls run one after another", "Error code: 429 rate_limit_error", "ünïcödé " * 300, "x"]
+    a, b = np.array(reference.embed(texts)), np.array(fast.embed(texts))
+    assert np.allclose((a * b).sum(1), 1.0, atol=1e-5)
+
+
+def test_quality_floors_on_labelled_queries(real_kb):
+    queries = load_query_set(ROOT / "tests" / "queries")
+
+    def search(text):
+        response = real_kb.search(text, 5)
+        return [r.slug for r in response.results], response.matched
+
+    metrics = evaluate(queries, search)
+    report = metrics.as_dict()
+    for name, floor in FLOORS.items():
+        assert report[name] >= floor, (name, report, metrics.misses[:15])
+
+
+def test_every_entry_findable_from_error_text_and_from_a_description(real_kb):
+    queries = load_query_set(ROOT / "tests" / "queries")
+    best: dict[tuple[str, str], int] = {}
+    for q in queries:
+        if q.slug is None:
+            continue
+        ranked = [r.slug for r in real_kb.search(q.text, 5).results]
+        rank = ranked.index(q.slug) + 1 if q.slug in ranked else 99
+        best[(q.slug, q.kind)] = min(best.get((q.slug, q.kind), 99), rank)
+    not_found = {key: rank for key, rank in best.items() if rank > 1}
+    assert not not_found, not_found
