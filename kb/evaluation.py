@@ -25,10 +25,16 @@ def load_query_set(directory: Path) -> list[LabelledQuery]:
     for path in sorted((directory / "entries").glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for q in data["queries"]:
-            queries.append(LabelledQuery(data["slug"], q["kind"], q["text"]))
+            queries.append(LabelledQuery(data["slug"], q["kind"], _text(q["text"], path)))
     off = yaml.safe_load((directory / "off_topic.yaml").read_text(encoding="utf-8"))
-    queries.extend(LabelledQuery(None, "off-topic", text) for text in off["queries"])
+    queries.extend(LabelledQuery(None, "off-topic", _text(text, directory / "off_topic.yaml")) for text in off["queries"])
     return queries
+
+
+def _text(value, path: Path) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{path}: query is not a string (quote it in YAML): {value!r}")
+    return value
 
 
 @dataclass

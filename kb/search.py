@@ -16,7 +16,7 @@ from kb.signature import MAX_SCAN, PatternIndex, normalize
 
 # Calibrated for sentence-transformers/all-MiniLM-L6-v2 (docs/search.md has the measurements).
 COSINE_ALONE = 0.62  # a cosine this high is confident by itself
-COSINE_WITH_AGREEMENT = 0.40  # enough when BM25's top 3 contain the same entry
+COSINE_WITH_AGREEMENT = 0.42  # enough when BM25's top 3 contain the same entry
 PATTERN_WEIGHT = 3.0  # a pattern hit is the strongest evidence there is
 CANDIDATES = 30
 
