@@ -1,0 +1,301 @@
+"""synapse diagnose: labelled transcripts in tests/skill/data, heuristics, CLI behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import anthropic
+import pytest
+from click.testing import CliRunner
+
+from skill.diagnose import diagnose, diagnose_command, load_fix
+from skill.executor import Recorder, run_agent
+from skill.parallelism import effects, text_tokens
+from skill.transcript import Call, TranscriptError
+
+try:
+    from tests.skill.fake_messages_api import FakeMessagesAPI, text_response, tool_use_response
+except ImportError:  # rootdir-relative import when tests/ is not importable as a package
+    from fake_messages_api import FakeMessagesAPI, text_response, tool_use_response
+
+DATA = Path(__file__).parent / "data"
+
+
+def load(name):
+    return json.loads((DATA / name).read_text())
+
+
+def split_findings(report):
+    return [f for f in report["findings"] if f["pattern"] == "split-across-turns"]
+
+
+# --------------------------------------------------------------------------- labelled transcripts
+
+# file -> list of (tool_use_ids, sequential_s, parallel_s, turns_saved) expected as findings
+EXPECTED = {
+    "anthropic_independent_reads.json": [(["toolu_01", "toolu_02", "toolu_03"], 1.2, 0.5, 2)],
+    "anthropic_dependent_ids.json": [],
+    "anthropic_dependent_path.json": [],
+    "anthropic_already_parallel.json": [],
+    "anthropic_mixed_runs.json": [
+        (["toolu_41", "toolu_42"], 0.3, 0.2, 1),  # measured
+        (["toolu_43", "toolu_44"], 1.55, 1.5, 1),  # each uses a different earlier result
+        (["toolu_45", "toolu_46"], 2.0, 1.0, 1),  # after a new user message, default latency
+    ],
+    "anthropic_write_then_read.json": [(["toolu_52", "toolu_53"], 2.0, 1.0, 1)],  # not toolu_51
+    "anthropic_bash.json": [(["toolu_61", "toolu_62"], 2.0, 1.0, 1)],  # npm install is a barrier
+    "openai_independent.json": [(["call_a1", "call_a2", "call_a3"], 2.1, 0.8, 2)],
+    "openai_dependent.json": [],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_labelled_transcripts(name):
+    report = diagnose(load(name))
+    got = [(f["tool_use_ids"], f["sequential_s"], f["parallel_s"], f["turns_saved"]) for f in report["findings"]]
+    assert got == EXPECTED[name]
+    for finding in report["findings"]:
+        assert finding["kind"] == "sequential-tool-calls" and finding["entry"] == "sequential-tool-calls"
+        assert isinstance(finding["sequential_s"], float) and isinstance(finding["turns_saved"], int)
+    assert report["summary"]["turns_saved"] == sum(e[3] for e in EXPECTED[name])
+    assert report["summary"]["format"] == ("openai" if name.startswith("openai") else "anthropic")
+
+
+def test_dependency_reasons_name_the_linking_value():
+    report = diagnose(load("anthropic_mixed_runs.json"))
+    ended = report["findings"][0]["ended_by"]
+    assert ended["tool_use_id"] == "toolu_43" and ended["depends_on"] == "toolu_41"
+    assert "https://svc.internal/api/v2/health" in ended["reason"]
+
+
+def test_write_then_read_is_kept_sequential_and_explained():
+    messages = load("anthropic_write_then_read.json")
+    report = diagnose(messages[:5])  # only the write and the read-back
+    assert report["findings"] == []
+    report = diagnose(messages[:5] + [{"role": "assistant", "content": "done"}])
+    assert report["findings"] == []
+
+
+def test_default_latency_and_timing_labels():
+    report = diagnose(load("anthropic_write_then_read.json"), default_latency=0.25)
+    finding = report["findings"][0]
+    assert (finding["sequential_s"], finding["parallel_s"], finding["timing"]) == (0.5, 0.25, "default")
+    assert report["summary"]["timings"] == "default" and report["summary"]["default_latency_s"] == 0.25
+    mixed = diagnose(load("anthropic_mixed_runs.json"))
+    assert [f["timing"] for f in mixed["findings"]] == ["measured", "measured", "default"]
+    assert mixed["summary"]["timings"] == "partial"
+    with pytest.raises(ValueError):
+        diagnose([], default_latency=-1)
+
+
+def test_bare_list_and_request_body_give_the_same_findings():
+    body = load("anthropic_independent_reads.json")
+    bare = body["messages"]
+    with_timings = diagnose(body)
+    without = diagnose(bare, default_latency=1.0)
+    assert [f["tool_use_ids"] for f in with_timings["findings"]] == [f["tool_use_ids"] for f in without["findings"]]
+    assert without["findings"][0]["sequential_s"] == 3.0 and without["findings"][0]["parallel_s"] == 1.0
+    assert with_timings["findings"][0]["timing"] == "measured"
+
+
+def test_serial_execution_of_one_batch_is_reported_from_call_records():
+    report = diagnose(load("serial_execution.json"))
+    (finding,) = report["findings"]
+    assert finding["pattern"] == "serial-execution"
+    assert finding["tool_use_ids"] == ["toolu_71", "toolu_72", "toolu_73"]
+    assert (finding["sequential_s"], finding["parallel_s"], finding["turns_saved"]) == (1.5, 0.6, 0)
+    overlapping = load("serial_execution.json")
+    overlapping["calls"][1]["start"] = 1.1  # the second call started before the first ended
+    assert diagnose(overlapping)["findings"] == []
+
+
+def test_tokens_known_before_a_result_do_not_create_dependencies():
+    def transcript(prompt):
+        return [
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "search_docs", "input": {"q": "retry"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "see page billing-faq-2291"}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t2", "name": "open_page", "input": {"slug": "billing-faq-2291"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "content": "FAQ text"}]},
+        ]
+
+    assert diagnose(transcript("How do retries work?"))["findings"] == []  # slug came from t1
+    known = diagnose(transcript("How do retries work? Also open billing-faq-2291."))
+    assert known["findings"][0]["tool_use_ids"] == ["t1", "t2"]  # slug was in the prompt
+
+
+def test_effects_heuristics():
+    def eff(name, **inp):
+        return effects(Call("x", name, inp, 1))
+
+    assert eff("write_file", path="a.txt").writes and not eff("read_file", path="a.txt").writes
+    assert eff("read_file", path="./src/a.py").resources == {"src/a.py"}
+    assert not eff("str_replace_based_edit_tool", command="view", path="a").writes
+    assert eff("str_replace_based_edit_tool", command="str_replace", path="a").writes
+    assert eff("http_request", method="POST", url="https://x.io/a").writes
+    assert not eff("http_request", method="GET", url="https://x.io/a").writes
+    assert not eff("bash", command="cat a.txt | grep x").barrier
+    assert eff("bash", command="echo hi > out.txt").resources == {"out.txt"}
+    assert eff("bash", command="echo hi > out.txt").writes
+    assert eff("bash", command="pytest -q").barrier
+    assert eff("bash", command="git status").resources == {"git"} and not eff("bash", command="git status").writes
+    assert eff("bash", command="git commit -am x").barrier
+    assert not eff("run_sql", query="SELECT * FROM users").writes
+    assert eff("run_sql", query="UPDATE users SET a=1").resources == {"table:users"}
+    assert not eff("search_web", query="best pizza in town").barrier
+    assert not eff("call_api", api_key="secret-1", path="/v1/items").resources - {"/v1/items"}
+
+
+@pytest.mark.parametrize(
+    "first, second, independent",
+    [
+        (("read_file", {"path": "a.txt"}), ("write_file", {"path": "a.txt", "content": "x"}), False),  # WAR
+        (("write_file", {"path": "a.txt", "content": "x"}), ("write_file", {"path": "b.txt", "content": "y"}), True),
+        (("write_file", {"path": "out/a.txt", "content": "x"}), ("list_dir", {"path": "out"}), False),
+        (("update_config", {"value": 3}), ("get_config", {}), False),
+        (("send_email", {"to": "a@b.c"}), ("get_weather", {"city": "Oslo"}), True),
+        (("read_file", {"path": "a.txt"}), ("read_file", {"path": "a.txt"}), True),
+    ],
+)
+def test_resource_conflicts(first, second, independent):
+    messages = [{"role": "user", "content": "go"}]
+    for i, (name, inp) in enumerate((first, second)):
+        messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": name, "input": inp}]})
+        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "ok"}]})
+    assert bool(diagnose(messages)["findings"]) is independent
+
+
+def test_trivial_tokens_are_ignored():
+    assert text_tokens("The file is OK: true, 42 items") == set()
+    assert {"src/app.py", "src", "app.py", "u_4821"} <= text_tokens('{"path": "src/app.py", "id": "u_4821"}')
+
+
+def test_malformed_input_raises_transcript_errors():
+    for bad in ({"conversation": []}, 42, [1], [{"content": "no role"}], {"messages": "x"},
+                {"messages": [], "timings": [1]}, [{"role": "robot", "content": "hi"}]):
+        with pytest.raises(TranscriptError):
+            diagnose(bad)
+    assert diagnose([])["findings"] == [] and diagnose([])["fix"] is None
+
+
+def test_fix_points_at_the_gather_option_and_the_library():
+    fix = load_fix()
+    assert fix["entry"] == "sequential-tool-calls"
+    assert fix["option"].startswith("Option 2:") and "asyncio.gather" in fix["option"]
+    assert "async def execute_tool_calls" in fix["code"]
+    assert fix["library"] == "skill.executor.execute_tool_calls"
+    assert diagnose(load("anthropic_independent_reads.json"))["fix"]["option"] == fix["option"]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def run_cli(*args, input=None):
+    return CliRunner().invoke(diagnose_command, list(args), input=input)
+
+
+def test_cli_json_output_shape():
+    result = run_cli(str(DATA / "anthropic_independent_reads.json"), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report) == {"findings", "summary", "fix"}
+    (finding,) = report["findings"]
+    assert {"kind", "entry", "tool_use_ids", "sequential_s", "parallel_s", "turns_saved"} <= set(finding)
+    assert finding["tool_use_ids"] == ["toolu_01", "toolu_02", "toolu_03"]
+    assert report["summary"]["findings"] == 1
+
+
+def test_cli_default_latency_option_and_help():
+    result = run_cli(str(DATA / "anthropic_dependent_path.json"), "--json", "--default-latency", "0.3")
+    assert json.loads(result.stdout)["summary"]["default_latency_s"] == 0.3
+    help_text = run_cli("--help").output
+    assert "--json" in help_text and "--default-latency" in help_text and "SECONDS" in help_text
+    assert "Seconds assumed for each tool call" in help_text
+
+
+def test_cli_human_report_is_actionable():
+    result = run_cli(str(DATA / "anthropic_mixed_runs.json"))
+    assert result.exit_code == 0
+    out = " ".join(result.stdout.split())
+    assert "turns 1-2 could have been one turn" in out
+    assert "toolu_41" in out and "toolu_42" in out
+    assert "Total: 3 model turn(s)" in out
+    assert "sequential-tool-calls" in out and "from skill.executor import execute_tool_calls" in out
+    assert "Option 2" in out and "asyncio.gather" in out
+    assert "1 s assumed per call" in out  # the untimed last run is flagged
+    clean = run_cli(str(DATA / "anthropic_dependent_ids.json"))
+    assert clean.exit_code == 0 and "No sequential tool calls found" in clean.stdout
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("malformed_not_json.json", "is not valid JSON (line 2"),
+        ("malformed_wrong_shape.json", "found keys: conversation, id"),
+        ("malformed_bad_message.json", "message 1 is a str"),
+        ("malformed_bad_timings.json", "timing for 'toolu_1'"),
+        ("does_not_exist.json", "no such file"),
+        ("", "is a directory"),
+    ],
+)
+def test_cli_bad_input_is_one_line_on_stderr_with_exit_1(name, message):
+    result = run_cli(str(DATA / name) if name else str(DATA), "--json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert message in result.stderr and result.stderr.startswith("synapse diagnose: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_cli_reads_stdin_and_jsonl(tmp_path):
+    body = (DATA / "openai_independent.json").read_text()
+    result = run_cli("-", "--json", input=body)
+    assert json.loads(result.stdout)["summary"]["turns_saved"] == 2
+    jsonl = tmp_path / "trace.jsonl"
+    jsonl.write_text("\n".join(json.dumps(m) for m in load("anthropic_dependent_path.json")) + "\n")
+    result = run_cli(str(jsonl), "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["summary"]["tool_calls"] == 2
+    empty = tmp_path / "empty.json"
+    empty.write_text("  \n")
+    assert "is empty" in run_cli(str(empty)).stderr
+
+
+def test_registered_as_synapse_diagnose():
+    cli = pytest.importorskip("kb.cli")
+    result = CliRunner().invoke(cli.main, ["diagnose", str(DATA / "openai_independent.json"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["findings"][0]["tool_use_ids"] == ["call_a1", "call_a2", "call_a3"]
+
+
+# --------------------------------------------------------------------------- recorder round trip
+
+
+def test_recorder_trace_from_a_real_agent_run_is_diagnosed(tmp_path):
+    """One read per turn (the slow pattern) is found with measured timings; a batch is not."""
+
+    async def read_file(path):
+        await asyncio.sleep(0.05)
+        return f"contents of {path}"
+
+    async def run(script, path):
+        rec = Recorder()
+        with FakeMessagesAPI(script) as api:
+            async with anthropic.AsyncAnthropic(api_key="test", base_url=api.base_url, max_retries=0) as client:
+                await run_agent(client, model="m", messages=[{"role": "user", "content": "read a.txt, b.txt, c.txt"}],
+                                tools_schema=[], tools={"read_file": read_file}, recorder=rec)
+        return rec.save(path)
+
+    one_by_one = [tool_use_response((f"toolu_{n}", "read_file", {"path": f"{n}.txt"})) for n in "abc"]
+    slow = asyncio.run(run(one_by_one + [text_response("done")], tmp_path / "slow.json"))
+    batched = [tool_use_response(*[(f"toolu_{n}", "read_file", {"path": f"{n}.txt"}) for n in "abc"])]
+    fast = asyncio.run(run(batched + [text_response("done")], tmp_path / "fast.json"))
+
+    result = run_cli(str(slow), "--json")
+    report = json.loads(result.stdout)
+    (finding,) = report["findings"]
+    assert finding["tool_use_ids"] == ["toolu_a", "toolu_b", "toolu_c"] and finding["turns_saved"] == 2
+    assert finding["timing"] == "measured"
+    assert finding["sequential_s"] > 2 * finding["parallel_s"]
+    assert "model_time_saved_s" in finding  # model request timings were recorded too
+    assert json.loads(run_cli(str(fast), "--json").stdout)["findings"] == []  # batch ran concurrently
