@@ -18,6 +18,7 @@ from kb.signature import MAX_SCAN, PatternIndex, normalize
 COSINE_ALONE = 0.62  # a cosine this high is confident by itself
 COSINE_WITH_AGREEMENT = 0.42  # enough when BM25's top 3 contain the same entry
 PATTERN_WEIGHT = 3.0  # a pattern hit is the strongest evidence there is
+DENSE_WEIGHT = 1.5  # meaning beats shared words for paraphrased symptoms (measured on the query set)
 CANDIDATES = 30
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -143,7 +144,7 @@ def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=
                 break
     dense_rank = list(cosines)
 
-    fused = rrf([pattern_rank, bm25_rank, dense_rank], weights=[PATTERN_WEIGHT, 1.0, 1.0])
+    fused = rrf([pattern_rank, bm25_rank, dense_rank], weights=[PATTERN_WEIGHT, 1.0, DENSE_WEIGHT])
     bm25_scores = dict(bm25)
     pattern_by_slug = {h.slug: h for h in hits}
     results: list[Result] = []

@@ -1,0 +1,196 @@
+"""``synapse hook``: a Claude Code ``PostToolUseFailure`` hook that looks the failure up.
+
+Why a hook and not only the skill: a skill works when the model decides to use it; a hook runs on
+every failed tool call, so a known error gets its fix next to the error message without the model
+having to think of searching. Claude Code runs the command with the event as JSON on stdin::
+
+    {"hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "tool_input": {...},
+     "tool_use_id": "toolu_...", "error": "...", "is_interrupt": false, "session_id": ..., "cwd": ...}
+
+and reads ``{"hookSpecificOutput": {"hookEventName": "PostToolUseFailure", "additionalContext":
+"..."}}`` from stdout (exit 0), adding the text to what the model sees next to the failure.
+
+Rules this module keeps, because a hook runs inside someone else's session:
+
+* it never fails the session: every problem (bad JSON, no index, a bug here) ends in exit 0 with
+  nothing on stdout and at most one line on stderr;
+* it is silent unless the knowledge base is confident (``matched``): a wrong fix is worse than none;
+* the context is short (``MAX_CONTEXT_CHARS``, far below Claude Code's 10,000-character cap on hook
+  context) and written as facts about an entry, not as instructions;
+* it is fast: it only opens an existing index (``refresh=False``: building one can load torch and
+  take seconds; ``synapse skill install --with-hook`` builds it up front) and imports nothing heavy
+  beyond what ``synapse search`` needs (no rich, torch, anthropic or mcp).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kb.cli import db_option
+
+EVENT = "PostToolUseFailure"
+MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 characters; stay well below.
+HARD_CAP_CHARS = 9000  # no --max-chars value may go past this
+MIN_CONTEXT_CHARS = 500  # room for the header lines and the "synapse show" line
+MAX_STDIN_BYTES = 2_000_000
+MAX_ERROR_CHARS = 8000  # the signature scanner reads only the start of the text anyway
+MAX_COMMAND_CHARS = 200
+_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def build_query(payload: Any) -> str | None:
+    """The text to match: the error, plus the tool name and a shell command as light context.
+
+    Only short, identifying input goes in (a Bash ``command``); file contents from Write/Edit
+    inputs stay out, because code that merely mentions an error name would make an unrelated
+    failure look like a confident match.
+    """
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("hook_event_name", EVENT) != EVENT or payload.get("is_interrupt") is True:
+        return None
+    error = payload.get("error")
+    if error is None:
+        return None
+    if not isinstance(error, str):
+        error = json.dumps(error, ensure_ascii=False, default=str)
+    error = error.strip()[:MAX_ERROR_CHARS]
+    if not error:
+        return None
+    context = []
+    tool = payload.get("tool_name")
+    if isinstance(tool, str) and tool:
+        context.append(f"tool: {tool[:100]}")
+    tool_input = payload.get("tool_input")
+    if isinstance(tool_input, dict) and isinstance(tool_input.get("command"), str):
+        context.append(f"command: {_one_line(tool_input['command'])[:MAX_COMMAND_CHARS]}")
+    return error + ("\n(" + "; ".join(context) + ")" if context else "")
+
+
+def _one_line(text: str) -> str:
+    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def _prose(markdown: str, limit: int) -> str:
+    """Markdown body -> one line of prose (code blocks dropped), cut at a sentence if possible."""
+    text = _one_line(_FENCE.sub(" ", markdown)).replace("**", "")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    stop = cut.rfind(". ")
+    return cut[: stop + 1] if stop > limit // 2 else cut[: limit - 1].rstrip() + "…"
+
+
+def build_context(entry: Any, why: dict | None = None, max_chars: int = MAX_CONTEXT_CHARS) -> str:
+    """Facts about the matched entry: title, root cause, fix options, where to read the rest."""
+    from kb.views import fix_digest
+
+    max_chars = max(MIN_CONTEXT_CHARS, min(int(max_chars), HARD_CAP_CHARS))
+    head = [
+        "SynapseAI knowledge base (reference data, not instructions): this tool failure matches a known entry.",
+        f"Entry: {entry.slug[:80]} - {_one_line(entry.title)[:120]}",
+    ]
+    pattern = (why or {}).get("pattern_text") or (why or {}).get("pattern")
+    if pattern:
+        head.append(f"Matched on: {_one_line(str(pattern))[:80]}")
+    slug = entry.slug[:80]
+    tail = f"Full entry with code: synapse show {slug} (fix only: synapse show {slug} --section Fix)"
+
+    root = entry.section("Root Cause")
+    root_text = _prose(root.body, 400) if root else _one_line(entry.summary)
+    digest = "\n".join(_one_line(line) for line in fix_digest(entry, limit=900).splitlines() if line.strip())
+    body = [f"Root cause: {root_text}"] + ([f"Known fixes:\n{digest}"] if digest else [])
+
+    fixed = len("\n".join(head)) + len(tail) + 2
+    room = max_chars - fixed
+    text_body = "\n".join(body)
+    if len(text_body) > room:
+        text_body = text_body[: max(0, room - 1)].rstrip() + "…"
+    return "\n".join(head + ([text_body] if text_body.strip("…") else []) + [tail])[:max_chars]
+
+
+def respond(payload: Any, kb: Any, max_chars: int = MAX_CONTEXT_CHARS) -> dict | None:
+    """The hook's JSON answer for ``payload``, or None when nothing matched confidently."""
+    query = build_query(payload)
+    if query is None:
+        return None
+    response = kb.match(query, limit=1)
+    if not response.matched or not response.results:
+        return None
+    top = response.results[0]
+    entry = kb.get(top.slug)
+    if entry is None:
+        return None
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": EVENT,
+            "additionalContext": build_context(entry, top.why, max_chars),
+        }
+    }
+
+
+def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) -> str | None:
+    """Parse the event, open the existing index, answer. Raises on problems; the command catches."""
+    try:
+        payload = json.loads(raw.decode("utf-8", errors="replace") or "null")
+    except ValueError:
+        _note("stdin is not JSON; expected a Claude Code hook event")
+        return None
+    if build_query(payload) is None:
+        return None
+    from kb.paths import default_db_path
+
+    path = Path(db) if db else default_db_path()
+    if not path.is_file():
+        _note(f"no search index at {path} yet; run 'synapse index' once")
+        return None
+    from kb.service import KnowledgeBase
+
+    kb = KnowledgeBase.open(path, refresh=False)
+    try:
+        answer = respond(payload, kb, max_chars)
+    finally:
+        kb.close()
+    return json.dumps(answer) if answer else None
+
+
+def _note(message: str) -> None:
+    try:
+        sys.stderr.write(f"synapse hook: {message}\n")
+    except Exception:  # noqa: BLE001 - stderr may be closed; nothing else to do
+        pass
+
+
+@click.command(
+    "hook",
+    help=(
+        "Claude Code PostToolUseFailure hook: read the hook event JSON on stdin and, when the "
+        "failure matches a knowledge-base entry confidently, print hookSpecificOutput.additionalContext "
+        "with the entry's title, root cause and fixes. Prints nothing otherwise. Always exits 0."
+    ),
+)
+@click.option(
+    "--max-chars",
+    default=MAX_CONTEXT_CHARS,
+    show_default=True,
+    type=click.IntRange(MIN_CONTEXT_CHARS, HARD_CAP_CHARS),
+    help="Maximum length of the additionalContext text.",
+)
+@db_option
+def hook_command(max_chars: int, db: Path | None) -> None:
+    try:
+        answer = run(sys.stdin.buffer.read(MAX_STDIN_BYTES), db, max_chars)
+        if answer:
+            sys.stdout.write(answer + "\n")
+            sys.stdout.flush()
+    except Exception as exc:  # noqa: BLE001 - a hook must never break the session
+        _note(f"{type(exc).__name__}: {str(exc)[:300]}")
+    sys.exit(0)

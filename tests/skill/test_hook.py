@@ -1,0 +1,143 @@
+"""``synapse hook``: the Claude Code PostToolUseFailure hook."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from skill import hook
+from skill.hook import HARD_CAP_CHARS, MIN_CONTEXT_CHARS, build_context, build_query, hook_command, respond
+
+from .index_helper import build_default_index, shared_kb  # noqa: F401 - fixture
+
+RATE_LIMIT_EVENT = {
+    "session_id": "abc",
+    "transcript_path": "/tmp/t.jsonl",
+    "cwd": "/tmp",
+    "hook_event_name": "PostToolUseFailure",
+    "tool_name": "Bash",
+    "tool_input": {"command": "python agent.py", "description": "Run the agent"},
+    "tool_use_id": "toolu_01",
+    "error": (
+        "Exit code 1\nTraceback (most recent call last):\n  File \"agent.py\", line 12, in <module>\n"
+        "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
+        "'message': \"This request would exceed your organization's rate limit\"}}"
+    ),
+    "is_interrupt": False,
+}
+UNRELATED_EVENT = {**RATE_LIMIT_EVENT, "error": "ls: cannot access 'nothere': No such file or directory"}
+HEAVY = ("torch", "sentence_transformers", "rich", "anthropic", "mcp", "transformers")
+
+
+def _synapse() -> str:
+    return shutil.which("synapse") or str(Path(sys.executable).with_name("synapse"))
+
+
+def _run_hook(stdin: bytes) -> subprocess.CompletedProcess:
+    return subprocess.run([_synapse(), "hook"], input=stdin, capture_output=True, timeout=60, env=os.environ.copy())
+
+
+# ------------------------------------------------------------------ in-process
+
+
+def test_build_query_uses_error_tool_and_command_only():
+    query = build_query({**RATE_LIMIT_EVENT, "tool_input": {"command": "python agent.py", "content": "rate_limit_error"}})
+    assert query.startswith("Exit code 1")
+    assert "tool: Bash" in query and "command: python agent.py" in query
+    assert query.count("rate_limit_error") == 1  # file contents never join the query
+    assert build_query({**RATE_LIMIT_EVENT, "is_interrupt": True}) is None
+    assert build_query({**RATE_LIMIT_EVENT, "hook_event_name": "PostToolUse"}) is None
+    assert build_query({**RATE_LIMIT_EVENT, "error": "   "}) is None
+    assert build_query(["not", "a", "dict"]) is None
+    assert "rate_limit_error" in build_query({**RATE_LIMIT_EVENT, "error": {"type": "rate_limit_error"}})
+
+
+def test_respond_matched_is_facts_with_show_command(shared_kb):
+    answer = respond(RATE_LIMIT_EVENT, shared_kb)
+    out = answer["hookSpecificOutput"]
+    assert out["hookEventName"] == "PostToolUseFailure"
+    text = out["additionalContext"]
+    entry = shared_kb.get("rate-limit-429")
+    assert entry.title in text
+    assert "Root cause:" in text and "Option 1:" in text
+    assert "synapse show rate-limit-429" in text
+    assert "not instructions" in text
+    assert len(text) <= hook.MAX_CONTEXT_CHARS
+
+
+def test_respond_silent_when_not_matched(shared_kb):
+    assert respond(UNRELATED_EVENT, shared_kb) is None
+    # an Edit whose file content mentions the error must not look like that error
+    edit = {**UNRELATED_EVENT, "tool_name": "Edit", "error": "String to replace not found in file.",
+            "tool_input": {"file_path": "x.py", "old_string": "except anthropic.RateLimitError:", "new_string": "pass"}}
+    assert respond(edit, shared_kb) is None
+
+
+@pytest.mark.parametrize("cap", [MIN_CONTEXT_CHARS, 800, HARD_CAP_CHARS + 5000])
+def test_context_is_capped_and_keeps_the_show_command(shared_kb, cap):
+    text = build_context(shared_kb.get("rate-limit-429"), {"pattern": "rate_limit_error"}, max_chars=cap)
+    assert len(text) <= min(cap, HARD_CAP_CHARS)
+    assert text.rstrip().endswith("--section Fix)")
+
+
+def test_any_exception_exits_zero_silently(monkeypatch):
+    def boom(*_a, **_k):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(hook, "run", boom)
+    result = CliRunner().invoke(hook_command, [], input=json.dumps(RATE_LIMIT_EVENT))
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "database is locked" in result.stderr
+
+
+# ------------------------------------------------------------------ the real command
+
+
+def test_command_end_to_end():
+    build_default_index()
+    matched = _run_hook(json.dumps(RATE_LIMIT_EVENT).encode())
+    assert matched.returncode == 0, matched.stderr
+    payload = json.loads(matched.stdout)
+    assert "rate-limit-429" in payload["hookSpecificOutput"]["additionalContext"]
+
+    for stdin in (json.dumps(UNRELATED_EVENT).encode(), b"", b"not json", b"[1, 2]", b"\xff\xfe\x00",
+                  json.dumps({**RATE_LIMIT_EVENT, "is_interrupt": True}).encode()):
+        quiet = _run_hook(stdin)
+        assert quiet.returncode == 0, (stdin, quiet.stderr)
+        assert quiet.stdout == b"", stdin
+
+
+def test_missing_index_is_silent_and_creates_nothing(_isolated_home):
+    result = _run_hook(json.dumps(RATE_LIMIT_EVENT).encode())
+    assert result.returncode == 0
+    assert result.stdout == b""
+    assert b"synapse index" in result.stderr
+    assert not (_isolated_home / "synapse.db").exists()
+
+
+def test_cold_start_is_light_and_fast():
+    """Same budget as ``synapse search``: nothing heavy imported, answer well under a second."""
+    build_default_index()
+    probe = (
+        "import sys, json\n"
+        "from kb.cli import main\n"
+        "try:\n    main(['hook'])\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], input=json.dumps(RATE_LIMIT_EVENT).encode(),
+                            capture_output=True, timeout=60)
+    assert json.loads(result.stdout)["hookSpecificOutput"]
+    assert json.loads(result.stderr.decode().strip().splitlines()[-1]) == []
+
+    started = time.perf_counter()
+    _run_hook(json.dumps(RATE_LIMIT_EVENT).encode())
+    assert time.perf_counter() - started < 1.5  # ~0.3 s locally; generous for loaded CI machines

@@ -1,0 +1,151 @@
+"""Tool definitions and the dispatcher, exercised with the real ``anthropic`` SDK against a local fake."""
+
+from __future__ import annotations
+
+import json
+
+import anthropic
+import pytest
+
+from skill.executor import run_agent
+from skill.tools import REFERENCE_NOTE, TOOL_DEFINITIONS, SynapseTools
+
+from .index_helper import shared_kb  # noqa: F401 - fixture
+from .fake_messages_api import FakeMessagesAPI, text_response, tool_use_response
+
+RATE_LIMIT_ERROR = "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error'}}"
+
+
+@pytest.fixture
+def tools(shared_kb):
+    return SynapseTools(shared_kb)
+
+
+def _client(api: FakeMessagesAPI) -> anthropic.AsyncAnthropic:
+    return anthropic.AsyncAnthropic(base_url=api.base_url, api_key="test", max_retries=0)
+
+
+def test_definitions_are_well_formed():
+    names = [d["name"] for d in TOOL_DEFINITIONS]
+    assert names == ["search_solutions", "get_solution", "diagnose_trace"]
+    for definition in TOOL_DEFINITIONS:
+        assert set(definition) == {"name", "description", "input_schema"}
+        schema = definition["input_schema"]
+        assert schema["type"] == "object"
+        assert set(schema.get("required", [])) <= set(schema["properties"])
+        assert all(p.get("description") for p in schema["properties"].values())
+        assert 200 < len(definition["description"]) < 1500
+    # the words an agent has in mind when something breaks
+    for word in ("error", "traceback", "429", "tool call failed", "slow"):
+        assert word in TOOL_DEFINITIONS[0]["description"]
+
+
+async def test_loop_sends_search_result_back_as_tool_result(tools):
+    script = [
+        tool_use_response(
+            ("toolu_1", "search_solutions", {"query": RATE_LIMIT_ERROR}),
+            ("toolu_2", "get_solution", {"slug": "rate-limit-429", "section": "Root Cause"}),
+            text="Let me look that up.",
+        ),
+        text_response("Raise max_retries and cap concurrency."),
+    ]
+    with FakeMessagesAPI(script) as api:
+        client = _client(api)
+        messages = [{"role": "user", "content": f"My agent crashed with: {RATE_LIMIT_ERROR}"}]
+        response = await client.messages.create(
+            model="claude-test", max_tokens=512, tools=TOOL_DEFINITIONS, messages=messages
+        )
+        assert response.stop_reason == "tool_use"
+        results = await tools.dispatch(response.content)
+        messages += [
+            {"role": "assistant", "content": [b.to_dict() for b in response.content]},
+            {"role": "user", "content": results},
+        ]
+        final = await client.messages.create(model="claude-test", max_tokens=512, tools=TOOL_DEFINITIONS, messages=messages)
+        await client.close()
+
+    assert final.content[0].text.startswith("Raise")
+    assert [t["name"] for t in api.requests[0]["tools"]] == ["search_solutions", "get_solution", "diagnose_trace"]
+    sent = api.requests[1]["messages"][-1]
+    assert sent["role"] == "user"
+    assert [b["type"] for b in sent["content"]] == ["tool_result", "tool_result"]
+    assert [b["tool_use_id"] for b in sent["content"]] == ["toolu_1", "toolu_2"]
+    assert not any(b.get("is_error") for b in sent["content"])
+
+    search = json.loads(sent["content"][0]["content"])
+    assert search["matched"] is True
+    assert search["results"][0]["slug"] == "rate-limit-429"
+    assert search["results"][0]["why"]["pattern"]
+    assert "Option 1" in search["results"][0]["fix_digest"]
+    assert REFERENCE_NOTE in search["note"]
+
+    entry = json.loads(sent["content"][1]["content"])
+    assert [s["name"] for s in entry["sections"]] == ["Root Cause"]
+    assert "fix" not in entry
+
+
+async def test_run_agent_with_synapse_tools(tools):
+    script = [
+        tool_use_response(("toolu_a", "get_solution", {"slug": "rate-limit-43"})),
+        text_response("ok"),
+    ]
+    with FakeMessagesAPI(script) as api:
+        client = _client(api)
+        result = await run_agent(
+            client,
+            model="claude-test",
+            messages=[{"role": "user", "content": "show me the 429 fix"}],
+            tools_schema=TOOL_DEFINITIONS,
+            tools=tools.handlers(),
+        )
+        await client.close()
+    assert result.stop_reason == "end_turn"
+    block = api.requests[1]["messages"][-1]["content"][0]
+    assert block["tool_use_id"] == "toolu_a"
+    assert block["is_error"] is True
+    assert "rate-limit-429" in block["content"]  # the error suggests the close slug
+
+
+async def test_dispatch_skips_other_blocks_and_accepts_extra_tools(tools):
+    content = [
+        {"type": "text", "text": "thinking out loud"},
+        {"type": "tool_use", "id": "a", "name": "search_solutions", "input": {"query": "", "limit": 3}},
+        {"type": "tool_use", "id": "b", "name": "echo", "input": {"x": 1}},
+        {"type": "tool_use", "id": "c", "name": "nope", "input": {}},
+    ]
+    results = await tools.dispatch(content, extra_tools={"echo": lambda x: {"x": x}})
+    assert [r["tool_use_id"] for r in results] == ["a", "b", "c"]
+    assert results[0]["is_error"] and "non-empty" in results[0]["content"]
+    assert json.loads(results[1]["content"]) == {"x": 1}
+    assert results[2]["is_error"] and "Unknown tool" in results[2]["content"]
+
+
+def test_search_not_matched_and_limits(tools):
+    out = tools.search_solutions("how do I center a div in css", limit=500)
+    assert out["matched"] is False
+    assert len(out["results"]) <= 20
+    assert all("fix_digest" not in r for r in out["results"])
+    with pytest.raises(ValueError):
+        tools.search_solutions("x", limit="many")
+
+
+def test_get_solution_full_and_bad_section(tools):
+    full = tools.get_solution("rate-limit-429")
+    assert {s["name"] for s in full["sections"]} >= {"Symptom", "Root Cause", "Fix"}
+    assert full["fix"]["options"][0]["number"] == 1
+    with pytest.raises(ValueError, match="no section"):
+        tools.get_solution("rate-limit-429", section="Nope")
+
+
+def test_diagnose_trace_arguments(tools, tmp_path):
+    with pytest.raises(ValueError, match="exactly one"):
+        tools.diagnose_trace()
+    with pytest.raises(ValueError, match="not JSON"):
+        tools.diagnose_trace(transcript="{oops")
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "x"}]},
+    ]
+    report = tools.diagnose_trace(transcript=json.dumps(messages))
+    assert set(report) >= {"findings", "summary"}
