@@ -92,7 +92,10 @@ def best_section(sections: list[tuple[str, str]], terms: list[str]) -> tuple[str
 
 
 def snippet(body: str, terms: list[str], width: int = 220) -> str:
+    """Plain text around the first query term, terms wrapped in ``**``.  The entry's own markdown
+    emphasis is removed first so that the only ``**`` markers are ours."""
     text = re.sub(r"```[^\n]*\n.*?```", " ", body, flags=re.S)
+    text = text.replace("**", "").replace("__", "")
     text = re.sub(r"\s+", " ", text).strip()
     lowered = text.lower()
     positions = [m.start() for t in terms for m in [re.search(r"\b" + re.escape(t) + r"\b", lowered)] if m]

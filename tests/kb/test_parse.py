@@ -139,3 +139,11 @@ def test_fix_without_options_is_an_error():
 def test_invalid_yaml_is_reported_not_raised():
     found = problems_of(GOOD.replace("tags: [anthropic, sample]", "tags: [anthropic, sample"))
     assert len(found) == 1 and "not valid YAML" in found[0][1]
+
+
+def test_render_has_no_yaml_anchors_for_equal_dates():
+    entry = parse_entry(GOOD.replace("updated: 2026-11-02", "updated: 2026-11-01"), Path("sample-error.md"))
+    entry.updated = entry.created  # the same object twice
+    text = render_entry(entry)
+    assert "&id" not in text and "*id" not in text
+    assert parse_entry(text, Path("sample-error.md")).content() == entry.content()

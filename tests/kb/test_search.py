@@ -74,3 +74,9 @@ def test_abstention_needs_more_than_one_weak_signal():
 
 def test_limit_is_respected(small_kb):
     assert len(small_kb.search("error", limit=1).results) == 1
+
+
+def test_snippet_markers_are_only_ours():
+    from kb.search import snippet
+
+    assert snippet("Use **asyncio.gather** for tool calls", ["tool"]) == "Use asyncio.gather for **tool** calls"

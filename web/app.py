@@ -1,0 +1,101 @@
+"""Builds the FastAPI application.  This module only wires things together; the pages live in
+``web.routes``, the defences in ``web.security`` and the data access in ``kb`` and ``web.sitestore``.
+
+The KnowledgeBase (and its query embedder, the expensive part) is loaded once in the lifespan and
+kept on ``app.state`` so no request ever pays for it.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Callable
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from kb import __version__
+from kb.paths import shipped_entries_dir
+from kb.service import KnowledgeBase, local_entries_dir
+from web import errors
+from web.deps import Limiters
+from web.routes import api, entries, moderation, pages, search, submit
+from web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
+from web.settings import Settings
+from web.sitestore import SiteStore
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+DESCRIPTION = (
+    "Search the SynapseAI knowledge base of fixes for errors and slowdowns in AI agents, read entries, "
+    "star them and submit new solutions. Errors are JSON objects `{\"error\": str, \"detail\": any}`."
+)
+
+
+def entry_dirs(settings: Settings) -> list[Path] | None:
+    """The folders to index.  None lets ``KnowledgeBase.open`` choose (shipped + local entries, or
+    what ``synapse index --entries`` remembered).  With explicit folders, the folder approved
+    entries are written to is always added, so an approved entry is still indexed after a restart."""
+    if settings.entries_dirs is None and settings.write_dir is None:
+        return None
+    dirs = list(settings.entries_dirs) if settings.entries_dirs is not None else [shipped_entries_dir()]
+    write = Path(settings.write_dir) if settings.write_dir else local_entries_dir()
+    if write.resolve() not in [d.resolve() for d in dirs]:
+        dirs.append(write)
+    return dirs
+
+
+def open_kb(settings: Settings) -> KnowledgeBase:
+    return KnowledgeBase.open(settings.db, entry_dirs(settings))
+
+
+def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], KnowledgeBase] | None = None) -> FastAPI:
+    """The site.  ``kb_factory`` (tests, embedding apps) replaces opening the KnowledgeBase from
+    ``settings``; the app closes the KnowledgeBase it gets when it shuts down."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        kb = await run_in_threadpool(kb_factory or (lambda: open_kb(settings)))
+        await run_in_threadpool(kb.query_embedder)  # load the model now, not on the first search
+        if kb.store.path is None:
+            raise RuntimeError("the web site needs a file database (submissions and stars are stored in it)")
+        app.state.kb = kb
+        app.state.site = SiteStore(kb.store.path)
+        try:
+            yield
+        finally:
+            app.state.site.close()
+            kb.close()
+
+    app = FastAPI(
+        title="SynapseAI",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # FastAPI's Swagger page loads from a CDN; /docs is our own offline page
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.signer = Signer(settings.secret_key)
+    app.state.limiters = Limiters(
+        submit=RateLimiter(settings.submit_limit, settings.submit_window),
+        star=RateLimiter(settings.star_limit, settings.submit_window),
+        login=RateLimiter(settings.login_limit, settings.submit_window),
+    )
+    # Added last = outermost: security headers wrap everything, including error pages.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ClientIdMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(SecurityHeadersMiddleware)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (pages, search, entries, submit, moderation, api):
+        app.include_router(module.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` / ``synapse serve --reload``: settings from the environment."""
+    return create_app(Settings.from_env())

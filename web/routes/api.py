@@ -1,0 +1,258 @@
+"""The JSON API under /api (documented at /docs, schema at /openapi.json).
+
+``GET /api/search`` returns exactly ``KnowledgeBase.search(q, limit).to_dict()``, the same object as
+``synapse search --json``, so a client can switch between the CLI and the site without changes.
+Submissions go through the same validation, flagging, honeypot and rate limit as the form.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.views import entry_to_dict
+from web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
+from web.errors import SiteError
+from web.moderate import store_submission
+from web.routes.entries import find_entry
+from web.routes.search import MAX_QUERY_CHARS
+from web.submissions import Draft, validate
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+ERRORS = {
+    "model": None,
+    "content": {"application/json": {"example": {"error": "a human-readable message", "detail": None}}},
+}
+
+
+def _err(description: str) -> dict:
+    return {**ERRORS, "description": description}
+
+
+class Why(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    pattern: str | None = Field(None, description="The entry pattern that matched the query, if any.")
+    section: str | None = Field(None, description="The section the match points to.")
+    snippet: str = Field("", description="Text around the match; matched terms wrapped in **…**.")
+    signals: dict = Field(default_factory=dict, description="Ranks and scores of each retriever.")
+
+
+class SearchResult(BaseModel):
+    slug: str
+    title: str
+    summary: str
+    category: str
+    score: float
+    why: Why
+
+
+class SearchOut(BaseModel):
+    query: str
+    matched: bool = Field(description="Whether the best result is confident enough to act on.")
+    results: list[SearchResult]
+
+
+class EntrySummary(BaseModel):
+    slug: str
+    title: str
+    summary: str
+    category: str
+    tags: list[str]
+    created: str
+    updated: str
+    stars: int
+    url: str
+
+
+class EntryList(BaseModel):
+    count: int
+    entries: list[EntrySummary]
+
+
+class FixOptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = ""
+    body: str = Field("", description="Markdown: prose and fenced code.")
+
+
+class SubmissionIn(BaseModel):
+    """A new solution.  Fields mirror the entry format (see entries/README.md)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Tool calls run one after another",
+                    "summary": "The agent executes independent tool calls sequentially; run them concurrently.",
+                    "category": "performance",
+                    "tags": ["tool-use", "latency"],
+                    "patterns": [],
+                    "symptom": "Each turn with several tool calls takes the sum of their latencies.",
+                    "root_cause": "The loop awaits each call before starting the next.",
+                    "fix_options": [{"title": "Run independent calls with asyncio.gather", "body": "Use `asyncio.gather`."}],
+                    "environment": ["Python 3.11+"],
+                    "sources": ["https://docs.python.org/3/library/asyncio-task.html"],
+                    "savings": "Wall time of a turn drops to its slowest call; no token savings.",
+                }
+            ]
+        },
+    )
+    title: str = ""
+    summary: str = ""
+    category: str = ""
+    tags: list[str] = []
+    patterns: list[str] = Field([], description="Python regular expressions, matched case-insensitively.")
+    symptom: str = ""
+    root_cause: str = ""
+    fix_options: list[FixOptionIn] = []
+    environment: list[str] = []
+    sources: list[str] = Field([], description="http(s) URLs backing the fix.")
+    savings: str = ""
+    contact: str = Field("", description="Optional; shown to the moderator only.")
+    website: str = Field("", description="Leave empty.")
+
+
+class SubmissionOut(BaseModel):
+    ref: str
+    status: str
+    status_url: str
+
+
+class StarOut(BaseModel):
+    slug: str
+    stars: int
+    starred: bool
+
+
+@router.get(
+    "/search",
+    name="api_search",
+    summary="Search the knowledge base",
+    response_model=None,
+    responses={200: {"model": SearchOut, "description": "Same object as `synapse search --json`."}, 400: _err("Empty query."), 413: _err("Query too long.")},
+)
+def api_search(
+    kb: KB,
+    q: Annotated[str, Query(description="A question, a symptom or an error message.")] = "",
+    limit: Annotated[int, Query(ge=1, le=50, description="Number of results.")] = 5,
+) -> JSONResponse:
+    if not q.strip():
+        raise SiteError(400, "empty query", {"hint": "pass q, e.g. /api/search?q=429+rate_limit_error"})
+    if len(q) > MAX_QUERY_CHARS:
+        raise SiteError(413, f"query too long ({len(q):,} characters; at most {MAX_QUERY_CHARS:,})")
+    return JSONResponse(kb.search(q, limit).to_dict())
+
+
+@router.get("/entries", name="api_entries", summary="List entries", response_model=EntryList)
+def api_entries(
+    request: Request,
+    kb: KB,
+    site: Site,
+    category: Annotated[str | None, Query(description="Only this category.")] = None,
+    tag: Annotated[str | None, Query(description="Only entries with this tag.")] = None,
+):
+    stars = site.star_counts()
+    entries = [
+        {
+            "slug": e.slug,
+            "title": e.title,
+            "summary": e.summary,
+            "category": e.category,
+            "tags": e.tags,
+            "created": e.created.isoformat(),
+            "updated": e.updated.isoformat(),
+            "stars": stars.get(e.slug, 0),
+            "url": str(request.url_for("entry", slug=e.slug)),
+        }
+        for e in kb.list_entries(category=category, tag=tag)
+    ]
+    return {"count": len(entries), "entries": entries}
+
+
+@router.get(
+    "/entries/{slug}",
+    name="api_entry",
+    summary="One entry, with its sections and fix options",
+    response_model=None,
+    responses={200: {"description": "`kb.views.entry_to_dict(entry)` plus `stars`."}, 404: _err("No such entry; detail.did_you_mean lists close slugs.")},
+)
+def api_entry(slug: str, kb: KB, site: Site) -> JSONResponse:
+    entry = find_entry(kb, slug)
+    data = entry_to_dict(entry)
+    data["stars"] = site.star_count(slug)
+    return JSONResponse(data)
+
+
+@router.post(
+    "/submissions",
+    name="api_submit",
+    summary="Submit a solution for moderation",
+    status_code=201,
+    response_model=SubmissionOut,
+    dependencies=[CsrfProtected],
+    responses={
+        413: _err("Body or a field too large (detail.fields)."),
+        422: _err("Validation failed; detail.fields maps field names to messages."),
+        429: _err("Too many submissions from this address; see Retry-After."),
+    },
+)
+def api_submit(request: Request, body: SubmissionIn, kb: KB, site: Site, ip: ClientIP, limits: Limits):
+    wait = limits.submit.retry_after(ip)
+    if wait:
+        raise SiteError(429, f"too many submissions; try again in {wait} seconds", {"retry_after": wait}, headers={"Retry-After": str(wait)})
+    draft = Draft.from_api(body.model_dump())
+    if body.website.strip():
+        limits.submit.record(ip)
+        fake = secrets.token_urlsafe(16)  # looks like a real reference; nothing is stored
+        return {"ref": fake, "status": "pending", "status_url": str(request.url_for("submission_status", ref=fake))}
+    validation = validate(draft)
+    if validation.too_large:
+        raise SiteError(413, "a field is too large", {"fields": validation.errors})
+    if not validation.ok:
+        raise SiteError(422, "validation failed", {"fields": validation.errors})
+    ref = store_submission(site, draft, validation)
+    limits.submit.record(ip)
+    return {"ref": ref, "status": "pending", "status_url": str(request.url_for("submission_status", ref=ref))}
+
+
+def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool) -> dict:
+    find_entry(kb, slug)
+    if on:
+        if not site.is_starred(slug, client):
+            wait = limits.star.hit(ip)
+            if wait:
+                raise SiteError(429, f"too many stars; try again in {wait} seconds", {"retry_after": wait}, headers={"Retry-After": str(wait)})
+        site.star(slug, client)
+    else:
+        site.unstar(slug, client)
+    return {"slug": slug, "stars": site.star_count(slug), "starred": on}
+
+
+@router.post(
+    "/entries/{slug}/star",
+    name="api_star",
+    summary="Star an entry (idempotent; one star per client cookie)",
+    response_model=StarOut,
+    dependencies=[CsrfProtected],
+    responses={404: _err("No such entry."), 403: _err("Cookie sent without X-CSRF-Token."), 429: _err("Too many stars.")},
+)
+def api_star(slug: str, kb: KB, site: Site, client: ClientId, ip: ClientIP, limits: Limits):
+    return _star(kb, site, slug, client, ip, limits, True)
+
+
+@router.delete(
+    "/entries/{slug}/star",
+    name="api_unstar",
+    summary="Remove this client's star",
+    response_model=StarOut,
+    dependencies=[CsrfProtected],
+    responses={404: _err("No such entry."), 403: _err("Cookie sent without X-CSRF-Token.")},
+)
+def api_unstar(slug: str, kb: KB, site: Site, client: ClientId, ip: ClientIP, limits: Limits):
+    return _star(kb, site, slug, client, ip, limits, False)

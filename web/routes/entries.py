@@ -1,0 +1,75 @@
+"""One entry: its page, its raw markdown, and the no-JS star form.
+
+The star form says what it wants (``action=star`` or ``unstar``) instead of toggling blindly, so a
+double-submitted form or a back-button resend cannot flip the star back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+
+from kb.parse import SLUG_RE
+from kb.service import KnowledgeBase
+from web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
+from web.entryview import entry_view
+from web.errors import SiteError
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def find_entry(kb: KnowledgeBase, slug: str):
+    """The entry, or a 404 that suggests the nearest slugs (as ``synapse show`` does)."""
+    entry = kb.get(slug) if SLUG_RE.match(slug) else None
+    if entry is None:
+        near = kb.nearest_slugs(slug[:100])
+        raise SiteError(404, f"There is no entry “{slug[:100]}”.", {"did_you_mean": near})
+    return entry
+
+
+@router.get("/entries/{slug}.md", name="entry_raw")
+def entry_raw(slug: str, kb: KB):
+    find_entry(kb, slug)
+    return PlainTextResponse(kb.markdown(slug), media_type="text/markdown; charset=utf-8")
+
+
+@router.get("/entries/{slug}", response_class=HTMLResponse, name="entry")
+def entry_page(request: Request, slug: str, kb: KB, site: Site, client: ClientId):
+    entry = find_entry(kb, slug)
+    return render(
+        request,
+        "entry.html",
+        {
+            "entry": entry,
+            "view": entry_view(entry),
+            "stars": site.star_count(slug),
+            "starred": site.is_starred(slug, client),
+            "related": kb.related(slug, 5),
+        },
+    )
+
+
+@router.post("/entries/{slug}/star", name="star_form", dependencies=[CsrfProtected])
+def star_form(
+    request: Request,
+    slug: str,
+    kb: KB,
+    site: Site,
+    client: ClientId,
+    ip: ClientIP,
+    limits: Limits,
+    action: Annotated[Literal["star", "unstar"], Form()] = "star",
+):
+    find_entry(kb, slug)
+    if action == "star":
+        if not site.is_starred(slug, client):
+            wait = limits.star.hit(ip)
+            if wait:
+                raise SiteError(429, f"Too many stars from your address; try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+        site.star(slug, client)
+    else:
+        site.unstar(slug, client)
+    return RedirectResponse(f"{request.url_for('entry', slug=slug)}#star", status_code=303)

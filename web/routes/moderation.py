@@ -1,0 +1,139 @@
+"""The moderation queue at /admin.
+
+Moderation exists only when ``SYNAPSE_ADMIN_TOKEN`` is set; without it the page says so and every
+moderation POST is refused.  A moderator signs in with the token (a form that sets a signed HttpOnly
+cookie) or sends ``Authorization: Bearer <token>`` with each request (scripts, tests).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from web.deps import KB, AdminAction, AdminAuth, AppSettings, ClientIP, CsrfProtected, Limits, Site, TokenSigner
+from web.entryview import entry_view
+from web.errors import SiteError
+from web.moderate import ModerationError, approve, duplicates, reject, submission_entry
+from web.security import ADMIN_COOKIE, ADMIN_SESSION_SECONDS, check_admin_token
+from web.sitestore import Submission
+from web.submissions import Draft
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _login_page(request: Request, error: str | None = None, status_code: int = 200):
+    return render(request, "admin_login.html", {"error": error}, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/admin", response_class=HTMLResponse, name="admin")
+def admin_queue(request: Request, settings: AppSettings, auth: AdminAuth, site: Site, done: str = "", slug: str = ""):
+    if not settings.admin_token:
+        return render(request, "admin_off.html", {})
+    if auth is None:
+        return _login_page(request)
+    return render(
+        request,
+        "admin_queue.html",
+        {
+            "pending": site.submissions("pending"),
+            "approved": site.submissions("approved", limit=10),
+            "rejected": site.submissions("rejected", limit=10),
+            "counts": site.submission_counts(),
+            "done": done if done in ("approved", "rejected") else "",
+            "done_slug": slug,
+            "via_cookie": auth == "cookie",
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/admin/login", name="admin_login", dependencies=[CsrfProtected])
+def admin_login(
+    request: Request,
+    settings: AppSettings,
+    signer: TokenSigner,
+    ip: ClientIP,
+    limits: Limits,
+    token: Annotated[str, Form()] = "",
+):
+    if not settings.admin_token:
+        return render(request, "admin_off.html", {}, status_code=403)
+    wait = limits.login.retry_after(ip)
+    if wait:
+        return _login_page(request, f"Too many sign-in attempts. Try again in {wait} seconds.", 429)
+    if not check_admin_token(settings.admin_token, token.strip()):
+        limits.login.record(ip)
+        return _login_page(request, "That token is not right.", 401)
+    response = RedirectResponse(str(request.url_for("admin")), status_code=303)
+    response.set_cookie(
+        ADMIN_COOKIE,
+        signer.admin_cookie(settings.admin_token),
+        max_age=ADMIN_SESSION_SECONDS,
+        path="/admin",
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+    )
+    return response
+
+
+@router.post("/admin/logout", name="admin_logout", dependencies=[CsrfProtected])
+def admin_logout(request: Request):
+    response = RedirectResponse(str(request.url_for("admin")), status_code=303)
+    response.delete_cookie(ADMIN_COOKIE, path="/admin")
+    return response
+
+
+def _submission_or_404(site, ref: str) -> Submission:
+    submission = site.submission(ref) if len(ref) <= 64 else None
+    if submission is None:
+        raise SiteError(404, "There is no submission with this reference.")
+    return submission
+
+
+def _detail(request: Request, kb, submission: Submission, error: str | None = None, status_code: int = 200):
+    entry = submission_entry(submission)
+    matched, similar = duplicates(kb, Draft.from_dict(submission.data))
+    return render(
+        request,
+        "admin_detail.html",
+        {
+            "submission": submission,
+            "preview": entry_view(entry) if entry else None,
+            "duplicates": similar,
+            "dup_matched": matched,
+            "error": error,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/admin/submissions/{ref}", response_class=HTMLResponse, name="admin_submission")
+def admin_submission(request: Request, ref: str, settings: AppSettings, auth: AdminAuth, site: Site, kb: KB):
+    if not settings.admin_token or auth is None:
+        return RedirectResponse(str(request.url_for("admin")), status_code=303)
+    return _detail(request, kb, _submission_or_404(site, ref))
+
+
+@router.post("/admin/submissions/{ref}/approve", name="admin_approve")
+def admin_approve(request: Request, ref: str, _admin: AdminAction, kb: KB, site: Site, settings: AppSettings):
+    submission = _submission_or_404(site, ref)
+    try:
+        entry = approve(kb, site, settings, ref)
+    except ModerationError as exc:
+        return _detail(request, kb, site.submission(ref) or submission, f"Not approved: {exc}.", 409)
+    return RedirectResponse(f"{request.url_for('admin')}?done=approved&slug={entry.slug}", status_code=303)
+
+
+@router.post("/admin/submissions/{ref}/reject", name="admin_reject")
+def admin_reject(request: Request, ref: str, _admin: AdminAction, kb: KB, site: Site, reason: Annotated[str, Form()] = ""):
+    submission = _submission_or_404(site, ref)
+    try:
+        reject(site, ref, reason)
+    except ModerationError as exc:
+        return _detail(request, kb, site.submission(ref) or submission, f"Not rejected: {exc}.", 409 if submission.status != "pending" else 422)
+    return RedirectResponse(f"{request.url_for('admin')}?done=rejected", status_code=303)

@@ -1,0 +1,134 @@
+"""Browsing pages: home, the entry list, categories, tags, and the offline API reference at /docs.
+
+Routes are plain ``def`` functions: they read SQLite, so FastAPI runs them in its threadpool and a
+slow query never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from kb.model import CATEGORIES
+from web.deps import KB, ClientId, Site
+from web.errors import SiteError
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _mtime(entry) -> int:
+    try:
+        return entry.path.stat().st_mtime_ns if entry.path else 0
+    except OSError:
+        return 0
+
+
+def _by_recency(entries):
+    """Newest first by ``created``; entries created the same day by when their file was written,
+    so a just-approved submission leads the list."""
+    return sorted(entries, key=lambda e: (e.created, _mtime(e)), reverse=True)
+
+
+@router.get("/", response_class=HTMLResponse, name="home")
+def home(request: Request, kb: KB, site: Site):
+    entries = kb.list_entries()
+    stars = site.star_counts()
+    by_slug = {e.slug: e for e in entries}
+    starred = [(by_slug[s], n) for s, n in sorted(stars.items(), key=lambda kv: (-kv[1], kv[0])) if s in by_slug][:5]
+    counts = dict(kb.categories())
+    return render(
+        request,
+        "home.html",
+        {
+            "total": len(entries),
+            "categories": [(c, counts.get(c, 0)) for c in CATEGORIES],
+            "tags": kb.tags()[:36],
+            "most_starred": starred,
+            "recent": _by_recency(entries)[:6],
+            "stars": stars,
+        },
+    )
+
+
+@router.get("/entries", response_class=HTMLResponse, name="entries")
+def all_entries(request: Request, kb: KB, site: Site):
+    return render(
+        request,
+        "list.html",
+        {"heading": "All entries", "description": "Every solution in the knowledge base.", "entries": kb.list_entries(), "stars": site.star_counts(), "kind": "all"},
+    )
+
+
+@router.get("/categories", response_class=HTMLResponse, name="categories")
+def categories(request: Request, kb: KB):
+    counts = dict(kb.categories())
+    return render(request, "categories.html", {"categories": [(c, counts.get(c, 0)) for c in CATEGORIES]})
+
+
+@router.get("/categories/{name}", response_class=HTMLResponse, name="category")
+def category(request: Request, name: str, kb: KB, site: Site):
+    if name not in CATEGORIES:
+        raise SiteError(404, f"There is no category “{name}”.")
+    from web.templating import category_description, category_label
+
+    return render(
+        request,
+        "list.html",
+        {
+            "heading": category_label(name),
+            "description": category_description(name),
+            "entries": kb.list_entries(category=name),
+            "stars": site.star_counts(),
+            "kind": "category",
+            "name": name,
+        },
+    )
+
+
+@router.get("/tags", response_class=HTMLResponse, name="tags")
+def tags(request: Request, kb: KB):
+    return render(request, "tags.html", {"tags": kb.tags()})
+
+
+@router.get("/tags/{tag}", response_class=HTMLResponse, name="tag")
+def tag(request: Request, tag: str, kb: KB, site: Site):
+    entries = kb.list_entries(tag=tag)
+    if not entries:
+        raise SiteError(404, f"No entry is tagged “{tag}”.")
+    return render(
+        request,
+        "list.html",
+        {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "entries": entries, "stars": site.star_counts(), "kind": "tag", "name": tag},
+    )
+
+
+def _operations(spec: dict) -> list[dict]:
+    """Flatten an OpenAPI document into the rows the reference page shows."""
+    ops = []
+    for path, methods in spec.get("paths", {}).items():
+        for method, op in methods.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            ops.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "parameters": op.get("parameters", []),
+                    "body": body.get("$ref", "").rsplit("/", 1)[-1] if body else "",
+                    "responses": [(code, r.get("description", "")) for code, r in op.get("responses", {}).items()],
+                    "anchor": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", "").strip("-"),
+                }
+            )
+    return ops
+
+
+@router.get("/docs", response_class=HTMLResponse, name="docs")
+def api_docs(request: Request, _client: ClientId):
+    """A self-hosted API reference rendered from /openapi.json (FastAPI's Swagger UI needs a CDN)."""
+    spec = request.app.openapi()
+    schemas = {name: json.dumps(schema, indent=2) for name, schema in spec.get("components", {}).get("schemas", {}).items()}
+    return render(request, "docs.html", {"spec": spec, "operations": _operations(spec), "schemas": schemas})

@@ -1,0 +1,60 @@
+"""The search results page.
+
+Whatever is typed goes to ``KnowledgeBase.search`` unchanged (kb quotes every term for FTS5, so
+operators, quotes and unbalanced parentheses are just words); only the length is capped.  When
+``matched`` is false the page says plainly that nothing fits confidently and still lists the nearest
+entries, because a near miss is often the right neighbourhood.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from kb.signature import MAX_SCAN
+from web.deps import KB, Site
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+MAX_QUERY_CHARS = MAX_SCAN  # kb scans at most this much of a pasted log; the page says when it cut
+
+
+def explain(why: dict) -> list[tuple[str, str]]:
+    """Human labels for a result's ``why``: (kind, text) pairs, strongest evidence first."""
+    signals = why.get("signals") or {}
+    reasons: list[tuple[str, str]] = []
+    if why.get("pattern"):
+        reasons.append(("pattern", f"Error pattern matched: {why.get('pattern_text') or why['pattern']}"))
+    if signals.get("bm25") is not None:
+        reasons.append(("keywords", f"Keywords (rank {signals.get('bm25_rank')})"))
+    if signals.get("cosine") is not None:
+        reasons.append(("meaning", f"Meaning (similarity {signals['cosine']:.2f})"))
+    return reasons
+
+
+@router.get("/search", response_class=HTMLResponse, name="search")
+def search_page(
+    request: Request,
+    kb: KB,
+    site: Site,
+    q: Annotated[str, Query(description="Question, symptom or error text")] = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+):
+    query = q.strip()
+    notice = None
+    if len(query) > MAX_QUERY_CHARS:
+        query = query[:MAX_QUERY_CHARS]
+        notice = f"Your query was long, so only its first {MAX_QUERY_CHARS:,} characters were searched."
+    context: dict = {"q": q if len(q) <= MAX_QUERY_CHARS else query, "notice": notice, "results": [], "matched": False, "searched": False}
+    if query:
+        response = kb.search(query, limit)
+        stars = site.star_counts()
+        context.update(
+            searched=True,
+            matched=response.matched,
+            results=[(r, explain(r.why), stars.get(r.slug, 0)) for r in response.results],
+        )
+    return render(request, "search.html", context)

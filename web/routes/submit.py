@@ -1,0 +1,130 @@
+"""Submit a solution: the form, its preview, sending it, and the submitter's status page.
+
+The form works without JavaScript (three option slots, full page round trips); JS only adds option
+slots and live duplicate hints.  Every refusal re-shows the form with everything the person typed and
+the message next to the field.  A filled honeypot gets the normal thank-you page and nothing is
+stored, so a bot learns nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict
+
+from web.deps import KB, ClientIP, CsrfProtected, Limits, Site
+from web.entryview import entry_view
+from web.errors import SiteError
+from web.moderate import duplicates, store_submission, submission_entry
+from web.submissions import FORM_OPTION_SLOTS, LIMITS, MAX_OPTIONS, Draft, validate
+from web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+class SubmitForm(BaseModel):
+    """The form's fields as posted.  Everything is a string here; ``web.submissions`` validates."""
+
+    model_config = ConfigDict(extra="ignore")
+    title: str = ""
+    summary: str = ""
+    category: str = ""
+    tags: str = ""
+    patterns: str = ""
+    symptom: str = ""
+    root_cause: str = ""
+    option_title: list[str] = []
+    option_body: list[str] = []
+    environment: str = ""
+    sources: str = ""
+    savings: str = ""
+    contact: str = ""
+    website: str = ""  # honeypot: hidden from people, filled by bots
+    action: str = "preview"
+
+    def draft(self) -> Draft:
+        return Draft(
+            title=self.title, summary=self.summary, category=self.category, tags=self.tags, patterns=self.patterns,
+            symptom=self.symptom, root_cause=self.root_cause, option_titles=self.option_title[:MAX_OPTIONS * 2],
+            option_bodies=self.option_body[:MAX_OPTIONS * 2], environment=self.environment, sources=self.sources,
+            savings=self.savings, contact=self.contact,
+        )
+
+
+def _form_page(request: Request, draft: Draft, status_code: int = 200, headers: dict | None = None, **extra):
+    context = {
+        "draft": draft,
+        "slots": draft.slots(FORM_OPTION_SLOTS),
+        "errors": {},
+        "limits": LIMITS,
+        "max_options": MAX_OPTIONS,
+        "preview": None,
+        "duplicates": [],
+        "dup_matched": False,
+        "banner": None,
+    }
+    context.update(extra)
+    return render(request, "submit.html", context, status_code=status_code, headers=headers)
+
+
+@router.get("/submit", response_class=HTMLResponse, name="submit")
+def submit_form(request: Request):
+    return _form_page(request, Draft())
+
+
+@router.post("/submit", response_class=HTMLResponse, name="submit_post", dependencies=[CsrfProtected])
+def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, site: Site, ip: ClientIP, limits: Limits):
+    draft = form.draft()
+    validation = validate(draft)
+    if form.action != "send":
+        matched, similar = duplicates(kb, draft)
+        return _form_page(
+            request,
+            draft,
+            errors=validation.errors,
+            preview=entry_view(validation.entry) if validation.entry else None,
+            duplicates=similar,
+            dup_matched=matched,
+            banner=None if validation.ok else "Fix the highlighted fields to see the preview.",
+        )
+    wait = limits.submit.retry_after(ip)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        return _form_page(
+            request,
+            draft,
+            status_code=429,
+            errors=validation.errors,
+            banner=f"You have sent several solutions in a short time. Please wait about {minutes} minute{'s' if minutes != 1 else ''} and send again; your text is kept below.",
+            headers={"Retry-After": str(wait)},
+        )
+    if form.website.strip():
+        limits.submit.record(ip)
+        return render(request, "submitted.html", {"title": draft.title})
+    if not validation.ok:
+        return _form_page(
+            request,
+            draft,
+            status_code=422,
+            errors=validation.errors,
+            banner=f"{len(validation.errors)} field{'s need' if len(validation.errors) != 1 else ' needs'} attention before this can be sent.",
+        )
+    ref = store_submission(site, draft, validation)
+    limits.submit.record(ip)
+    return RedirectResponse(f"{request.url_for('submission_status', ref=ref)}?sent=1", status_code=303)
+
+
+@router.get("/submissions/{ref}", response_class=HTMLResponse, name="submission_status")
+def submission_status(request: Request, ref: str, site: Site, sent: int = 0):
+    submission = site.submission(ref) if len(ref) <= 64 else None
+    if submission is None:
+        raise SiteError(404, "There is no submission with this reference. Check the link you were given.")
+    entry = submission_entry(submission)
+    return render(
+        request,
+        "submission_status.html",
+        {"submission": submission, "preview": entry_view(entry) if entry else None, "sent": bool(sent)},
+        headers={"X-Robots-Tag": "noindex"},
+    )

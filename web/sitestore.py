@@ -1,0 +1,149 @@
+"""Submissions and stars: the site's own rows in the knowledge-base database.
+
+The tables come from migration ``m002_submissions_and_stars`` in ``kb/migrations.py`` (applied when
+``KnowledgeBase.open`` opens the file).  This class opens its *own* connection to the same file: the
+``KnowledgeBase`` connection is shared by search threads under the kb lock, and a separate WAL
+connection lets a star or a submission commit without waiting for, or interleaving with, a search.
+Every write commits before returning, so a submission acknowledged to its author is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _client_key(client_id: str) -> str:
+    """Stars are stored under a hash of the client cookie, never the cookie itself."""
+    return hashlib.sha256(client_id.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Submission:
+    ref: str
+    status: str
+    created_at: str
+    updated_at: str
+    title: str
+    data: dict
+    markdown: str
+    flags: list[dict] = field(default_factory=list)
+    contact: str = ""
+    reason: str = ""
+    slug: str = ""
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Submission":
+        return cls(
+            ref=row["ref"],
+            status=row["status"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            title=row["title"],
+            data=json.loads(row["data"] or "{}"),
+            markdown=row["markdown"] or "",
+            flags=json.loads(row["flags"] or "[]"),
+            contact=row["contact"] or "",
+            reason=row["reason"] or "",
+            slug=row["slug"] or "",
+        )
+
+
+class SiteStore:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._lock = threading.Lock()
+        missing = {"submissions", "stars"} - {r[0] for r in self._conn.execute("select name from sqlite_master where type='table'")}
+        if missing:
+            raise RuntimeError(f"{self.path} has no {', '.join(sorted(missing))} table: open it with KnowledgeBase.open first (migration m002)")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _write(self, sql: str, params: list) -> int:
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
+
+    def _read(self, sql: str, params: list | tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # ------------------------------------------------------------------ submissions
+    def add_submission(self, title: str, data: dict, markdown: str, flags: list[dict], contact: str = "") -> str:
+        ref = secrets.token_urlsafe(16)
+        now = _now()
+        self._write(
+            "insert into submissions (ref, status, created_at, updated_at, title, data, markdown, flags, contact, reason, slug) "
+            "values (?, 'pending', ?, ?, ?, ?, ?, ?, ?, '', '')",
+            [ref, now, now, title, json.dumps(data, ensure_ascii=False), markdown, json.dumps(flags, ensure_ascii=False), contact],
+        )
+        return ref
+
+    def submission(self, ref: str) -> Submission | None:
+        rows = self._read("select * from submissions where ref = ?", [ref])
+        return Submission.from_row(rows[0]) if rows else None
+
+    def submissions(self, status: str | None = None, limit: int = 200) -> list[Submission]:
+        if status:
+            rows = self._read("select * from submissions where status = ? order by created_at desc limit ?", [status, limit])
+        else:
+            rows = self._read("select * from submissions order by created_at desc limit ?", [limit])
+        return [Submission.from_row(r) for r in rows]
+
+    def submission_counts(self) -> dict[str, int]:
+        counts = {"pending": 0, "approved": 0, "rejected": 0}
+        counts.update({r[0]: r[1] for r in self._read("select status, count(*) from submissions group by status")})
+        return counts
+
+    def mark_approved(self, ref: str, slug: str) -> bool:
+        """pending → approved; False if it was not pending (someone else moderated it)."""
+        return self._write(
+            "update submissions set status = 'approved', slug = ?, updated_at = ? where ref = ? and status = 'pending'",
+            [slug, _now(), ref],
+        ) == 1
+
+    def mark_rejected(self, ref: str, reason: str) -> bool:
+        return self._write(
+            "update submissions set status = 'rejected', reason = ?, updated_at = ? where ref = ? and status = 'pending'",
+            [reason, _now(), ref],
+        ) == 1
+
+    # ------------------------------------------------------------------ stars
+    def star(self, slug: str, client_id: str) -> bool:
+        """Idempotent: starring twice is one star.  Returns whether a star was added."""
+        return self._write(
+            "insert or ignore into stars (slug, client, created_at) values (?, ?, ?)", [slug, _client_key(client_id), _now()]
+        ) == 1
+
+    def unstar(self, slug: str, client_id: str) -> bool:
+        return self._write("delete from stars where slug = ? and client = ?", [slug, _client_key(client_id)]) == 1
+
+    def is_starred(self, slug: str, client_id: str) -> bool:
+        return bool(self._read("select 1 from stars where slug = ? and client = ?", [slug, _client_key(client_id)]))
+
+    def starred_by(self, client_id: str) -> set[str]:
+        return {r[0] for r in self._read("select slug from stars where client = ?", [_client_key(client_id)])}
+
+    def star_count(self, slug: str) -> int:
+        return self._read("select count(*) from stars where slug = ?", [slug])[0][0]
+
+    def star_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self._read("select slug, count(*) from stars group by slug")}
+
+    def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
+        rows = self._read("select slug, count(*) c from stars group by slug order by c desc, slug limit ?", [n])
+        return [(r[0], r[1]) for r in rows]

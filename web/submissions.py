@@ -1,0 +1,335 @@
+"""A submitted solution: the fields as typed (``Draft``), their validation, and the ``Entry`` they make.
+
+The form and ``POST /api/submissions`` share this module, so both accept and refuse exactly the same
+things.  Validation first checks each field on its own (so every message can sit next to its field),
+then builds an ``Entry`` and runs it through ``kb.parse.render_entry`` → ``parse_entry``: a submission
+that passes here is guaranteed to be a file ``synapse lint`` accepts, which is what approval writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from kb.model import CATEGORIES, Entry, Section
+from kb.parse import EntryError, parse_entry, render_entry
+
+from web import flags as flagging
+
+MAX_OPTIONS = 8
+FORM_OPTION_SLOTS = 3  # option slots the form shows without JS
+
+# Per-field size limits in characters (the whole body is limited separately, in bytes).
+LIMITS = {
+    "title": 200,
+    "summary": 400,
+    "category": 40,
+    "tags": 400,
+    "patterns": 5000,
+    "symptom": 20_000,
+    "root_cause": 20_000,
+    "option_title": 200,
+    "option_body": 30_000,
+    "environment": 2000,
+    "sources": 4000,
+    "savings": 500,
+    "contact": 200,
+}
+TEXT_FIELDS = ("title", "summary", "category", "tags", "patterns", "symptom", "root_cause", "environment", "sources", "savings", "contact")
+
+_TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,39}$")
+_URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
+_RESERVED_HEADING = re.compile(r"^(#{1,2} |### Option \d+:)")
+
+
+@dataclass
+class Draft:
+    """What the person typed, as text, so a form can be shown again exactly as it was."""
+
+    title: str = ""
+    summary: str = ""
+    category: str = ""
+    tags: str = ""
+    patterns: str = ""
+    symptom: str = ""
+    root_cause: str = ""
+    option_titles: list[str] = field(default_factory=list)
+    option_bodies: list[str] = field(default_factory=list)
+    environment: str = ""
+    sources: str = ""
+    savings: str = ""
+    contact: str = ""
+
+    def __post_init__(self):
+        for name in TEXT_FIELDS:
+            setattr(self, name, _clean(getattr(self, name)))
+        self.option_titles = [_clean(t) for t in self.option_titles]
+        self.option_bodies = [_clean(b) for b in self.option_bodies]
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """(title, body) pairs, padded to the same length; empty pairs dropped."""
+        n = max(len(self.option_titles), len(self.option_bodies))
+        titles = self.option_titles + [""] * (n - len(self.option_titles))
+        bodies = self.option_bodies + [""] * (n - len(self.option_bodies))
+        return [(t, b) for t, b in zip(titles, bodies) if t.strip() or b.strip()]
+
+    def slots(self, minimum: int = FORM_OPTION_SLOTS) -> list[tuple[str, str]]:
+        """Option slots for the form: what was typed, then empty slots up to ``minimum``."""
+        pairs = self.options
+        return pairs + [("", "")] * max(0, minimum - len(pairs))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Draft":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_api(cls, payload: dict) -> "Draft":
+        """The JSON API takes lists where the form takes lines; normalise to the form's text."""
+
+        def lines(value) -> str:
+            return "\n".join(value) if isinstance(value, list) else (value or "")
+
+        tags = payload.get("tags") or []
+        options = payload.get("fix_options") or []
+        return cls(
+            title=payload.get("title") or "",
+            summary=payload.get("summary") or "",
+            category=payload.get("category") or "",
+            tags=", ".join(tags) if isinstance(tags, list) else tags,
+            patterns=lines(payload.get("patterns")),
+            symptom=payload.get("symptom") or "",
+            root_cause=payload.get("root_cause") or "",
+            option_titles=[o.get("title") or "" for o in options],
+            option_bodies=[o.get("body") or "" for o in options],
+            environment=lines(payload.get("environment")),
+            sources=lines(payload.get("sources")),
+            savings=payload.get("savings") or "",
+            contact=payload.get("contact") or "",
+        )
+
+    def scan_text(self) -> dict[str, str]:
+        """Every free-text field, keyed by form field name, for the injection scan."""
+        texts = {name: getattr(self, name) for name in TEXT_FIELDS if name not in ("category", "contact")}
+        for i, (title, body) in enumerate(self.options, start=1):
+            texts[f"option_title_{i}"] = title
+            texts[f"option_body_{i}"] = body
+        return texts
+
+
+def _clean(value) -> str:
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip("\n")
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def split_tags(text: str) -> list[str]:
+    return list(dict.fromkeys(t.lower() for t in re.split(r"[,\s]+", text) if t))
+
+
+def slugify(title: str, max_len: int = 60) -> str:
+    """A lowercase-hyphen slug from a title ("429: Rate limit!" → "429-rate-limit")."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    if len(slug) > max_len:
+        slug = slug[:max_len].rsplit("-", 1)[0]
+    return slug or "submission"
+
+
+@dataclass
+class Validation:
+    entry: Entry | None
+    errors: dict[str, str]
+    too_large: bool = False  # some field is over its size limit (the API answers 413)
+    flags: list[flagging.Flag] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.entry is not None and not self.errors
+
+
+def _check_sizes(draft: Draft, errors: dict[str, str]) -> bool:
+    too_large = False
+    for name in TEXT_FIELDS:
+        value = getattr(draft, name)
+        if len(value) > LIMITS[name]:
+            errors[name] = f"Too long: {len(value):,} characters (at most {LIMITS[name]:,})."
+            too_large = True
+    for i, (title, body) in enumerate(draft.options, start=1):
+        if len(title) > LIMITS["option_title"]:
+            errors[f"option_title_{i}"] = f"Too long: {len(title):,} characters (at most {LIMITS['option_title']:,})."
+            too_large = True
+        if len(body) > LIMITS["option_body"]:
+            errors[f"option_body_{i}"] = f"Too long: {len(body):,} characters (at most {LIMITS['option_body']:,})."
+            too_large = True
+    if len(draft.options) > MAX_OPTIONS:
+        errors["options"] = f"At most {MAX_OPTIONS} fix options."
+        too_large = True
+    return too_large
+
+
+def _reserved_heading(text: str) -> str | None:
+    in_fence = False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            in_fence = not in_fence
+        elif not in_fence and _RESERVED_HEADING.match(line):
+            return line.strip()
+    return None
+
+
+def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
+    def need(name: str, label: str, one_line: bool = False) -> None:
+        value = getattr(draft, name)
+        if name in errors:
+            return
+        if not value.strip():
+            errors[name] = f"{label} is required."
+        elif one_line and "\n" in value:
+            errors[name] = f"{label} must be one line."
+
+    need("title", "A title")
+    need("title", "The title", one_line=True)
+    need("summary", "A one-line summary")
+    need("summary", "The summary", one_line=True)
+    need("symptom", "The symptom")
+    need("root_cause", "The root cause")
+    need("savings", "Expected savings (say “none” where there are none)")
+    need("savings", "Savings", one_line=True)
+    if "category" not in errors and draft.category not in CATEGORIES:
+        errors["category"] = "Choose one of the categories." if not draft.category else f"Unknown category “{draft.category}”."
+    if "tags" not in errors:
+        tags = split_tags(draft.tags)
+        bad = [t for t in tags if not _TAG_RE.match(t)]
+        if not tags:
+            errors["tags"] = "Give at least one tag (library, HTTP status, concept), separated by commas."
+        elif bad:
+            errors["tags"] = f"Tags are lowercase words with - _ . + (no spaces, at most 40 characters): {', '.join(bad[:3])}"
+        elif len(tags) > 15:
+            errors["tags"] = "At most 15 tags."
+    if "patterns" not in errors:
+        patterns = [p for p in draft.patterns.split("\n") if p.strip()]
+        if len(patterns) > 20:
+            errors["patterns"] = "At most 20 patterns."
+        for n, pattern in enumerate(patterns, start=1):
+            if len(pattern) > 500:
+                errors["patterns"] = f"Line {n}: a pattern is at most 500 characters."
+                break
+            try:
+                re.compile(pattern, re.I)
+            except re.error as exc:
+                errors["patterns"] = f"Line {n} is not a valid Python regular expression: {exc}."
+                break
+    if "environment" not in errors and not _lines(draft.environment):
+        errors["environment"] = "Say what this applies to: SDKs and versions, runtimes, frameworks (one per line)."
+    if "sources" not in errors:
+        sources = _lines(draft.sources)
+        bad = [s for s in sources if not _URL_RE.match(s)]
+        if not sources:
+            errors["sources"] = "Give at least one source URL (docs, code, issue thread) backing the fix."
+        elif bad:
+            errors["sources"] = f"Not an http(s) URL: {bad[0][:120]}"
+        elif len(sources) > 20:
+            errors["sources"] = "At most 20 sources."
+    if "contact" not in errors and "\n" in draft.contact:
+        errors["contact"] = "Contact must be one line."
+    for name, label in (("symptom", "Symptom"), ("root_cause", "Root cause")):
+        heading = _reserved_heading(getattr(draft, name)) if name not in errors else None
+        if heading:
+            errors[name] = f"{label}: “{heading[:60]}” looks like a section heading; use ### or bold text instead."
+    options = draft.options
+    if not options and "options" not in errors:
+        errors["option_title_1"] = "Give at least one fix option: a title and the fix."
+    for i, (title, body) in enumerate(options, start=1):
+        tkey, bkey = f"option_title_{i}", f"option_body_{i}"
+        if tkey not in errors:
+            if not title.strip():
+                errors[tkey] = "Give this option a short title."
+            elif "\n" in title:
+                errors[tkey] = "An option title must be one line."
+        if bkey not in errors:
+            heading = _reserved_heading(body)
+            if not body.strip():
+                errors[bkey] = "Describe the fix (prose, and code where it helps)."
+            elif heading:
+                errors[bkey] = f"“{heading[:60]}” looks like a section heading; use #### or bold text instead."
+
+
+def build_entry(draft: Draft, slug: str | None = None, today: date | None = None) -> Entry:
+    """The entry a draft makes (not yet checked by the parser)."""
+    today = today or date.today()
+    fix = "\n\n".join(f"### Option {i}: {title.strip()}\n\n{body.strip()}" for i, (title, body) in enumerate(draft.options, start=1))
+    return Entry(
+        slug=slug or slugify(draft.title),
+        title=draft.title.strip(),
+        summary=draft.summary.strip(),
+        category=draft.category,
+        tags=split_tags(draft.tags),
+        patterns=[p for p in draft.patterns.split("\n") if p.strip()],
+        environment=_lines(draft.environment),
+        savings=draft.savings.strip(),
+        sources=_lines(draft.sources),
+        created=today,
+        # A distinct (equal) object: yaml.safe_dump would write one date object twice as &id001/*id001.
+        updated=date.fromordinal(today.toordinal()),
+        sections=[Section("Symptom", draft.symptom.strip()), Section("Root Cause", draft.root_cause.strip()), Section("Fix", fix)],
+    )
+
+
+def _field_for_lines(markdown: str) -> dict[int, str]:
+    """Line number (1-based) of the rendered entry → the form field that produced it."""
+    fields: dict[int, str] = {}
+    keys = {"slug": "title", "tags": "tags", "patterns": "patterns", "environment": "environment", "sources": "sources"}
+    current, in_front, option = "form", False, 0
+    for n, line in enumerate(markdown.split("\n"), start=1):
+        if n == 1 and line == "---":
+            in_front = True
+        elif in_front and line == "---":
+            in_front = False
+            current = "form"
+        elif in_front:
+            m = re.match(r"^(\w+):", line)
+            if m:
+                current = keys.get(m.group(1), m.group(1))
+        elif line.startswith("## "):
+            current = {"## Symptom": "symptom", "## Root Cause": "root_cause", "## Fix": "option_title_1"}.get(line.strip(), "form")
+        else:
+            m = re.match(r"^### Option (\d+):", line)
+            if m and current.startswith("option_"):
+                option = int(m.group(1))
+                fields[n] = f"option_title_{option}"
+                current = f"option_body_{option}"
+                continue
+        fields[n] = current
+    return fields
+
+
+def validate(draft: Draft, today: date | None = None) -> Validation:
+    """Check every field, then prove the entry lints.  Errors are keyed by form field name."""
+    errors: dict[str, str] = {}
+    too_large = _check_sizes(draft, errors)
+    _check_fields(draft, errors)
+    found = flagging.scan(draft.scan_text()) + flagging.regex_flags([p for p in draft.patterns.split("\n") if p.strip()])
+    if errors:
+        return Validation(None, errors, too_large, found)
+    entry = build_entry(draft, today=today)
+    markdown = render_entry(entry)
+    try:
+        parsed = parse_entry(markdown)
+    except EntryError as exc:
+        where = _field_for_lines(markdown)
+        for problem in exc.problems:
+            key = where.get(problem.line, "form")
+            errors[key] = (errors[key] + " " if key in errors else "") + problem.message[0].upper() + problem.message[1:] + "."
+        return Validation(None, errors, too_large, found)
+    return Validation(parsed, {}, False, found)
