@@ -78,18 +78,13 @@ class EntryError(ValueError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
-# libyaml's parser when PyYAML was built with it (the wheels are): the same SafeConstructor and
-# resolver, ~10x faster than the pure-Python scanner, which was most of the time spent indexing.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _load_front(front: str):
     """``(data, node)`` from one parse: the values (as ``yaml.safe_load``) and the node tree (for lines).
 
     When libyaml rejects the text, the pure-Python parser decides, so lint reports the same
     problem, on the same line, in the same words as before.
     """
-    for loader_class in dict.fromkeys((_SafeLoader, yaml.SafeLoader)):
+    for loader_class in dict.fromkeys((_Loader, yaml.SafeLoader)):
         loader = loader_class(front)
         try:
             node = loader.get_single_node()
@@ -106,7 +101,7 @@ def _key_lines(front: str, node=None) -> dict[str, int]:
     lines: dict[str, int] = {}
     if node is None:
         try:
-            node = yaml.compose(front, Loader=_SafeLoader)
+            node = yaml.compose(front, Loader=_Loader)
         except yaml.YAMLError:
             return lines
     if isinstance(node, yaml.MappingNode):

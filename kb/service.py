@@ -35,6 +35,12 @@ def default_entry_dirs() -> list[Path]:
     return [shipped_entries_dir(), local_entries_dir()]
 
 
+def _embed_one(embedder, text: str):
+    if hasattr(embedder, "embed_array"):
+        return embedder.embed_array(text)
+    return embedder.embed([text])[0]
+
+
 class KnowledgeBase:
     def __init__(self, store: Store, dirs: Sequence[Path], embedder=None, notices: list[str] | None = None):
         self.store = store
@@ -149,6 +155,12 @@ class KnowledgeBase:
         """The embedder for queries: the numpy port when it exists (no torch), else the reference."""
         if self._embedder is not None:
             return self._embedder
+        if self._query_embedder is not None:
+            return self._query_embedder
+        with self._lock:  # concurrent first searches load the model once
+            return self._load_query_embedder(load_reference)
+
+    def _load_query_embedder(self, load_reference: bool):
         if self._query_embedder is None:
             if self.model_id == "hash":
                 self._query_embedder = embed.HashingEmbedder()
@@ -177,17 +189,20 @@ class KnowledgeBase:
         return self._dense[2]
 
     def embed_query(self, text: str):
-        embedder = self.query_embedder()
-        if hasattr(embedder, "embed_array"):
-            return embedder.embed_array(text)
-        return embedder.embed([text])[0]
+        return _embed_one(self.query_embedder(), text)
 
     # ------------------------------------------------------------------ queries
     def search(self, query: str, limit: int = 5) -> SearchResponse:
         with self._lock:
             dense = self._dense_index()
-            vector = self.embed_query(query) if len(dense[0]) else None
-            return hybrid_search(self.store, query, limit, vector, dense, self._pattern_index())
+            patterns = self._dense[2]
+            embedder = self.query_embedder() if len(dense[0]) else None
+        # Embedding the query is most of a search's CPU and touches no shared state (read-only
+        # weights), so it runs outside the lock: concurrent searches (the web site's thread pool)
+        # use both cores instead of queueing behind each other.  Store access stays serialised.
+        vector = _embed_one(embedder, query) if embedder is not None else None
+        with self._lock:
+            return hybrid_search(self.store, query, limit, vector, dense, patterns)
 
     def match(self, error_text: str, limit: int = 5) -> SearchResponse:
         """Search with a pasted error, traceback or log (the same pipeline; patterns lead)."""

@@ -81,15 +81,19 @@ def required_literal(pattern: str) -> str:
 
 
 class PatternIndex:
-    """All entries' patterns, compiled once, with a literal prefilter per pattern."""
+    """All entries' patterns with a literal prefilter per pattern.
+
+    A pattern is compiled the first time a text passes its prefilter (``compile_pattern`` caches
+    it), not up front: most patterns never pass for a given query, and compiling all of them was
+    half of this index's build time (per ``synapse search`` process; seconds at 10k entries).
+    Patterns that do not compile never match, as before.
+    """
 
     def __init__(self, patterns: dict[str, list[str]]):
-        self.items: list[tuple[str, str, re.Pattern, str]] = []
+        self.items: list[tuple[str, str, str]] = []  # (slug, pattern, required literal)
         for slug, entry_patterns in patterns.items():
             for pattern in entry_patterns:
-                compiled = compile_pattern(pattern)
-                if compiled is not None:
-                    self.items.append((slug, pattern, compiled, required_literal(pattern)))
+                self.items.append((slug, pattern, required_literal(pattern)))
 
     def match(self, text: str) -> list[PatternHit]:
         """Entries whose patterns occur in ``text`` (raw or normalized), best first.
@@ -103,8 +107,11 @@ class PatternIndex:
         norm = normalize(raw)
         lowered = raw.lower() + "\n" + norm.lower()
         found: dict[str, list[tuple[str, str]]] = {}
-        for slug, pattern, compiled, literal in self.items:
+        for slug, pattern, literal in self.items:
             if literal and literal not in lowered:
+                continue
+            compiled = compile_pattern(pattern)
+            if compiled is None:
                 continue
             m = compiled.search(raw) or compiled.search(norm)
             if m and m.group(0).strip():

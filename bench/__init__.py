@@ -1,0 +1,1 @@
+"""SynapseAI benchmarks (not part of the test suite).  See bench/README.md."""
