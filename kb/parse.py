@@ -78,19 +78,40 @@ class EntryError(ValueError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
+def _timestamp_or_text(loader, node):
+    """YAML dates that are not real dates (``2026-13-45``) stay text, so the field check reports
+    them with their line instead of the YAML library raising."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+class _FastFrontLoader(_Loader):
+    pass
+
+
+class _PureFrontLoader(yaml.SafeLoader):
+    pass
+
+
+for _cls in (_FastFrontLoader, _PureFrontLoader):
+    _cls.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 def _load_front(front: str):
     """``(data, node)`` from one parse: the values (as ``yaml.safe_load``) and the node tree (for lines).
 
     When libyaml rejects the text, the pure-Python parser decides, so lint reports the same
     problem, on the same line, in the same words as before.
     """
-    for loader_class in dict.fromkeys((_Loader, yaml.SafeLoader)):
+    for loader_class in dict.fromkeys((_FastFrontLoader, _PureFrontLoader)):
         loader = loader_class(front)
         try:
             node = loader.get_single_node()
             return (loader.construct_document(node) if node is not None else None), node
         except yaml.YAMLError:
-            if loader_class is yaml.SafeLoader:
+            if loader_class is _PureFrontLoader:
                 raise
         finally:
             loader.dispose()

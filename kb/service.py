@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import OrderedDict
 import time
 from difflib import get_close_matches
 from pathlib import Path
@@ -23,6 +24,7 @@ from kb.search import SearchResponse, hybrid_search
 from kb.store import CorruptDatabase, Store
 
 SMALL_BATCH = 24  # up to this many texts are embedded with the light query model
+QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: ~0.8 MB)
 
 
 def local_entries_dir() -> Path:
@@ -51,6 +53,7 @@ class KnowledgeBase:
         self._batch_embedder = None
         self._dense = None  # (generation, (slugs, fields, matrix))
         self._lock = threading.RLock()
+        self._vectors: OrderedDict = OrderedDict()  # (model, query) -> vector, least recent first
         self.notices = notices or []
         self.last_report: IndexReport | None = None
 
@@ -200,9 +203,25 @@ class KnowledgeBase:
         # Embedding the query is most of a search's CPU and touches no shared state (read-only
         # weights), so it runs outside the lock: concurrent searches (the web site's thread pool)
         # use both cores instead of queueing behind each other.  Store access stays serialised.
-        vector = _embed_one(embedder, query) if embedder is not None else None
+        vector = self._cached_vector(embedder, query) if embedder is not None else None
         with self._lock:
             return hybrid_search(self.store, query, limit, vector, dense, patterns)
+
+    def _cached_vector(self, embedder, query: str):
+        """Query vectors for recently seen texts (the same error is searched again and again by
+        retrying agents and by the site's suggested queries); the model runs only on a miss."""
+        key = (self.model_id, query)
+        with self._lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+                return vector
+        vector = _embed_one(embedder, query)
+        with self._lock:
+            self._vectors[key] = vector
+            while len(self._vectors) > QUERY_CACHE_SIZE:
+                self._vectors.popitem(last=False)
+        return vector
 
     def match(self, error_text: str, limit: int = 5) -> SearchResponse:
         """Search with a pasted error, traceback or log (the same pipeline; patterns lead)."""

@@ -89,11 +89,14 @@ class PatternIndex:
     Patterns that do not compile never match, as before.
     """
 
-    def __init__(self, patterns: dict[str, list[str]]):
+    def __init__(self, patterns: dict[str, list]):
+        """``patterns``: slug -> patterns, each a string or a ``(pattern, required literal)`` pair
+        (``Store.all_patterns`` gives pairs, computed at index time)."""
         self.items: list[tuple[str, str, str]] = []  # (slug, pattern, required literal)
         for slug, entry_patterns in patterns.items():
-            for pattern in entry_patterns:
-                self.items.append((slug, pattern, required_literal(pattern)))
+            for item in entry_patterns:
+                pattern, literal = item if isinstance(item, tuple) else (item, required_literal(item))
+                self.items.append((slug, pattern, literal))
 
     def match(self, text: str) -> list[PatternHit]:
         """Entries whose patterns occur in ``text`` (raw or normalized), best first.

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from kb.embed import blob_to_vector, vector_to_blob
 from kb.migrations import migrations
 from kb.model import Entry, Section, code_blocks_in
+from kb.signature import required_literal
 
 
 class CorruptDatabase(Exception):
@@ -87,6 +88,7 @@ class Store:
                     "updated": entry.updated.isoformat(),
                     "body": "\n\n".join(f"## {s.name}\n\n{s.body}" for s in entry.sections),
                     "patterns_text": "\n".join(entry.patterns),
+                    "pattern_literals": _json([required_literal(p) for p in entry.patterns]),
                     "markdown": markdown,
                     "path": str(entry.path) if entry.path else "",
                     "file_mtime_ns": mtime_ns,
@@ -182,8 +184,14 @@ class Store:
         row = self.db.execute("select markdown from entries where slug = ?", [slug]).fetchone()
         return row[0] if row else None
 
-    def all_patterns(self) -> dict[str, list[str]]:
-        return {slug: json.loads(p) for slug, p in self.db.execute("select slug, patterns from entries")}
+    def all_patterns(self) -> dict[str, list[tuple[str, str]]]:
+        """slug -> [(pattern, required literal)], the literals as stored at index time."""
+        out = {}
+        for slug, patterns, literals in self.db.execute("select slug, patterns, pattern_literals from entries"):
+            patterns = json.loads(patterns)
+            literals = json.loads(literals) if literals else [required_literal(p) for p in patterns]
+            out[slug] = list(zip(patterns, literals))
+        return out
 
     def categories(self) -> list[tuple[str, int]]:
         return [tuple(r) for r in self.db.execute("select category, count(*) from entries group by category order by category")]

@@ -147,3 +147,8 @@ def test_render_has_no_yaml_anchors_for_equal_dates():
     text = render_entry(entry)
     assert "&id" not in text and "*id" not in text
     assert parse_entry(text, Path("sample-error.md")).content() == entry.content()
+
+
+def test_impossible_date_is_a_problem_not_a_crash():
+    found = problems_of(GOOD.replace("created: 2026-11-01", "created: 2026-13-45"))
+    assert (12, "'created' must be a date YYYY-MM-DD, got '2026-13-45'") in found

@@ -132,3 +132,15 @@ def test_add_entry_writes_atomically_and_is_searchable(tmp_path, entries_copy):
         assert "already exists" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("duplicate slug accepted")
+
+
+def test_repeated_query_embeds_once(tmp_path):
+    folder = tmp_path / "entries"
+    write_entry(folder, "one-thing", symptom="zeppelin overheats")
+    embedder = CountingEmbedder()
+    kb = open_kb(tmp_path, folder, embedder)
+    before = len(embedder.texts)
+    first = kb.search("zeppelin overheats again").to_dict()
+    second = kb.search("zeppelin overheats again").to_dict()
+    assert first == second
+    assert len(embedder.texts) == before + 1
