@@ -13,16 +13,27 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable
 
-from sqlite_utils import Database
-
 from kb.embed import blob_to_vector, vector_to_blob
-from kb.migrations import migrations
 from kb.model import Entry, Section, code_blocks_in
 from kb.signature import required_literal
 
 
+# The names of every migration in kb/migrations.py, in order (tests/kb/test_store_index.py keeps
+# the two in agreement).  Comparing them with what the database has applied needs only sqlite3,
+# so opening a current database never imports sqlite-utils.
+SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals")
+
+
 class CorruptDatabase(Exception):
     pass
+
+
+def _applied_migrations(conn) -> tuple[str, ...]:
+    try:
+        rows = conn.execute("select name from _sqlite_migrations where migration_set = 'synapse' order by id").fetchall()
+    except sqlite3.OperationalError:  # a new database: no migrations table yet
+        return ()
+    return tuple(r[0] for r in rows)
 
 
 def _json(value) -> str:
@@ -32,29 +43,44 @@ def _json(value) -> str:
 class Store:
     def __init__(self, path: Path | str | None = None, *, memory: bool = False):
         self.path = None if memory else Path(path)
+        self._db = None
         try:
-            # execute_plugins=False: sqlite-utils would otherwise scan every installed package's
-            # entry points for plugins on the first Database() of each process (~35 ms of a cold
-            # ``synapse search``); the store uses none.
             if memory:
-                self.db = Database(memory=True, execute_plugins=False)
+                self.conn = sqlite3.connect(":memory:", check_same_thread=False)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-                self.db = Database(conn, execute_plugins=False)
-                self.db.execute("PRAGMA journal_mode=WAL").fetchall()
-                self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            migrations.apply(self.db)
+                self.conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+                self.conn.execute("PRAGMA journal_mode=WAL").fetchall()
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            if _applied_migrations(self.conn) != SCHEMA_MIGRATIONS:
+                from kb.migrations import migrations
+
+                migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
             raise CorruptDatabase(f"{self.path}: {exc}") from exc
 
+    @property
+    def db(self):
+        """The sqlite-utils ``Database`` over the same connection, for writes and migrations.
+
+        Created on first use: importing sqlite-utils costs ~100 ms, and a search on a current
+        index (every agent error, as a fresh process) only reads, through ``self.conn``.
+        """
+        if self._db is None:
+            from sqlite_utils import Database
+
+            # execute_plugins=False: sqlite-utils would otherwise scan every installed package's
+            # entry points for plugins; the store uses none.
+            self._db = Database(self.conn, execute_plugins=False)
+        return self._db
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        row = self.conn.execute("select value from meta where key = ?", [key]).fetchone()
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
@@ -65,7 +91,7 @@ class Store:
         """slug -> (path, mtime_ns, size, content_hash) for incremental indexing."""
         return {
             r[0]: (r[1], r[2], r[3], r[4])
-            for r in self.db.execute("select slug, path, file_mtime_ns, file_size, content_hash from entries")
+            for r in self.conn.execute("select slug, path, file_mtime_ns, file_size, content_hash from entries")
         }
 
     def upsert_entry(self, entry: Entry, markdown: str, content_hash: str, mtime_ns: int = 0, size: int = 0) -> None:
@@ -123,13 +149,13 @@ class Store:
                 self.db.execute("delete from entries where slug = ?", [slug])
 
     def count(self) -> int:
-        return self.db.execute("select count(*) from entries").fetchone()[0]
+        return self.conn.execute("select count(*) from entries").fetchone()[0]
 
     def slugs(self) -> list[str]:
-        return [r[0] for r in self.db.execute("select slug from entries order by slug")]
+        return [r[0] for r in self.conn.execute("select slug from entries order by slug")]
 
     def get_entry(self, slug: str) -> Entry | None:
-        cursor = self.db.execute("select * from entries where slug = ?", [slug])
+        cursor = self.conn.execute("select * from entries where slug = ?", [slug])
         row = cursor.fetchone()
         if row is None:
             return None
@@ -144,7 +170,7 @@ class Store:
         if category:
             sql += (" and" if tag else " where") + " category = ?"
             params.append(category)
-        cursor = self.db.execute(sql + " order by title collate nocase", params)
+        cursor = self.conn.execute(sql + " order by title collate nocase", params)
         columns = [d[0] for d in cursor.description]
         rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
         sections = self._sections_for([r["slug"] for r in rows])
@@ -155,7 +181,7 @@ class Store:
         if not slugs:
             return out
         marks = ",".join("?" * len(slugs))
-        for slug, name, body in self.db.execute(
+        for slug, name, body in self.conn.execute(
             f"select slug, name, body from sections where slug in ({marks}) order by slug, position", slugs
         ):
             out.setdefault(slug, []).append(Section(name, body))
@@ -181,27 +207,27 @@ class Store:
         )
 
     def markdown(self, slug: str) -> str | None:
-        row = self.db.execute("select markdown from entries where slug = ?", [slug]).fetchone()
+        row = self.conn.execute("select markdown from entries where slug = ?", [slug]).fetchone()
         return row[0] if row else None
 
     def all_patterns(self) -> dict[str, list[tuple[str, str]]]:
         """slug -> [(pattern, required literal)], the literals as stored at index time."""
         out = {}
-        for slug, patterns, literals in self.db.execute("select slug, patterns, pattern_literals from entries"):
+        for slug, patterns, literals in self.conn.execute("select slug, patterns, pattern_literals from entries"):
             patterns = json.loads(patterns)
             literals = json.loads(literals) if literals else [required_literal(p) for p in patterns]
             out[slug] = list(zip(patterns, literals))
         return out
 
     def categories(self) -> list[tuple[str, int]]:
-        return [tuple(r) for r in self.db.execute("select category, count(*) from entries group by category order by category")]
+        return [tuple(r) for r in self.conn.execute("select category, count(*) from entries group by category order by category")]
 
     def tags(self) -> list[tuple[str, int]]:
-        return [tuple(r) for r in self.db.execute("select tag, count(*) c from tags group by tag order by c desc, tag")]
+        return [tuple(r) for r in self.conn.execute("select tag, count(*) c from tags group by tag order by c desc, tag")]
 
     # ------------------------------------------------------------------ embeddings
     def embedding_hashes(self) -> dict[tuple[str, str], str]:
-        return {(r[0], r[1]): r[2] for r in self.db.execute("select slug, field, content_hash from embeddings")}
+        return {(r[0], r[1]): r[2] for r in self.conn.execute("select slug, field, content_hash from embeddings")}
 
     def save_embeddings(self, rows: list[tuple[str, str, str, str, list[float]]]) -> None:
         """rows: (slug, field, model, content_hash, vector)."""
@@ -221,14 +247,14 @@ class Store:
         """(slugs, fields, float32 matrix) of every stored vector for ``model``."""
         import numpy as np
 
-        rows = self.db.execute("select slug, field, vector from embeddings where model = ? order by slug, field", [model]).fetchall()
+        rows = self.conn.execute("select slug, field, vector from embeddings where model = ? order by slug, field", [model]).fetchall()
         if not rows:
             return [], [], np.zeros((0, 0), dtype=np.float32)
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
         return [r[0] for r in rows], [r[1] for r in rows], matrix
 
     def vectors_for(self, slug: str, model: str) -> list[list[float]]:
-        return [blob_to_vector(r[0]) for r in self.db.execute("select vector from embeddings where slug = ? and model = ?", [slug, model])]
+        return [blob_to_vector(r[0]) for r in self.conn.execute("select vector from embeddings where slug = ? and model = ?", [slug, model])]
 
     # ------------------------------------------------------------------ full text
     def fts_search(self, match_expr: str, limit: int = 50) -> list[tuple[str, float]]:
@@ -240,4 +266,4 @@ class Store:
             "join entries on entries.rowid = entries_fts.rowid "
             "where entries_fts match ? order by score limit ?"
         )
-        return [(slug, -rank) for slug, rank in self.db.execute(sql, [match_expr, limit])]
+        return [(slug, -rank) for slug, rank in self.conn.execute(sql, [match_expr, limit])]

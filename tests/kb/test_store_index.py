@@ -144,3 +144,26 @@ def test_repeated_query_embeds_once(tmp_path):
     second = kb.search("zeppelin overheats again").to_dict()
     assert first == second
     assert len(embedder.texts) == before + 1
+
+
+def test_schema_migration_names_match_the_migration_set():
+    from kb.store import SCHEMA_MIGRATIONS
+
+    assert tuple(m.name for m in migrations._migrations) == SCHEMA_MIGRATIONS
+
+
+def test_reading_a_current_database_does_not_import_sqlite_utils(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "entries"
+    write_entry(folder, "one-thing")
+    open_kb(tmp_path, folder).close()
+    probe = (
+        "import sys\nfrom pathlib import Path\nfrom kb import KnowledgeBase\nfrom kb.embed import HashingEmbedder\n"
+        f"kb = KnowledgeBase.open(Path({str(tmp_path / 'kb.db')!r}), [Path({str(folder)!r})], embedder=HashingEmbedder())\n"
+        "assert kb.last_report is None and kb.search('one thing').results\n"
+        "print('sqlite_utils' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
