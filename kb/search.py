@@ -2,7 +2,8 @@
 
 ``matched`` says whether the best result is confident enough for an agent to act on.  One signal
 is not enough (a query about CSS can score a middling cosine against anything), so the decision
-needs a pattern hit, or a high cosine, or a fair cosine that BM25 agrees with.  The thresholds are
+needs a pattern hit, or a high cosine, or a fair cosine that BM25 agrees with, or a fair cosine
+that clearly leads every other entry's.  The thresholds are
 calibrated on the labelled query set in ``tests/queries`` (see docs/search.md).
 """
 
@@ -17,6 +18,8 @@ from kb.signature import MAX_SCAN, PatternIndex, normalize
 # Calibrated for sentence-transformers/all-MiniLM-L6-v2 (docs/search.md has the measurements).
 COSINE_ALONE = 0.62  # a cosine this high is confident by itself
 COSINE_WITH_AGREEMENT = 0.42  # enough when BM25's top 3 contain the same entry
+COSINE_WITH_LEAD = 0.50  # enough when the entry also leads every other entry's cosine by LEAD
+LEAD = 0.08
 PATTERN_WEIGHT = 3.0  # a pattern hit is the strongest evidence there is
 DENSE_WEIGHT = 1.5  # meaning beats shared words for paraphrased symptoms (measured on the query set)
 CANDIDATES = 30
@@ -110,13 +113,16 @@ def snippet(body: str, terms: list[str], width: int = 220) -> str:
     return piece
 
 
-def decide_matched(pattern_top: bool, cosine: float | None, bm25_agrees: bool) -> bool:
-    """The abstention rule (see module docstring)."""
+def decide_matched(pattern_top: bool, cosine: float | None, bm25_agrees: bool, lead: float | None = None) -> bool:
+    """The abstention rule (see module docstring).  ``lead``: the top entry's cosine minus the best
+    cosine of any other entry (negative when another entry is closer in meaning)."""
     if pattern_top:
         return True
     if cosine is None:
         return False
-    return cosine >= COSINE_ALONE or (cosine >= COSINE_WITH_AGREEMENT and bm25_agrees)
+    if cosine >= COSINE_ALONE or (cosine >= COSINE_WITH_AGREEMENT and bm25_agrees):
+        return True
+    return lead is not None and cosine >= COSINE_WITH_LEAD and lead >= LEAD
 
 
 def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=None, patterns: PatternIndex | None = None) -> SearchResponse:
@@ -181,5 +187,7 @@ def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=
     if results:
         top = results[0].slug
         top_cos = cosines.get(top, (None,))[0]
-        matched = decide_matched(top in pattern_by_slug, top_cos, top in bm25_rank[:3])
+        others = [c for slug, (c, _f) in cosines.items() if slug != top]
+        lead = top_cos - max(others) if top_cos is not None and others else None
+        matched = decide_matched(top in pattern_by_slug, top_cos, top in bm25_rank[:3], lead)
     return SearchResponse(query=query, matched=matched, results=results)

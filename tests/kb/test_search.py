@@ -70,6 +70,10 @@ def test_abstention_needs_more_than_one_weak_signal():
     assert decide_matched(False, 0.5, False) is False
     assert decide_matched(False, 0.2, True) is False
     assert decide_matched(False, None, True) is False
+    # a fair cosine that clearly leads every other entry
+    assert decide_matched(False, 0.55, False, lead=0.12) is True
+    assert decide_matched(False, 0.55, False, lead=0.03) is False
+    assert decide_matched(False, 0.45, False, lead=0.30) is False
 
 
 def test_limit_is_respected(small_kb):
