@@ -99,6 +99,7 @@ def snippet(body: str, terms: list[str], width: int = 220) -> str:
     emphasis is removed first so that the only ``**`` markers are ours."""
     text = re.sub(r"```[^\n]*\n.*?```", " ", body, flags=re.S)
     text = text.replace("**", "").replace("__", "")
+    text = re.sub(r"^#{1,6}[ \t]+", "", text, flags=re.M)  # "### Option 1: ..." reads as "Option 1: ..."
     text = re.sub(r"\s+", " ", text).strip()
     lowered = text.lower()
     positions = [m.start() for t in terms for m in [re.search(r"\b" + re.escape(t) + r"\b", lowered)] if m]

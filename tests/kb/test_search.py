@@ -84,3 +84,4 @@ def test_snippet_markers_are_only_ours():
     from kb.search import snippet
 
     assert snippet("Use **asyncio.gather** for tool calls", ["tool"]) == "Use asyncio.gather for **tool** calls"
+    assert snippet("### Option 1: Cap tool calls", ["cap"]) == "Option 1: **Cap** tool calls"
