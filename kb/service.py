@@ -227,8 +227,6 @@ class KnowledgeBase:
         """Search with a pasted error, traceback or log (the same pipeline; patterns lead)."""
         return self.search(error_text, limit)
 
-    def search_many(self, queries: Sequence[str], limit: int = 5) -> list[SearchResponse]:
-        return [self.search(q, limit) for q in queries]
 
     def get(self, slug: str) -> Entry | None:
         with self._lock:

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable
 
-from kb.embed import blob_to_vector, vector_to_blob
+from kb.embed import vector_to_blob
 from kb.model import Entry, Section, code_blocks_in
 from kb.signature import required_literal
 
@@ -253,8 +253,6 @@ class Store:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
         return [r[0] for r in rows], [r[1] for r in rows], matrix
 
-    def vectors_for(self, slug: str, model: str) -> list[list[float]]:
-        return [blob_to_vector(r[0]) for r in self.conn.execute("select vector from embeddings where slug = ? and model = ?", [slug, model])]
 
     # ------------------------------------------------------------------ full text
     def fts_search(self, match_expr: str, limit: int = 50) -> list[tuple[str, float]]:
