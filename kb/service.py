@@ -227,7 +227,6 @@ class KnowledgeBase:
         """Search with a pasted error, traceback or log (the same pipeline; patterns lead)."""
         return self.search(error_text, limit)
 
-
     def get(self, slug: str) -> Entry | None:
         with self._lock:
             return self.store.get_entry(slug)

@@ -253,7 +253,6 @@ class Store:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
         return [r[0] for r in rows], [r[1] for r in rows], matrix
 
-
     # ------------------------------------------------------------------ full text
     def fts_search(self, match_expr: str, limit: int = 50) -> list[tuple[str, float]]:
         """(slug, bm25 score) best first.  FTS5's bm25 is lower-is-better, so the sign is flipped
