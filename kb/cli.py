@@ -249,13 +249,20 @@ def index(entries, full, db):
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def lint(paths):
-    """Check entry files: front matter, sections, patterns, code blocks. Exit 1 on any problem."""
+@click.option(
+    "--stale-days",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Also report entries whose 'verified' date is more than N days old (or missing).",
+)
+def lint(paths, stale_days):
+    """Check entry files: front matter, sections, patterns, code blocks, model ids. Exit 1 on any problem."""
     from kb.lint import lint_paths
     from kb.service import default_entry_dirs
 
     targets = list(paths) or [d for d in default_entry_dirs() if d.is_dir()]
-    count, problems = lint_paths(targets)
+    count, problems = lint_paths(targets, stale_days)
     for problem in problems:
         click.echo(str(problem))
     if problems:

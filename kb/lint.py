@@ -17,8 +17,13 @@ def entry_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def lint_paths(paths: list[Path]) -> tuple[int, list]:
-    """Return (number of files checked, problems).  Duplicate slugs are reported on every file but the first."""
+def lint_paths(paths: list[Path], stale_days: int | None = None) -> tuple[int, list]:
+    """Return (number of files checked, problems).  Duplicate slugs are reported on every file but the first.
+
+    Beyond the format (``kb.parse``), code may only name Claude models the installed SDK lists as
+    current, and with ``stale_days`` an entry not re-verified within that many days is a problem too.
+    """
+    from kb.freshness import is_stale, model_problems
     from kb.parse import EntryError, Problem, read_entry
 
     problems: list[Problem] = []
@@ -36,6 +41,10 @@ def lint_paths(paths: list[Path]) -> tuple[int, list]:
         except OSError as exc:
             problems.append(Problem(0, f"cannot read: {exc.strerror}", str(path)))
             continue
+        problems.extend(Problem(line, message, str(path)) for line, message in model_problems(entry))
+        if stale_days is not None and is_stale(entry, stale_days):
+            when = f"last verified {entry.verified.on.isoformat()}" if entry.verified else "never verified"
+            problems.append(Problem(1, f"stale: {when}; re-check the facts and update 'verified' (--stale-days {stale_days})", str(path)))
         if entry.slug in first_seen:
             problems.append(Problem(2, f"duplicate slug '{entry.slug}' (also in {first_seen[entry.slug]})", str(path)))
         else:

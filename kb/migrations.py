@@ -104,3 +104,14 @@ def m003_pattern_literals(db):
     for slug, patterns in db.execute("select slug, patterns from entries").fetchall():
         literals = [required_literal(p) for p in json.loads(patterns)]
         db.execute("update entries set pattern_literals = ? where slug = ?", [json.dumps(literals), slug])
+
+
+@migrations()
+def m004_entry_signals(db):
+    # The front-matter fields added for matching and freshness: the one-breath fix, the statuses and
+    # error types an entry explains, its generic patterns (with their required literals, as m003),
+    # and when it was last verified (JSON).  Emptying content_hash makes the next index rewrite every
+    # entry, so the new columns are filled from the files.
+    for column in ("quick_fix", "verified", "http_statuses", "error_types", "generic_patterns", "generic_literals"):
+        db["entries"].add_column(column, str)
+    db.execute("update entries set content_hash = ''")

@@ -57,6 +57,17 @@ class Section:
         return code_blocks_in(self.body, self.line)
 
 
+@dataclass(frozen=True)
+class Verified:
+    """When an entry's facts were last checked, and against what (``anthropic 2.15.0``, a docs page)."""
+
+    on: date
+    against: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"date": self.on.isoformat(), "against": list(self.against)}
+
+
 @dataclass
 class Entry:
     slug: str
@@ -70,6 +81,11 @@ class Entry:
     sources: list[str]
     created: date
     updated: date
+    quick_fix: str = ""
+    verified: Verified | None = None
+    http_statuses: list[int] = field(default_factory=list)
+    error_types: list[str] = field(default_factory=list)
+    generic_patterns: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
     path: Path | None = field(default=None, compare=False)
 
@@ -100,6 +116,11 @@ class Entry:
             "sources": list(self.sources),
             "created": self.created.isoformat(),
             "updated": self.updated.isoformat(),
+            "quick_fix": self.quick_fix,
+            "verified": self.verified.to_dict() if self.verified else None,
+            "http_statuses": list(self.http_statuses),
+            "error_types": list(self.error_types),
+            "generic_patterns": list(self.generic_patterns),
             "sections": [{"name": s.name, "body": s.body} for s in self.sections],
         }
 

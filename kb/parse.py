@@ -11,7 +11,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
@@ -23,27 +23,37 @@ from kb.model import (
     SECTION_ORDER,
     Entry,
     Section,
+    Verified,
     code_blocks_in,
     split_fix_options,
 )
 
-# Front matter fields: name -> kind.  The entry format document lists exactly these
+# Front matter fields: name -> kind.  The entry format document lists exactly these, in this order
 # (tests/kb/test_format_doc.py keeps the two in agreement).
 FIELDS: dict[str, str] = {
     "slug": "str",
     "title": "str",
     "summary": "str",
+    "quick_fix": "str",
     "category": "str",
     "tags": "list",
     "patterns": "list",
+    "generic_patterns": "list",
+    "http_statuses": "statuses",
+    "error_types": "list",
     "environment": "list",
     "savings": "str",
     "sources": "list",
     "created": "date",
     "updated": "date",
+    "verified": "verified",
 }
+# Fields an entry may leave out: the signals only some errors have, and ``verified`` (a community
+# submission has not been checked yet; the shipped entries must all carry it, see tests/entries).
+OPTIONAL_FIELDS = {"generic_patterns", "http_statuses", "error_types", "verified", "quick_fix"}  # TEMP quick_fix until every entry has one
 # Lists that may be empty ("patterns: []" is fine for symptoms that print no error).
-MAY_BE_EMPTY = {"patterns"}
+MAY_BE_EMPTY = {"patterns", "generic_patterns", "error_types"}
+QUICK_FIX_MAX_WORDS = 60
 
 # libyaml when present: parsing front matter is most of the cost of (re)indexing.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -148,6 +158,8 @@ def _split_front_matter(text: str) -> tuple[str | None, str, int]:
 
 
 def _as_date(value) -> date | None:
+    if isinstance(value, datetime):  # "2026-11-26 10:00:00" is a date-time, not a date
+        return None
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -158,6 +170,20 @@ def _as_date(value) -> date | None:
     return None
 
 
+def _as_verified(value) -> Verified | str:
+    """``verified: {date: YYYY-MM-DD, against: [...]}`` -> ``Verified``, or the problem as text."""
+    usage = "'verified' must be a mapping with 'date' (YYYY-MM-DD) and 'against' (a list of the SDK versions or docs checked)"
+    if not isinstance(value, dict) or set(value) != {"date", "against"}:
+        return usage
+    on = value["date"]
+    if isinstance(on, datetime) or _as_date(on) is None:
+        return f"'verified.date' must be a date YYYY-MM-DD, got {on!r}"
+    against = value["against"]
+    if not isinstance(against, list) or not against or not all(isinstance(v, str) and v.strip() for v in against):
+        return "'verified.against' must be a non-empty list of strings (e.g. [anthropic 2.15.0])"
+    return Verified(_as_date(on), tuple(v.strip() for v in against))
+
+
 def _check_fields(data: dict, lines: dict[str, int], problems: list[Problem]) -> dict:
     clean: dict = {}
     for key in data:
@@ -166,10 +192,22 @@ def _check_fields(data: dict, lines: dict[str, int], problems: list[Problem]) ->
     for name, kind in FIELDS.items():
         line = lines.get(name, 1)
         if name not in data or data[name] is None:
-            problems.append(Problem(1, f"missing front matter field '{name}'"))
+            if name not in OPTIONAL_FIELDS:
+                problems.append(Problem(1, f"missing front matter field '{name}'"))
             continue
         value = data[name]
-        if kind == "str":
+        if kind == "statuses":
+            if not isinstance(value, list) or not all(type(v) is int and 100 <= v <= 599 for v in value):
+                problems.append(Problem(line, f"'{name}' must be a list of HTTP status codes (100-599), e.g. [429]"))
+                continue
+            clean[name] = list(dict.fromkeys(value))
+        elif kind == "verified":
+            parsed = _as_verified(value)
+            if isinstance(parsed, str):
+                problems.append(Problem(line, parsed))
+                continue
+            clean[name] = parsed
+        elif kind == "str":
             if not isinstance(value, str) or not value.strip():
                 problems.append(Problem(line, f"'{name}' must be a non-empty string"))
                 continue
@@ -182,7 +220,7 @@ def _check_fields(data: dict, lines: dict[str, int], problems: list[Problem]) ->
                 continue
             if not value and name not in MAY_BE_EMPTY:
                 problems.append(Problem(line, f"'{name}' must not be empty"))
-            clean[name] = [v.strip() if name != "patterns" else v for v in value]
+            clean[name] = [v.strip() if not name.endswith("patterns") else v for v in value]
         else:
             parsed = _as_date(value)
             if parsed is None:
@@ -202,11 +240,21 @@ def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problem
     category = clean.get("category")
     if category is not None and category not in CATEGORIES:
         problems.append(Problem(lines.get("category", 1), f"unknown category '{category}' (one of: {', '.join(CATEGORIES)})"))
-    for i, pattern in enumerate(clean.get("patterns", [])):
-        try:
-            re.compile(pattern, re.I)
-        except re.error as exc:
-            problems.append(Problem(lines.get(f"patterns[{i}]", lines.get("patterns", 1)), f"invalid regex in patterns: {pattern!r}: {exc}"))
+    for name in ("patterns", "generic_patterns"):
+        for i, pattern in enumerate(clean.get(name, [])):
+            try:
+                re.compile(pattern, re.I)
+            except re.error as exc:
+                problems.append(Problem(lines.get(f"{name}[{i}]", lines.get(name, 1)), f"invalid regex in {name}: {pattern!r}: {exc}"))
+    from kb.freshness import tag_problem
+
+    for i, tag in enumerate(clean.get("tags", [])):
+        problem = tag_problem(tag)
+        if problem:
+            problems.append(Problem(lines.get(f"tags[{i}]", lines.get("tags", 1)), problem))
+    quick_fix = clean.get("quick_fix")
+    if quick_fix is not None and len(quick_fix.split()) > QUICK_FIX_MAX_WORDS:
+        problems.append(Problem(lines.get("quick_fix", 1), f"'quick_fix' has {len(quick_fix.split())} words; keep it to {QUICK_FIX_MAX_WORDS} (the fix in one breath)"))
     for i, url in enumerate(clean.get("sources", [])):
         if not re.match(r"^https?://\S+$", url):
             problems.append(Problem(lines.get(f"sources[{i}]", lines.get("sources", 1)), f"source is not an http(s) URL: {url!r}"))
@@ -330,7 +378,12 @@ def read_entry(path: Path | str) -> Entry:
 
 def render_entry(entry: Entry) -> str:
     """The canonical markdown for an entry."""
-    front = {name: getattr(entry, name) for name in FIELDS}
+    front = {}
+    for name in FIELDS:
+        value = getattr(entry, name)
+        if name in OPTIONAL_FIELDS and not value:
+            continue
+        front[name] = value.to_dict() if isinstance(value, Verified) else value
     dumped = yaml.dump(front, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000, default_flow_style=False)
     parts = ["---\n", dumped, "---\n"]
     for section in entry.sections:

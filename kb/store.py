@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Iterable
 
 from kb.embed import vector_to_blob
-from kb.model import Entry, Section, code_blocks_in
+from kb.model import Entry, Section, Verified, code_blocks_in
 from kb.signature import required_literal
 
 
 # The names of every migration in kb/migrations.py, in order (tests/kb/test_store_index.py keeps
 # the two in agreement).  Comparing them with what the database has applied needs only sqlite3,
 # so opening a current database never imports sqlite-utils.
-SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals")
+SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals", "m004_entry_signals")
 
 
 class CorruptDatabase(Exception):
@@ -38,6 +38,13 @@ def _applied_migrations(conn) -> tuple[str, ...]:
 
 def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def _verified(text: str | None) -> Verified | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    return Verified(date.fromisoformat(data["date"]), tuple(data["against"]))
 
 
 class Store:
@@ -112,9 +119,15 @@ class Store:
                     "sources": _json(entry.sources),
                     "created": entry.created.isoformat(),
                     "updated": entry.updated.isoformat(),
-                    "body": "\n\n".join(f"## {s.name}\n\n{s.body}" for s in entry.sections),
+                    "body": "\n\n".join([entry.quick_fix] + [f"## {s.name}\n\n{s.body}" for s in entry.sections]),
                     "patterns_text": "\n".join(entry.patterns),
                     "pattern_literals": _json([required_literal(p) for p in entry.patterns]),
+                    "quick_fix": entry.quick_fix,
+                    "verified": _json(entry.verified.to_dict()) if entry.verified else None,
+                    "http_statuses": _json(entry.http_statuses),
+                    "error_types": _json(entry.error_types),
+                    "generic_patterns": _json(entry.generic_patterns),
+                    "generic_literals": _json([required_literal(p) for p in entry.generic_patterns]),
                     "markdown": markdown,
                     "path": str(entry.path) if entry.path else "",
                     "file_mtime_ns": mtime_ns,
@@ -202,6 +215,11 @@ class Store:
             sources=json.loads(row["sources"]),
             created=date.fromisoformat(row["created"]),
             updated=date.fromisoformat(row["updated"]),
+            quick_fix=row.get("quick_fix") or "",
+            verified=_verified(row.get("verified")),
+            http_statuses=json.loads(row.get("http_statuses") or "[]"),
+            error_types=json.loads(row.get("error_types") or "[]"),
+            generic_patterns=json.loads(row.get("generic_patterns") or "[]"),
             sections=sections,
             path=Path(row["path"]) if row["path"] else None,
         )
