@@ -144,13 +144,13 @@ def breakdown(db: Path, entries_dir: Path, home: Path, queries: list[str], n: in
     first_build = time.perf_counter() - t0
     kb.query_embedder()
     phases: dict[str, list[float]] = {"embed_query": [], "patterns": [], "bm25": [], "dense_matmul_rank": [], "search_total": []}
-    patterns = kb._pattern_index()
+    signals = kb._signal_index()
     slugs, _fields, matrix = kb._dense_index()
     import numpy as np
 
     for q in queries[:n]:
         t = time.perf_counter(); v = kb.embed_query(q); phases["embed_query"].append(time.perf_counter() - t)
-        t = time.perf_counter(); patterns.match(q); phases["patterns"].append(time.perf_counter() - t)
+        t = time.perf_counter(); signals.evidence(q); phases["patterns"].append(time.perf_counter() - t)
         t = time.perf_counter()
         expr = fts_expression(query_terms(q))
         if expr:

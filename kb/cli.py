@@ -131,13 +131,73 @@ def main():
     """
 
 
+def clean_text(text: str) -> tuple[str, bool]:
+    """``(text, changed)`` with every lone surrogate replaced by U+FFFD.
+
+    Python hands undecodable bytes in argv (and in stdin, unless told otherwise) over as lone
+    surrogates (``surrogateescape``); they cannot be encoded, so the tokenizer, SQLite and stdout
+    would all raise.  Escaped bytes become U+FFFD as a strict-but-forgiving UTF-8 decoder would make
+    them; other lone surrogates (``\\ud800`` from a JSON client) too.
+    """
+    try:
+        text.encode("utf-8")
+        return text, False
+    except UnicodeEncodeError:
+        pass
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "replace"), True
+
+
+def clean_argument(text: str | None, what: str) -> str | None:
+    """An argument with its undecodable bytes replaced, said once on stderr."""
+    if text is None:
+        return None
+    text, changed = clean_text(text)
+    if changed:
+        click.echo(f"synapse: the {what} is not valid UTF-8; undecodable bytes were replaced with U+FFFD", err=True)
+    return text
+
+
+def read_stdin_text(max_bytes: int | None = None) -> str:
+    """Standard input as text, for every command that reads it.
+
+    The bytes are read raw and decoded as UTF-8 with replacement, whatever PYTHONIOENCODING says, so
+    a log cut in the middle of a character (``tail -c``) or written in Latin-1 still reads; when a
+    byte had to be replaced, one line on stderr says so.  ``max_bytes`` keeps only the first that
+    many bytes (a character cut there is replaced like any other).
+    """
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream without bytes underneath (e.g. replaced in tests)
+        return clean_argument(sys.stdin.read() if max_bytes is None else sys.stdin.read(max_bytes), "input on stdin") or ""
+    return decode_input(stream.read() if max_bytes is None else stream.read(max_bytes), "input on stdin")
+
+
+def decode_input(data: bytes, what: str) -> str:
+    """UTF-8 with replacement; one line on stderr when a byte had to be replaced."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        click.echo(f"synapse: the {what} is not valid UTF-8; undecodable bytes were replaced with U+FFFD", err=True)
+        return data.decode("utf-8", "replace")
+
+
+def json_text(data, **options) -> str:
+    """``json.dumps`` that always gives valid JSON text: a lone surrogate left in a string (it can
+    come from the stored entries or a query) is replaced by U+FFFD instead of breaking the output."""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return clean_text(text)[0]
+
+
 def _limit_option(f):
     return click.option("--limit", "-n", default=5, show_default=True, type=click.IntRange(1, 50), help="Number of results.")(f)
 
 
 def _emit(response, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(response.to_dict(), ensure_ascii=False))
+        click.echo(json_text(response.to_dict()))
     else:
         from kb.terminal import print_search
 
@@ -148,21 +208,24 @@ def _emit(response, as_json: bool) -> None:
 @click.argument("query", required=False)
 @_limit_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {query, matched, results}.")
-@click.option("--batch", type=click.File("r", encoding="utf-8", errors="replace"), help="Read one query per line from FILE ('-' for stdin); print one JSON object per line.")
+@click.option("--batch", type=click.File("rb"), help="Read one query per line from FILE ('-' for stdin); print one JSON object per line.")
 @db_option
 def search(query, limit, as_json, batch, db):
-    """Search the knowledge base with a question, a symptom or an error message."""
+    """Search the knowledge base with a question, a symptom or an error message (QUERY '-' reads it from stdin)."""
     if batch is not None:
         if query:
             raise UserError("give either QUERY or --batch, not both")
-        lines = [line.rstrip("\n") for line in batch]
+        lines = decode_input(batch.read(), "--batch input").replace("\r\n", "\n").split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
         kb = open_kb(db)
         for line in lines:
             if not line.strip():
-                click.echo(json.dumps({"query": line, "matched": False, "results": [], "error": "empty query"}))
+                click.echo(json_text({"query": line, "matched": False, "results": [], "error": "empty query"}))
                 continue
-            click.echo(json.dumps(kb.search(line, limit).to_dict(), ensure_ascii=False))
+            click.echo(json_text(kb.search(line, limit).to_dict()))
         return
+    query = read_stdin_text() if query == "-" else clean_argument(query, "query")
     if query is None or not query.strip():
         raise UserError("empty query: give a question or an error message, e.g. synapse search \"429 rate_limit_error\"")
     _emit(open_kb(db).search(query, limit), as_json)
@@ -176,7 +239,7 @@ def match(limit, as_json, db):
     """Match an error message, traceback or log read from stdin."""
     if sys.stdin.isatty():
         click.echo("synapse: paste the error, then Ctrl-D", err=True)
-    text = sys.stdin.read()
+    text = read_stdin_text()
     if not text.strip():
         raise UserError("nothing on stdin: pipe an error message or traceback into 'synapse match'")
     _emit(open_kb(db).match(text, limit), as_json)
@@ -190,6 +253,8 @@ def match(limit, as_json, db):
 @db_option
 def show(slug, section, as_json, raw, db):
     """Show one entry."""
+    slug = clean_argument(slug, "slug")
+    section = clean_argument(section, "section name")
     kb = open_kb(db)
     entry = kb.get(slug)
     if entry is None:
@@ -205,7 +270,7 @@ def show(slug, section, as_json, raw, db):
         data = entry_to_dict(entry)
         if section:
             data["sections"] = [s for s in data["sections"] if s["name"].lower() == section.lower()]
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data, indent=2))
     elif raw:
         click.echo(kb.markdown(slug) if not section else f"## {entry.section(section).name}\n\n{entry.section(section).body}")
     else:
@@ -223,28 +288,109 @@ def index(entries, full, db):
     for d in entries:
         if not d.is_dir():
             raise UserError(f"entries folder not found: {d}")
-    from kb.service import KnowledgeBase
+    import sqlite3
 
     from kb.embed import ModelUnavailable
-    from kb.store import CorruptDatabase
+    from kb.service import KnowledgeBase
+    from kb.store import CorruptDatabase, DatabaseUnavailable
 
     progress = _progress()
+    kb = None
     try:
-        kb = KnowledgeBase.open(db, list(entries) or None, refresh=False, remember_dirs=True)
+        # Absolute paths: the folders are remembered, and later runs may start elsewhere.
+        kb = KnowledgeBase.open(db, [d.resolve() for d in entries] or None, refresh=False, remember_dirs=True)
         if full:
-            kb.store.db.execute("update entries set file_mtime_ns = -1")
+            kb.store.forget_file_stats()
         report = kb.index(progress)
     except (CorruptDatabase, ModelUnavailable) as exc:
         raise UserError(str(exc)) from None
+    except DatabaseUnavailable as exc:
+        raise UserError(f"cannot index: {exc}") from None
     except OSError as exc:
         raise UserError(f"cannot index into {db or 'the database'}: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:
+        raise UserError(f"cannot index into {db or 'the database'}: {exc}") from None
     finally:
         progress.stop()
-    for notice in kb.notices:
-        click.echo(f"synapse: {notice}", err=True)
+        for notice in kb.notices if kb is not None else []:
+            click.echo(f"synapse: {notice}", err=True)
     for problem in report.problems:
         click.echo(f"{problem}", err=True)
     click.echo(report.summary())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--check-only", is_flag=True, help="Only report problems; repair nothing.")
+@db_option
+def doctor(as_json, check_only, db):
+    """Check the database and repair what it can: stripped entries, the full-text index, missing vectors.
+
+    Exit 1 if problems remain.
+    """
+    import sqlite3
+
+    from kb.doctor import run_doctor
+    from kb.embed import ModelUnavailable
+    from kb.store import CorruptDatabase
+
+    try:
+        report = run_doctor(db, repair=not check_only)
+    except (CorruptDatabase, ModelUnavailable) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot check {db or 'the database'}: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:
+        raise UserError(f"cannot check {db or 'the database'}: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.healthy:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite existing files whose content differs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@db_option
+def export(directory, force, as_json, db):
+    """Write every entry in the database (shipped and approved) as markdown files into DIRECTORY.
+
+    Approved entries whose files were lost can be written back this way.  Existing files with
+    different content are kept unless --force is given.
+    """
+    import sqlite3
+
+    from kb.export import export_entries
+    from kb.service import KnowledgeBase
+    from kb.store import CorruptDatabase
+
+    try:
+        # No refresh: indexing would first drop the entries whose files are gone.
+        kb = KnowledgeBase.open(db, refresh=False)
+        try:
+            report = export_entries(kb.store, directory, force)
+        finally:
+            kb.close()
+    except CorruptDatabase as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot export to {directory}: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:
+        raise UserError(f"cannot read {db or 'the database'}: {exc}") from None
+    for notice in kb.notices:
+        click.echo(f"synapse: {notice}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for item in report.failed:
+            click.echo(f"synapse: could not write {item['slug']}: {item['problem']}", err=True)
+        click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
 
 
 @main.command()

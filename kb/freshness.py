@@ -43,6 +43,83 @@ TAG_SYNONYMS = {
 _STATUS_TAG = re.compile(r"^-?\d+$")
 
 
+# Everyday failures that have nothing to do with agents or LLM APIs.  A specific pattern (one that
+# decides ``matched`` alone) must match none of them; lint says which one it hit.  The labelled
+# routine-failure set in tests/queries/failures holds many more.
+EVERYDAY_ERRORS = (
+    "File does not exist.",
+    "String to replace not found in file.",
+    "Request failed with status code 404",
+    "Request failed with status code 403",
+    "HTTP Error 404: Not Found",
+    "requests.exceptions.HTTPError: 500 Server Error: Internal Server Error for url: https://example.com/api",
+    "Error: listen EADDRINUSE: address already in use :::3000",
+    "OSError: [Errno 98] Address already in use",
+    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+    "Killed",
+    "subprocess.TimeoutExpired: Command '['make', 'test']' timed out after 600 seconds",
+    "Command timed out after 2m 0s",
+    "TypeError: f() missing 1 required positional argument: 'x'",
+    "TypeError: Object of type datetime is not JSON serializable",
+    "TypeError: Cannot read properties of undefined (reading 'map')",
+    "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)",
+    "OSError: [Errno 24] Too many open files",
+    "asyncio.exceptions.TimeoutError",
+    "TimeoutError: timed out",
+    "ConnectionRefusedError: [Errno 111] Connection refused",
+    "KeyError: 'name'",
+    "ValueError: invalid literal for int() with base 10: 'abc'",
+    "RuntimeError: dictionary changed size during iteration",
+    "RecursionError: maximum recursion depth exceeded",
+    "ModuleNotFoundError: No module named 'pandas'",
+    "FileNotFoundError: [Errno 2] No such file or directory: 'config.yaml'",
+    "PermissionError: [Errno 13] Permission denied: '/etc/hosts'",
+    "npm ERR! code ELIFECYCLE",
+    "error: failed to push some refs to 'origin'",
+    "fatal: not a git repository (or any of the parent directories): .git",
+    "error[E0382]: borrow of moved value: `v`",
+    "src/app.ts(12,5): error TS2322: Type 'string' is not assignable to type 'number'.",
+    "sqlite3.OperationalError: database is locked",
+    "psycopg2.errors.UndefinedTable: relation \"users\" does not exist",
+    "Error from server (Forbidden): pods is forbidden: User \"dev\" cannot list resource \"pods\"",
+    "AssertionError: assert 3 == 4",
+    "MemoryError",
+    "BrokenPipeError: [Errno 32] Broken pipe",
+    "ssl.SSLCertVerificationError: certificate verify failed: unable to get local issuer certificate",
+    "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+)
+_BUILTIN_EXCEPTIONS = None
+
+
+def builtin_exception_names() -> frozenset[str]:
+    """Names of Python's builtin exception classes (``TypeError``, ``TimeoutError``, ...)."""
+    global _BUILTIN_EXCEPTIONS
+    if _BUILTIN_EXCEPTIONS is None:
+        import builtins
+
+        _BUILTIN_EXCEPTIONS = frozenset(
+            name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+        )
+    return _BUILTIN_EXCEPTIONS
+
+
+def specificity_problems(entry: Entry) -> list[tuple[str, str]]:
+    """(field, message) for signals declared more specific than they are: a ``patterns`` regex
+    that matches an everyday failure, or a builtin exception listed under ``error_types``."""
+    from kb.signature import compile_pattern
+
+    found = []
+    for pattern in entry.patterns:
+        compiled = compile_pattern(pattern)
+        hit = next((e for e in EVERYDAY_ERRORS if compiled and compiled.search(e)), None)
+        if hit:
+            found.append(("patterns", f"pattern {pattern!r} matches an everyday failure ({hit!r}); make it specific to this error or move it to generic_patterns"))
+    for name in entry.error_types:
+        if name.rsplit(".", 1)[-1] in builtin_exception_names():
+            found.append(("error_types", f"error type {name!r} is a Python builtin exception, not an API error type; match its message with generic_patterns instead"))
+    return found
+
+
 def tag_problem(tag: str) -> str | None:
     """Why ``tag`` is not canonical, or None."""
     if _STATUS_TAG.match(tag):

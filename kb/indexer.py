@@ -141,13 +141,16 @@ def index_dirs(
         except OSError as exc:
             report.problems.append(Problem(0, f"cannot read: {exc.strerror}", str(path)))
             continue
+        except Exception as exc:  # noqa: BLE001 - one odd file is reported and skipped, never aborts the run
+            report.problems.append(Problem(0, f"cannot parse: {type(exc).__name__}: {exc}"[:300], str(path)))
+            continue
         if entry.slug in seen:
             report.problems.append(Problem(2, f"duplicate slug '{entry.slug}' (also in {seen[entry.slug]})", str(path)))
             continue
         seen[entry.slug] = path
         markdown = render_entry(entry)
         digest = content_hash(markdown)
-        if previous and previous[3] == digest and previous[0] == str(path):
+        if previous and previous[3] == digest and previous[0] == str(path) and _rows_complete(store, entry):
             store.touch_entry(entry.slug, st.st_mtime_ns, st.st_size)
             report.unchanged += 1
             continue
@@ -162,6 +165,12 @@ def index_dirs(
     report.embedded = embed_missing(store, embedder_for, progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _rows_complete(store: Store, entry: Entry) -> bool:
+    """Whether the stored sections and tags of an unchanged entry are all there: a row stripped by
+    an older, non-atomic write is re-written by ``synapse index --full`` instead of only touched."""
+    return store.child_counts(entry.slug) == (len(entry.sections), len(set(entry.tags)))
 
 
 def embed_missing(store: Store, embedder_for: Callable[[int], object], progress: Progress | None = None, batch: int = 32) -> int:

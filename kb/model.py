@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,8 +21,14 @@ REQUIRED_SECTIONS = ("Symptom", "Root Cause", "Fix")
 OPTIONAL_SECTIONS = ("When to use which", "Latency comparison", "Expected savings", "Environment", "Notes")
 SECTION_ORDER = REQUIRED_SECTIONS + OPTIONAL_SECTIONS
 
-_FENCE_RE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.M | re.S)
-_OPTION_RE = re.compile(r"^### Option (\d+):[ \t]*(.+?)[ \t]*$", re.M)
+# Fences and option headings are found by a line scanner, not a regex: the text comes from strangers
+# (web submissions), and a lazy multi-line regex over unclosed fences takes quadratic time.
+_FENCE = "```"
+_OPTION_PREFIX = "### Option "
+# An option number longer than this is reported by lint instead of being converted with int(), which
+# refuses numbers over 4,300 digits; FixOption.number is then OPTION_NUMBER_TOO_LONG.
+MAX_OPTION_DIGITS = 4
+OPTION_NUMBER_TOO_LONG = -1
 
 
 @dataclass(frozen=True)
@@ -125,32 +130,98 @@ class Entry:
         }
 
 
+def _is_fence_open(line: str) -> bool:
+    """```` ```lang attrs ```` (no backtick after the first three)."""
+    return line.startswith(_FENCE) and "`" not in line[3:]
+
+
+def _is_fence_close(line: str) -> bool:
+    """```` ``` ```` with nothing but spaces or tabs after it."""
+    return line.startswith(_FENCE) and not line[3:].strip(" \t")
+
+
+def fence_spans(lines: list[str]) -> list[tuple[int, int]]:
+    """``(opening line, closing line)`` index pairs of the closed code fences in ``lines``.
+
+    One pass over the lines (split at ``\n`` only).  A fence opens at a line starting with three
+    backticks and no further backtick, and closes at the next line that is three backticks and
+    blanks.  An opening line must be followed by a line; a fence that never closes is no block, and
+    then nothing after it can be one either (no closing line follows).
+    """
+    spans = []
+    opened = -1
+    for i, line in enumerate(lines):
+        if opened < 0:
+            if i + 1 < len(lines) and _is_fence_open(line):
+                opened = i
+        elif _is_fence_close(line):
+            spans.append((opened, i))
+            opened = -1
+    return spans
+
+
 def code_blocks_in(markdown: str, first_line: int = 0) -> list[CodeBlock]:
+    lines = markdown.split("\n")
     blocks = []
-    for m in _FENCE_RE.finditer(markdown):
-        info = m.group(1).split()
-        line = first_line + markdown.count("\n", 0, m.start()) if first_line else 0
-        blocks.append(CodeBlock(info[0] if info else "", tuple(info[1:]), m.group(2), line))
+    for start, end in fence_spans(lines):
+        info = lines[start][3:].split()
+        code = "".join(line + "\n" for line in lines[start + 1 : end])
+        blocks.append(CodeBlock(info[0] if info else "", tuple(info[1:]), code, first_line + start if first_line else 0))
     return blocks
+
+
+def _option_heading(line: str) -> tuple[str, str] | None:
+    """``(digits, title)`` of a ``### Option N: title`` line, else None.  The title loses the blanks
+    around it; a heading with nothing after the colon is no heading."""
+    if not line.startswith(_OPTION_PREFIX):
+        return None
+    rest = line[len(_OPTION_PREFIX):]
+    digits = 0
+    while digits < len(rest) and rest[digits].isdecimal():  # any script's decimal digits, like \d
+        digits += 1
+    if not digits or rest[digits : digits + 1] != ":" or len(rest) == digits + 1:
+        return None
+    after = rest[digits + 1 :]
+    return rest[:digits], after.strip(" \t") or after[-1]
+
+
+def option_headings(body: str) -> list[tuple[int, int, str, str]]:
+    """``(line index, offset, digits, title)`` of each option heading outside code fences."""
+    lines = body.split("\n")
+    in_code = [False] * len(lines)
+    for start, end in fence_spans(lines):
+        for i in range(start, end + 1):
+            in_code[i] = True
+    heads = []
+    offset = 0
+    for i, line in enumerate(lines):
+        if not in_code[i]:
+            found = _option_heading(line)
+            if found:
+                heads.append((i, offset, found[0], found[1]))
+        offset += len(line) + 1
+    return heads
+
+
+def option_number(digits: str) -> int:
+    return int(digits) if len(digits) <= MAX_OPTION_DIGITS else OPTION_NUMBER_TOO_LONG
 
 
 def split_fix_options(body: str, first_line: int = 0) -> list[FixOption]:
     """Split a Fix section body into its ``### Option N: title`` parts (headings inside code ignored)."""
-    fences = [(m.start(), m.end()) for m in _FENCE_RE.finditer(body)]
-    heads = [m for m in _OPTION_RE.finditer(body) if not any(a <= m.start() < b for a, b in fences)]
+    heads = option_headings(body)
     options = []
-    for i, m in enumerate(heads):
-        end = heads[i + 1].start() if i + 1 < len(heads) else len(body)
-        text = body[m.end():end].strip("\n")
-        line = first_line + body.count("\n", 0, m.end()) + 1 if first_line else 0
-        options.append(FixOption(int(m.group(1)), m.group(2), text, tuple(code_blocks_in(text, line))))
+    for i, (index, offset, digits, title) in enumerate(heads):
+        head_end = body.find("\n", offset)
+        head_end = len(body) if head_end < 0 else head_end
+        end = heads[i + 1][1] if i + 1 < len(heads) else len(body)
+        text = body[head_end:end].strip("\n")
+        line = first_line + index + 1 if first_line else 0
+        options.append(FixOption(option_number(digits), title, text, tuple(code_blocks_in(text, line))))
     return options
 
 
 def fix_preamble(body: str) -> str:
     """Text of the Fix section before its first option heading."""
-    options = split_fix_options(body)
-    if not options:
-        return body.strip()
-    m = re.search(rf"^### Option {options[0].number}:", body, re.M)
-    return body[: m.start()].strip() if m else ""
+    heads = option_headings(body)
+    return body[: heads[0][1]].strip() if heads else body.strip()

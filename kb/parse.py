@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -23,8 +25,11 @@ from kb.model import (
     SECTION_ORDER,
     Entry,
     Section,
+    OPTION_NUMBER_TOO_LONG,
+    MAX_OPTION_DIGITS,
     Verified,
     code_blocks_in,
+    option_headings,
     split_fix_options,
 )
 
@@ -66,9 +71,22 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
         return True
 
 
+# Limits on what an entry file may hold (documented under "Limits" in entries/README.md).  Entry
+# files come from strangers too (web submissions are written out as entries), so every size that
+# costs work to check is bounded, and a file over a limit is reported, never half-read.
+MAX_ENTRY_CHARS = 256 * 1024  # the whole file; the web body limit is the same in bytes
+MAX_FENCE_LINES = 400  # lines starting with ``` (200 code blocks; the shipped entries use at most 14)
+MAX_HEADING_CHARS = 300  # a '## ' or '### Option N:' line
+MAX_LIST_ITEMS = 50  # items in one front matter list
+MAX_ITEM_CHARS = 1000  # one list item (a pattern: 500)
+MAX_FIELD_CHARS = {"slug": 100, "title": 200, "summary": 400, "quick_fix": 600, "savings": 500, "category": 40, "patterns": 500, "generic_patterns": 500}
+MAX_NUMBER_DIGITS = 30  # a YAML integer; int() refuses over 4,300 digits and nothing here needs more
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_SECTION_RE = re.compile(r"^## (?!#)(.*?)[ \t]*$", re.M)
-_FENCE_LINE_RE = re.compile(r"^```")
+_FENCE_MARK = "```"
+# Characters that end a line for str.splitlines(): a message shows them escaped so that every
+# problem stays on one output line.
+_LINE_BREAKS = {c: repr(c)[1:-1] for c in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.path else f"line {self.line}"
-        return f"{where}: {self.message}"
+        message = " ".join(part.strip() for part in self.message.split("\n") if part.strip())
+        return f"{where}: {message.translate(str.maketrans(_LINE_BREAKS))}"
 
 
 class EntryError(ValueError):
@@ -105,8 +124,18 @@ class _PureFrontLoader(yaml.SafeLoader):
     pass
 
 
+def _bounded_int(loader, node):
+    """YAML integers with at most ``MAX_NUMBER_DIGITS`` digits: a longer one is reported on its line
+    (``int()`` of a 4,300+ digit number raises ValueError, which is not a YAML error)."""
+    digits = sum(ch.isdigit() for ch in str(node.value))
+    if digits > MAX_NUMBER_DIGITS:
+        raise yaml.constructor.ConstructorError(None, None, f"a number with {digits:,} digits (at most {MAX_NUMBER_DIGITS})", node.start_mark)
+    return loader.construct_yaml_int(node)
+
+
 for _cls in (_FastFrontLoader, _PureFrontLoader):
     _cls.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+    _cls.add_constructor("tag:yaml.org,2002:int", _bounded_int)
 
 
 def _load_front(front: str):
@@ -148,11 +177,15 @@ def _split_front_matter(text: str) -> tuple[str | None, str, int]:
     """Return (front matter text or None, body, line number where the body starts)."""
     if not text.startswith("---\n") and text.strip() != "---":
         return None, text, 1
-    end = re.search(r"^---[ \t]*$", text[4:], re.M)
-    if not end:
+    offset = 4
+    for line in text[4:].split("\n"):  # the closing '---' (blanks after it allowed)
+        if line.startswith("---") and not line[3:].strip(" \t"):
+            break
+        offset += len(line) + 1
+    else:
         return None, text, 1
-    front = text[4 : 4 + end.start()]
-    body = text[4 + end.end():]
+    front = text[4:offset]
+    body = text[offset + len(line):]
     body_line = front.count("\n") + 2 + (1 if body.startswith("\n") else 0)
     return front, body[1:] if body.startswith("\n") else body, body_line
 
@@ -213,6 +246,8 @@ def _check_fields(data: dict, lines: dict[str, int], problems: list[Problem]) ->
                 continue
             if "\n" in value.strip():
                 problems.append(Problem(line, f"'{name}' must be one line"))
+            if len(value.strip()) > MAX_FIELD_CHARS.get(name, MAX_ITEM_CHARS):
+                problems.append(Problem(line, f"'{name}' has {len(value.strip()):,} characters (at most {MAX_FIELD_CHARS.get(name, MAX_ITEM_CHARS):,})"))
             clean[name] = value.strip()
         elif kind == "list":
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -220,6 +255,12 @@ def _check_fields(data: dict, lines: dict[str, int], problems: list[Problem]) ->
                 continue
             if not value and name not in MAY_BE_EMPTY:
                 problems.append(Problem(line, f"'{name}' must not be empty"))
+            if len(value) > MAX_LIST_ITEMS:
+                problems.append(Problem(line, f"'{name}' has {len(value)} items (at most {MAX_LIST_ITEMS})"))
+            limit = MAX_FIELD_CHARS.get(name, MAX_ITEM_CHARS)
+            for i, item in enumerate(value):
+                if len(item) > limit:
+                    problems.append(Problem(lines.get(f"{name}[{i}]", line), f"an item of '{name}' has {len(item):,} characters (at most {limit:,})"))
             clean[name] = [v.strip() if not name.endswith("patterns") else v for v in value]
         else:
             parsed = _as_date(value)
@@ -244,8 +285,9 @@ def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problem
         for i, pattern in enumerate(clean.get(name, [])):
             try:
                 re.compile(pattern, re.I)
-            except re.error as exc:
-                problems.append(Problem(lines.get(f"{name}[{i}]", lines.get(name, 1)), f"invalid regex in {name}: {pattern!r}: {exc}"))
+            except (re.error, RecursionError, OverflowError, MemoryError) as exc:  # deep groups, huge {n}
+                reason = exc if isinstance(exc, re.error) else pattern_error_reason(exc)
+                problems.append(Problem(lines.get(f"{name}[{i}]", lines.get(name, 1)), f"invalid regex in {name}: {pattern[:200]!r}: {reason}"))
     from kb.freshness import tag_problem
 
     for i, tag in enumerate(clean.get("tags", [])):
@@ -262,18 +304,41 @@ def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problem
         problems.append(Problem(lines.get("updated", 1), "'updated' is earlier than 'created'"))
 
 
+def pattern_error_reason(exc: BaseException) -> str:
+    """Why ``re.compile`` gave up on a pattern, when it raised something other than ``re.error``."""
+    if isinstance(exc, RecursionError):
+        return "groups nested too deeply"
+    if isinstance(exc, OverflowError):
+        return "a repetition count is too large"
+    return "too large to compile"
+
+
+def section_heading(line: str) -> str | None:
+    """The name in a ``## name`` line (blanks after it dropped), else None.  ``###`` is not one."""
+    if not line.startswith("## ") or line[3:4] == "#":
+        return None
+    return line[3:].rstrip(" \t")
+
+
 def _split_sections(body: str, body_line: int, problems: list[Problem]) -> list[Section]:
-    """Split the body at ``## `` headings that are not inside code fences."""
+    """Split the body at ``## `` headings that are not inside code fences (one pass over the lines)."""
     heads: list[tuple[int, str, int]] = []  # (offset, name, line)
     in_fence = False
+    fence_lines = 0
     offset = 0
     for i, raw in enumerate(body.splitlines(keepends=True)):
-        if _FENCE_LINE_RE.match(raw):
+        if raw.startswith(_FENCE_MARK):
             in_fence = not in_fence
+            fence_lines += 1
+            if fence_lines == MAX_FENCE_LINES + 1:
+                problems.append(Problem(body_line + i, f"more than {MAX_FENCE_LINES} code fence lines (lines starting with ```) in one entry"))
         elif not in_fence:
-            m = _SECTION_RE.match(raw.rstrip("\n"))
-            if m:
-                heads.append((offset, m.group(1), body_line + i))
+            line = raw.rstrip("\n")
+            name = section_heading(line)
+            if name is not None:
+                heads.append((offset, name, body_line + i))
+            if len(line) > MAX_HEADING_CHARS and (name is not None or line.startswith("### ")):
+                problems.append(Problem(body_line + i, f"heading has {len(line):,} characters (at most {MAX_HEADING_CHARS})"))
         offset += len(raw)
     if in_fence:
         problems.append(Problem(body_line + body.count("\n"), "unclosed code fence"))
@@ -310,41 +375,66 @@ def _check_sections(sections: list[Section], body_line: int, problems: list[Prob
     fix = next((s for s in sections if s.name == "Fix"), None)
     if fix is not None and fix.body.strip():
         options = split_fix_options(fix.body, fix.line)
+        heads = option_headings(fix.body)  # the same headings, in the same order
         if not options:
             problems.append(Problem(fix.line - 1, "'## Fix' has no '### Option 1: ...' subsection"))
-        for expected, option in enumerate(options, start=1):
+        for expected, (option, head) in enumerate(zip(options, heads), start=1):
+            line = fix.line + head[0]
+            if option.number == OPTION_NUMBER_TOO_LONG:
+                problems.append(Problem(line, f"fix option number has {len(head[2]):,} digits (at most {MAX_OPTION_DIGITS})"))
+                continue
             if option.number != expected:
-                problems.append(Problem(option_line(fix, option.number), f"fix options must be numbered 1, 2, 3…: found Option {option.number} where Option {expected} belongs"))
+                problems.append(Problem(line, f"fix options must be numbered 1, 2, 3…: found Option {option.number} where Option {expected} belongs"))
             if not option.body.strip():
-                problems.append(Problem(option_line(fix, option.number), f"empty fix: 'Option {option.number}: {option.title}' has no text"))
+                problems.append(Problem(line, f"empty fix: 'Option {option.number}: {option.title}' has no text"))
     for s in sections:
         for block in code_blocks_in(s.body, s.line):
             problems.extend(_check_code(block))
 
 
-def option_line(section: Section, number: int) -> int:
-    m = re.search(rf"^### Option {number}:", section.body, re.M)
-    return section.line + section.body.count("\n", 0, m.start()) if m else section.line
-
-
 def _check_code(block) -> list[Problem]:
+    """Python blocks must parse and JSON blocks must load.  Code nested too deeply for the parsers
+    (RecursionError, MemoryError) is reported like any other problem."""
     if block.language == "python":
         try:
             ast.parse(block.code)
         except SyntaxError as exc:
             return [Problem(block.line + (exc.lineno or 0), f"python block does not parse: {exc.msg}")]
+        except (ValueError, RecursionError, MemoryError) as exc:
+            return [Problem(block.line, f"python block does not parse: {_deep_reason(exc)}")]
     elif block.language == "json":
         try:
             json.loads(block.code)
+        except (RecursionError, MemoryError) as exc:
+            return [Problem(block.line, f"json block is not valid JSON: {_deep_reason(exc)}")]
         except ValueError as exc:
             return [Problem(block.line, f"json block is not valid JSON: {exc}")]
     return []
 
 
+def _deep_reason(exc: BaseException) -> str:
+    return "nested too deeply to check" if isinstance(exc, (RecursionError, MemoryError)) else str(exc)
+
+
 def parse_entry(text: str, path: Path | str | None = None) -> Entry:
-    """Parse one entry file's text; raise ``EntryError`` listing every problem found."""
+    """Parse one entry file's text; raise ``EntryError`` listing every problem found.
+
+    Whatever the text holds, the only exception is ``EntryError``: a file the checks did not foresee
+    is reported as a problem on line 1, so one odd file never stops lint or the indexer.
+    """
+    try:
+        return _parse_entry(text, path)
+    except EntryError:
+        raise
+    except Exception as exc:  # the last guard; every known case has its own message above
+        raise EntryError([Problem(1, f"cannot parse this file: {type(exc).__name__}: {str(exc)[:200]}")]) from None
+
+
+def _parse_entry(text: str, path: Path | str | None) -> Entry:
     path = Path(path) if path is not None else None
     problems: list[Problem] = []
+    if len(text) > MAX_ENTRY_CHARS:
+        raise EntryError([Problem(1, f"the file has {len(text):,} characters; an entry holds at most {MAX_ENTRY_CHARS:,}")])
     text = text.replace("\r\n", "\n").lstrip("\ufeff")
     front, body, body_line = _split_front_matter(text)
     if front is None:
@@ -355,6 +445,8 @@ def parse_entry(text: str, path: Path | str | None = None) -> Entry:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise EntryError([Problem((mark.line + 2) if mark else 1, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    except (RecursionError, MemoryError):
+        raise EntryError([Problem(2, "front matter is nested too deeply (an entry needs at most two levels)")]) from None
     if not isinstance(data, dict):
         raise EntryError([Problem(1, "front matter must be a mapping of field: value")])
     lines = _key_lines(front, node)
@@ -367,13 +459,43 @@ def parse_entry(text: str, path: Path | str | None = None) -> Entry:
     return Entry(sections=sections, path=path, **clean)
 
 
+def read_entry_text(path: Path | str) -> str:
+    """The text of an entry file.  Only a regular file is read: a FIFO, socket, device or directory
+    named ``*.md`` is refused as a problem without blocking (it is opened with O_NONBLOCK and
+    checked before any read), and a file over the size limit is not read to its end."""
+    path = Path(path)
+    _refuse_special(os.stat(path).st_mode)  # a socket cannot even be opened
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _refuse_special(os.fstat(fd).st_mode)  # the file may have been swapped since the stat
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_ENTRY_CHARS * 4 + 1)  # a character is at most 4 bytes in UTF-8
+    finally:
+        os.close(fd)
+    if len(data) > MAX_ENTRY_CHARS * 4:
+        raise EntryError([Problem(1, f"the file is larger than an entry may be ({MAX_ENTRY_CHARS:,} characters at most)")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise EntryError([Problem(line, "file is not valid UTF-8")]) from None
+
+
+def _refuse_special(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise EntryError([Problem(0, f"skipped: not a regular file ({_file_kind(mode)})")])
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a file"
+
+
 def read_entry(path: Path | str) -> Entry:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise EntryError([Problem(1, "file is not valid UTF-8")]) from None
-    return parse_entry(text, path)
+    return parse_entry(read_entry_text(path), path)
 
 
 def render_entry(entry: Entry) -> str:

@@ -1,10 +1,10 @@
-"""Hybrid search: error-signature patterns + FTS5 BM25 + dense cosine, fused with RRF.
+"""Hybrid search: graded error signals + FTS5 BM25 + dense cosine, fused with RRF.
 
-``matched`` says whether the best result is confident enough for an agent to act on.  One signal
-is not enough (a query about CSS can score a middling cosine against anything), so the decision
-needs a pattern hit, or a high cosine, or a fair cosine that BM25 agrees with, or a fair cosine
-that clearly leads every other entry's.  The thresholds are
-calibrated on the labelled query set in ``tests/queries`` (see docs/search.md).
+A pasted log is first reduced to its error blocks (``kb.extract``), so the retrievers see the
+failure, not the preamble.  ``matched`` says whether the best result is confident enough for an
+agent to act on without a human checking: specific evidence decides alone, generic evidence only
+with agent context, meaning only when it is strong (``decide_matched``).  The thresholds are
+calibrated on the labelled sets in ``tests/queries`` (see docs/search.md).
 """
 
 from __future__ import annotations
@@ -12,19 +12,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kb.extract import ErrorBlock, agent_context, extract_errors, focus_text, http_statuses, is_error_text
 from kb.fusion import rrf
-from kb.signature import MAX_SCAN, PatternIndex, normalize
+from kb.signals import Evidence, SignalIndex
+from kb.signature import MAX_SCAN, normalize
 
 # Calibrated for sentence-transformers/all-MiniLM-L6-v2 (docs/search.md has the measurements).
-COSINE_ALONE = 0.62  # a cosine this high is confident by itself
-COSINE_WITH_AGREEMENT = 0.42  # enough when BM25's top 3 contain the same entry
-COSINE_WITH_LEAD = 0.50  # enough when the entry also leads every other entry's cosine by LEAD
-LEAD = 0.08
-PATTERN_WEIGHT = 3.0  # a pattern hit is the strongest evidence there is
+COSINE_ALONE = 0.68  # a cosine this high is confident by itself
+COSINE_WITH_AGREEMENT = 0.42  # enough when BM25's best result is the same entry and it leads by LEAD
+LEAD = 0.0  # ... i.e. no other entry is closer in meaning
+PATTERN_WEIGHT = 3.0  # specific evidence is the strongest there is
+GENERIC_WEIGHT = 1.0  # generic evidence ranks like one more keyword retriever
 DENSE_WEIGHT = 1.5  # meaning beats shared words for paraphrased symptoms (measured on the query set)
 CANDIDATES = 30
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_STATUS_LIKE = re.compile(r"^[1-5]\d\d$")  # "429" is a word worth searching; other numbers are noise
 _STOP = frozenset(
     "a an and are as at be but by for from has have how i if in into is it its my of on or so that the their then this to "
     "was we what when where which who why will with you your do does did not no can cant".split()
@@ -63,9 +66,9 @@ class SearchResponse:
 
 def query_terms(text: str, limit: int = 48) -> list[str]:
     """Distinct lowercase words worth searching for, in order of first appearance."""
-    terms: dict[str, None] = {}
+    terms: dict[str, None] = {str(status): None for status in http_statuses(text[:MAX_SCAN])}
     for word in _WORD.findall(normalize(text[:MAX_SCAN]).lower()):
-        if word in _STOP or len(word) < 2 or word.isdigit() or word in ("num", "id", "uuid", "hex", "url", "path", "datetime"):
+        if word in _STOP or len(word) < 2 or (word.isdigit() and not _STATUS_LIKE.match(word)) or word in ("num", "id", "uuid", "hex", "url", "path", "datetime"):
             continue
         terms.setdefault(word, None)
         if len(terms) >= limit:
@@ -94,10 +97,27 @@ def best_section(sections: list[tuple[str, str]], terms: list[str]) -> tuple[str
     return name, snippet(body, terms)
 
 
+def _without_code(body: str) -> str:
+    """``body`` with each fenced block (```` ``` ```` to the end of its line, through the next
+    ```` ``` ````) replaced by a space.  Found with ``str.find``: the regex that did this took
+    quadratic time on a long run of backticks with no newline."""
+    out, at = [], 0
+    while True:
+        start = body.find("```", at)
+        newline = body.find("\n", start + 3) if start >= 0 else -1
+        end = body.find("```", newline + 1) if newline >= 0 else -1
+        if end < 0:  # no complete block starts here, so none starts later either
+            out.append(body[at:])
+            return "".join(out)
+        out.append(body[at:start])
+        out.append(" ")
+        at = end + 3
+
+
 def snippet(body: str, terms: list[str], width: int = 220) -> str:
     """Plain text around the first query term, terms wrapped in ``**``.  The entry's own markdown
     emphasis is removed first so that the only ``**`` markers are ours."""
-    text = re.sub(r"```[^\n]*\n.*?```", " ", body, flags=re.S)
+    text = _without_code(body)
     text = text.replace("**", "").replace("__", "")
     text = re.sub(r"^#{1,6}[ \t]+", "", text, flags=re.M)  # "### Option 1: ..." reads as "Option 1: ..."
     text = re.sub(r"\s+", " ", text).strip()
@@ -114,36 +134,92 @@ def snippet(body: str, terms: list[str], width: int = 220) -> str:
     return piece
 
 
-def decide_matched(pattern_top: bool, cosine: float | None, bm25_agrees: bool, lead: float | None = None) -> bool:
-    """The abstention rule (see module docstring).  ``lead``: the top entry's cosine minus the best
-    cosine of any other entry (negative when another entry is closer in meaning)."""
-    if pattern_top:
-        return True
-    if cosine is None:
-        return False
-    if cosine >= COSINE_ALONE or (cosine >= COSINE_WITH_AGREEMENT and bm25_agrees):
-        return True
-    return lead is not None and cosine >= COSINE_WITH_LEAD and lead >= LEAD
+@dataclass(frozen=True)
+class Decision:
+    """Whether to say ``matched``, and the rule that decided (shown in ``why``)."""
+
+    matched: bool
+    rule: str
 
 
-def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=None, patterns: PatternIndex | None = None) -> SearchResponse:
-    """Run all three retrievers and fuse them.
+def decide_matched(
+    *,
+    specific: bool,
+    generic: bool,
+    error_text: bool,
+    generic_unique: bool = True,
+    context: bool,
+    cosine: float | None,
+    bm25_rank: int | None,
+    lead: float | None,
+) -> Decision:
+    """The abstention rule (docs/search.md).  For the top result:
+
+    1. specific evidence (its own error text or an error type only it claims) decides alone;
+    2. generic evidence (a shape everyday code raises too, a shared error type, a status) decides
+       only when the text is about an agent or an LLM API (``context``), and when several entries
+       share that evidence, only for the one that meaning also puts first;
+    3. otherwise only meaning is left.  An error text without agent context never matches on
+       meaning (routine failures resemble entries in words, not in cause).  A question or an
+       agent error needs a high cosine, or a fair one that BM25's best result agrees with and
+       that leads every other entry's cosine.
+    """
+    if specific:
+        return Decision(True, "specific")
+    if generic and context and (
+        generic_unique or (cosine is not None and cosine >= COSINE_WITH_AGREEMENT and lead is not None and lead >= LEAD)
+    ):
+        return Decision(True, "generic+context")
+    if cosine is None or (error_text and not context):
+        return Decision(False, "no-specific-evidence" if error_text else "no-meaning-score")
+    if cosine >= COSINE_ALONE:
+        return Decision(True, "meaning")
+    if cosine >= COSINE_WITH_AGREEMENT and bm25_rank == 1 and lead is not None and lead >= LEAD:
+        return Decision(True, "meaning+keywords")
+    return Decision(False, "weak-meaning")
+
+
+def hybrid_search(
+    store,
+    query: str,
+    limit: int,
+    query_vector=None,
+    dense_index=None,
+    signals: SignalIndex | None = None,
+    *,
+    focus: str | None = None,
+    error_text: bool | None = None,
+    blocks: list[ErrorBlock] | None = None,
+    evidence: Evidence | None = None,
+) -> SearchResponse:
+    """Run the retrievers over ``focus`` (the error blocks of ``query``; ``query`` itself when it
+    holds none) and fuse them: specific evidence, generic evidence, BM25 and dense.
 
     ``dense_index`` is a ``(slugs, fields, matrix)`` triple (``Store.embedding_matrix``) and
-    ``query_vector`` the query's embedding; without them the search is lexical + patterns only.
+    ``query_vector`` the embedding of ``focus``; without them the search is lexical + signals only.
+    ``error_text``: whether ``query`` is a failure's output (``match``) rather than a question;
+    None decides from whether any error block was found.
     """
-    import numpy as np
-
     limit = max(1, min(int(limit), 50))
-    hits = (patterns or PatternIndex(store.all_patterns())).match(query)
-    pattern_rank = [h.slug for h in hits]
-    terms = query_terms(query)
+    if blocks is None:
+        blocks = extract_errors(query)
+    if focus is None:
+        focus = focus_text(query, blocks)
+    if error_text is None:
+        error_text = is_error_text(blocks)
+    signals = signals or SignalIndex(store.all_signals())
+    evidence = evidence if evidence is not None else signals.evidence(focus)
+    specific_rank = evidence.specific_rank()
+    generic_rank = evidence.generic_rank()
+    terms = query_terms(focus)
     expression = fts_expression(terms)
     bm25 = store.fts_search(expression, CANDIDATES) if expression else []
     bm25_rank = [slug for slug, _ in bm25]
 
     cosines: dict[str, tuple[float, str]] = {}
     if query_vector is not None and dense_index is not None and len(dense_index[0]):
+        import numpy as np
+
         slugs, fields, matrix = dense_index
         sims = matrix @ np.asarray(query_vector, dtype=np.float32)
         for i in np.argsort(-sims):
@@ -154,9 +230,12 @@ def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=
                 break
     dense_rank = list(cosines)
 
-    fused = rrf([pattern_rank, bm25_rank, dense_rank], weights=[PATTERN_WEIGHT, 1.0, DENSE_WEIGHT])
+    fused = rrf(
+        [specific_rank, generic_rank, bm25_rank, dense_rank],
+        weights=[PATTERN_WEIGHT, GENERIC_WEIGHT, 1.0, DENSE_WEIGHT],
+    )
+    context = agent_context(focus)
     bm25_scores = dict(bm25)
-    pattern_by_slug = {h.slug: h for h in hits}
     results: list[Result] = []
     top_slugs = [slug for slug, _ in fused[:limit]]
     entries = {e.slug: e for e in (store.get_entry(s) for s in top_slugs) if e}
@@ -164,18 +243,21 @@ def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=
         entry = entries.get(slug)
         if entry is None:
             continue
-        hit = pattern_by_slug.get(slug)
+        found = evidence.describe(slug)
         section_name, snip = best_section([(s.name, s.body) for s in entry.sections], terms)
         cosine = cosines.get(slug)
-        if cosine and not (hit or bm25_scores.get(slug)):
+        if cosine and not (found or bm25_scores.get(slug)):
             section_name = "Symptom" if cosine[1] == "symptom" else section_name
+        is_pattern = bool(found and found["kind"] == "pattern")
         why = {
-            "pattern": hit.pattern if hit else None,
-            "pattern_text": hit.matched_text if hit else None,
+            "pattern": found["pattern"] if is_pattern else None,
+            "pattern_text": found["text"] if is_pattern else None,
+            "evidence": found,
             "section": section_name,
             "snippet": snip,
             "signals": {
-                "pattern_rank": pattern_rank.index(slug) + 1 if slug in pattern_by_slug else None,
+                "pattern_rank": specific_rank.index(slug) + 1 if slug in specific_rank else None,
+                "generic_rank": generic_rank.index(slug) + 1 if slug in generic_rank else None,
                 "bm25": round(bm25_scores[slug], 4) if slug in bm25_scores else None,
                 "bm25_rank": bm25_rank.index(slug) + 1 if slug in bm25_scores else None,
                 "cosine": round(cosine[0], 4) if cosine else None,
@@ -186,9 +268,27 @@ def hybrid_search(store, query: str, limit: int, query_vector=None, dense_index=
 
     matched = False
     if results:
-        top = results[0].slug
-        top_cos = cosines.get(top, (None,))[0]
-        others = [c for slug, (c, _f) in cosines.items() if slug != top]
+        top = results[0]
+        top_cos = cosines.get(top.slug, (None,))[0]
+        others = [c for slug, (c, _f) in cosines.items() if slug != top.slug]
         lead = top_cos - max(others) if top_cos is not None and others else None
-        matched = decide_matched(top in pattern_by_slug, top_cos, top in bm25_rank[:3], lead)
+        decision = decide_matched(
+            specific=top.slug in specific_rank,
+            generic=top.slug in generic_rank,
+            generic_unique=len(generic_rank) == 1,
+            error_text=error_text,
+            context=bool(context),
+            cosine=top_cos,
+            bm25_rank=bm25_rank.index(top.slug) + 1 if top.slug in bm25_rank else None,
+            lead=lead,
+        )
+        matched = decision.matched
+        top.why["decision"] = {
+            "rule": decision.rule,
+            "generic_candidates": len(generic_rank),
+            "lead": round(lead, 4) if lead is not None else None,
+            "error_text": error_text,
+            "context": context,
+            "blocks": [b.as_dict() for b in blocks[:3]],
+        }
     return SearchResponse(query=query, matched=matched, results=results)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 from collections import OrderedDict
-import time
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Sequence
@@ -21,7 +21,7 @@ from kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_
 from kb.model import Entry
 from kb.paths import default_db_path, model_cache_dir, shipped_entries_dir, data_dir
 from kb.search import SearchResponse, hybrid_search
-from kb.store import CorruptDatabase, Store
+from kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
 SMALL_BATCH = 24  # up to this many texts are embedded with the light query model
 QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: ~0.8 MB)
@@ -52,12 +52,15 @@ class KnowledgeBase:
         self._query_embedder = None
         self._batch_embedder = None
         self._dense = None  # (generation, (slugs, fields, matrix))
+        self._signals = None  # (generation, SignalIndex)
         self._lock = threading.RLock()
         self._vectors: OrderedDict = OrderedDict()  # (model, query) -> vector, least recent first
         self.notices = notices or []
         self.last_report: IndexReport | None = None
 
     # ------------------------------------------------------------------ opening
+    _dirs_to_remember: str | None = None  # set by open(remember_dirs=True); stored after a good index
+
     @classmethod
     def open(
         cls,
@@ -69,56 +72,126 @@ class KnowledgeBase:
         refresh: bool = True,
         remember_dirs: bool = False,
     ) -> "KnowledgeBase":
+        """Open (creating or migrating) the database and, with ``refresh``, bring the index up to date.
+
+        Only real damage (SQLite's "file is not a database" / "database disk image is malformed")
+        moves the file aside, and then its submissions and stars are carried into the rebuilt one
+        (``kb.doctor.replace_damaged_database``).  A locked database, a full disk or an I/O error
+        raises ``DatabaseUnavailable`` and leaves the file as it is.
+        """
         path = Path(db) if db else default_db_path()
         notices: list[str] = []
+        args = (path, entries_dirs, embedder, progress, refresh, remember_dirs, notices)
         try:
-            store = Store(path)
-        except CorruptDatabase:
-            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-            path.replace(aside)
-            for suffix in ("-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-            notices.append(f"the database at {path} was damaged; it was moved to {aside.name} and rebuilt from the entries")
-            store = Store(path)
-        if remember_dirs:
-            # ``synapse index --entries DIR`` makes DIR the database's entry folders until the next
-            # plain ``synapse index``; everything else follows the installed package's entries.
-            explicit = entries_dirs is not None
-            store.set_meta("entries_override", describe_dirs(entries_dirs) if explicit else "")
-        if entries_dirs is None:
-            override = store.get_meta("entries_override")
-            entries_dirs = [Path(d) for d in json.loads(override)] if override else default_entry_dirs()
-        kb = cls(store, entries_dirs, embedder, notices)
-        if refresh:
-            kb.refresh(progress)
-        return kb
+            return cls._open(*args)
+        except CorruptDatabase as exc:
+            from kb.doctor import replace_damaged_database
+
+            replace_damaged_database(path, exc, notices)
+            return cls._open(*args)
+
+    @classmethod
+    def _open(cls, path, entries_dirs, embedder, progress, refresh, remember_dirs, notices) -> "KnowledgeBase":
+        store = Store(path)
+        try:
+            dirs = entries_dirs
+            if dirs is None and not remember_dirs:
+                override = store.get_meta("entries_override")
+                dirs = [Path(d) for d in json.loads(override)] if override else None
+            kb = cls(store, dirs if dirs is not None else default_entry_dirs(), embedder, notices)
+            if remember_dirs:
+                # ``synapse index --entries DIR`` makes DIR the database's entry folders until the next
+                # plain ``synapse index``; everything else follows the installed package's entries.
+                # Stored only once that index has succeeded, so a failed one is not retried forever.
+                kb._dirs_to_remember = describe_dirs(entries_dirs) if entries_dirs is not None else ""
+            if refresh:
+                kb.refresh(progress)
+            return kb
+        except sqlite3.DatabaseError as exc:
+            store.close()
+            raise classify(exc, path) from exc
+        except BaseException:
+            store.close()
+            raise
 
     def close(self) -> None:
         self.store.close()
 
+    def _index_state(self) -> str:
+        """"current", "failed" (the last automatic update of these very files failed; wait for
+        ``synapse index``) or "stale"."""
+        current = fingerprint(self.dirs, self.model_id)
+        if self.store.get_meta("fingerprint") == current and self.store.get_meta("dirs") == describe_dirs(self.dirs):
+            return "current"
+        return "failed" if self.store.get_meta("index_failure") == current else "stale"
+
     def refresh(self, progress: Progress | None = None, force: bool = False) -> IndexReport | None:
-        """Re-index if the entry folders or the model changed since the last index."""
+        """Re-index if the entry folders or the model changed since the last index.
+
+        One process indexes at a time (a lock file next to the database).  While another one holds
+        it, a process that has an index answers from it at once; one with an empty index waits for
+        the build and then reads it.  A failure that leaves the database intact (a full disk, a lock
+        held too long) becomes a notice, and the current index answers.
+        """
         with self._lock:
-            current = fingerprint(self.dirs, self.model_id)
-            stored = self.store.get_meta("fingerprint")
-            if not force and stored == current and self.store.get_meta("dirs") == describe_dirs(self.dirs):
+            state = "stale" if force else self._index_state()
+            if state == "current":
                 return None
-            return self.index(progress)
+            has_index = self.store.count() > 0
+            if state == "failed" and has_index:
+                self.notices.append("the index is out of date: its last update failed; run 'synapse index' to retry")
+                return None
+            try:
+                with self.store.index_lock(timeout=0) as held:
+                    if held:
+                        return self._index_if_needed(progress, force)
+                if has_index:
+                    return None  # another process is updating it; answer from what is there
+                with self.store.index_lock():
+                    return self._index_if_needed(progress, force)
+            except DatabaseUnavailable as exc:
+                if not has_index:
+                    raise
+                self._remember_failure()
+                self.notices.append(f"the index could not be updated ({exc}); answering from the current index")
+                return None
+
+    def _index_if_needed(self, progress: Progress | None, force: bool) -> IndexReport | None:
+        if not force and self._index_state() == "current":  # another process just built it
+            return None
+        return self._index(progress)
+
+    def _remember_failure(self) -> None:
+        try:
+            self.store.set_meta("index_failure", fingerprint(self.dirs, self.model_id))
+        except (sqlite3.Error, OSError):
+            pass  # the same fault (a full disk) may refuse this too; the next search then retries
 
     def index(self, progress: Progress | None = None) -> IndexReport:
-        with self._lock:
-            report = index_dirs(self.store, self.dirs, self._embedder_for, progress)
-            self.store.set_meta("fingerprint", fingerprint(self.dirs, self.model_id))
-            self.store.set_meta("dirs", describe_dirs(self.dirs))
-            self.store.set_meta("model", self.model_id)
-            if report.added or report.updated or report.removed or report.embedded:
-                self._bump_generation()
-            self._export_query_model()
-            self.last_report = report
-            return report
+        """Bring the index in line with the entry folders, waiting for another process's index."""
+        with self._lock, self.store.index_lock():
+            return self._index(progress)
 
-    def _bump_generation(self) -> None:
-        self.store.set_meta("generation", str(int(self.store.get_meta("generation", "0")) + 1))
+    def _index(self, progress: Progress | None) -> IndexReport:
+        try:
+            report = index_dirs(self.store, self.dirs, self._embedder_for, progress)
+            done = {
+                "fingerprint": fingerprint(self.dirs, self.model_id),
+                "dirs": describe_dirs(self.dirs),
+                "model": self.model_id,
+                "index_failure": "",
+            }
+            if self._dirs_to_remember is not None:
+                done["entries_override"] = self._dirs_to_remember
+            if report.added or report.updated or report.removed or report.embedded:
+                done["generation"] = str(int(self.store.get_meta("generation", "0")) + 1)
+            self.store.set_metas(done)
+        except sqlite3.DatabaseError as exc:
+            raise classify(exc, self.store.path) from exc
+        self._dirs_to_remember = None
+        self._export_query_model()
+        self.last_report = report
+        return report
 
     # ------------------------------------------------------------------ embedders
     def _numpy_dir(self) -> Path:
@@ -179,33 +252,61 @@ class KnowledgeBase:
         return self._query_embedder
 
     def _dense_index(self):
-        """Vectors and compiled patterns, cached until the index changes (its generation moves)."""
+        """The embedding matrix, cached until the index changes (its generation moves)."""
         generation = self.store.get_meta("generation", "0")
         if self._dense is None or self._dense[0] != generation:
-            from kb.signature import PatternIndex
-
-            self._dense = (generation, self.store.embedding_matrix(self.model_id), PatternIndex(self.store.all_patterns()))
+            self._dense = (generation, self.store.embedding_matrix(self.model_id))
         return self._dense[1]
 
-    def _pattern_index(self):
-        self._dense_index()
-        return self._dense[2]
+    def _signal_index(self):
+        """Patterns, statuses and error types, cached like the matrix.  Kept apart from it: the
+        hook often decides on these alone and then never imports numpy."""
+        from kb.signals import SignalIndex
+
+        generation = self.store.get_meta("generation", "0")
+        if self._signals is None or self._signals[0] != generation:
+            self._signals = (generation, SignalIndex(self.store.all_signals()))
+        return self._signals[1]
 
     def embed_query(self, text: str):
         return _embed_one(self.query_embedder(), text)
 
     # ------------------------------------------------------------------ queries
-    def search(self, query: str, limit: int = 5) -> SearchResponse:
+    def search(self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False) -> SearchResponse:
+        """Search with a question, a symptom or a pasted error.  A text holding error blocks is
+        searched by them (``kb.extract``); ``error_text=True`` treats the whole text as a failure's
+        output even when no block is recognised (``match``).
+
+        ``lazy_meaning``: skip the embedding model when it cannot change ``matched`` (specific
+        evidence already decides, or an error text without agent context can never match on
+        meaning).  The hook uses it: most failed tool calls are then answered without numpy.
+        """
+        from kb.extract import agent_context, extract_errors, focus_text, is_error_text
+
+        blocks = extract_errors(query)
+        focus = focus_text(query, blocks)
+        if error_text is None:
+            error_text = is_error_text(blocks)
         with self._lock:
-            dense = self._dense_index()
-            patterns = self._dense[2]
-            embedder = self.query_embedder() if len(dense[0]) else None
-        # Embedding the query is most of a search's CPU and touches no shared state (read-only
-        # weights), so it runs outside the lock: concurrent searches (the web site's thread pool)
-        # use both cores instead of queueing behind each other.  Store access stays serialised.
-        vector = self._cached_vector(embedder, query) if embedder is not None else None
+            signals = self._signal_index()
+        evidence = signals.evidence(focus)
+        use_meaning = bool(focus)
+        if lazy_meaning and (evidence.specific_rank() or (error_text and not agent_context(focus))):
+            use_meaning = False
+        dense = vector = None
+        if use_meaning:
+            with self._lock:
+                dense = self._dense_index()
+                embedder = self.query_embedder() if len(dense[0]) else None
+            # Embedding the query is most of a search's CPU and touches no shared state (read-only
+            # weights), so it runs outside the lock: concurrent searches (the web site's thread
+            # pool) use both cores instead of queueing behind each other.  Store access stays serialised.
+            vector = self._cached_vector(embedder, focus) if embedder is not None else None
         with self._lock:
-            return hybrid_search(self.store, query, limit, vector, dense, patterns)
+            return hybrid_search(
+                self.store, query, limit, vector, dense, signals,
+                focus=focus, blocks=blocks, error_text=error_text, evidence=evidence,
+            )
 
     def _cached_vector(self, embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by
@@ -223,9 +324,10 @@ class KnowledgeBase:
                 self._vectors.popitem(last=False)
         return vector
 
-    def match(self, error_text: str, limit: int = 5) -> SearchResponse:
-        """Search with a pasted error, traceback or log (the same pipeline; patterns lead)."""
-        return self.search(error_text, limit)
+    def match(self, error_text: str, limit: int = 5, *, lazy_meaning: bool = False) -> SearchResponse:
+        """Look up a failure's output (a pasted log, a hook's error): the same pipeline, with the
+        rule for error text (no match on meaning alone without agent context)."""
+        return self.search(error_text, limit, error_text=True, lazy_meaning=lazy_meaning)
 
     def get(self, slug: str) -> Entry | None:
         with self._lock:
@@ -278,30 +380,51 @@ class KnowledgeBase:
     def add_entry(self, entry: Entry, write_to: Path | None = None) -> Entry:
         """Write ``entry`` as ``<dir>/<slug>.md`` atomically and index it at once.
 
-        Refuses (``ValueError``) a slug that is already in the index; callers choose a free slug
-        with ``free_slug``.
+        Refuses (``ValueError``) a slug that is already in use; callers choose a free slug with
+        ``free_slug``.  If indexing fails (a full disk, say) the file and any row are removed again,
+        so a retry finds the same slug free instead of stepping around an orphan (``…-2``).
         """
         from kb.parse import parse_entry, render_entry
 
         directory = Path(write_to) if write_to else local_entries_dir()
         with self._lock:
-            if self.store.get_entry(entry.slug) is not None:
-                raise ValueError(f"an entry with slug '{entry.slug}' already exists")
             target = directory / f"{entry.slug}.md"
+            if self._slug_in_use(entry.slug) or target.exists():
+                raise ValueError(f"an entry with slug '{entry.slug}' already exists")
             text = render_entry(entry)
             parse_entry(text, target)  # never write a file that would not index
             directory.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, target)
+            try:
+                with open(tmp, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             if directory.resolve() not in [d.resolve() for d in self.dirs]:
                 self.dirs.append(directory)
-            self.index()
+            try:
+                self.index()
+            except BaseException:
+                target.unlink(missing_ok=True)
+                try:
+                    self.store.delete_entries([entry.slug])
+                except (sqlite3.Error, OSError):
+                    pass  # a row without its file is dropped by the next index and ignored by free_slug
+                raise
             return self.store.get_entry(entry.slug)
+
+    def _slug_in_use(self, slug: str) -> bool:
+        """An indexed entry whose file still exists (a row left by a failed write does not count)."""
+        path = self.store.entry_path(slug)
+        return path is not None and (not path or Path(path).exists())
 
     def free_slug(self, wanted: str) -> str:
         with self._lock:
-            taken = set(self.store.slugs())
+            taken = {slug for slug, (path, *_stat) in self.store.entry_fingerprints().items() if not path or Path(path).exists()}
         slug, n = wanted, 2
         while slug in taken or any((d / f"{slug}.md").exists() for d in self.dirs):
             slug, n = f"{wanted}-{n}", n + 1

@@ -1,17 +1,27 @@
-"""The SQLite store (sqlite-utils): entries, sections, code blocks, tags, embeddings and FTS5.
+"""The SQLite store: entries, sections, code blocks, tags, embeddings and FTS5.
 
-Opening a store applies pending migrations and turns on WAL.  A file that is not a SQLite database
-(or is damaged) raises ``CorruptDatabase``; ``KnowledgeBase`` moves it aside and rebuilds it from the
-entry files, which are the source of truth.
+Every logical write (an entry with all its rows, a batch of vectors, the index's bookkeeping) is one
+``BEGIN IMMEDIATE`` … ``COMMIT`` transaction on this connection, so a reader, a crash or a second
+writer never sees or leaves half of it.  Opening a store applies pending migrations and turns on
+WAL; a fresh file is set up by one process at a time (a lock file next to the database), and the
+others wait for it.
+
+Errors are sorted by what they are: only SQLite's own "file is not a database" / "database disk
+image is malformed" (or a failed integrity check) raises ``CorruptDatabase``; a locked database,
+a full disk, an I/O or permission error raises ``DatabaseUnavailable`` and the file is left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import sqlite3
+import time
 from datetime import date
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from kb.embed import vector_to_blob
 from kb.model import Entry, Section, Verified, code_blocks_in
@@ -24,15 +34,132 @@ from kb.signature import required_literal
 SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals", "m004_entry_signals")
 
 
+
+def _busy_timeout() -> float:
+    """How long a statement waits for another process's write lock (``SYNAPSE_BUSY_TIMEOUT`` seconds)."""
+    try:
+        return max(0.0, float(os.environ.get("SYNAPSE_BUSY_TIMEOUT", "30")))
+    except ValueError:
+        return 30.0
+
+INDEX_WAIT_S = 600.0  # how long a process waits for another one's index build
+
+# SQLite primary result codes (https://www.sqlite.org/rescode.html).
+_DAMAGE_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+_DAMAGE_TEXT = ("file is not a database", "database disk image is malformed")
+_KIND_BY_CODE = {5: "locked", 6: "locked", 13: "full", 10: "io", 8: "read-only", 3: "permission", 14: "cannot-open", 23: "permission"}
+_KIND_BY_TEXT = (
+    ("database is locked", "locked"),
+    ("database table is locked", "locked"),
+    ("database or disk is full", "full"),
+    ("disk i/o error", "io"),
+    ("readonly database", "read-only"),
+    ("unable to open database file", "cannot-open"),
+)
+_ERRNO_BY_KIND = {"full": errno.ENOSPC, "io": errno.EIO, "read-only": errno.EROFS, "permission": errno.EACCES, "locked": errno.EBUSY}
+_ADVICE = {
+    "locked": "another process is writing to it; try again in a moment",
+    "full": "the disk is full; free some space and try again",
+    "io": "the disk reported an I/O error",
+    "read-only": "the file or its folder is read-only",
+    "permission": "permission denied",
+    "cannot-open": "the file or its folder cannot be opened",
+}
+
+
 class CorruptDatabase(Exception):
-    pass
+    """The file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)."""
+
+
+class DatabaseUnavailable(OSError):
+    """The database is intact but cannot be used right now (locked, disk full, I/O, permissions).
+
+    An ``OSError`` (with errno ENOSPC, EIO, EROFS, EACCES or EBUSY where one fits) so callers that
+    report file problems report this one too; nothing about the file was changed.
+    """
+
+    def __init__(self, path, kind: str, detail: str):
+        self.kind = kind
+        self.path = path
+        where = f"the database {path}" if path else "the database"
+        advice = _ADVICE.get(kind)
+        message = f"{where}: {detail}" + (f" ({advice})" if advice else "") + "; the file was left as it is"
+        super().__init__(_ERRNO_BY_KIND.get(kind, 0), message)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether SQLite itself says the file is damaged (and nothing else: locks, full disks, I/O)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _DAMAGE_CODES:
+        return True
+    return any(text in str(exc).lower() for text in _DAMAGE_TEXT)
+
+
+def error_kind(exc: BaseException) -> str:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _KIND_BY_CODE:
+        return _KIND_BY_CODE[code & 0xFF]
+    text = str(exc).lower()
+    return next((kind for needle, kind in _KIND_BY_TEXT if needle in text), "error")
+
+
+def classify(exc: sqlite3.DatabaseError, path) -> Exception:
+    """The exception to raise for a sqlite3 error on the database at ``path``."""
+    if is_damage(exc):
+        return CorruptDatabase(f"{path}: {exc}")
+    return DatabaseUnavailable(path, error_kind(exc), str(exc))
+
+
+@contextlib.contextmanager
+def file_lock(path: Path | None, timeout: float | None = None, what: str = "the database") -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` (a small file next to the database) for the block.
+
+    ``timeout=0`` tries once and yields False if another process holds it; otherwise waits up to
+    ``timeout`` seconds (forever for None) and raises ``DatabaseUnavailable`` when it runs out.  The
+    operating system drops the lock when its process dies, so a crash never leaves it held.
+    """
+    if path is None:
+        yield True
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: SQLite's own locks and BEGIN IMMEDIATE still apply
+        yield True
+        return
+    fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if timeout == 0:
+                    yield False
+                    return
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DatabaseUnavailable(None, "locked", f"{what} is busy: another process held {path.name} for over {timeout:.0f}s") from None
+                time.sleep(0.05)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _applied_migrations(conn) -> tuple[str, ...]:
     try:
         rows = conn.execute("select name from _sqlite_migrations where migration_set = 'synapse' order by id").fetchall()
-    except sqlite3.OperationalError:  # a new database: no migrations table yet
-        return ()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # a new database: no migrations table yet
+            return ()
+        raise
     return tuple(r[0] for r in rows)
 
 
@@ -47,29 +174,111 @@ def _verified(text: str | None) -> Verified | None:
     return Verified(date.fromisoformat(data["date"]), tuple(data["against"]))
 
 
+def _upsert_sql(table: str, columns: list[str], key: tuple[str, ...]) -> str:
+    """INSERT … ON CONFLICT DO UPDATE: unlike INSERT OR REPLACE it fires the UPDATE trigger that
+    keeps the FTS5 index in step (REPLACE deletes without firing the delete trigger)."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return (
+        f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' * len(columns))}) "
+        f"on conflict({', '.join(key)}) do update set {updates}"
+    )
+
+
 class Store:
     def __init__(self, path: Path | str | None = None, *, memory: bool = False):
         self.path = None if memory else Path(path)
         self._db = None
+        self.conn = None
         try:
             if memory:
                 self.conn = sqlite3.connect(":memory:", check_same_thread=False)
-            else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-                self.conn.execute("PRAGMA journal_mode=WAL").fetchall()
-                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=_busy_timeout())
             self.conn.execute("PRAGMA foreign_keys=ON")
-            if _applied_migrations(self.conn) != SCHEMA_MIGRATIONS:
-                from kb.migrations import migrations
-
-                migrations.apply(self.db)
+            if not self._is_current():
+                # One process sets up or migrates a file at a time; the others wait here, then
+                # find the work done when they re-check inside the transaction.
+                with file_lock(self.lock_path("schema"), timeout=_busy_timeout() * 4):
+                    self._use_wal()
+                    self._migrate()
+            self.conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
-            raise CorruptDatabase(f"{self.path}: {exc}") from exc
+            if self.conn is not None:
+                self.conn.close()
+            raise classify(exc, self.path) from exc
+        except BaseException:
+            if self.conn is not None:
+                self.conn.close()
+            raise
+
+    def lock_path(self, purpose: str) -> Path | None:
+        """The lock file for ``purpose`` ("schema", "index"), next to the database; None in memory."""
+        return None if self.path is None else self.path.with_name(f"{self.path.name}-{purpose}.lock")
+
+    def _is_current(self) -> bool:
+        try:
+            mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+            return mode == "wal" and _applied_migrations(self.conn) == SCHEMA_MIGRATIONS
+        except sqlite3.OperationalError as exc:
+            if error_kind(exc) == "locked":  # a process is setting the file up: wait for it
+                return False
+            raise
+
+    def _use_wal(self) -> None:
+        """Switch to WAL.  The switch needs the file to itself and SQLite answers busy at once rather
+        than waiting, so readers still on the old journal are waited out here."""
+        deadline = time.monotonic() + _busy_timeout()
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL").fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                if error_kind(exc) != "locked" or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            if _applied_migrations(self.conn) == SCHEMA_MIGRATIONS:
+                return  # another process finished while this one waited
+            from kb.migrations import migrations
+
+            # Inside an open transaction sqlite-utils runs each migration in a SAVEPOINT, so the
+            # whole set commits (or not) with this transaction.
+            migrations.apply(self.db)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error.
+
+        IMMEDIATE takes the write lock up front, so a busy database is waited for (busy timeout)
+        instead of failing half-way.  Nested use joins the outer transaction.  sqlite-utils calls made
+        inside use savepoints (``Database.atomic``) and never commit on their own.
+        """
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def index_lock(self, timeout: float | None = INDEX_WAIT_S) -> Iterator[bool]:
+        """Held while (re)indexing, so one process builds the index and the others wait or read."""
+        with file_lock(self.lock_path("index"), timeout, what="the index") as held:
+            yield held
 
     @property
     def db(self):
-        """The sqlite-utils ``Database`` over the same connection, for writes and migrations.
+        """The sqlite-utils ``Database`` over the same connection, for migrations.
 
         Created on first use: importing sqlite-utils costs ~100 ms, and a search on a current
         index (every agent error, as a fresh process) only reads, through ``self.conn``.
@@ -83,7 +292,8 @@ class Store:
         return self._db
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -91,7 +301,12 @@ class Store:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+        self.set_metas({key: value})
+
+    def set_metas(self, values: dict[str, str]) -> None:
+        """Several meta values in one transaction (the index's bookkeeping moves together)."""
+        with self.transaction():
+            self.conn.executemany(_upsert_sql("meta", ["key", "value"], ("key",)), list(values.items()))
 
     # ------------------------------------------------------------------ entries
     def entry_fingerprints(self) -> dict[str, tuple[str, int, int, str]]:
@@ -102,64 +317,81 @@ class Store:
         }
 
     def upsert_entry(self, entry: Entry, markdown: str, content_hash: str, mtime_ns: int = 0, size: int = 0) -> None:
-        """Write one entry with its sections, code blocks and tags, replacing any previous version."""
+        """Write one entry with its sections, code blocks and tags (and, by trigger, its FTS row),
+        replacing any previous version, as one transaction: all of it lands or none of it does."""
         slug = entry.slug
-        with self.db.conn:
+        row = {
+            "slug": slug,
+            "title": entry.title,
+            "summary": entry.summary,
+            "category": entry.category,
+            "tags": _json(entry.tags),
+            "patterns": _json(entry.patterns),
+            "environment": _json(entry.environment),
+            "savings": entry.savings,
+            "sources": _json(entry.sources),
+            "created": entry.created.isoformat(),
+            "updated": entry.updated.isoformat(),
+            "body": "\n\n".join([entry.quick_fix] + [f"## {s.name}\n\n{s.body}" for s in entry.sections]),
+            "patterns_text": "\n".join(entry.patterns),
+            "pattern_literals": _json([required_literal(p) for p in entry.patterns]),
+            "quick_fix": entry.quick_fix,
+            "verified": _json(entry.verified.to_dict()) if entry.verified else None,
+            "http_statuses": _json(entry.http_statuses),
+            "error_types": _json(entry.error_types),
+            "generic_patterns": _json(entry.generic_patterns),
+            "generic_literals": _json([required_literal(p) for p in entry.generic_patterns]),
+            "markdown": markdown,
+            "path": str(entry.path) if entry.path else "",
+            "file_mtime_ns": mtime_ns,
+            "file_size": size,
+            "content_hash": content_hash,
+        }
+        sections = [(slug, i, s.name, s.body) for i, s in enumerate(entry.sections)]
+        blocks = [
+            (slug, s.name, j, b.language, " ".join(b.attrs), b.code) for s in entry.sections for j, b in enumerate(code_blocks_in(s.body))
+        ]
+        with self.transaction():
             self._delete_children(slug)
-            self.db["entries"].upsert(
-                {
-                    "slug": slug,
-                    "title": entry.title,
-                    "summary": entry.summary,
-                    "category": entry.category,
-                    "tags": _json(entry.tags),
-                    "patterns": _json(entry.patterns),
-                    "environment": _json(entry.environment),
-                    "savings": entry.savings,
-                    "sources": _json(entry.sources),
-                    "created": entry.created.isoformat(),
-                    "updated": entry.updated.isoformat(),
-                    "body": "\n\n".join([entry.quick_fix] + [f"## {s.name}\n\n{s.body}" for s in entry.sections]),
-                    "patterns_text": "\n".join(entry.patterns),
-                    "pattern_literals": _json([required_literal(p) for p in entry.patterns]),
-                    "quick_fix": entry.quick_fix,
-                    "verified": _json(entry.verified.to_dict()) if entry.verified else None,
-                    "http_statuses": _json(entry.http_statuses),
-                    "error_types": _json(entry.error_types),
-                    "generic_patterns": _json(entry.generic_patterns),
-                    "generic_literals": _json([required_literal(p) for p in entry.generic_patterns]),
-                    "markdown": markdown,
-                    "path": str(entry.path) if entry.path else "",
-                    "file_mtime_ns": mtime_ns,
-                    "file_size": size,
-                    "content_hash": content_hash,
-                },
-                pk="slug",
+            self.conn.execute(_upsert_sql("entries", list(row), ("slug",)), list(row.values()))
+            self.conn.executemany("insert into sections (slug, position, name, body) values (?, ?, ?, ?)", sections)
+            self.conn.executemany(
+                "insert into code_blocks (slug, section, position, language, attrs, code) values (?, ?, ?, ?, ?, ?)", blocks
             )
-            self.db["sections"].insert_all(
-                {"slug": slug, "position": i, "name": s.name, "body": s.body} for i, s in enumerate(entry.sections)
-            )
-            self.db["code_blocks"].insert_all(
-                {"slug": slug, "section": s.name, "position": j, "language": b.language, "attrs": " ".join(b.attrs), "code": b.code}
-                for s in entry.sections
-                for j, b in enumerate(code_blocks_in(s.body))
-            )
-            self.db["tags"].insert_all(({"slug": slug, "tag": t} for t in dict.fromkeys(entry.tags)), pk=("slug", "tag"))
+            self.conn.executemany("insert or ignore into tags (slug, tag) values (?, ?)", [(slug, t) for t in dict.fromkeys(entry.tags)])
+
+    def entry_path(self, slug: str) -> str | None:
+        """The stored file path of ``slug`` ("" for an entry without a file), None if not indexed."""
+        row = self.conn.execute("select path from entries where slug = ?", [slug]).fetchone()
+        return None if row is None else (row[0] or "")
 
     def touch_entry(self, slug: str, mtime_ns: int, size: int) -> None:
         """Record a new file stat for an entry whose content did not change."""
-        self.db.execute("update entries set file_mtime_ns = ?, file_size = ? where slug = ?", [mtime_ns, size, slug])
+        with self.transaction():
+            self.conn.execute("update entries set file_mtime_ns = ?, file_size = ? where slug = ?", [mtime_ns, size, slug])
+
+    def forget_file_stats(self) -> None:
+        """Make the next index re-read every file (``synapse index --full``)."""
+        with self.transaction():
+            self.conn.execute("update entries set file_mtime_ns = -1")
 
     def _delete_children(self, slug: str) -> None:
         for table in ("sections", "code_blocks", "tags"):
-            self.db.execute(f"delete from {table} where slug = ?", [slug])
+            self.conn.execute(f"delete from {table} where slug = ?", [slug])
 
     def delete_entries(self, slugs: Iterable[str]) -> None:
-        with self.db.conn:
+        with self.transaction():
             for slug in slugs:
                 self._delete_children(slug)
-                self.db.execute("delete from embeddings where slug = ?", [slug])
-                self.db.execute("delete from entries where slug = ?", [slug])
+                self.conn.execute("delete from embeddings where slug = ?", [slug])
+                self.conn.execute("delete from entries where slug = ?", [slug])
+
+    def child_counts(self, slug: str) -> tuple[int, int]:
+        """(sections, tags) stored for ``slug``: the indexer and ``synapse doctor`` compare them with
+        the entry to find one whose rows were lost."""
+        sections = self.conn.execute("select count(*) from sections where slug = ?", [slug]).fetchone()[0]
+        tags = self.conn.execute("select count(*) from tags where slug = ?", [slug]).fetchone()[0]
+        return sections, tags
 
     def count(self) -> int:
         return self.conn.execute("select count(*) from entries").fetchone()[0]
@@ -237,6 +469,25 @@ class Store:
             out[slug] = list(zip(patterns, literals))
         return out
 
+    def all_signals(self) -> dict[str, dict]:
+        """slug -> the entry's matching signals (``kb.signals.SignalIndex``): specific and generic
+        patterns as (pattern, required literal) pairs, HTTP statuses and error types."""
+        out = {}
+        rows = self.conn.execute(
+            "select slug, patterns, pattern_literals, generic_patterns, generic_literals, http_statuses, error_types from entries"
+        )
+        for slug, patterns, literals, generic, generic_literals, statuses, types in rows:
+            patterns, generic = json.loads(patterns), json.loads(generic or "[]")
+            literals = json.loads(literals) if literals else [required_literal(p) for p in patterns]
+            generic_literals = json.loads(generic_literals) if generic_literals else [required_literal(p) for p in generic]
+            out[slug] = {
+                "patterns": list(zip(patterns, literals)),
+                "generic_patterns": list(zip(generic, generic_literals)),
+                "http_statuses": json.loads(statuses or "[]"),
+                "error_types": json.loads(types or "[]"),
+            }
+        return out
+
     def categories(self) -> list[tuple[str, int]]:
         return [tuple(r) for r in self.conn.execute("select category, count(*) from entries group by category order by category")]
 
@@ -248,18 +499,17 @@ class Store:
         return {(r[0], r[1]): r[2] for r in self.conn.execute("select slug, field, content_hash from embeddings")}
 
     def save_embeddings(self, rows: list[tuple[str, str, str, str, list[float]]]) -> None:
-        """rows: (slug, field, model, content_hash, vector)."""
-        with self.db.conn:
-            self.db["embeddings"].upsert_all(
-                ({"slug": s, "field": f, "model": m, "content_hash": h, "vector": vector_to_blob(v)} for s, f, m, h, v in rows),
-                pk=("slug", "field"),
+        """rows: (slug, field, model, content_hash, vector), written in one transaction."""
+        columns = ["slug", "field", "model", "content_hash", "vector"]
+        with self.transaction():
+            self.conn.executemany(
+                _upsert_sql("embeddings", columns, ("slug", "field")), [(s, f, m, h, vector_to_blob(v)) for s, f, m, h, v in rows]
             )
 
     def delete_embeddings_except(self, keep: set[tuple[str, str]]) -> None:
-        stale = [key for key in self.embedding_hashes() if key not in keep]
-        with self.db.conn:
-            for slug, field in stale:
-                self.db.execute("delete from embeddings where slug = ? and field = ?", [slug, field])
+        with self.transaction():
+            stale = [key for key in self.embedding_hashes() if key not in keep]
+            self.conn.executemany("delete from embeddings where slug = ? and field = ?", stale)
 
     def embedding_matrix(self, model: str):
         """(slugs, fields, float32 matrix) of every stored vector for ``model``."""

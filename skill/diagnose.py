@@ -18,18 +18,20 @@ read from its file (``kb.parse``/``kb.paths``), never through the search index.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .parallelism import Group, find_groups
-from .transcript import Call, Transcript, TranscriptError, load_path, parse_transcript
+from .parallelism import Group, find_groups, find_loops
+from .transcript import Call, Transcript, TranscriptError, load_path, parse_transcript, replace_surrogates
 
-__all__ = ["ENTRY_SLUG", "TranscriptError", "diagnose", "diagnose_command", "load_fix"]
+__all__ = ["ENTRY_SLUG", "LOOP_ENTRY_SLUG", "TranscriptError", "check_default_latency", "diagnose", "diagnose_command", "load_fix"]
 
 ENTRY_SLUG = "sequential-tool-calls"
+LOOP_ENTRY_SLUG = "agent-infinite-loop"
 LIBRARY = "skill.executor.execute_tool_calls"
 _SERIAL_TOLERANCE_S = 0.001
 
@@ -42,10 +44,12 @@ def diagnose(transcript_obj: Any, default_latency: float = 1.0) -> dict[str, Any
 
     Shape: ``{"findings": [...], "summary": {...}, "fix": {...} | None}``; each finding has
     ``kind``, ``entry``, ``tool_use_ids``, ``sequential_s``, ``parallel_s``, ``turns_saved`` and
-    more. Raises :class:`TranscriptError` for input that is not a transcript.
+    more. Findings of kind ``sequential-tool-calls`` point at that entry (and ``fix`` is its
+    code); findings of kind ``repeated-tool-call`` are loops of identical calls and point at
+    ``agent-infinite-loop``: batching would not help them. Raises :class:`TranscriptError` for
+    input that is not a transcript, ``ValueError`` for a bad ``default_latency``.
     """
-    if isinstance(default_latency, bool) or not isinstance(default_latency, (int, float)) or default_latency < 0:
-        raise ValueError("default_latency must be a non-negative number of seconds")
+    default_latency = check_default_latency(default_latency)
     transcript = parse_transcript(transcript_obj)
     groups, _ = find_groups(transcript)
     mean_rtt = (
@@ -53,12 +57,23 @@ def diagnose(transcript_obj: Any, default_latency: float = 1.0) -> dict[str, Any
     )
     findings = [_split_finding(g, default_latency, mean_rtt) for g in groups if len(g.turns) >= 2]
     findings += _serial_findings(transcript)
+    findings += [_loop_finding(loop, default_latency) for loop in find_loops(transcript)]
     findings.sort(key=lambda f: (f["turns"][0], f["pattern"]))
+    sequential = any(f["kind"] == "sequential-tool-calls" for f in findings)
     return {
         "findings": findings,
         "summary": _summary(transcript, findings, default_latency),
-        "fix": load_fix() if findings else None,
+        "fix": load_fix() if sequential else None,
     }
+
+
+def check_default_latency(value: Any) -> float:
+    """The one rule for ``default_latency`` (CLI, tools and MCP): a finite number of seconds >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"default_latency must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"default_latency must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def _seconds(call: Call, default_latency: float) -> tuple[float, bool]:
@@ -117,6 +132,35 @@ def _split_finding(group: Group, default_latency: float, mean_rtt: float | None)
     if group.ended_by is not None:
         finding["ended_by"] = group.ended_by
     return finding
+
+
+def _loop_finding(loop: list[Call], default_latency: float) -> dict[str, Any]:
+    """Identical calls turn after turn: a polling loop or a stuck agent, not work to batch."""
+    views = [_call_view(c, default_latency) for c in loop]
+    turns = [c.turn for c in loop]
+    name = loop[0].name
+    spent = sum(v["seconds"] for v in views)
+    return {
+        "kind": "repeated-tool-call",
+        "entry": LOOP_ENTRY_SLUG,
+        "pattern": "identical-calls",
+        "tool_use_ids": [v["id"] for v in views],
+        "tools": [v["name"] for v in views],
+        "turns": turns,
+        "repeats": len(loop),
+        "sequential_s": round(spent, 3),
+        "parallel_s": round(spent, 3),
+        "time_saved_s": 0.0,
+        "turns_saved": 0,
+        "timing": _timing_label(views),
+        "calls": views,
+        "message": (
+            f"Assistant turns {_span(turns)} made the same call {len(loop)} times ({name} with input "
+            f"{views[0]['input']}): a polling loop or an agent repeating itself, not independent calls. "
+            "Running them together would not help; cap the loop, wait or back off between polls, and answer "
+            f"repeats with an is_error result (entry {LOOP_ENTRY_SLUG})."
+        ),
+    }
 
 
 def _serial_findings(transcript: Transcript) -> list[dict[str, Any]]:
@@ -219,6 +263,9 @@ def load_fix(slug: str = ENTRY_SLUG) -> dict[str, Any]:
         )
         code = next((b.code for b in chosen.code_blocks if b.language == "python"), None)
         fix.update(title=entry.title, option=f"Option {chosen.number}: {chosen.title}", path=str(path), code=code)
+        batch = next((o for o in options if "batch" in o.title.lower()), None)
+        if batch is not None:
+            fix["batch_option"] = f"Option {batch.number}: {batch.title}"
         return fix
     except Exception:  # noqa: BLE001 - kb absent or broken: fall back to the raw file
         pass
@@ -233,6 +280,9 @@ def load_fix(slug: str = ENTRY_SLUG) -> dict[str, Any]:
     if title:
         fix["title"] = title.group(1)
     fix["path"] = str(path)
+    batch = next((o for o in options if "batch" in o[0].lower()), None)
+    if batch:
+        fix["batch_option"] = batch[0]
     if chosen:
         fix["option"] = chosen[0]
         body = text.split("### " + chosen[0], 1)[1].split("\n### ", 1)[0]
@@ -275,10 +325,15 @@ def _render(report: dict[str, Any], trace: str) -> None:
             table.add_row(str(call["turn"]), escape(call["id"]), escape(call["name"]), escape(call["input"]), seconds)
         if finding["pattern"] == "serial-execution":
             title = f"Finding {number}: turn {finding['turns'][0]} ran its calls one after another"
+        elif finding["kind"] == "repeated-tool-call":
+            title = f"Finding {number}: turns {_span(finding['turns'])} repeated the same call"
         else:
             title = f"Finding {number}: turns {_span(finding['turns'])} could have been one turn"
         console.print(Panel(table, title=f"[bold]{title}[/bold]", title_align="left"))
         console.print(escape(finding["message"]))
+        if finding["kind"] == "repeated-tool-call":
+            console.print()
+            continue
         extra = f"Saves {finding['turns_saved']} model turn(s) and {finding['time_saved_s']:.2f} s of tool time"
         if "model_time_saved_s" in finding:
             extra += f", plus about {finding['model_time_saved_s']:.2f} s of model round trips"
@@ -292,6 +347,13 @@ def _render(report: dict[str, Any], trace: str) -> None:
             f"* not timed in the trace: {summary['default_latency_s']:g} s assumed per call "
             "(--default-latency). Record real timings with skill.executor.Recorder."
         )
+    if any(f["kind"] == "repeated-tool-call" for f in report["findings"]):
+        console.print(
+            f"[bold]Loops:[/bold] knowledge-base entry [cyan]{LOOP_ENTRY_SLUG}[/cyan] (synapse show {LOOP_ENTRY_SLUG}): "
+            "cap the number of turns and answer repeated identical calls with an is_error result."
+        )
+    if report["fix"] is None:
+        return
     total = f"{summary['turns_saved']} model turn(s) and {summary['time_saved_s']:.2f} s of tool time"
     console.print(f"[bold]Total:[/bold] {total} could be saved.")
     fix = report["fix"] or {}
@@ -302,7 +364,8 @@ def _render(report: dict[str, Any], trace: str) -> None:
     console.print("    or adopt the tested library: [cyan]from skill.executor import execute_tool_calls[/cyan]")
     console.print("    (run_agent for a whole AsyncAnthropic loop, execute_tool_calls_sync without asyncio).")
     if any(f["pattern"] == "split-across-turns" for f in report["findings"]):
-        console.print("  - Ask the model to batch independent calls in one turn: entry Option 1 (system prompt),")
+        batch = fix.get("batch_option") or "the option that asks the model to batch calls (system prompt)"
+        console.print(f"  - Ask the model to batch independent calls in one turn: entry {escape(batch)},")
         console.print("    and return all tool_result blocks of a turn in one user message.")
 
 
@@ -313,12 +376,33 @@ class DiagnoseError(click.ClickException):
         click.echo(f"synapse diagnose: {self.message}", err=True)
 
 
+class DiagnoseUsageError(click.UsageError):
+    """A bad option value: one line on stderr, exit status 2 (click's code for usage errors)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"synapse diagnose: {self.message}", err=True)
+
+
+class _Seconds(click.ParamType):
+    """A finite number of seconds >= 0 (click's FloatRange lets nan and inf through)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        try:
+            return check_default_latency(float(value))
+        except (TypeError, ValueError):
+            raise DiagnoseUsageError(
+                f"invalid value for '--default-latency': {value!r} is not a finite number of seconds >= 0", ctx
+            ) from None
+
+
 @click.command("diagnose")
 @click.argument("trace", metavar="TRACE")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (findings, summary, fix) instead of text.")
 @click.option(
     "--default-latency",
-    type=click.FloatRange(min=0.0),
+    type=_Seconds(),
     default=1.0,
     show_default=True,
     metavar="SECONDS",
@@ -337,10 +421,13 @@ def diagnose_command(trace: str, as_json: bool, default_latency: float) -> None:
         raise DiagnoseError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
         raise DiagnoseError(f"could not analyse {trace}: {type(exc).__name__}: {exc}") from None
+    # Lone surrogates (from \ud800-style escapes in the transcript) cannot be written as UTF-8:
+    # they become U+FFFD, so the JSON is always valid and the text always prints.
+    report = replace_surrogates(report)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _render(report, trace)
+        _render(report, replace_surrogates(trace))
 
 
 if __name__ == "__main__":  # pragma: no cover

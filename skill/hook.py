@@ -38,20 +38,18 @@ EVENT = "PostToolUseFailure"
 MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 characters; stay well below.
 HARD_CAP_CHARS = 9000  # no --max-chars value may go past this
 MIN_CONTEXT_CHARS = 500  # room for the header lines and the "synapse show" line
-MAX_STDIN_BYTES = 2_000_000
-MAX_ERROR_CHARS = 8000  # the signature scanner reads only the start of the text anyway
-MAX_COMMAND_CHARS = 200
+MAX_STDIN_BYTES = 16_000_000  # a larger event is drained and ignored (never a broken pipe for the writer)
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def build_query(payload: Any) -> str | None:
-    """The text to match: the error, plus the tool name and a shell command as light context.
+    """The text to match: the tool's error output, whole.
 
-    Only short, identifying input goes in (a Bash ``command``); file contents from Write/Edit
-    inputs stay out, because code that merely mentions an error name would make an unrelated
-    failure look like a confident match.
+    Only the error goes in: the tool name and command stay out (they made unrelated failures look
+    like matches), and so does tool input such as file contents.  The error is not cut here:
+    ``kb.extract`` reads a bounded window of it, tail first, where the exception usually is.
     """
     if not isinstance(payload, dict):
         return None
@@ -62,17 +60,8 @@ def build_query(payload: Any) -> str | None:
         return None
     if not isinstance(error, str):
         error = json.dumps(error, ensure_ascii=False, default=str)
-    error = error.strip()[:MAX_ERROR_CHARS]
-    if not error:
-        return None
-    context = []
-    tool = payload.get("tool_name")
-    if isinstance(tool, str) and tool:
-        context.append(f"tool: {tool[:100]}")
-    tool_input = payload.get("tool_input")
-    if isinstance(tool_input, dict) and isinstance(tool_input.get("command"), str):
-        context.append(f"command: {_one_line(tool_input['command'])[:MAX_COMMAND_CHARS]}")
-    return error + ("\n(" + "; ".join(context) + ")" if context else "")
+    error = error.strip()
+    return error or None
 
 
 def _one_line(text: str) -> str:
@@ -102,12 +91,14 @@ def build_context(entry: Any, why: dict | None = None, max_chars: int = MAX_CONT
     if pattern:
         head.append(f"Matched on: {_one_line(str(pattern))[:80]}")
     slug = entry.slug[:80]
-    tail = f"Full entry with code: synapse show {slug} (fix only: synapse show {slug} --section Fix)"
+    synapse = synapse_command()
+    tail = f"Full entry with code: {synapse} show {slug} (fix only: {synapse} show {slug} --section Fix)"
 
     root = entry.section("Root Cause")
     root_text = _prose(root.body, 400) if root else _one_line(entry.summary)
     digest = "\n".join(_one_line(line) for line in fix_digest(entry, limit=900).splitlines() if line.strip())
-    body = [f"Root cause: {root_text}"] + ([f"Known fixes:\n{digest}"] if digest else [])
+    body = ([f"Quick fix: {_one_line(entry.quick_fix)}"] if entry.quick_fix else []) + [f"Root cause: {root_text}"]
+    body += [f"Known fixes:\n{digest}"] if digest else []
 
     fixed = len("\n".join(head)) + len(tail) + 2
     room = max_chars - fixed
@@ -117,12 +108,29 @@ def build_context(entry: Any, why: dict | None = None, max_chars: int = MAX_CONT
     return "\n".join(head + ([text_body] if text_body.strip("…") else []) + [tail])[:max_chars]
 
 
+def synapse_command() -> str:
+    """How the model can run ``synapse`` from its shell: the bare name when that is the same
+    program as the one running this hook, else this program's absolute path (Claude Code's
+    PATH often lacks a virtualenv's bin folder)."""
+    import os
+    import shutil
+
+    me = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    if me is None or me.name != "synapse" or not me.exists():
+        return "synapse"
+    found = shutil.which("synapse")
+    if found and Path(found).resolve() == me:
+        return "synapse"
+    text = str(me)
+    return text if " " not in text and os.sep in text else "synapse"
+
+
 def respond(payload: Any, kb: Any, max_chars: int = MAX_CONTEXT_CHARS) -> dict | None:
     """The hook's JSON answer for ``payload``, or None when nothing matched confidently."""
     query = build_query(payload)
     if query is None:
         return None
-    response = kb.match(query, limit=1)
+    response = kb.match(query, limit=1, lazy_meaning=True)
     if not response.matched or not response.results:
         return None
     top = response.results[0]
@@ -162,6 +170,18 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
     return json.dumps(answer) if answer else None
 
 
+def read_event(stream) -> bytes:
+    """All of stdin, so the writer never gets a broken pipe; an event over ``MAX_STDIN_BYTES`` is
+    drained and answered with nothing (b"")."""
+    data = stream.read(MAX_STDIN_BYTES + 1)
+    if len(data) <= MAX_STDIN_BYTES:
+        return data
+    while stream.read(1 << 20):
+        pass
+    _note(f"event larger than {MAX_STDIN_BYTES} bytes; ignored")
+    return b""
+
+
 def _note(message: str) -> None:
     try:
         sys.stderr.write(f"synapse hook: {message}\n")
@@ -187,7 +207,7 @@ def _note(message: str) -> None:
 @db_option
 def hook_command(max_chars: int, db: Path | None) -> None:
     try:
-        answer = run(sys.stdin.buffer.read(MAX_STDIN_BYTES), db, max_chars)
+        answer = run(read_event(sys.stdin.buffer), db, max_chars)
         if answer:
             sys.stdout.write(answer + "\n")
             sys.stdout.flush()

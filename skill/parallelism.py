@@ -11,24 +11,35 @@ Two heuristics decide "depends on" between an earlier call A and a later call B:
   the tool schemas or earlier inputs do not count, which filters most coincidences;
 * **effects**: A and B touch the same resource (a path, a URL, an id, or the same noun in the
   tool names when no resource is visible) and at least one of them writes it; a shell command
-  that is not plainly read-only is treated as touching everything.
+  that is not plainly read-only is treated as touching everything; a call that runs or inspects
+  the workspace as a whole (tests, builds, ``git status``, ``ls``) observes every write before it;
+* **repetition**: B is the same tool with the same input as A, in a streak of at least
+  ``MIN_LOOP_REPEATS`` consecutive turns: polling or a stuck agent, never independent work. Such
+  streaks are reported as loops (:func:`find_loops`), not as calls to batch.
 
 Consecutive tool-calling turns are then grouped greedily: a turn joins the current group unless
 one of its calls depends on a call in the group. A group spanning k turns could have been one
 turn, saving k - 1 model round trips. This is deliberately conservative: a missed dependency
 would make the advice wrong, a missed opportunity only makes it incomplete.
+
+Cost: one pass over the transcript. Values first seen in results are indexed once (token ->
+call), and each group keeps an index of what its calls touch, so a call is checked in time
+proportional to its own input, not to the length of the transcript or of the group.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from .transcript import Call, Transcript
 
-__all__ = ["Effects", "effects", "find_groups", "input_tokens", "text_tokens"]
+__all__ = ["Effects", "call_key", "effects", "find_groups", "find_loops", "input_tokens", "text_tokens"]
+
+MIN_LOOP_REPEATS = 3  # identical calls in this many consecutive turns are reported as a loop
 
 _STOPWORDS = frozenset(
     """
@@ -76,6 +87,14 @@ _READONLY_PROGRAMS = frozenset(
     md5sum sha1sum sha256sum xxd hexdump od strings readlink type test true false sed curl wget
     """.split()
 )
+# Tools that run or inspect the workspace as a whole: they observe every earlier write.
+_OBSERVER_WORDS = frozenset(
+    """test tests pytest unittest jest vitest mocha build compile lint linter typecheck mypy tsc check
+    verify validate run execute exec eval interpreter python node make cargo gradle maven npm
+    """.split()
+)
+# Read-only programs that look at the whole working directory when given no path.
+_CWD_PROGRAMS = frozenset("ls find tree du rg ag grep".split())
 _READONLY_GIT = frozenset("status log diff show branch rev-parse ls-files blame grep describe remote config".split())
 _FILE_WRITERS = frozenset("touch mkdir rm rmdir cp mv tee ln chmod chown truncate".split())
 _READONLY_SQL = frozenset("select show describe desc explain pragma with".split())
@@ -91,18 +110,20 @@ def _trivial(token: str) -> bool:
     return len(token) < 3 or token in _STOPWORDS or not any(ch.isalnum() for ch in token)
 
 
-def text_tokens(text: str) -> set[str]:
-    """Lower-cased tokens of free text: whole chunks (paths, URLs, ids) and their path parts."""
-    out: set[str] = set()
-    for raw in _CHUNK.findall(text or ""):
-        chunk = raw.rstrip(".:;!?*").lstrip(":;!?*").lower()
-        if not _trivial(chunk):
-            out.add(chunk)
-        for part in _SPLIT.split(chunk):
-            part = part.strip(".")
-            if not _trivial(part):
-                out.add(part)
-    return out
+def text_tokens(text: str, keep: set[str] | None = None) -> set[str]:
+    """Lower-cased tokens of free text: whole chunks (paths, URLs, ids) and their path parts.
+
+    Written for megabytes of log text: the text is lower-cased once, each distinct chunk is kept
+    once, and the parts of all chunks come from one ``split`` of the chunks joined by a separator
+    (so no Python loop runs per chunk). With ``keep``, only tokens in it are returned: a caller
+    that only ever looks those up does not have to filter or hold millions of others.
+    """
+    chunks = {raw.rstrip(".:;!?*").lstrip(":;!?*") for raw in set(_CHUNK.findall(text.lower() if text else ""))}
+    parts = {part.strip(".") for part in _SPLIT.split("/".join(chunks))}
+    candidates = chunks | parts
+    if keep is not None:
+        return candidates & keep
+    return {token for token in candidates if not _trivial(token)}
 
 
 def input_tokens(value: Any) -> set[str]:
@@ -148,11 +169,13 @@ def _keyed_leaves(value: Any, key: str = "") -> Iterable[tuple[str, Any]]:
 
 @dataclasses.dataclass
 class Effects:
-    """What a call touches: ``resources`` it names, whether it ``writes``, and ``barrier`` for
-    commands whose effects cannot be read from the input (they conflict with everything)."""
+    """What a call touches: ``resources`` it names, whether it ``writes``, ``barrier`` for
+    commands whose effects cannot be read from the input (they conflict with everything), and
+    ``observes`` for calls that run or inspect the whole workspace (they conflict with writes)."""
 
     writes: bool = False
     barrier: bool = False
+    observes: bool = False
     resources: set[str] = dataclasses.field(default_factory=set)
     nouns: set[str] = dataclasses.field(default_factory=set)
 
@@ -205,7 +228,8 @@ def effects(call: Call) -> Effects:
         return eff
 
     command, kind = _command_text(params, words)
-    if command is not None and decided is None:
+    # A shell command line is parsed even when it is one word ("ls" is also a read action name).
+    if command is not None and (decided is None or kind == "shell"):
         sql = _sql_effects(command, eff)
         if sql is not None:
             return sql
@@ -225,6 +249,7 @@ def effects(call: Call) -> Effects:
         ):
             eff.resources.add(_norm_resource(leaf))
     eff.writes = decided if decided is not None else any(w in _WRITE_VERBS for w in words)
+    eff.observes = any(w in _OBSERVER_WORDS for w in words)
     return eff
 
 
@@ -277,6 +302,7 @@ def _shell_effects(command: str, eff: Effects) -> Effects:
         if program == "git":
             sub = next((a for a in args if not a.startswith("-")), "")
             eff.resources.add("git")
+            eff.observes = True  # status, diff, log ... show the working tree as it is now
             if sub not in _READONLY_GIT:
                 eff.writes = eff.barrier = True
         elif program in _FILE_WRITERS or (program == "sed" and any(a.startswith("-i") for a in args)):
@@ -289,6 +315,7 @@ def _shell_effects(command: str, eff: Effects) -> Effects:
             eff.barrier = True
         elif program in _READONLY_PROGRAMS:
             eff.resources |= paths
+            eff.observes = eff.observes or (program in _CWD_PROGRAMS and not paths)
         else:
             eff.barrier = True
     return eff
@@ -306,6 +333,9 @@ def conflict(first: Call, eff_a: Effects, second: Call, eff_b: Effects) -> str |
         return f"{who.name} ({who.id}) runs a command whose side effects cannot be checked"
     if not (eff_a.writes or eff_b.writes):
         return None
+    if (eff_a.writes and eff_b.observes) or (eff_a.observes and eff_b.writes):
+        writer, observer = (first, second) if eff_a.writes and eff_b.observes else (second, first)
+        return f"{observer.name} ({observer.id}) runs or inspects what {writer.name} ({writer.id}) changes"
     writer = first if eff_a.writes else second
     for ra in sorted(eff_a.resources):
         for rb in sorted(eff_b.resources):
@@ -334,11 +364,21 @@ class Group:
         return [c for turn in self.turns for c in turn]
 
 
-def find_groups(transcript: Transcript) -> tuple[list[Group], dict[str, dict[str, str]]]:
-    """Walk the transcript once; return the greedy groups and each call's data dependencies.
+def call_key(call: Call) -> tuple[str, str]:
+    """Tool name plus canonical input: equal keys mean the very same call was made again."""
+    return call.name, json.dumps(call.input, sort_keys=True, ensure_ascii=False, default=str)
 
-    The dependency map is ``{call_id: {earlier_call_id: token}}`` (the token that links them).
+
+def _data_dependencies(transcript: Transcript) -> tuple[list[list[list[Call]]], dict[str, dict[str, str]]]:
+    """Runs of tool turns, and for each call ``{earlier_call_id: token}`` of the result values it uses.
+
+    ``origin`` maps each token to the call whose result showed it first; it is built once, as the
+    results arrive, so a call is checked by looking up its own input tokens.
     """
+    # Only tokens some call's input contains can ever link two calls: everything else in the
+    # (possibly huge) prompt and results is skipped rather than indexed.
+    tokens_of = {id(c): input_tokens(c.input) for kind, turn in transcript.events if kind == "turn" for c in turn}
+    wanted: set[str] = set().union(*tokens_of.values()) if tokens_of else set()
     seen: set[str] = set()
     origin: dict[str, str] = {}
     data_deps: dict[str, dict[str, str]] = {}
@@ -346,22 +386,21 @@ def find_groups(transcript: Transcript) -> tuple[list[Group], dict[str, dict[str
     run: list[list[Call]] = []
     for kind, payload in transcript.events:
         if kind == "text":
-            seen |= text_tokens(payload)
+            seen |= text_tokens(payload, wanted)
         elif kind == "turn":
-            tokens_by_call = {call.id: input_tokens(call.input) for call in payload}
             for call in payload:
                 deps: dict[str, str] = {}
-                for token in sorted(tokens_by_call[call.id], key=lambda t: (-len(t), t)):
+                for token in sorted(tokens_of[id(call)], key=lambda t: (-len(t), t)):
                     source = origin.get(token)
                     if source is not None and source != call.id:
                         deps.setdefault(source, token)
                 data_deps[call.id] = deps
-            for toks in tokens_by_call.values():
-                seen |= toks
+            for call in payload:
+                seen |= tokens_of[id(call)]
             run.append(payload)
         elif kind == "results":
             for call in payload:
-                for token in text_tokens(call.result):
+                for token in text_tokens(call.result, wanted):
                     if token not in seen:
                         origin[token] = call.id
                         seen.add(token)
@@ -370,36 +409,178 @@ def find_groups(transcript: Transcript) -> tuple[list[Group], dict[str, dict[str
             run = []
     if run:
         runs.append(run)
+    return runs, data_deps
 
+
+def find_groups(transcript: Transcript) -> tuple[list[Group], dict[str, dict[str, str]]]:
+    """Walk the transcript once; return the greedy groups and each call's data dependencies.
+
+    The dependency map is ``{call_id: {earlier_call_id: token}}`` (the token that links them).
+    """
+    runs, data_deps = _data_dependencies(transcript)
     effects_of = {c.id: effects(c) for c in transcript.calls.values()}
+    looping = {call.id for loop in find_loops(transcript) for call in loop}
     groups: list[Group] = []
     for run in runs:
         current = Group([run[0]])
+        index = _GroupIndex(data_deps, effects_of, looping)
+        index.add_turn(run[0])
         for turn in run[1:]:
-            reason = _dependency(turn, current.calls, data_deps, effects_of)
+            reason = index.dependency(turn)
             if reason is None:
                 current.turns.append(turn)
+                index.add_turn(turn)
                 continue
             current.ended_by = reason
             groups.append(current)
             current = Group([turn])
+            index = _GroupIndex(data_deps, effects_of, looping)
+            index.add_turn(turn)
         groups.append(current)
     return groups, data_deps
 
 
-def _dependency(
-    turn: list[Call],
-    earlier: list[Call],
-    data_deps: dict[str, dict[str, str]],
-    effects_of: dict[str, Effects],
-) -> dict[str, str] | None:
-    for call in turn:
-        for prior in earlier:
-            token = data_deps.get(call.id, {}).get(prior.id)
-            if token is not None:
-                reason = f"its input uses '{token}', which first appeared in the result of {prior.name} ({prior.id})"
-            else:
-                reason = conflict(prior, effects_of[prior.id], call, effects_of[call.id])
-            if reason is not None:
-                return {"tool_use_id": call.id, "depends_on": prior.id, "reason": reason}
-    return None
+def find_loops(transcript: Transcript, min_repeats: int = MIN_LOOP_REPEATS) -> list[list[Call]]:
+    """Identical calls (same tool, same input) made in ``min_repeats`` or more consecutive turns.
+
+    Each loop is the list of repeated calls, one per turn. A user message or a turn without tool
+    calls ends every streak.
+    """
+    loops: list[list[Call]] = []
+    active: dict[tuple[str, str], list[Call]] = {}
+
+    def close(streaks: Iterable[list[Call]]) -> None:
+        loops.extend(s for s in streaks if len(s) >= min_repeats)
+
+    for kind, payload in transcript.events:
+        if kind == "turn":
+            following: dict[tuple[str, str], list[Call]] = {}
+            for call in payload:
+                key = call_key(call)
+                if key not in following:
+                    streak = active.pop(key, None) or []
+                    streak.append(call)
+                    following[key] = streak
+            close(active.values())
+            active = following
+        elif kind == "break":
+            close(active.values())
+            active = {}
+    close(active.values())
+    return sorted(loops, key=lambda s: s[0].turn)
+
+
+_NONE = float("inf")
+
+
+def _path_prefixes(resource: str) -> list[str]:
+    """Every ``p`` with ``resource.startswith(p + "/")``: the resource's ancestor paths."""
+    return [resource[:i] for i, ch in enumerate(resource) if ch == "/"]
+
+
+def _path_suffixes(resource: str) -> list[str]:
+    """Every ``s`` with ``resource.endswith("/" + s)``: the resource's trailing sub-paths."""
+    return [resource[i + 1 :] for i, ch in enumerate(resource) if ch == "/"]
+
+
+class _GroupIndex:
+    """What the calls of one group touch, so a new call is checked against all of them at once.
+
+    Each table maps a key to the position of the *earliest* call in the group it applies to; a
+    new call's dependency is on the earliest call that any rule links it to, and the reason is
+    then worded by the same pairwise rules as :func:`conflict` (so the index only finds *which*
+    call, never decides differently). Resource keys encode :func:`_overlap`: equal paths, one
+    path below the other, or one path ending with the other.
+    """
+
+    def __init__(
+        self, data_deps: dict[str, dict[str, str]], effects_of: dict[str, Effects], looping: set[str]
+    ) -> None:
+        self.data_deps = data_deps
+        self.effects_of = effects_of
+        self.looping = looping  # ids of calls that are part of a loop of identical calls
+        self.calls: list[Call] = []
+        self.position: dict[str, int] = {}
+        # "all" tables cover every call, "write" tables only the calls that write.
+        self.first = {"barrier": _NONE, "observer": _NONE, "writer": _NONE, "resources_all": _NONE,
+                      "resources_write": _NONE}
+        self.touch: dict[str, dict[tuple[str, str], int]] = {"all": {}, "write": {}}
+        self.nouns: dict[str, dict[str, int]] = {"all": {}, "write": {}, "bare_all": {}, "bare_write": {}}
+
+    @staticmethod
+    def _remember(table: dict[Any, int], key: Any, pos: int) -> None:
+        if key not in table:
+            table[key] = pos
+
+    def add_turn(self, turn: list[Call]) -> None:
+        for call in turn:
+            pos = len(self.calls)
+            self.calls.append(call)
+            self.position.setdefault(call.id, pos)
+            eff = self.effects_of[call.id]
+            kinds = ("all", "write") if eff.writes else ("all",)
+            for name, flag in (("barrier", eff.barrier), ("observer", eff.observes), ("writer", eff.writes)):
+                if flag:
+                    self.first[name] = min(self.first[name], pos)
+            for kind in kinds:
+                table = self.touch[kind]
+                if eff.resources:
+                    self.first[f"resources_{kind}"] = min(self.first[f"resources_{kind}"], pos)
+                for res in eff.resources:
+                    self._remember(table, ("=", res), pos)
+                    for prefix in _path_prefixes(res):
+                        self._remember(table, ("<", prefix), pos)
+                    for suffix in _path_suffixes(res):
+                        self._remember(table, (">", suffix), pos)
+                for noun in eff.nouns:
+                    self._remember(self.nouns[kind], noun, pos)
+                    if not eff.resources:
+                        self._remember(self.nouns[f"bare_{kind}"], noun, pos)
+
+    def _earliest(self, call: Call) -> float:
+        """Position of the earliest call in the group that ``call`` depends on (inf if none)."""
+        eff = self.effects_of[call.id]
+        if call.id in self.looping and self.calls:
+            return 0  # a poll waits for what came before it: it never joins a batch
+        best = _NONE
+        for source in self.data_deps.get(call.id, {}):
+            best = min(best, self.position.get(source, _NONE))
+        best = min(best, self.first["barrier"])
+        if eff.barrier and self.calls:
+            return 0
+        if eff.observes:
+            best = min(best, self.first["writer"])
+        if eff.writes:
+            best = min(best, self.first["observer"])
+        kind = "all" if eff.writes else "write"
+        table = self.touch[kind]
+        for res in eff.resources:
+            if res == "*":
+                best = min(best, self.first[f"resources_{kind}"])
+            keys = [("=", res), ("<", res), (">", res), ("=", "*")]
+            keys += [("=", other) for other in (*_path_prefixes(res), *_path_suffixes(res))]
+            for key in keys:
+                best = min(best, table.get(key, _NONE))
+        nouns = self.nouns[f"bare_{kind}"] if eff.resources else self.nouns[kind]
+        for noun in eff.nouns:
+            best = min(best, nouns.get(noun, _NONE))
+        return best
+
+    def dependency(self, turn: list[Call]) -> dict[str, str] | None:
+        """Why ``turn`` cannot join the group: the first of its calls that depends on a group call."""
+        for call in turn:
+            pos = self._earliest(call)
+            if pos == _NONE:
+                continue
+            prior = self.calls[int(pos)]
+            return {"tool_use_id": call.id, "depends_on": prior.id, "reason": self._reason(call, prior)}
+        return None
+
+    def _reason(self, call: Call, prior: Call) -> str:
+        token = self.data_deps.get(call.id, {}).get(prior.id)
+        if token is not None:
+            return f"its input uses '{token}', which first appeared in the result of {prior.name} ({prior.id})"
+        if call.id in self.looping:
+            return f"it is one of a series of identical {call.name} calls: polling or a loop, not independent work"
+        reason = conflict(prior, self.effects_of[prior.id], call, self.effects_of[call.id])
+        return reason or f"it may depend on {prior.name} ({prior.id})"

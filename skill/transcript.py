@@ -12,11 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Call", "Transcript", "TranscriptError", "load_path", "parse_transcript"]
+__all__ = ["Call", "Transcript", "TranscriptError", "load_path", "parse_transcript", "replace_surrogates"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class TranscriptError(ValueError):
@@ -148,6 +151,19 @@ def parse_transcript(obj: Any) -> Transcript:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def replace_surrogates(value: Any) -> Any:
+    """A JSON-like ``value`` with every lone UTF-16 surrogate in its text replaced by U+FFFD.
+
+    JSON may spell them as ``\\ud800`` escapes and ``json.loads`` keeps them, but they cannot be
+    encoded as UTF-8, so printing or sending them fails. The value is returned unchanged (the same
+    object) when it holds none.
+    """
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if not _SURROGATE.search(text):
+        return value
+    return json.loads(_SURROGATE.sub("\ufffd", text))
 
 
 def _looks_openai(messages: list[Mapping[str, Any]]) -> bool:

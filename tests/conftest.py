@@ -44,3 +44,30 @@ def kb(tmp_path, entries_copy):
     base = KnowledgeBase.open(tmp_path / "kb.db", [entries_copy], embedder=HashingEmbedder())
     yield base
     base.close()
+
+
+@pytest.fixture(scope="session")
+def real_kb(tmp_path_factory):
+    """One KnowledgeBase over the shipped entries with the real model, shared by every
+    ``real_model`` test (building it loads torch once: ~20-40 s on 2 cores)."""
+    import os
+
+    from kb import KnowledgeBase
+
+    home = tmp_path_factory.mktemp("real-home")
+    old = {k: os.environ.get(k) for k in ("SYNAPSE_HOME", "SYNAPSE_MODEL")}
+    os.environ["SYNAPSE_HOME"] = str(home)
+    os.environ.pop("SYNAPSE_MODEL", None)
+    try:
+        entries = home / "entries"
+        shutil.copytree(ENTRIES, entries)
+        kb = KnowledgeBase.open(home / "kb.db", [entries])
+        kb.query_embedder()  # load it while SYNAPSE_HOME points here (its cache lives there)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    yield kb
+    kb.close()

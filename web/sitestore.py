@@ -116,6 +116,10 @@ class SiteStore:
             [slug, _now(), ref],
         ) == 1
 
+    def approved_slugs(self) -> set[str]:
+        """The entry slugs approved submissions were published under."""
+        return {r[0] for r in self._read("select slug from submissions where status = 'approved' and slug != ''")}
+
     def mark_rejected(self, ref: str, reason: str) -> bool:
         return self._write(
             "update submissions set status = 'rejected', reason = ?, updated_at = ? where ref = ? and status = 'pending'",

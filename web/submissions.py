@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from kb.model import CATEGORIES, Entry, Section
-from kb.parse import EntryError, parse_entry, render_entry
+from kb.parse import EntryError, parse_entry, pattern_error_reason, render_entry
 
 from web import flags as flagging
 
 MAX_OPTIONS = 8
+MAX_PATTERN_CHARS = 500
 FORM_OPTION_SLOTS = 3  # option slots the form shows without JS
 
 # Per-field size limits in characters (the whole body is limited separately, in bytes).
@@ -222,13 +223,16 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
         if len(patterns) > 20:
             errors["patterns"] = "At most 20 patterns."
         for n, pattern in enumerate(patterns, start=1):
-            if len(pattern) > 500:
-                errors["patterns"] = f"Line {n}: a pattern is at most 500 characters."
+            if len(pattern) > MAX_PATTERN_CHARS:
+                errors["patterns"] = f"Line {n}: a pattern is at most {MAX_PATTERN_CHARS} characters."
                 break
             try:
                 re.compile(pattern, re.I)
             except re.error as exc:
                 errors["patterns"] = f"Line {n} is not a valid Python regular expression: {exc}."
+                break
+            except (RecursionError, OverflowError, MemoryError) as exc:
+                errors["patterns"] = f"Line {n} is not a usable regular expression: {pattern_error_reason(exc)}."
                 break
     if "environment" not in errors and not _lines(draft.environment):
         errors["environment"] = "Say what this applies to: SDKs and versions, runtimes, frameworks (one per line)."
@@ -318,8 +322,13 @@ def validate(draft: Draft, today: date | None = None) -> Validation:
     """Check every field, then prove the entry lints.  Errors are keyed by form field name."""
     errors: dict[str, str] = {}
     too_large = _check_sizes(draft, errors)
+    if too_large:  # refused as it stands: no further work on text of unbounded size
+        return Validation(None, errors, True, [])
     _check_fields(draft, errors)
-    found = flagging.scan(draft.scan_text()) + flagging.regex_flags([p for p in draft.patterns.split("\n") if p.strip()])
+    # Flag checks only on patterns within the length limit: the nested-quantifier check takes
+    # quadratic time in a pattern's length.
+    patterns = [p for p in draft.patterns.split("\n") if p.strip()]
+    found = flagging.scan(draft.scan_text()) + flagging.regex_flags([p for p in patterns if len(p) <= MAX_PATTERN_CHARS])
     if errors:
         return Validation(None, errors, too_large, found)
     entry = build_entry(draft, today=today)

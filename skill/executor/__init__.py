@@ -15,6 +15,8 @@ The agent loop imports ``anthropic`` lazily; everything else needs only the stan
 """
 
 from ._core import (
+    DEFAULT_MAX_THREADS,
+    DuplicateToolUseIdError,
     ToolCall,
     current_call,
     execute_tool_calls,
@@ -37,7 +39,9 @@ __all__ = [
     "AgentResult",
     "CallRecord",
     "CyclicDependencyError",
+    "DEFAULT_MAX_THREADS",
     "DuplicateNodeError",
+    "DuplicateToolUseIdError",
     "GraphError",
     "MissingDependencyError",
     "NodeResult",

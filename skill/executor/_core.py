@@ -9,7 +9,9 @@ The usual copy-pasted fix (``asyncio.gather`` over the calls) has four gaps this
   so "parallel" calls still run in series: they are moved to threads here;
 * one exception must not lose the other results: every failure becomes an ``is_error`` result;
 * a hung tool must not hang the agent: each call may get its own timeout;
-* a burst of calls must not overload a rate-limited backend: ``max_concurrency`` bounds them.
+* a burst of calls must not overload a rate-limited backend: ``max_concurrency`` bounds them;
+* a burst of sync calls must not start thousands of OS threads: without ``max_concurrency`` at
+  most :data:`DEFAULT_MAX_THREADS` sync tools run at once (the rest wait for a slot).
 
 Results always come back in the order of the input ``tool_use`` blocks, because the API pairs
 results with calls by ``tool_use_id`` and expects one result per call in the next user message.
@@ -22,12 +24,15 @@ import contextvars
 import dataclasses
 import inspect
 import json
+import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 __all__ = [
+    "DEFAULT_MAX_THREADS",
+    "DuplicateToolUseIdError",
     "ToolCall",
     "current_call",
     "execute_tool_calls",
@@ -35,6 +40,23 @@ __all__ = [
     "serialize_result",
     "tool_result",
 ]
+
+# Same default as concurrent.futures.ThreadPoolExecutor: enough threads for I/O-bound tools,
+# few enough that 2,000 calls in one batch do not become 2,000 OS threads.
+DEFAULT_MAX_THREADS = min(32, (os.cpu_count() or 1) + 4)
+
+
+class DuplicateToolUseIdError(ValueError):
+    """Two ``tool_use`` blocks of one batch share an id; their results could not be told apart."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+        shown = ", ".join(repr(i) for i in ids)
+        super().__init__(
+            f"duplicate tool_use id{'s' if len(ids) > 1 else ''} in one batch: {shown}; "
+            "each tool_use block needs its own id (nothing was run)"
+        )
+
 
 _CURRENT_CALL: contextvars.ContextVar[ToolCall | None] = contextvars.ContextVar(
     "synapse_current_tool_call", default=None
@@ -204,17 +226,21 @@ async def run_one(
     *,
     timeout: float | None,
     semaphore: asyncio.Semaphore | None,
+    thread_slots: asyncio.Semaphore | None = None,
 ) -> tuple[bool, Any]:
     """Run one call under the bound and timeout; return ``(ok, value_or_error_message)``.
 
     The timeout clock starts when the call actually starts (after it gets a concurrency slot),
     so calls queued behind ``max_concurrency`` are not punished for waiting. On timeout the
     call's task is cancelled but not awaited, so a tool that swallows cancellation cannot hang
-    the batch either.
+    the batch either. ``thread_slots`` bounds only sync tools (they each take an OS thread);
+    a timed-out call gives its slot back although its abandoned thread may still be running.
     """
     fn = tools.get(call.name)
     if fn is None:
         return False, _unknown_tool_message(call.name, tools)
+    if thread_slots is not None and not _is_async_callable(fn):
+        semaphore = thread_slots
     if semaphore is not None:
         await semaphore.acquire()
     try:
@@ -255,6 +281,29 @@ def _check_timeout(timeout: float | None) -> None:
         raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
 
 
+def parse_calls(tool_calls: Iterable[Any]) -> list[ToolCall]:
+    """Blocks -> :class:`ToolCall` list; refuses a batch with a repeated id before anything runs.
+
+    The API pairs each ``tool_result`` with its call by id, so two calls with one id would give
+    two answers nobody can tell apart (and the API rejects the next request).
+    """
+    calls = [ToolCall.from_block(block) for block in tool_calls]
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for call in calls:
+        if call.id in seen and call.id not in repeated:
+            repeated.append(call.id)
+        seen.add(call.id)
+    if repeated:
+        raise DuplicateToolUseIdError(repeated)
+    return calls
+
+
+def thread_bound(max_concurrency: int | None) -> asyncio.Semaphore | None:
+    """The default cap on concurrently running sync tools, when the caller set no bound."""
+    return asyncio.Semaphore(DEFAULT_MAX_THREADS) if max_concurrency is None else None
+
+
 async def execute_tool_calls(
     tool_calls: Iterable[Any],
     tools: Mapping[str, Callable[..., Any]],
@@ -269,16 +318,23 @@ async def execute_tool_calls(
     loop. Exceptions, timeouts (``timeout`` seconds per call, counted from the call's start) and
     unknown tool names become ``{"is_error": True}`` results with a readable message, and every
     other result is kept: Claude can retry a failed call, but it cannot recover a lost one.
-    ``max_concurrency`` caps how many calls run at once (the rest wait their turn).
+    ``max_concurrency`` caps how many calls run at once (the rest wait their turn); without it,
+    async calls are not bounded and at most :data:`DEFAULT_MAX_THREADS` sync calls run at once.
+    A batch in which two blocks share an id raises :class:`DuplicateToolUseIdError` (a
+    ``ValueError``) before any call runs.
 
     Send the returned list, unchanged and first, as the content of the next user message.
     """
     _check_bound(max_concurrency)
     _check_timeout(timeout)
-    calls = [ToolCall.from_block(block) for block in tool_calls]
+    calls = parse_calls(tool_calls)
     semaphore = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+    thread_slots = thread_bound(max_concurrency)
     outcomes = await asyncio.gather(
-        *(run_one(call, tools, timeout=timeout, semaphore=semaphore) for call in calls)
+        *(
+            run_one(call, tools, timeout=timeout, semaphore=semaphore, thread_slots=thread_slots)
+            for call in calls
+        )
     )
     return [
         tool_result(call.id, value, is_error=not ok)
@@ -357,16 +413,17 @@ def execute_tool_calls_sync(
 
     Same contract: results in input order, failures and timeouts as ``is_error`` results, at
     most ``max_concurrency`` calls running at once (the thread pool size; default: one thread
-    per call, capped at 32). Async tools are accepted too and run on a private loop in their
+    per call, capped at :data:`DEFAULT_MAX_THREADS`), duplicate ids refused before anything
+    runs. Async tools are accepted too and run on a private loop in their
     worker thread. Safe to call from inside a running event loop's thread only if you accept
     blocking it; from async code use :func:`execute_tool_calls` instead.
     """
     _check_bound(max_concurrency)
     _check_timeout(timeout)
-    calls = [ToolCall.from_block(block) for block in tool_calls]
+    calls = parse_calls(tool_calls)
     if not calls:
         return []
-    workers = max_concurrency or min(len(calls), 32)
+    workers = max_concurrency or min(len(calls), DEFAULT_MAX_THREADS)
     # A fresh context per call keeps current_call() isolated between pool threads.
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tool-pool") as pool:
         futures = [

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._core import execute_tool_calls
+from ._core import execute_tool_calls, parse_calls, tool_result
 
 if TYPE_CHECKING:  # pragma: no cover
     from .recorder import Recorder
@@ -37,8 +37,12 @@ class AgentResult:
 
     ``messages`` is the full history (your input messages are copied, never mutated) and can be
     saved as a transcript for ``synapse diagnose``. ``stop_reason`` is the model's last stop
-    reason, or ``"max_turns"`` when the cap was hit; in that case the history ends with the
-    assistant turn whose tool calls were *not* executed. ``turns`` counts model requests.
+    reason, or ``"max_turns"`` when the cap was hit. In that case the last assistant turn's tool
+    calls are *not* executed (the cap exists to stop spending), and the history ends with a user
+    message answering each of them with an ``is_error`` result that says the turn limit was
+    reached: every ``tool_use`` has its ``tool_result``, so the history can be sent again (to
+    resume with a higher limit, or with a closing instruction) without the API's 400 for a
+    ``tool_use`` without a result. ``turns`` counts model requests.
     """
 
     messages: list[dict[str, Any]]
@@ -70,6 +74,15 @@ def _block_to_param(block: Any) -> Any:
     if callable(dump):
         return dump(exclude_none=True)
     return block
+
+
+def _turn_limit_results(calls: Sequence[Any], max_turns: int) -> list[dict[str, Any]]:
+    """``is_error`` results for calls left unexecuted because ``max_turns`` was reached."""
+    message = (
+        f"Not run: the agent loop reached its limit of {max_turns} model turns (max_turns) "
+        "before executing this call."
+    )
+    return [tool_result(call.id, message, is_error=True) for call in parse_calls(calls)]
 
 
 def _check_async_client(client: Any) -> None:
@@ -139,6 +152,7 @@ async def run_agent(
         if not calls:  # defensive: tool_use stop reason without blocks
             return AgentResult(history, response, response.stop_reason, turn)
         if turn == max_turns:
+            history.append({"role": "user", "content": _turn_limit_results(calls, max_turns)})
             break
         results = await execute_tool_calls(
             calls, tools, timeout=tool_timeout, max_concurrency=max_concurrency

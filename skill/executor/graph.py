@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
-from ._core import ToolCall, _check_bound, _check_timeout, _error_message, run_one, tool_result
+from ._core import ToolCall, _check_bound, _check_timeout, _error_message, run_one, thread_bound, tool_result
 
 __all__ = [
     "CyclicDependencyError",
@@ -194,11 +194,12 @@ class ToolGraph:
         order = self.validate()
         loop = asyncio.get_running_loop()
         semaphore = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
+        thread_slots = thread_bound(self.max_concurrency)
         settled: dict[str, asyncio.Future[NodeResult]] = {nid: loop.create_future() for nid in order}
 
         async def run_node(node: _Node) -> None:
             try:
-                result = await self._run_node(node, settled, semaphore)
+                result = await self._run_node(node, settled, semaphore, thread_slots)
             except BaseException as exc:
                 # Cancellation or interpreter exit: still settle so no dependent waits forever.
                 if not settled[node.id].done():
@@ -220,6 +221,7 @@ class ToolGraph:
         node: _Node,
         settled: Mapping[str, asyncio.Future[NodeResult]],
         semaphore: asyncio.Semaphore | None,
+        thread_slots: asyncio.Semaphore | None,
     ) -> NodeResult:
         dep_results = [await settled[d] for d in node.deps]
         for dep in dep_results:
@@ -241,6 +243,7 @@ class ToolGraph:
             self.tools,
             timeout=self.timeout,
             semaphore=semaphore,
+            thread_slots=thread_slots,
         )
         finished = time.perf_counter()
         if ok:

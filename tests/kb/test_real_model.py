@@ -20,28 +20,6 @@ pytestmark = pytest.mark.real_model
 FLOORS = {"hit_at_1": 0.82, "hit_at_3": 0.95, "mrr": 0.88, "matched_correct": 0.78, "abstention": 0.95}
 
 
-@pytest.fixture(scope="module")
-def real_kb(tmp_path_factory):
-    import os
-
-    from kb import KnowledgeBase
-
-    home = tmp_path_factory.mktemp("real-home")
-    old = {k: os.environ.get(k) for k in ("SYNAPSE_HOME", "SYNAPSE_MODEL")}
-    os.environ["SYNAPSE_HOME"] = str(home)
-    os.environ.pop("SYNAPSE_MODEL", None)
-    entries = home / "entries"
-    shutil.copytree(ENTRIES, entries)
-    kb = KnowledgeBase.open(home / "kb.db", [entries])
-    yield kb
-    kb.close()
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
 def test_numpy_query_model_matches_sentence_transformers(real_kb):
     import numpy as np
 

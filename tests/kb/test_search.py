@@ -49,7 +49,8 @@ def test_pasted_error_finds_entry_by_pattern(small_kb):
     top = data["results"][0]
     assert data["matched"] is True and top["slug"] == "rate-limited"
     assert top["why"]["pattern"] in ("rate_limit_error", "Error code: 429")
-    assert set(top["why"]["signals"]) == {"pattern_rank", "bm25", "bm25_rank", "cosine", "dense_rank"}
+    assert set(top["why"]["signals"]) == {"pattern_rank", "generic_rank", "bm25", "bm25_rank", "cosine", "dense_rank"}
+    assert top["why"]["evidence"]["level"] == "specific" and top["why"]["decision"]["rule"] == "specific"
     assert {"slug", "title", "summary", "score", "category", "why"} <= set(top)
 
 
@@ -63,17 +64,33 @@ def test_off_topic_is_not_matched(small_kb):
     assert small_kb.search("how do I center a div in css").matched is False
 
 
-def test_abstention_needs_more_than_one_weak_signal():
-    assert decide_matched(True, None, False) is True
-    assert decide_matched(False, 0.9, False) is True
-    assert decide_matched(False, 0.5, True) is True
-    assert decide_matched(False, 0.5, False) is False
-    assert decide_matched(False, 0.2, True) is False
-    assert decide_matched(False, None, True) is False
-    # a fair cosine that clearly leads every other entry
-    assert decide_matched(False, 0.55, False, lead=0.12) is True
-    assert decide_matched(False, 0.55, False, lead=0.03) is False
-    assert decide_matched(False, 0.45, False, lead=0.30) is False
+def _decide(specific=False, generic=False, error_text=False, context=False, cosine=None, bm25_rank=None, lead=None):
+    return decide_matched(specific=specific, generic=generic, error_text=error_text, context=context,
+                          cosine=cosine, bm25_rank=bm25_rank, lead=lead).matched
+
+
+def test_specific_evidence_decides_alone():
+    assert _decide(specific=True, error_text=True) is True
+    assert _decide(specific=True) is True
+
+
+def test_generic_evidence_needs_agent_context():
+    assert _decide(generic=True, error_text=True, context=True) is True
+    assert _decide(generic=True, error_text=True, context=False, cosine=0.9, bm25_rank=1, lead=0.3) is False
+
+
+def test_error_text_without_context_never_matches_on_meaning():
+    assert _decide(error_text=True, cosine=0.95, bm25_rank=1, lead=0.5) is False
+    assert _decide(error_text=True, context=True, cosine=0.95) is True
+
+
+def test_questions_need_strong_or_corroborated_meaning():
+    assert _decide(cosine=0.9) is True
+    assert _decide(cosine=0.55, bm25_rank=1, lead=0.10) is True
+    assert _decide(cosine=0.55, bm25_rank=2, lead=0.10) is False  # keywords must agree on the same entry
+    assert _decide(cosine=0.55, bm25_rank=1, lead=0.01) is False  # and it must lead the others
+    assert _decide(cosine=0.40, bm25_rank=1, lead=0.30) is False
+    assert _decide(cosine=None, bm25_rank=1) is False
 
 
 def test_limit_is_respected(small_kb):

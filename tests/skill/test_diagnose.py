@@ -48,6 +48,12 @@ EXPECTED = {
     "anthropic_bash.json": [(["toolu_61", "toolu_62"], 2.0, 1.0, 1)],  # npm install is a barrier
     "openai_independent.json": [(["call_a1", "call_a2", "call_a3"], 2.1, 0.8, 2)],
     "openai_dependent.json": [],
+    # a write followed by calls that run or inspect the result (tests, ls, git status)
+    "anthropic_write_then_test.json": [],
+    # get_status polled 4 times: a loop finding (below), never "independent calls"
+    "anthropic_polling_loop.json": [(["toolu_92", "toolu_93", "toolu_94", "toolu_95"], 0.4, 0.4, 0)],
+    # search_shops uses a district that only the forecast result named
+    "openai_conditional_followup.json": [],
 }
 
 
@@ -56,7 +62,7 @@ def test_labelled_transcripts(name):
     report = diagnose(load(name))
     got = [(f["tool_use_ids"], f["sequential_s"], f["parallel_s"], f["turns_saved"]) for f in report["findings"]]
     assert got == EXPECTED[name]
-    for finding in report["findings"]:
+    for finding in split_findings(report) + [f for f in report["findings"] if f["pattern"] == "serial-execution"]:
         assert finding["kind"] == "sequential-tool-calls" and finding["entry"] == "sequential-tool-calls"
         assert isinstance(finding["sequential_s"], float) and isinstance(finding["turns_saved"], int)
     assert report["summary"]["turns_saved"] == sum(e[3] for e in EXPECTED[name])
@@ -183,7 +189,10 @@ def test_malformed_input_raises_transcript_errors():
 def test_fix_points_at_the_gather_option_and_the_library():
     fix = load_fix()
     assert fix["entry"] == "sequential-tool-calls"
-    assert fix["option"].startswith("Option 2:") and "asyncio.gather" in fix["option"]
+    # the option whose heading names asyncio.gather, whatever its number in the entry today
+    heading = next(line[4:] for line in Path(fix["path"]).read_text().splitlines()
+                   if line.startswith("### Option") and "asyncio.gather" in line)
+    assert fix["option"] == heading and "asyncio.gather" in fix["option"]
     assert "async def execute_tool_calls" in fix["code"]
     assert fix["library"] == "skill.executor.execute_tool_calls"
     assert diagnose(load("anthropic_independent_reads.json"))["fix"]["option"] == fix["option"]
@@ -299,3 +308,198 @@ def test_recorder_trace_from_a_real_agent_run_is_diagnosed(tmp_path):
     assert finding["sequential_s"] > 2 * finding["parallel_s"]
     assert "model_time_saved_s" in finding  # model request timings were recorded too
     assert json.loads(run_cli(str(fast), "--json").stdout)["findings"] == []  # batch ran concurrently
+
+
+# --------------------------------------------------------------------------- side effects, loops, follow-ups
+
+
+def test_write_then_run_tests_is_not_advised_to_run_together():
+    report = diagnose(load("anthropic_write_then_test.json"))
+    assert report["findings"] == [] and report["fix"] is None
+    # the same write followed by an unrelated read still may be batched
+    messages = load("anthropic_write_then_test.json")["messages"][:3] + [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t9", "name": "read_file", "input": {"path": "README.md"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t9", "content": "# readme"}]},
+    ]
+    assert [f["tool_use_ids"] for f in diagnose(messages)["findings"]] == [["toolu_81", "t9"]]
+
+
+@pytest.mark.parametrize(
+    "observer",
+    [("run_tests", {"args": "-q"}), ("bash", {"command": "pytest -q"}), ("bash", {"command": "ls"}),
+     ("bash", {"command": "git status"}), ("execute_python", {"code": "import calc"})],
+)
+def test_calls_that_observe_the_workspace_depend_on_earlier_writes(observer):
+    name, inp = observer
+    messages = [{"role": "user", "content": "go"}]
+    for i, (tool, tool_input) in enumerate((("write_file", {"path": "src/calc.py", "content": "x"}), (name, inp))):
+        messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": tool, "input": tool_input}]})
+        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "ok"}]})
+    assert diagnose(messages)["findings"] == []
+    assert effects(Call("x", name, inp, 1)).observes or effects(Call("x", name, inp, 1)).barrier
+
+
+def test_polling_loop_is_reported_as_a_loop_with_the_loop_entry():
+    report = diagnose(load("anthropic_polling_loop.json"))
+    (loop,) = report["findings"]
+    assert loop["kind"] == "repeated-tool-call" and loop["entry"] == "agent-infinite-loop"
+    assert loop["repeats"] == 4 and loop["turns"] == [2, 3, 4, 5] and loop["turns_saved"] == 0
+    assert "independent" not in loop["message"].replace("not independent", "")
+    assert report["fix"] is None and report["summary"]["turns_saved"] == 0
+    text = " ".join(run_cli(str(DATA / "anthropic_polling_loop.json")).stdout.split())
+    assert "turns 2-5 repeated the same call" in text and "agent-infinite-loop" in text
+    assert "could have been one turn" not in text and "Total:" not in text
+
+
+def test_two_identical_reads_are_not_a_loop_but_three_are():
+    def reads(n):
+        messages = [{"role": "user", "content": "check"}]
+        for i in range(n):
+            messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": "get_status", "input": {"job": "job-77"}}]})
+            messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "running"}]})
+        return diagnose(messages)["findings"]
+
+    assert [f["kind"] for f in reads(2)] == ["sequential-tool-calls"]
+    assert [f["kind"] for f in reads(3)] == ["repeated-tool-call"]
+
+
+def test_conditional_follow_up_using_a_value_from_the_result_is_dependent():
+    report = diagnose(load("openai_conditional_followup.json"))
+    assert report["findings"] == []
+    # the same two calls, when the district was already in the question, are independent
+    messages = load("openai_conditional_followup.json")
+    messages[1] = dict(messages[1], content=messages[1]["content"] + " I am in Grunerlokka.")
+    assert [f["tool_use_ids"] for f in diagnose(messages)["findings"]] == [["call_c1", "call_c2"]]
+
+
+# --------------------------------------------------------------------------- bad text and options
+
+
+def test_lone_surrogates_never_break_the_output():
+    path = str(DATA / "anthropic_lone_surrogates.json")
+    as_json = run_cli(path, "--json")
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert report["findings"][0]["tools"] == ["read_\ufffdfile", "read_\ufffdfile"]
+    as_json.stdout.encode("utf-8")  # valid UTF-8 all the way
+    as_text = run_cli(path)
+    assert as_text.exit_code == 0, as_text.output
+    assert "read_\ufffdfile" in as_text.stdout
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "NaN", "fast"])
+def test_bad_default_latency_is_refused_with_one_line_and_exit_2(value):
+    result = run_cli(str(DATA / "anthropic_independent_reads.json"), "--default-latency", value)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("synapse diagnose: invalid value for '--default-latency'")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -0.5, "1", True])
+def test_diagnose_refuses_a_bad_default_latency(value):
+    with pytest.raises(ValueError, match="default_latency"):
+        diagnose(load("anthropic_independent_reads.json"), default_latency=value)
+
+
+# --------------------------------------------------------------------------- size
+
+
+def synthetic_transcript(turns, every=500):
+    """``turns`` one-call turns reading different files; every ``every``-th call uses a cursor that
+    only the previous result showed, so the run splits into blocks of ``every`` turns."""
+    messages = [{"role": "user", "content": "Summarise all parts."}]
+    for i in range(turns):
+        tool_input = {"path": f"data/part-{i:05d}.txt"}
+        if i and i % every == 0:
+            tool_input["cursor"] = f"cur-{i - 1:05d}-zq"
+        messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": "read_file", "input": tool_input}]})
+        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}",
+                                                         "content": f"part {i} text; next cursor cur-{i:05d}-zq"}]})
+    messages.append({"role": "assistant", "content": "done"})
+    return messages
+
+
+def test_a_4000_turn_transcript_is_analysed_correctly():
+    report = diagnose(synthetic_transcript(4000))
+    findings = split_findings(report)
+    assert [len(f["tool_use_ids"]) for f in findings] == [500] * 8
+    assert [f["turns"][0] for f in findings] == [1 + 500 * k for k in range(8)]
+    assert all(f["turns_saved"] == 499 for f in findings)
+    ends = [f["ended_by"] for f in findings[:-1]]
+    assert [(e["tool_use_id"], e["depends_on"]) for e in ends] == [(f"t{500 * k}", f"t{500 * k - 1}") for k in range(1, 8)]
+    assert all(f"cur-{500 * k - 1:05d}-zq" in e["reason"] for k, e in enumerate(ends, 1))
+    assert report["summary"]["turns_saved"] == 8 * 499
+
+
+def _reference_groups(transcript):
+    """The pairwise definition the indexed grouping must agree with: each turn against every
+    call already in the group (quadratic, so only for small inputs)."""
+    from skill.parallelism import _data_dependencies, conflict, find_loops
+
+    runs, data_deps = _data_dependencies(transcript)
+    looping = {c.id for loop in find_loops(transcript) for c in loop}
+    effects_of = {c.id: effects(c) for c in transcript.calls.values()}
+    out = []
+    for run in runs:
+        group = [run[0]]
+        for turn in run[1:]:
+            earlier = [c for t in group for c in t]
+            ended = None
+            for call in turn:
+                for prior in earlier:
+                    if (prior.id in data_deps.get(call.id, {}) or (call.id in looping)
+                            or conflict(prior, effects_of[prior.id], call, effects_of[call.id])):
+                        ended = (call.id, prior.id)
+                        break
+                if ended:
+                    break
+            if ended:
+                out.append(([c.id for t in group for c in t], ended))
+                group = [turn]
+            else:
+                group.append(turn)
+        out.append(([c.id for t in group for c in t], None))
+    return out
+
+
+def test_indexed_grouping_agrees_with_the_pairwise_definition():
+    import random
+
+    from skill.parallelism import find_groups
+    from skill.transcript import parse_transcript
+
+    rng = random.Random(7)
+    paths = ["a.txt", "src/a.py", "src", "src/b.py", "lib/src/a.py", "https://x.io/v1/items", "*", "out"]
+    tools = [
+        ("read_file", lambda: {"path": rng.choice(paths)}),
+        ("write_file", lambda: {"path": rng.choice(paths), "content": "x"}),
+        ("list_dir", lambda: {"path": rng.choice(paths)}),
+        ("get_config", lambda: {}),
+        ("update_config", lambda: {"value": rng.randint(1, 3)}),
+        ("run_tests", lambda: {"args": "-q"}),
+        ("bash", lambda: {"command": rng.choice(["ls", "cat a.txt", "pytest", "echo x > out", "git status"])}),
+        ("http_request", lambda: {"method": rng.choice(["GET", "POST"]), "url": rng.choice(paths)}),
+        ("get_status", lambda: {"job": "job-1"}),
+        ("send_email", lambda: {"to": "a@b.c"}),
+    ]
+    for _ in range(150):
+        messages = [{"role": "user", "content": "go"}]
+        n = 0
+        for _turn in range(rng.randint(2, 12)):
+            batch = []
+            for _call in range(rng.choice([1, 1, 1, 2, 3])):
+                name, make = rng.choice(tools)
+                batch.append({"type": "tool_use", "id": f"t{n}", "name": name, "input": make()})
+                n += 1
+            messages.append({"role": "assistant", "content": batch})
+            messages.append({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": b["id"], "content": rng.choice(["ok", "id u_9", "see src/a.py"])}
+                for b in batch]})
+            if rng.random() < 0.1:
+                messages.append({"role": "user", "content": "continue"})
+        transcript = parse_transcript(messages)
+        groups, _ = find_groups(transcript)
+        got = [([c.id for c in g.calls], (g.ended_by["tool_use_id"], g.ended_by["depends_on"]) if g.ended_by else None)
+               for g in groups]
+        assert got == _reference_groups(transcript)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import threading
 import time
 
@@ -13,7 +14,9 @@ import pytest
 from anthropic.types import ToolUseBlock
 
 from skill.executor import (
+    DEFAULT_MAX_THREADS,
     CyclicDependencyError,
+    DuplicateToolUseIdError,
     DuplicateNodeError,
     MissingDependencyError,
     Recorder,
@@ -258,6 +261,51 @@ def test_invalid_arguments_are_rejected_up_front():
     assert asyncio.run(execute_tool_calls([], {})) == []
 
 
+def test_sync_tools_are_capped_by_default_and_max_concurrency_overrides_the_cap():
+    n = 3 * DEFAULT_MAX_THREADS
+    assert DEFAULT_MAX_THREADS == min(32, (os.cpu_count() or 1) + 4)
+    counter = InFlight()
+    results = asyncio.run(execute_tool_calls([call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)],
+                                             make_tools(counter)))
+    assert counter.max == DEFAULT_MAX_THREADS and counter.started == n
+    assert [r["content"] for r in results] == [f"sync:{i}" for i in range(n)]
+
+    async_counter = InFlight()  # async tools take no thread: not capped
+    asyncio.run(execute_tool_calls([call(i, "async_sleep", tag=str(i), seconds=0.05) for i in range(n)],
+                                   make_tools(async_counter)))
+    assert async_counter.max == n
+
+    wider = InFlight()
+    asyncio.run(execute_tool_calls([call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)],
+                                   make_tools(wider), max_concurrency=DEFAULT_MAX_THREADS + 3))
+    assert wider.max == DEFAULT_MAX_THREADS + 3
+
+    sync_counter = InFlight()
+    execute_tool_calls_sync([call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)], make_tools(sync_counter))
+    assert sync_counter.max == DEFAULT_MAX_THREADS
+
+
+def test_graph_caps_sync_nodes_by_default():
+    counter = InFlight()
+    graph = ToolGraph(make_tools(counter))
+    for i in range(2 * DEFAULT_MAX_THREADS):
+        graph.add(f"n{i}", "sync_sleep", {"tag": str(i), "seconds": 0.05})
+    results = graph.run_sync()
+    assert all(r.ok for r in results.values())
+    assert counter.max == DEFAULT_MAX_THREADS
+
+
+def test_duplicate_tool_use_ids_are_refused_before_anything_runs():
+    counter = InFlight()
+    tools = make_tools(counter, delay=0.0)
+    batch = [call(1, "sync_sleep", tag="a"), call(2, "async_sleep", tag="b"), call(1, "sync_sleep", tag="c")]
+    with pytest.raises(DuplicateToolUseIdError, match="duplicate tool_use id in one batch: 'toolu_01'"):
+        asyncio.run(execute_tool_calls(batch, tools))
+    with pytest.raises(ValueError, match="nothing was run"):
+        execute_tool_calls_sync(batch, tools)
+    assert counter.started == 0
+
+
 # --------------------------------------------------------------------------- sync entry point
 
 
@@ -459,7 +507,48 @@ def test_agent_loop_stops_at_max_turns():
     assert result.stop_reason == "max_turns" and result.turns == 3
     # Every request carried the previous turn's results; the cap leaves the last call unexecuted.
     assert [len(r["messages"]) for r in api.requests] == [1, 3, 5]
-    assert result.messages[-1]["role"] == "assistant"
+    # The last assistant turn's call is not run; it is answered with an is_error result instead,
+    # so the history stays valid for the API (every tool_use has its tool_result).
+    assert result.messages[-2]["role"] == "assistant"
+    assert result.messages[-1]["role"] == "user"
+    (answer,) = result.messages[-1]["content"]
+    assert answer["tool_use_id"] == "toolu_2" and answer["is_error"] is True
+    assert "limit of 3 model turns" in answer["content"]
+
+
+def unanswered_tool_uses(messages):
+    """tool_use ids of assistant messages that the next user message does not answer (API 400)."""
+    missing = []
+    for i, message in enumerate(messages):
+        if message["role"] != "assistant" or not isinstance(message["content"], list):
+            continue
+        asked = [b["id"] for b in message["content"] if b.get("type") == "tool_use"]
+        following = messages[i + 1]["content"] if i + 1 < len(messages) else []
+        answered = {b.get("tool_use_id") for b in following if isinstance(b, dict) and b.get("type") == "tool_result"}
+        missing += [a for a in asked if a not in answered]
+    return missing
+
+
+def test_history_after_max_turns_can_be_sent_again():
+    """Resuming a capped run: the API rejects a tool_use without a tool_result; the history has none."""
+    tools = make_tools(InFlight(), delay=0.0)
+    script = [tool_use_response(("toolu_a", "async_sleep", {"tag": "a"}), ("toolu_b", "sync_sleep", {"tag": "b"}))]
+    with FakeMessagesAPI(script) as api:
+        capped = agent(api, model="m", messages=[{"role": "user", "content": "go"}], tools_schema=[],
+                       tools=tools, max_turns=1)
+    assert capped.stop_reason == "max_turns"
+    assert unanswered_tool_uses(capped.messages) == []
+    assert [b["tool_use_id"] for b in capped.messages[-1]["content"]] == ["toolu_a", "toolu_b"]
+
+    def like_the_api(body):
+        missing = unanswered_tool_uses(body["messages"])
+        if missing:
+            return 400, {"type": "error", "error": {"type": "invalid_request_error", "message": f"unanswered {missing}"}}
+        return text_response("resumed")
+
+    with FakeMessagesAPI([like_the_api]) as api:
+        resumed = agent(api, model="m", messages=capped.messages, tools_schema=[], tools=tools)
+    assert resumed.stop_reason == "end_turn" and resumed.text == "resumed"
 
 
 def test_agent_loop_rejects_the_sync_client():

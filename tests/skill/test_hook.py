@@ -48,10 +48,10 @@ def _run_hook(stdin: bytes) -> subprocess.CompletedProcess:
 # ------------------------------------------------------------------ in-process
 
 
-def test_build_query_uses_error_tool_and_command_only():
+def test_build_query_is_the_error_alone():
     query = build_query({**RATE_LIMIT_EVENT, "tool_input": {"command": "python agent.py", "content": "rate_limit_error"}})
     assert query.startswith("Exit code 1")
-    assert "tool: Bash" in query and "command: python agent.py" in query
+    assert "python agent.py" not in query and "Bash" not in query  # tool context made unrelated failures match
     assert query.count("rate_limit_error") == 1  # file contents never join the query
     assert build_query({**RATE_LIMIT_EVENT, "is_interrupt": True}) is None
     assert build_query({**RATE_LIMIT_EVENT, "hook_event_name": "PostToolUse"}) is None
@@ -79,6 +79,34 @@ def test_respond_silent_when_not_matched(shared_kb):
     edit = {**UNRELATED_EVENT, "tool_name": "Edit", "error": "String to replace not found in file.",
             "tool_input": {"file_path": "x.py", "old_string": "except anthropic.RateLimitError:", "new_string": "pass"}}
     assert respond(edit, shared_kb) is None
+
+
+def test_error_at_the_end_of_a_long_log_is_found(shared_kb):
+    """The exception line sits after ~30 kB of logging (the head-only cut used to lose it)."""
+    noise = "".join(f"2026-12-01 10:00:{i % 60:02d} INFO agent step {i}: calling read_file path=src/m{i}.py\n" for i in range(400))
+    event = {**RATE_LIMIT_EVENT, "error": "Exit code 1\n" + noise + RATE_LIMIT_EVENT["error"].split("\n", 1)[1]}
+    assert len(event["error"]) > 20_000
+    answer = respond(event, shared_kb)
+    assert answer and "rate-limit-429" in answer["hookSpecificOutput"]["additionalContext"]
+    # ... and across Claude Code's middle-truncation marker
+    cut = {**event, "error": event["error"][:3000] + "\n... [28417 characters truncated] ...\n" + event["error"][-600:]}
+    assert respond(cut, shared_kb) is not None
+
+
+def test_quick_fix_leads_the_context(shared_kb):
+    entry = shared_kb.get("rate-limit-429")
+    text = build_context(entry)
+    if entry.quick_fix:
+        assert text.index("Quick fix:") < text.index("Root cause:")
+
+
+def test_read_event_drains_oversized_input():
+    import io
+
+    big = io.BytesIO(b"x" * (hook.MAX_STDIN_BYTES + 10))
+    assert hook.read_event(big) == b""
+    assert big.read() == b""  # everything was consumed: the writer never sees a broken pipe
+    assert hook.read_event(io.BytesIO(b'{"a": 1}')) == b'{"a": 1}'
 
 
 @pytest.mark.parametrize("cap", [MIN_CONTEXT_CHARS, 800, HARD_CAP_CHARS + 5000])

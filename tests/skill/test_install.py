@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,11 +117,12 @@ def test_uninstall_removes_only_our_folder(home):
     dest = home / ".claude" / "skills" / SKILL_NAME
     removed = run("--uninstall")
     assert removed.exit_code == 0 and "Removed skill" in removed.output
-    assert not dest.exists() and dest.parent.is_dir()
+    # The install created ~/.claude/skills (and ~/.claude): both go again once empty.
+    assert not dest.exists() and not dest.parent.exists() and not (home / ".claude").exists()
     again = run("--uninstall")
     assert again.exit_code == 0 and "nothing to remove" in again.output
 
-    dest.mkdir()
+    dest.mkdir(parents=True)
     (dest / "SKILL.md").write_text("not ours")
     refused = run("--uninstall")
     assert refused.exit_code == 1 and (dest / "SKILL.md").read_text() == "not ours"
@@ -171,14 +174,121 @@ def test_with_hook_merges_backs_up_and_uninstalls_cleanly(home):
     assert json.loads(settings.read_text()) == USER_SETTINGS
 
 
-def test_with_hook_project_creates_settings_and_uninstall_empties_it(home):
+def test_with_hook_project_uses_the_uncommitted_local_settings_and_uninstall_leaves_nothing(home, _isolated_home):
+    project = Path.cwd()
     result = run("--target", "claude-project", "--with-hook", "--no-index")
     assert result.exit_code == 0, result.output
-    settings = Path.cwd() / ".claude" / "settings.json"
-    assert list(json.loads(settings.read_text())["hooks"]) == [HOOK_EVENT]
+    local = project / ".claude" / "settings.local.json"
+    assert list(json.loads(local.read_text())["hooks"]) == [HOOK_EVENT]
+    assert str(local) in result.output
+    assert not (project / ".claude" / "settings.json").exists()  # the shared, committed file
+    assert local.stat().st_mode & 0o777 == 0o600  # new settings files are private
     assert not (home / ".claude").exists()
-    run("--target", "claude-project", "--uninstall")
-    assert json.loads(settings.read_text()) == {}
+    removed = run("--target", "claude-project", "--uninstall")
+    assert removed.exit_code == 0, removed.output
+    # Nothing the install created is left in the repository: no {} file, no backup, no folders.
+    assert sorted(p.name for p in project.rglob("*")) == []
+
+
+def test_project_backups_stay_out_of_the_repository(home, _isolated_home):
+    project = Path.cwd()
+    local = project / ".claude" / "settings.local.json"
+    local.parent.mkdir()
+    local.write_text('{"permissions": {"allow": ["Bash(make)"]}}')
+    assert run("--target", "claude-project", "--with-hook", "--no-index").exit_code == 0
+    assert sorted(p.name for p in local.parent.iterdir()) == ["settings.local.json", "skills"]
+    kept = list((_isolated_home / "backups").glob("*settings.local.json.bak-*"))
+    assert len(kept) == 1 and kept[0].read_text() == '{"permissions": {"allow": ["Bash(make)"]}}'
+
+    assert run("--target", "claude-project", "--uninstall").exit_code == 0
+    assert local.read_text() == '{"permissions": {"allow": ["Bash(make)"]}}'  # byte for byte
+    assert sorted(p.name for p in local.parent.iterdir()) == ["settings.local.json"]
+    assert not list((_isolated_home / "backups").glob("*settings.local.json.bak-*"))
+
+
+def test_uninstall_also_removes_a_project_hook_older_versions_put_in_settings_json(home):
+    shared = Path.cwd() / ".claude" / "settings.json"
+    shared.parent.mkdir()
+    command = "/old/venv/bin/synapse hook"
+    shared.write_text(json.dumps({"model": "opus", "hooks": {HOOK_EVENT: [
+        {"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 10}]}]}}))
+    result = run("--target", "claude-project", "--uninstall")
+    assert result.exit_code == 0, result.output
+    assert json.loads(shared.read_text()) == {"model": "opus"}
+
+
+def test_symlinked_settings_stay_a_link_and_keep_their_mode(home, tmp_path):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "settings.json"
+    real.write_text('{\n\t"env": {"ANTHROPIC_API_KEY": "sk-secret"}\n}\n')
+    real.chmod(0o600)
+    link = home / ".claude" / "settings.json"
+    link.parent.mkdir()
+    link.symlink_to(real)
+
+    result = run("--with-hook", "--no-index")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == real
+    data = json.loads(real.read_text())
+    assert data["env"] == {"ANTHROPIC_API_KEY": "sk-secret"} and HOOK_EVENT in data["hooks"]
+    assert real.stat().st_mode & 0o777 == 0o600
+    assert not list(dotfiles.glob(".settings.json.*"))  # no temporary file left next to the target
+
+    removed = run("--uninstall")
+    assert removed.exit_code == 0, removed.output
+    assert link.is_symlink() and real.read_text() == '{\n\t"env": {"ANTHROPIC_API_KEY": "sk-secret"}\n}\n'
+    assert real.stat().st_mode & 0o777 == 0o600
+    assert not list(link.parent.glob("settings.json.bak-*"))  # restored exactly: backup no longer needed
+
+
+def test_existing_modes_are_kept_and_new_files_are_private(home):
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text("{}")
+    settings.chmod(0o640)
+    assert run("--with-hook", "--no-index").exit_code == 0
+    assert settings.stat().st_mode & 0o777 == 0o640
+    settings.unlink()
+    assert run("--with-hook", "--no-index").exit_code == 0
+    assert settings.stat().st_mode & 0o777 == 0o600
+
+
+def test_uninstall_leaves_no_trace_in_a_fresh_home(home):
+    assert run("--with-hook", "--no-index").exit_code == 0
+    assert (home / ".claude" / "settings.json").is_file()
+    removed = run("--uninstall")
+    assert removed.exit_code == 0, removed.output
+    assert "which SynapseAI had created" in removed.output
+    assert list(home.rglob("*")) == []  # no {} settings, no backups, no empty skills/ or .claude/
+
+
+def test_a_skills_folder_that_existed_before_is_kept(home):
+    skills = home / ".claude" / "skills"
+    skills.mkdir(parents=True)
+    assert run().exit_code == 0
+    assert run("--uninstall").exit_code == 0
+    assert skills.is_dir() and list(skills.iterdir()) == []
+
+
+def test_backups_do_not_pile_up(home):
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"model": "opus"}')
+    for _ in range(3):
+        assert run("--with-hook", "--no-index").exit_code == 0
+        hooked = json.loads(settings.read_text())
+        hooked["hooks"][HOOK_EVENT][0]["hooks"][0]["command"] = "/elsewhere/synapse hook"  # forces an update
+        settings.write_text(json.dumps(hooked))
+    assert run("--with-hook", "--no-index").exit_code == 0
+    backups = list(settings.parent.glob("settings.json.bak-*"))
+    assert len(backups) == 1 and backups[0].read_text() == '{"model": "opus"}'  # the pre-SynapseAI file
+    settings_data = json.loads(settings.read_text())
+    settings_data["theme"] = "dark"  # the user changes something else meanwhile
+    settings.write_text(json.dumps(settings_data))
+    assert run("--uninstall").exit_code == 0
+    assert json.loads(settings.read_text()) == {"model": "opus", "theme": "dark"}
+    assert len(list(settings.parent.glob("settings.json.bak-*"))) == 1  # kept: it differs from the result
 
 
 def test_invalid_settings_json_stops_everything(home):
@@ -197,6 +307,32 @@ def test_hook_needs_a_claude_target(home):
     result = run("--target", "openclaw", "--with-hook")
     assert result.exit_code == 1 and "--target claude" in result.output
     assert not (home / ".openclaw").exists()
+
+
+def test_hook_points_at_the_running_synapse_not_the_first_on_path(home, tmp_path, monkeypatch):
+    decoy_dir = tmp_path / "decoy"
+    decoy_dir.mkdir()
+    decoy = decoy_dir / "synapse"
+    decoy.write_text("#!/bin/sh\nexit 0\n")
+    decoy.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{decoy_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    venv_script = Path(sys.executable).absolute().with_name("synapse")
+    assert venv_script.is_file()
+
+    monkeypatch.setattr(sys, "argv", ["pytest"])  # not started as synapse: the interpreter's scripts dir
+    assert hook_command_line() == f"{shlex.quote(str(venv_script.resolve()))} hook"
+    monkeypatch.setattr(sys, "argv", [str(venv_script), "skill", "install"])  # started as synapse
+    assert hook_command_line() == f"{shlex.quote(str(venv_script.resolve()))} hook"
+    assert run("--with-hook", "--no-index").exit_code == 0
+    settings = json.loads((home / ".claude" / "settings.json").read_text())
+    assert str(decoy) not in json.dumps(settings)
+
+
+def test_directory_target_message_names_no_agent(home):
+    result = run("--target", "my-skills")
+    assert result.exit_code == 0
+    assert "your agent" not in result.output
+    assert "Start a new session of the agent that reads this folder" in result.output
 
 
 def test_hook_recognition():

@@ -203,12 +203,13 @@ def api_entry(slug: str, kb: KB, site: Site) -> JSONResponse:
     },
 )
 def api_submit(request: Request, body: SubmissionIn, kb: KB, site: Site, ip: ClientIP, limits: Limits):
-    wait = limits.submit.retry_after(ip)
+    # A plain ``def`` route (run in the thread pool, off the event loop).  The attempt counts against
+    # the limit before any validation work, whatever its outcome: refused submissions cost as much.
+    wait = limits.submit.hit(ip)
     if wait:
         raise SiteError(429, f"too many submissions; try again in {wait} seconds", {"retry_after": wait}, headers={"Retry-After": str(wait)})
     draft = Draft.from_api(body.model_dump())
     if body.website.strip():
-        limits.submit.record(ip)
         fake = secrets.token_urlsafe(16)  # looks like a real reference; nothing is stored
         return {"ref": fake, "status": "pending", "status_url": str(request.url_for("submission_status", ref=fake))}
     validation = validate(draft)
@@ -217,7 +218,6 @@ def api_submit(request: Request, body: SubmissionIn, kb: KB, site: Site, ip: Cli
     if not validation.ok:
         raise SiteError(422, "validation failed", {"fields": validation.errors})
     ref = store_submission(site, draft, validation)
-    limits.submit.record(ip)
     return {"ref": ref, "status": "pending", "status_url": str(request.url_for("submission_status", ref=ref))}
 
 

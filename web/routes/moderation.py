@@ -7,18 +7,21 @@ cookie) or sends ``Authorization: Bearer <token>`` with each request (scripts, t
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from kb.model import Entry
 from web.deps import KB, AdminAction, AdminAuth, AppSettings, ClientIP, CsrfProtected, Limits, Site, TokenSigner
 from web.entryview import entry_view
 from web.errors import SiteError
 from web.moderate import ModerationError, approve, duplicates, reject, submission_entry
 from web.security import ADMIN_COOKIE, ADMIN_SESSION_SECONDS, check_admin_token
 from web.sitestore import Submission
-from web.submissions import Draft
+from web.submissions import Draft, slugify
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -94,6 +97,46 @@ def _submission_or_404(site, ref: str) -> Submission:
     return submission
 
 
+def _same_entry(a: Entry, b: Entry) -> bool:
+    return (a.title, a.summary, a.category, a.tags, a.patterns, [(x.name, x.body) for x in a.sections]) == (
+        b.title, b.summary, b.category, b.tags, b.patterns, [(x.name, x.body) for x in b.sections]
+    )
+
+
+def _finish_interrupted_approval(kb, site, submission: Submission) -> Entry | None:
+    """The entry an earlier approval of this submission already published (its file written and
+    indexed) before it could mark the submission approved, e.g. the process was killed or the disk
+    filled up in between.  Marking that one approved, instead of approving again, keeps a retry from
+    publishing a second copy under ``<slug>-2``."""
+    if submission.status != "pending":
+        return None
+    wanted = submission_entry(submission)
+    if wanted is None:
+        return None
+    base, claimed = slugify(wanted.title), site.approved_slugs()
+    for slug in [base] + [f"{base}-{n}" for n in range(2, 100)]:
+        published = kb.get(slug)
+        if published is None:
+            break
+        if slug not in claimed and _same_entry(published, wanted):
+            site.mark_approved(submission.ref, slug)
+            return published
+    return None
+
+
+def _storage_problem(exc: Exception) -> str:
+    """One line for a storage failure, naming what went wrong and that nothing was kept."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        what = "the disk is full"
+    elif isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        what = f"the entries folder or the database cannot be written ({exc.strerror or exc})"
+    elif isinstance(exc, OSError):
+        what = exc.strerror or str(exc)
+    else:
+        what = str(exc)
+    return f"{what}; nothing was published, and the submission is still pending: retry once this is fixed"
+
+
 def _detail(request: Request, kb, submission: Submission, error: str | None = None, status_code: int = 200):
     entry = submission_entry(submission)
     matched, similar = duplicates(kb, Draft.from_dict(submission.data))
@@ -123,9 +166,13 @@ def admin_submission(request: Request, ref: str, settings: AppSettings, auth: Ad
 def admin_approve(request: Request, ref: str, _admin: AdminAction, kb: KB, site: Site, settings: AppSettings):
     submission = _submission_or_404(site, ref)
     try:
-        entry = approve(kb, site, settings, ref)
+        entry = _finish_interrupted_approval(kb, site, submission) or approve(kb, site, settings, ref)
     except ModerationError as exc:
         return _detail(request, kb, site.submission(ref) or submission, f"Not approved: {exc}.", 409)
+    except (OSError, sqlite3.Error) as exc:
+        # A full disk, a read-only entries folder, a locked database: the approval was undone
+        # (``KnowledgeBase.add_entry`` removes its file), so the moderator can simply retry.
+        return _detail(request, kb, site.submission(ref) or submission, f"Not approved: {_storage_problem(exc)}.", 503)
     return RedirectResponse(f"{request.url_for('admin')}?done=approved&slug={entry.slug}", status_code=303)
 
 

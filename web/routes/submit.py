@@ -76,9 +76,11 @@ def submit_form(request: Request):
 
 @router.post("/submit", response_class=HTMLResponse, name="submit_post", dependencies=[CsrfProtected])
 def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, site: Site, ip: ClientIP, limits: Limits):
+    # A plain ``def`` route: FastAPI runs it in its thread pool, so validating (markdown scanning,
+    # code and pattern checks) never runs on the event loop that serves everyone else.
     draft = form.draft()
-    validation = validate(draft)
     if form.action != "send":
+        validation = validate(draft)
         matched, similar = duplicates(kb, draft)
         return _form_page(
             request,
@@ -89,20 +91,21 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
             dup_matched=matched,
             banner=None if validation.ok else "Fix the highlighted fields to see the preview.",
         )
-    wait = limits.submit.retry_after(ip)
+    # Every send counts against the limit before any work is done, whatever its outcome: a send that
+    # fails validation late cost as much as one that passes.
+    wait = limits.submit.hit(ip)
     if wait:
         minutes = max(1, round(wait / 60))
         return _form_page(
             request,
             draft,
             status_code=429,
-            errors=validation.errors,
             banner=f"You have sent several solutions in a short time. Please wait about {minutes} minute{'s' if minutes != 1 else ''} and send again; your text is kept below.",
             headers={"Retry-After": str(wait)},
         )
     if form.website.strip():
-        limits.submit.record(ip)
         return render(request, "submitted.html", {"title": draft.title})
+    validation = validate(draft)
     if not validation.ok:
         return _form_page(
             request,
@@ -112,7 +115,6 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
             banner=f"{len(validation.errors)} field{'s need' if len(validation.errors) != 1 else ' needs'} attention before this can be sent.",
         )
     ref = store_submission(site, draft, validation)
-    limits.submit.record(ip)
     return RedirectResponse(f"{request.url_for('submission_status', ref=ref)}?sent=1", status_code=303)
 
 

@@ -1,0 +1,82 @@
+"""The evidence an error text gives for each entry, graded specific or generic (Sentry-style).
+
+Why grades: an agent acts on ``matched: true`` without a human checking, so only evidence that
+names *this* failure may decide alone.  Specific evidence is an entry's ``patterns`` (the API's or
+SDK's own error text).  Generic evidence is an entry's ``generic_patterns`` (shapes everyday code
+raises too), an ``error_types`` name or an HTTP status the text names: it ranks entries, but
+``kb.search`` lets it decide only when the text is also about an agent or an LLM API
+(``kb.extract.agent_context``) and, when several entries share it, only with meaning's agreement.
+An error type is never specific by itself: ``NotFoundError`` or ``TypeError`` name a family, not
+a cause.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kb.extract import http_statuses
+from kb.signature import PatternHit, PatternIndex
+
+_TOKEN = re.compile(r"[A-Za-z_][\w.]{1,120}")
+
+
+@dataclass
+class Evidence:
+    """Per-entry evidence found in one text, each list best first."""
+
+    specific: list[PatternHit] = field(default_factory=list)
+    generic: list[PatternHit] = field(default_factory=list)
+    types: dict[str, str] = field(default_factory=dict)  # slug -> the error type named
+    statuses: dict[str, int] = field(default_factory=dict)  # slug -> the status named
+
+    def specific_rank(self) -> list[str]:
+        return list(dict.fromkeys(h.slug for h in self.specific))
+
+    def generic_rank(self) -> list[str]:
+        return list(dict.fromkeys([h.slug for h in self.generic] + list(self.types) + list(self.statuses)))
+
+    def describe(self, slug: str) -> dict | None:
+        """What points at ``slug``, for the result's ``why`` (None when nothing does)."""
+        for level, hits in (("specific", self.specific), ("generic", self.generic)):
+            hit = next((h for h in hits if h.slug == slug), None)
+            if hit:
+                return {"level": level, "kind": "pattern", "pattern": hit.pattern, "text": hit.matched_text}
+        if slug in self.types:
+            return {"level": "generic", "kind": "error_type", "text": self.types[slug]}
+        if slug in self.statuses:
+            return {"level": "generic", "kind": "http_status", "text": str(self.statuses[slug])}
+        return None
+
+
+class SignalIndex:
+    """Every entry's patterns (specific and generic), statuses and error types, ready to match."""
+
+    def __init__(self, signals: dict[str, dict]):
+        """``signals``: slug -> {"patterns": [...], "generic_patterns": [...], "http_statuses": [...],
+        "error_types": [...]}; patterns as strings or (pattern, required literal) pairs."""
+        self.specific = PatternIndex({slug: s.get("patterns", []) for slug, s in signals.items()})
+        self.generic = PatternIndex({slug: s.get("generic_patterns", []) for slug, s in signals.items()})
+        self.by_status: dict[int, list[str]] = {}
+        claims: dict[str, list[str]] = {}
+        for slug, s in signals.items():
+            for status in s.get("http_statuses", []):
+                self.by_status.setdefault(int(status), []).append(slug)
+            for name in s.get("error_types", []):
+                claims.setdefault(name.lower(), []).append(slug)
+        self.by_type = claims
+
+    def evidence(self, text: str) -> Evidence:
+        found = Evidence(specific=self.specific.match(text), generic=self.generic.match(text))
+        tokens: set[str] = set()
+        for token in _TOKEN.findall(text):
+            token = token.strip(".").lower()
+            tokens.add(token)
+            tokens.add(token.rsplit(".", 1)[-1])  # anthropic.RateLimitError also names RateLimitError
+        for name in tokens & self.by_type.keys():
+            for slug in self.by_type[name]:
+                found.types.setdefault(slug, name)
+        for status in http_statuses(text):
+            for slug in self.by_status.get(status, []):
+                found.statuses.setdefault(slug, status)
+        return found
