@@ -41,6 +41,7 @@ ROUTINE_FLOOR = 0.97
 BURIED_FLOOR = 0.90
 _ENTRY_LINE = re.compile(r"^Entry: (\S+) - ", re.M)
 _EXIT_LINE = re.compile(r"\AExit code -?\d+\n?")
+_SKIPPED = {"top": None, "matched": False, "pattern": None, "skipped": True}
 
 
 def open_kb(db: Path | None, model: str | None, rebuild: bool):
@@ -95,7 +96,7 @@ def nearest(text: str | None, kb) -> dict:
     return {"top": top.slug, "matched": bool(response.matched), "pattern": why.get("pattern_text") or why.get("pattern")}
 
 
-def run(kb) -> dict:
+def run(kb, with_match: bool = True) -> dict:
     from skill.hook import build_query
     from tests.failure_corpus import buried_items, buried_output, build_buried_payload, routine_payloads
 
@@ -105,7 +106,7 @@ def run(kb) -> dict:
         slug, elapsed = hook_answer(payload, kb)
         timings.append(elapsed)
         raw = _EXIT_LINE.sub("", payload["error"] if isinstance(payload["error"], str) else json.dumps(payload["error"]))
-        via_match = nearest(raw, kb)
+        via_match = nearest(raw, kb) if with_match else _SKIPPED
         routine.append({
             "id": item_id, "silent": slug is None, "hook_slug": slug,
             "query": nearest(build_query(payload), kb) if slug is not None else None,
@@ -115,7 +116,7 @@ def run(kb) -> dict:
         payload = build_buried_payload(item)
         slug, elapsed = hook_answer(payload, kb)
         timings.append(elapsed)
-        via_match = nearest(buried_output(item), kb)
+        via_match = nearest(buried_output(item), kb) if with_match else _SKIPPED
         right = slug == item["slug"]
         buried.append({
             "id": item["id"], "expected": item["slug"], "right": right, "hook_slug": slug,
@@ -124,6 +125,9 @@ def run(kb) -> dict:
             "match_right": via_match["matched"] and via_match["top"] == item["slug"], "match": via_match,
         })
     n_r, n_b = len(routine), len(buried)
+    if not with_match:
+        for row in routine + buried:
+            row["match_silent"], row["match_right"] = True, True
     return {
         "routine": {"payloads": n_r, "silent": sum(r["silent"] for r in routine),
                     "silent_rate": round(sum(r["silent"] for r in routine) / n_r, 4), "floor": ROUTINE_FLOOR,
@@ -164,7 +168,8 @@ def report(data: dict) -> str:
         f"buried right-entry rate: {b['right']}/{b['payloads']} = {b['right_rate']:.3f} (floor {b['floor']})"
         + ("" if b["right_rate"] >= b["floor"] else "  BELOW FLOOR")
         + (f"; truncated items {b['truncated_right_rate']:.3f}" if b["truncated_right_rate"] is not None else ""),
-        f"synapse match on the raw output: routine silent {r['match_silent_rate']:.3f}, buried right {b['match_right_rate']:.3f}",
+        (f"synapse match on the raw output: routine silent {r['match_silent_rate']:.3f}, buried right {b['match_right_rate']:.3f}"
+         if data["with_match"] else "synapse match on the raw output: skipped (--hook-only)"),
         f"hook respond() in process: median {t['median']} ms, p90 {t['p90']} ms, max {t['max']} ms",
     ]
     if data["routine_misses"]:
@@ -192,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="Print the rates and every miss as one JSON object.")
     parser.add_argument("--model", help="Embedding model for the scratch index and queries (default: the configured "
                         "model, all-MiniLM-L6-v2; 'hash' gives a quick run without semantics).")
+    parser.add_argument("--hook-only", action="store_true", help="Only run the hook's respond(); skip the "
+                        "'synapse match' view of the raw output (about half the time).")
     parser.add_argument("--rebuild", action="store_true", help="Rebuild the scratch index even if one exists "
                         "(after changing how entries are indexed). Ignored with --db.")
     args = parser.parse_args(argv)
@@ -201,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"matching: cannot open the index: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     try:
-        data = {"db": db, "model": kb.model_id, "cpu_model": cpu_model(), **run(kb)}
+        data = {"db": db, "model": kb.model_id, "cpu_model": cpu_model(), "with_match": not args.hook_only,
+                **run(kb, with_match=not args.hook_only)}
     finally:
         kb.close()
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else report(data))

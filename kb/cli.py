@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 
 # The query model's matrices are tiny: BLAS worker threads only add wake-up latency (and contend
@@ -102,13 +103,15 @@ def _progress():
 def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
     from kb.embed import ModelUnavailable
     from kb.service import KnowledgeBase
-    from kb.store import CorruptDatabase
+    from kb.store import CorruptDatabase, DatabaseUnavailable
 
     progress = _progress()
     try:
         kb = KnowledgeBase.open(db, entries_dirs, progress=progress, remember_dirs=remember_dirs)
     except CorruptDatabase as exc:
         raise UserError(f"cannot use the database: {exc}") from None
+    except DatabaseUnavailable as exc:  # locked, full disk, I/O, permissions: said as what it is
+        raise UserError(str(exc)) from None
     except ModelUnavailable as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
@@ -131,24 +134,22 @@ def main():
     """
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean_text(text: str) -> tuple[str, bool]:
     """``(text, changed)`` with every lone surrogate replaced by U+FFFD.
 
     Python hands undecodable bytes in argv (and in stdin, unless told otherwise) over as lone
     surrogates (``surrogateescape``); they cannot be encoded, so the tokenizer, SQLite and stdout
     would all raise.  Escaped bytes become U+FFFD as a strict-but-forgiving UTF-8 decoder would make
-    them; other lone surrogates (``\\ud800`` from a JSON client) too.
+    them; other lone surrogates (``\\ud800`` from a JSON client) too: one U+FFFD each.
     """
     try:
         text.encode("utf-8")
         return text, False
     except UnicodeEncodeError:
-        pass
-    try:
-        data = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        data = text.encode("utf-8", "surrogatepass")
-    return data.decode("utf-8", "replace"), True
+        return _SURROGATE.sub("\ufffd", text), True
 
 
 def clean_argument(text: str | None, what: str) -> str | None:
@@ -247,12 +248,15 @@ def match(limit, as_json, db):
 
 @main.command()
 @click.argument("slug")
-@click.option("--section", help="Show only this section (e.g. 'Fix', 'Root Cause').")
+@click.option("--section", help="Show only this section (e.g. 'Fix', 'Root Cause'); 'Fix' starts with the quick fix.")
 @click.option("--json", "as_json", is_flag=True, help="Print the entry as structured JSON.")
 @click.option("--raw", is_flag=True, help="Print the entry's markdown source.")
 @db_option
 def show(slug, section, as_json, raw, db):
-    """Show one entry."""
+    """Show one entry: the quick fix and when it was verified first, then the sections.
+
+    On a terminal the entry is formatted; in a pipe or a file it is plain markdown.
+    """
     slug = clean_argument(slug, "slug")
     section = clean_argument(section, "section name")
     kb = open_kb(db)
@@ -273,6 +277,10 @@ def show(slug, section, as_json, raw, db):
         click.echo(json_text(data, indent=2))
     elif raw:
         click.echo(kb.markdown(slug) if not section else f"## {entry.section(section).name}\n\n{entry.section(section).body}")
+    elif not sys.stdout.isatty():  # a pipe or a file: plain markdown, without rich's colours and padding
+        from kb.views import entry_markdown
+
+        click.echo(entry_markdown(entry, section), nl=False)
     else:
         from kb.terminal import print_entry
 

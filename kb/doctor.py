@@ -250,7 +250,7 @@ class DoctorReport:
     fts: str = "ok"
     entries: int = 0
     repaired: list[dict] = field(default_factory=list)  # {slug, problem, source}
-    unrepairable: list[dict] = field(default_factory=list)  # {slug, problem}
+    unrepairable: list[dict] = field(default_factory=list)  # {slug, problem}: left as found (or --check-only)
     embedded: int = 0
     approved_without_entry: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -265,7 +265,7 @@ class DoctorReport:
     def lines(self) -> list[str]:
         out = [f"database: {self.database}", f"integrity check: {self.integrity}", f"full-text index: {self.fts}", f"entries: {self.entries}"]
         out += [f"repaired {r['slug']}: {r['problem']} (re-written from {r['source']})" for r in self.repaired]
-        out += [f"cannot repair {r['slug']}: {r['problem']}" for r in self.unrepairable]
+        out += [f"not repaired {r['slug']}: {r['problem']}" for r in self.unrepairable]
         if self.embedded:
             out.append(f"embedded {self.embedded} missing texts")
         if self.approved_without_entry:
@@ -278,20 +278,36 @@ class DoctorReport:
         return out
 
 
-def _expected_entry(row: dict):
-    """The entry a row should hold, from its file when it still parses, else from the stored markdown.
-    Returns (entry, markdown, source, stat) or raises kb.parse.EntryError."""
+def _indexed_entry(row: dict):
+    """The entry a row claims to hold: its stored markdown, parsed (the file if that does not parse).
+    A file edited since the last index is not damage: ``synapse index`` picks it up."""
     from kb.parse import EntryError, parse_entry, read_entry
+
+    source = Path(row["path"]) if row["path"] else None
+    if row["markdown"]:
+        try:
+            return parse_entry(row["markdown"], source)
+        except EntryError:
+            pass
+    if source is None or not source.is_file():
+        raise EntryError([])
+    return read_entry(source)
+
+
+def _repair_source(row: dict, stored):
+    """What to re-write a damaged row from: its file when it still parses as the same slug (the
+    source of truth), else the stored markdown.  Returns (entry, markdown, source, stat)."""
+    from kb.parse import EntryError, read_entry
 
     source = Path(row["path"]) if row["path"] else None
     if source is not None and source.is_file():
         try:
-            return read_entry(source), source.read_text(encoding="utf-8"), "its file", source.stat()
+            entry = read_entry(source)
+            if entry.slug == row["slug"]:
+                return entry, source.read_text(encoding="utf-8"), "its file", source.stat()
         except (EntryError, OSError, UnicodeDecodeError):
             pass
-    if not row["markdown"]:
-        raise EntryError([])
-    return parse_entry(row["markdown"], source), row["markdown"], "the stored markdown", None
+    return stored, row["markdown"], "the stored markdown", None
 
 
 def _entry_problem(store: Store, row: dict, entry) -> str | None:
@@ -319,18 +335,19 @@ def check_entries(store: Store, report: DoctorReport, repair: bool) -> None:
     report.entries = len(rows)
     for row in rows:
         try:
-            entry, markdown, source, stat = _expected_entry(row)
+            stored = _indexed_entry(row)
         except EntryError:
-            report.unrepairable.append({"slug": row["slug"], "problem": "neither its file nor its stored markdown parses"})
+            report.unrepairable.append({"slug": row["slug"], "problem": "neither its stored markdown nor its file parses"})
             continue
-        problem = _entry_problem(store, row, entry)
+        problem = _entry_problem(store, row, stored)
         if problem is None:
-            continue
-        if entry.slug != row["slug"]:
-            report.unrepairable.append({"slug": row["slug"], "problem": f"{problem}, and its markdown now says slug '{entry.slug}'"})
             continue
         if not repair:
             report.unrepairable.append({"slug": row["slug"], "problem": problem})
+            continue
+        entry, markdown, source, stat = _repair_source(row, stored)
+        if entry.slug != row["slug"]:
+            report.unrepairable.append({"slug": row["slug"], "problem": f"{problem}, and its markdown says slug '{entry.slug}'"})
             continue
         mtime, size = (stat.st_mtime_ns, stat.st_size) if stat else (row["file_mtime_ns"], row["file_size"])
         store.upsert_entry(entry, markdown, content_hash(render_entry(entry)), mtime, size)
@@ -340,7 +357,7 @@ def check_entries(store: Store, report: DoctorReport, repair: bool) -> None:
 def check_fts(store: Store, report: DoctorReport, repair: bool) -> None:
     try:
         with store.transaction():
-            store.conn.execute("insert into entries_fts(entries_fts) values('integrity-check')")
+            store.conn.execute("insert into entries_fts(entries_fts, rank) values('integrity-check', 1)")
         return
     except sqlite3.DatabaseError as exc:
         report.fts = f"out of step with the entries ({exc})"

@@ -31,6 +31,12 @@ def load_query_set(directory: Path) -> list[LabelledQuery]:
     return queries
 
 
+def load_uncovered(directory: Path) -> list[str]:
+    """In-domain questions no entry answers (``uncovered.yaml``): the knowledge base must abstain."""
+    data = yaml.safe_load((directory / "uncovered.yaml").read_text(encoding="utf-8"))
+    return [_text(text, directory / "uncovered.yaml") for text in data["queries"]]
+
+
 def _text(value, path: Path) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{path}: query is not a string (quote it in YAML): {value!r}")
@@ -45,6 +51,7 @@ class Metrics:
     mrr: float
     matched_rate: float  # on-topic queries answered with matched=true
     matched_correct: float  # on-topic queries with matched=true and the right top result
+    matched_wrong: float  # on-topic queries with matched=true and a wrong top result (the costly case)
     off_topic: int
     abstention: float  # off-topic queries answered with matched=false
     misses: list[tuple[str, str, list[str]]]  # (expected, query, top 3)
@@ -58,7 +65,7 @@ def evaluate(queries: Iterable[LabelledQuery], search: Callable[[str], tuple[lis
     on, off = [], []
     for q in queries:
         (off if q.slug is None else on).append((q, *search(q.text)))
-    hits1 = hits3 = rr = matched = matched_ok = 0.0
+    hits1 = hits3 = rr = matched = matched_ok = matched_bad = 0.0
     misses = []
     for q, ranked, is_matched in on:
         rank = ranked.index(q.slug) + 1 if q.slug in ranked else None
@@ -67,6 +74,7 @@ def evaluate(queries: Iterable[LabelledQuery], search: Callable[[str], tuple[lis
         rr += 1.0 / rank if rank else 0.0
         matched += is_matched
         matched_ok += is_matched and rank == 1
+        matched_bad += is_matched and rank != 1
         if rank != 1:
             misses.append((q.slug, q.text[:120], ranked[:3]))
     n = max(len(on), 1)
@@ -77,6 +85,7 @@ def evaluate(queries: Iterable[LabelledQuery], search: Callable[[str], tuple[lis
         mrr=rr / n,
         matched_rate=matched / n,
         matched_correct=matched_ok / n,
+        matched_wrong=matched_bad / n,
         off_topic=len(off),
         abstention=sum(1 for _, _, m in off if not m) / max(len(off), 1),
         misses=misses,

@@ -35,7 +35,7 @@ MESSAGE_LINES = 8  # continuation lines kept after an exception line (pydantic, 
 # Claude Code's middle truncation of long tool output, and similar elision markers.
 TRUNCATION = re.compile(r"\.\.\.\s*\[\d[\d,]*\s+(?:characters|chars|lines|bytes)\s+truncated\]\s*\.\.\.", re.I)
 
-_TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):\s*$")
+_TRACEBACK = re.compile(r"^\s*(?:Exception Group )?Traceback \(most recent call last\):\s*$")
 _CHAIN = re.compile(
     r"^\s*(?:During handling of the above exception, another exception occurred:"
     r"|The above exception was the direct cause of the following exception:)\s*$"
@@ -44,10 +44,12 @@ _FRAME = re.compile(r'^\s+File "([^"\n]{1,500})", line \d+')
 # "anthropic.RateLimitError: Error code: 429 - {...}", "KeyError: 'x'", "asyncio.exceptions.CancelledError"
 _EXCEPTION = re.compile(
     r"^\s{0,4}(?:[\w-]{1,60}\s{1,2}\|\s{1,2})?"  # an optional "Error | " style prefix from loggers
-    r"((?:[A-Za-z_]\w{0,60}\.){0,6}(?:[A-Z]\w{0,80})?(?:Error|Exception|Warning|Exit|Interrupt|Exceeded|Timeout|Failure|Fault|NotFound|Denied))"
+    r"((?:[A-Za-z_]\w{0,60}\.){0,6}(?:[A-Z]\w{0,80})?(?:Error|Exception|ExceptionGroup|Warning|Exit|Interrupt|Exceeded|Timeout|Failure|Fault|NotFound|Denied))"
     r"(?::[ \t]?(.{0,1500}))?$"
 )
 _JS_FRAME = re.compile(r"^\s+at\s\S")
+# Python's warnings format: "path.py:52: DeprecationWarning: The model ... is deprecated"
+_WARNING = re.compile(r"^\S{1,400}:\d{1,7}: ([A-Z]\w{0,60}Warning): (.{1,1500})$")
 _GENERIC_LINE = re.compile(
     r"(?:^|\s|\[|\()(?:error|fatal|failed|failure|exception|panic(?:ked)?|denied|refused|not found|timed out|killed)\b|\bERR!"
     r"|\berror\[\w{1,10}\]|\bERR_[A-Z_]{2,40}\b|\bE[A-Z]{3,12}\b:",
@@ -70,13 +72,15 @@ _BARE_STATUS = re.compile(r"^\s*(?:HTTP\s?)?([1-5]\d\d)\s*$", re.I)
 
 # What makes a text "about an agent or an LLM API": provider SDKs and frameworks (in frames, module
 # paths or class names), API vocabulary, tool-use ids, the model families.  Deliberately specific:
-# "model", "token" or "agent" alone appear in everyday logs.
+# "model", "token" or "agent" alone appear in everyday logs, and so does "MCP error" from any MCP
+# server a coding agent calls (a tool's own failure, not the agent's); the MCP SDK's frames count.
 _CONTEXT = re.compile(
     r"\b(?:anthropic|openai|azure[\s_-]?openai|bedrock|vertexai|vertex_ai|google\.genai|gemini|mistralai|cohere|groq|ollama|"
     r"litellm|langchain\w*|langgraph|llama_index|llamaindex|pydantic_ai|pydantic-ai|crewai|autogen|smolagents|"
     r"claude(?:[-_ ](?:code|agent|sonnet|opus|haiku|fable|mythos)\w*)?|gpt-\d[\w.-]*|o[134](?:-mini)?|"
-    r"mcp|modelcontextprotocol|fastmcp|json-?rpc|tool_use|tool_result|tool_calls?|function_call\w*|tool_choice|"
+    r"modelcontextprotocol|fastmcp|mcp[/\\](?:client|server|shared)|tool_use|tool_result|tool_calls?|function_call\w*|tool_choice|"
     r"messages\.create|chat\.completions|responses\.create|max_tokens|stop_reason|finish_reason|"
+    r"content\[0\]\.text|choices\[0\]\.message|block\.input|tool_use_id|"
     r"rate_limit_error|overloaded_error|invalid_request_error|authentication_error|permission_error|not_found_error|"
     r"api_error|insufficient_quota|context_length_exceeded|prompt is too long|"
     r"(?:toolu|msg|chatcmpl|call|req|resp|rs)_[A-Za-z0-9]{8,})\b",
@@ -107,8 +111,20 @@ def bounded_window(text: str) -> str:
     return TRUNCATION.sub("\n", text)
 
 
+_GROUP_PREFIX = re.compile(r"^\s{0,8}(?:[|+](?:-+\s\d+\s-+)?\s?){1,8}(?=\S)")  # exception-group "  | " / "  +-+---- 1 ----"
+_LEAD_IN = re.compile(r"\b(?:WARN|WARNING|ERROR|CRITICAL|FATAL)\b")
+TAIL_EVIDENCE_CHARS = 8_000  # specific patterns are also looked for in this much of the end
+
+
 def _lines(window: str) -> list[str]:
-    return [line[:MAX_LINE] for line in window.splitlines()]
+    """Lines cut to ``MAX_LINE``, with exception-group drawing removed (``  | ValueError: ...``
+    reads as ``ValueError: ...``, so TaskGroup failures are recognised like any other)."""
+    return [_GROUP_PREFIX.sub("", line[:MAX_LINE]) if "|" in line[:12] or "+" in line[:12] else line[:MAX_LINE] for line in window.splitlines()]
+
+
+def evidence_tail(text: str) -> str:
+    """The end of the output, where a framework's own final message usually is."""
+    return bounded_window(text)[-TAIL_EVIDENCE_CHARS:]
 
 
 def _exception_block(lines: list[str], i: int, kind: str, start: int) -> tuple[ErrorBlock, int]:
@@ -144,7 +160,8 @@ def _python_traceback(lines: list[str], i: int) -> tuple[ErrorBlock | None, int]
     # The frames' file names are context (site-packages/anthropic/...): keep the last few, not the
     # code lines, so a long stack does not crowd the exception out of the block.
     frames = [m.group(1) for line in lines[i + 1 : j] for m in [_FRAME.match(line)] if m]
-    head = "\n".join([lines[i]] + [f'  File "{f}"' for f in frames[-6:]])
+    lead_in = [lines[k] for k in range(max(0, i - 2), i) if _LEAD_IN.search(lines[k])]  # "WARNING ... while writing"
+    head = "\n".join(lead_in + [lines[i]] + [f'  File "{f}"' for f in frames[-6:]])
     text = head[-(BLOCK_CHARS // 2) :] + "\n" + block.text
     return ErrorBlock(block.kind, text[-BLOCK_CHARS:], i, block.error_type, block.message), end
 
@@ -189,7 +206,13 @@ def extract_errors(text: str, max_blocks: int = MAX_BLOCKS) -> list[ErrorBlock]:
                 block, i = _exception_block(lines, i, "error_line", i)
                 found.append(block)
                 continue
-        elif _STATUS.search(line) and not _JSON_ERROR.search(line):
+        elif _WARNING.match(line):
+            m = _WARNING.match(line)
+            block, i = _exception_block(lines, i, "error_line", i)
+            found.append(ErrorBlock("error_line", block.text, block.start, m.group(1), m.group(2).strip()))
+            continue
+        elif not _JSON_ERROR.search(line) and any(int(m.group(1)) >= 400 for m in _STATUS.finditer(line)):
+            # only failing statuses: "HTTP/1.1 200 OK" request logs are noise
             found.append(ErrorBlock("http_status", line.strip()[:BLOCK_CHARS], i, None, line.strip()[:400]))
         elif _GENERIC_LINE.search(line) and not _LOG_NOISE.match(line):
             found.append(ErrorBlock("error_line", line.strip()[:BLOCK_CHARS], i, None, line.strip()[:400]))
@@ -198,6 +221,11 @@ def extract_errors(text: str, max_blocks: int = MAX_BLOCKS) -> list[ErrorBlock]:
 
 
 _KIND_WEIGHT = {"python_traceback": 3, "js_stack": 3, "json_error": 3, "http_status": 2, "error_line": 1}
+
+
+def _weight(block: ErrorBlock) -> int:
+    """Structured blocks first; a line naming an exception or warning type counts as structured."""
+    return _KIND_WEIGHT[block.kind] + (1 if block.kind == "error_line" and block.error_type else 0)
 
 
 def _rank(blocks: list[ErrorBlock], max_blocks: int) -> list[ErrorBlock]:
@@ -213,12 +241,11 @@ def _rank(blocks: list[ErrorBlock], max_blocks: int) -> list[ErrorBlock]:
             merged[key] = ErrorBlock(block.kind, block.text, block.start, block.error_type, block.message, (old.repeats + 1) if old else 1)
         else:
             merged[key] = ErrorBlock(old.kind, old.text, old.start, old.error_type, old.message, old.repeats + 1)
-    # A JSON body inside a traceback's exception line is the same error: keep the traceback.
-    ordered = sorted(merged.values(), key=lambda b: (-_KIND_WEIGHT[b.kind], -b.start))
-    structured = [b for b in ordered if _KIND_WEIGHT[b.kind] >= 2]
-    if structured:  # generic "error" lines only matter when nothing structured was found
+    ordered = sorted(merged.values(), key=lambda b: (-_weight(b), -b.start))
+    structured = [b for b in ordered if _weight(b) >= 2]
+    if structured:  # bare "error" lines only matter when nothing structured was found, or after it
         last = max(b.start for b in structured)
-        ordered = structured + [b for b in ordered if _KIND_WEIGHT[b.kind] < 2 and b.start > last]
+        ordered = structured + [b for b in ordered if _weight(b) < 2 and b.start > last]
     return ordered[:max_blocks]
 
 

@@ -87,6 +87,16 @@ EVERYDAY_ERRORS = (
     "BrokenPipeError: [Errno 32] Broken pipe",
     "ssl.SSLCertVerificationError: certificate verify failed: unable to get local issuer certificate",
     "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+    "Error: spawn esbuild ENOENT",
+    "FileNotFoundError: [Errno 2] No such file or directory: 'node'",
+    "pydantic_core._pydantic_core.ValidationError: 2 validation errors for PaginationParams",
+    "TypeError: update_price() got an unexpected keyword argument 'currency'",
+    "jsonschema.exceptions.ValidationError: 'replicas' is a required property",
+    "MCP error -32602: Invalid params: path must be absolute",
+    "httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://example.com/page'",
+    "cloudflare.NotFoundError: Error code: 404 - {'success': False, 'errors': [{'code': 7003, 'message': 'Could not route'}]}",
+    "stripe.error.RateLimitError: Request rate limit exceeded",
+    "github.GithubException: 403 {\"message\": \"API rate limit exceeded for user ID 1.\"}",
 )
 _BUILTIN_EXCEPTIONS = None
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.extract import ErrorBlock, agent_context, extract_errors, focus_text, http_statuses, is_error_text
+from kb.extract import ErrorBlock, agent_context, bounded_window, extract_errors, focus_text, http_statuses, is_error_text
 from kb.fusion import rrf
 from kb.signals import Evidence, SignalIndex
 from kb.signature import MAX_SCAN, normalize
 
 # Calibrated for sentence-transformers/all-MiniLM-L6-v2 (docs/search.md has the measurements).
-COSINE_ALONE = 0.68  # a cosine this high is confident by itself
-COSINE_WITH_AGREEMENT = 0.42  # enough when BM25's best result is the same entry and it leads by LEAD
-LEAD = 0.0  # ... i.e. no other entry is closer in meaning
+COSINE_ALONE = 0.70  # a cosine this high is confident by itself
+COSINE_WITH_AGREEMENT = 0.45  # enough when BM25's best result is the same entry and it leads by LEAD
+LEAD = 0.02  # ... over every other entry's cosine
 PATTERN_WEIGHT = 3.0  # specific evidence is the strongest there is
 GENERIC_WEIGHT = 1.0  # generic evidence ranks like one more keyword retriever
 DENSE_WEIGHT = 1.5  # meaning beats shared words for paraphrased symptoms (measured on the query set)
@@ -42,12 +42,14 @@ class Result:
     category: str
     score: float
     why: dict = field(default_factory=dict)
+    quick_fix: str = ""  # the entry's fix in one breath ("" for entries written before the field)
 
     def to_dict(self) -> dict:
         return {
             "slug": self.slug,
             "title": self.title,
             "summary": self.summary,
+            "quick_fix": self.quick_fix,
             "category": self.category,
             "score": round(self.score, 6),
             "why": self.why,
@@ -61,7 +63,19 @@ class SearchResponse:
     results: list[Result]
 
     def to_dict(self) -> dict:
-        return {"query": self.query, "matched": self.matched, "results": [r.to_dict() for r in self.results]}
+        return {"query": echo(self.query), "matched": self.matched, "results": [r.to_dict() for r in self.results]}
+
+
+ECHO_HEAD, ECHO_TAIL = 300, 1200
+
+
+def echo(query: str) -> str:
+    """The query as answers repeat it: whole when short; a pasted 10 MB log is not sent back, only
+    its start and its end (where the error is), with how much was left out."""
+    if len(query) <= ECHO_HEAD + ECHO_TAIL + 100:
+        return query
+    omitted = len(query) - ECHO_HEAD - ECHO_TAIL
+    return f"{query[:ECHO_HEAD]}\n... [{omitted} characters omitted] ...\n{query[-ECHO_TAIL:]}"
 
 
 def query_terms(text: str, limit: int = 48) -> list[str]:
@@ -156,9 +170,10 @@ def decide_matched(
     """The abstention rule (docs/search.md).  For the top result:
 
     1. specific evidence (its own error text or an error type only it claims) decides alone;
-    2. generic evidence (a shape everyday code raises too, a shared error type, a status) decides
-       only when the text is about an agent or an LLM API (``context``), and when several entries
-       share that evidence, only for the one that meaning also puts first;
+    2. in an error text, generic evidence (a shape everyday code raises too, an error type, a
+       status) decides only when the text is about an agent or an LLM API (``context``), and when
+       several entries share that evidence, only for the one that meaning also puts first (in a
+       question, "too many requests" is a topic, not evidence: it only ranks);
     3. otherwise only meaning is left.  An error text without agent context never matches on
        meaning (routine failures resemble entries in words, not in cause).  A question or an
        agent error needs a high cosine, or a fair one that BM25's best result agrees with and
@@ -166,8 +181,8 @@ def decide_matched(
     """
     if specific:
         return Decision(True, "specific")
-    if generic and context and (
-        generic_unique or (cosine is not None and cosine >= COSINE_WITH_AGREEMENT and lead is not None and lead >= LEAD)
+    if generic and error_text and context and (
+        generic_unique or (cosine is not None and cosine >= COSINE_WITH_AGREEMENT and lead is not None and lead >= 0)
     ):
         return Decision(True, "generic+context")
     if cosine is None or (error_text and not context):
@@ -191,6 +206,7 @@ def hybrid_search(
     error_text: bool | None = None,
     blocks: list[ErrorBlock] | None = None,
     evidence: Evidence | None = None,
+    context: list[str] | None = None,
 ) -> SearchResponse:
     """Run the retrievers over ``focus`` (the error blocks of ``query``; ``query`` itself when it
     holds none) and fuse them: specific evidence, generic evidence, BM25 and dense.
@@ -234,7 +250,8 @@ def hybrid_search(
         [specific_rank, generic_rank, bm25_rank, dense_rank],
         weights=[PATTERN_WEIGHT, GENERIC_WEIGHT, 1.0, DENSE_WEIGHT],
     )
-    context = agent_context(focus)
+    if context is None:
+        context = agent_context(bounded_window(query))
     bm25_scores = dict(bm25)
     results: list[Result] = []
     top_slugs = [slug for slug, _ in fused[:limit]]
@@ -264,7 +281,7 @@ def hybrid_search(
                 "dense_rank": dense_rank.index(slug) + 1 if cosine else None,
             },
         }
-        results.append(Result(slug, entry.title, entry.summary, entry.category, score, why))
+        results.append(Result(slug, entry.title, entry.summary, entry.category, score, why, entry.quick_fix))
 
     matched = False
     if results:

@@ -81,14 +81,15 @@ class KnowledgeBase:
         """
         path = Path(db) if db else default_db_path()
         notices: list[str] = []
-        args = (path, entries_dirs, embedder, progress, refresh, remember_dirs, notices)
         try:
-            return cls._open(*args)
+            return cls._open(path, entries_dirs, embedder, progress, refresh, remember_dirs, notices)
         except CorruptDatabase as exc:
             from kb.doctor import replace_damaged_database
 
             replace_damaged_database(path, exc, notices)
-            return cls._open(*args)
+            # Rebuild the index now, even for a caller that asked for no refresh (the hook): an
+            # empty index would answer nothing until some other command happened to rebuild it.
+            return cls._open(path, entries_dirs, embedder, progress, True, remember_dirs, notices)
 
     @classmethod
     def _open(cls, path, entries_dirs, embedder, progress, refresh, remember_dirs, notices) -> "KnowledgeBase":
@@ -118,8 +119,8 @@ class KnowledgeBase:
         self.store.close()
 
     def _index_state(self) -> str:
-        """"current", "failed" (the last automatic update of these very files failed; wait for
-        ``synapse index``) or "stale"."""
+        """Whether the index is "current", "stale", or "failed" (the last automatic update of these
+        very files failed: searches wait for an explicit ``synapse index`` instead of retrying)."""
         current = fingerprint(self.dirs, self.model_id)
         if self.store.get_meta("fingerprint") == current and self.store.get_meta("dirs") == describe_dirs(self.dirs):
             return "current"
@@ -281,7 +282,7 @@ class KnowledgeBase:
         evidence already decides, or an error text without agent context can never match on
         meaning).  The hook uses it: most failed tool calls are then answered without numpy.
         """
-        from kb.extract import agent_context, extract_errors, focus_text, is_error_text
+        from kb.extract import agent_context, bounded_window, evidence_tail, extract_errors, focus_text, is_error_text
 
         blocks = extract_errors(query)
         focus = focus_text(query, blocks)
@@ -289,9 +290,12 @@ class KnowledgeBase:
             error_text = is_error_text(blocks)
         with self._lock:
             signals = self._signal_index()
-        evidence = signals.evidence(focus)
+        evidence = signals.evidence(focus, evidence_tail(query))
+        # Whether the text is about an agent or an LLM API: anywhere in the window, not only in the
+        # error blocks (a generic asyncio traceback in a log full of anthropic retries is the agent's).
+        context = agent_context(bounded_window(query))
         use_meaning = bool(focus)
-        if lazy_meaning and (evidence.specific_rank() or (error_text and not agent_context(focus))):
+        if lazy_meaning and (evidence.specific_rank() or (error_text and not context)):
             use_meaning = False
         dense = vector = None
         if use_meaning:
@@ -305,7 +309,7 @@ class KnowledgeBase:
         with self._lock:
             return hybrid_search(
                 self.store, query, limit, vector, dense, signals,
-                focus=focus, blocks=blocks, error_text=error_text, evidence=evidence,
+                focus=focus, blocks=blocks, error_text=error_text, evidence=evidence, context=context,
             )
 
     def _cached_vector(self, embedder, query: str):

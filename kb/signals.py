@@ -66,8 +66,15 @@ class SignalIndex:
                 claims.setdefault(name.lower(), []).append(slug)
         self.by_type = claims
 
-    def evidence(self, text: str) -> Evidence:
-        found = Evidence(specific=self.specific.match(text), generic=self.generic.match(text))
+    def evidence(self, text: str, tail: str = "") -> Evidence:
+        """Evidence in ``text`` (the error blocks).  Specific patterns are also looked for in
+        ``tail`` (the end of the output): a framework's own message printed as plain output, such
+        as LangChain's "Agent stopped due to iteration limit", is not an error block."""
+        specific = self.specific.match(text)
+        if tail:
+            seen = {h.slug for h in specific}
+            specific += [h for h in self.specific.match(tail) if h.slug not in seen]
+        found = Evidence(specific=specific, generic=self.generic.match(text))
         tokens: set[str] = set()
         for token in _TOKEN.findall(text):
             token = token.strip(".").lower()

@@ -34,13 +34,13 @@ from kb.signature import required_literal
 SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals", "m004_entry_signals")
 
 
-
 def _busy_timeout() -> float:
     """How long a statement waits for another process's write lock (``SYNAPSE_BUSY_TIMEOUT`` seconds)."""
     try:
         return max(0.0, float(os.environ.get("SYNAPSE_BUSY_TIMEOUT", "30")))
     except ValueError:
         return 30.0
+
 
 INDEX_WAIT_S = 600.0  # how long a process waits for another one's index build
 
@@ -112,7 +112,19 @@ def classify(exc: sqlite3.DatabaseError, path) -> Exception:
     """The exception to raise for a sqlite3 error on the database at ``path``."""
     if is_damage(exc):
         return CorruptDatabase(f"{path}: {exc}")
-    return DatabaseUnavailable(path, error_kind(exc), str(exc))
+    kind = error_kind(exc)
+    if kind == "io" and path is not None and _disk_is_full(Path(path).parent):
+        kind = "full"  # a full disk often surfaces as an I/O error (the -shm file cannot grow)
+    return DatabaseUnavailable(path, kind, str(exc))
+
+
+def _disk_is_full(folder: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -131,7 +143,11 @@ def file_lock(path: Path | None, timeout: float | None = None, what: str = "the 
     except ImportError:  # pragma: no cover - Windows: SQLite's own locks and BEGIN IMMEDIATE still apply
         yield True
         return
-    fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a read-only or foreign data directory: nothing can be written anyway
+        kind = {errno.ENOSPC: "full", errno.EROFS: "read-only", errno.EACCES: "permission", errno.EPERM: "permission"}.get(exc.errno, "io")
+        raise DatabaseUnavailable(None, kind, f"cannot create the lock file {path}: {exc.strerror or exc}") from exc
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -188,6 +204,7 @@ class Store:
     def __init__(self, path: Path | str | None = None, *, memory: bool = False):
         self.path = None if memory else Path(path)
         self._db = None
+        self._depth = 0  # > 0 inside ``transaction()``
         self.conn = None
         try:
             if memory:
@@ -258,10 +275,13 @@ class Store:
         instead of failing half-way.  Nested use joins the outer transaction.  sqlite-utils calls made
         inside use savepoints (``Database.atomic``) and never commit on their own.
         """
-        if self.conn.in_transaction:
+        if self._depth:
             yield
             return
+        if self.conn.in_transaction:
+            self.conn.commit()  # an implicit transaction some plain conn.execute write left open
         self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
         try:
             yield
             self.conn.execute("COMMIT")
@@ -269,6 +289,8 @@ class Store:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+        finally:
+            self._depth = 0
 
     @contextlib.contextmanager
     def index_lock(self, timeout: float | None = INDEX_WAIT_S) -> Iterator[bool]:

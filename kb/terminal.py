@@ -1,6 +1,13 @@
-"""Human output for the terminal (rich).  Imported only for non-JSON output."""
+"""Human output for a terminal (rich).  Imported only for non-JSON output.
+
+Rich wraps and pads every line to the console width, which is right on a screen and wrong in a
+pipe: ``synapse show`` prints plain markdown when stdout is not a terminal (``kb.views``), and
+search results are not wrapped there.
+"""
 
 from __future__ import annotations
+
+import sys
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -9,6 +16,12 @@ from rich.text import Text
 
 from kb.model import Entry
 from kb.search import SearchResponse
+from kb.views import QUICK_FIX_HEADING, verified_text
+
+
+def _console() -> Console:
+    """A console for stdout that does not wrap lines when stdout is a pipe or a file."""
+    return Console(soft_wrap=not sys.stdout.isatty())
 
 
 def _bold_markers(snippet: str) -> Text:
@@ -19,7 +32,7 @@ def _bold_markers(snippet: str) -> Text:
 
 
 def print_search(response: SearchResponse, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     if not response.results:
         console.print("No entries found.")
         return
@@ -40,6 +53,8 @@ def print_search(response: SearchResponse, console: Console | None = None) -> No
         head = Text.assemble((f"{i}. ", "bold"), (r.title, "bold cyan"), (f"  [{r.slug}]", "dim"))
         console.print(head)
         console.print(Text(f"   {r.summary}"))
+        if r.quick_fix:
+            console.print(Text.assemble(("   Quick fix: ", "bold green"), r.quick_fix))
         if why.get("snippet"):
             console.print(Text("   ") + _bold_markers(why["snippet"]), style="dim")
         console.print(Text(f"   why: {', '.join(reasons) or 'fused rank'}; section: {why.get('section') or '-'}", style="dim"))
@@ -47,14 +62,25 @@ def print_search(response: SearchResponse, console: Console | None = None) -> No
     console.print(f"[dim]Full fix: synapse show {response.results[0].slug}[/]")
 
 
+def _quick_fix_panel(entry: Entry) -> Panel:
+    return Panel(Text(entry.quick_fix), title=f"[bold green]{QUICK_FIX_HEADING}[/]", title_align="left", border_style="green")
+
+
 def print_entry(entry: Entry, section: str | None = None, console: Console | None = None) -> None:
+    """The entry on a terminal: header, verification, the quick fix, then the sections.
+
+    With ``section``, that section only; for ``Fix`` the quick fix comes first, then the options.
+    """
     console = console or Console()
-    if section is None:
+    chosen = entry.section(section) if section else None
+    if chosen is None:
         console.print(Panel(Text.assemble((entry.title, "bold"), "\n", (entry.summary, "")), subtitle=entry.slug))
         console.print(Text(f"category: {entry.category}   tags: {', '.join(entry.tags)}", style="dim"))
-    sections = [entry.section(section)] if section else entry.sections
-    for s in sections:
+        console.print(Text(verified_text(entry), style="dim" if entry.verified else "yellow"))
+    if entry.quick_fix and (chosen is None or chosen.name == "Fix"):
+        console.print(_quick_fix_panel(entry))
+    for s in [chosen] if chosen else entry.sections:
         console.print(Markdown(f"## {s.name}\n\n{s.body}", code_theme="monokai"))
-    if section is None:
+    if chosen is None:
         console.print(Markdown("## Savings\n\n" + entry.savings))
         console.print(Markdown("## Sources\n\n" + "\n".join(f"- {u}" for u in entry.sources)))

@@ -1,15 +1,30 @@
-"""Plain-data views of entries, shared by ``synapse show --json``, the web API and agent tools."""
+"""Plain-data views of entries, shared by ``synapse show``, the web API and agent tools.
+
+Every reader leads with the same two things: the quick fix (what to change, in one breath) and
+when the entry's facts were last verified.  They are built here once so the CLI, the site, the
+MCP server and the agent tools say them the same way.
+"""
 
 from __future__ import annotations
 
 from kb.model import Entry, fix_preamble
 
+NOT_VERIFIED = "Not verified yet"
+QUICK_FIX_HEADING = "Quick fix"
 
-def entry_to_dict(entry: Entry) -> dict:
-    """The entry as JSON-ready data, with the Fix section split into its options."""
-    data = entry.content()
+
+def verified_text(entry: Entry) -> str:
+    """``Verified 2026-12-02 against anthropic 2.15.0, openai 2.8.1``, or ``Not verified yet``."""
+    if entry.verified is None:
+        return NOT_VERIFIED
+    against = ", ".join(entry.verified.against)
+    return f"Verified {entry.verified.on.isoformat()}" + (f" against {against}" if against else "")
+
+
+def fix_to_dict(entry: Entry) -> dict:
+    """The Fix section as its preamble and numbered options, each with its code blocks."""
     fix = entry.section("Fix")
-    data["fix"] = {
+    return {
         "preamble": fix_preamble(fix.body) if fix else "",
         "options": [
             {
@@ -21,7 +36,43 @@ def entry_to_dict(entry: Entry) -> dict:
             for o in entry.fix_options
         ],
     }
+
+
+def entry_to_dict(entry: Entry) -> dict:
+    """The entry as JSON-ready data, quick fix and verification first, the Fix split into options."""
+    content = entry.content()
+    data = {key: content.pop(key) for key in ("slug", "title", "quick_fix", "verified", "summary")}
+    data.update(content)
+    data["fix"] = fix_to_dict(entry)
     return data
+
+
+def entry_markdown(entry: Entry, section: str | None = None) -> str:
+    """The entry as plain markdown for a pipe or a file: no colours, no padding, no wrapping.
+
+    The whole entry opens with its title, summary, facts and verification line, then the quick
+    fix, then the sections.  ``section`` gives that section only; for ``Fix`` the quick fix comes
+    first, then the options.  The caller has checked that the section exists.
+    """
+    quick = [f"## {QUICK_FIX_HEADING}", "", entry.quick_fix, ""] if entry.quick_fix else []
+    if section is not None:
+        chosen = entry.section(section)
+        lead = quick if chosen.name == "Fix" else []
+        return "\n".join([*lead, f"## {chosen.name}", "", chosen.body.strip()]) + "\n"
+    parts = [
+        f"# {entry.title}",
+        "",
+        entry.summary,
+        "",
+        f"slug: {entry.slug} | category: {entry.category} | tags: {', '.join(entry.tags)}",
+        verified_text(entry),
+        "",
+        *quick,
+    ]
+    for s in entry.sections:
+        parts += [f"## {s.name}", "", s.body.strip(), ""]
+    parts += ["## Savings", "", entry.savings, "", "## Sources", "", *(f"- {u}" for u in entry.sources)]
+    return "\n".join(parts) + "\n"
 
 
 def fix_digest(entry: Entry, limit: int = 600) -> str:

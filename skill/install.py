@@ -481,8 +481,8 @@ def _restore_or_write(path: Path, data: dict[str, Any], backups: Path) -> str:
             for backup in kept:
                 backup.unlink()
             return f"Removed the {HOOK_EVENT} hook from {path} (restored as it was before SynapseAI changed it)."
-    elif not data:
-        Path(os.path.realpath(path)).unlink()
+    elif not data and not path.is_symlink():  # a link was set up by its owner: keep it and its target
+        path.unlink()
         return f"Removed the {HOOK_EVENT} hook and {path}, which SynapseAI had created."
     _write_atomically(path, _settings_text(data))
     note = f" (the backup from before SynapseAI's first change is kept: {kept[0]})" if kept else ""

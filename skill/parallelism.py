@@ -54,8 +54,10 @@ _STOPWORDS = frozenset(
     page default tool tools input output message info warning debug note empty list dir read write
     """.split()
 )
-_CHUNK = re.compile(r"[^\s\"'`<>()\[\]{},;|]+")
-_SPLIT = re.compile(r"[/\\?&=#:@]+")
+# Text is cut into chunks at whitespace and quotes/brackets/separators, and chunks into parts at
+# path and URL punctuation (translate + str.split: much faster than a regex on megabytes).
+_CHUNK_BREAKS = str.maketrans({ch: " " for ch in "\"'`<>()[]{},;|"})
+_PART_BREAKS = str.maketrans({ch: " " for ch in "/\\?&=#:@"})
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 _WRITE_VERBS = frozenset(
@@ -110,16 +112,36 @@ def _trivial(token: str) -> bool:
     return len(token) < 3 or token in _STOPWORDS or not any(ch.isalnum() for ch in token)
 
 
+_PIECE = 1 << 20
+_SPACE = re.compile(r"\s")
+
+
+def _pieces(text: str) -> Iterable[str]:
+    """``text`` in slices of about ``_PIECE`` characters, cut at whitespace (never inside a chunk)."""
+    start = 0
+    while len(text) - start > _PIECE:
+        cut = _SPACE.search(text, start + _PIECE)
+        if cut is None:
+            break
+        yield text[start : cut.start()]
+        start = cut.start()
+    yield text[start:]
+
+
 def text_tokens(text: str, keep: set[str] | None = None) -> set[str]:
     """Lower-cased tokens of free text: whole chunks (paths, URLs, ids) and their path parts.
 
     Written for megabytes of log text: the text is lower-cased once, each distinct chunk is kept
-    once, and the parts of all chunks come from one ``split`` of the chunks joined by a separator
-    (so no Python loop runs per chunk). With ``keep``, only tokens in it are returned: a caller
+    once, and the parts of all chunks come from one split of the chunks joined by a space (so no
+    Python loop runs per chunk). With ``keep``, only tokens in it are returned: a caller
     that only ever looks those up does not have to filter or hold millions of others.
     """
-    chunks = {raw.rstrip(".:;!?*").lstrip(":;!?*") for raw in set(_CHUNK.findall(text.lower() if text else ""))}
-    parts = {part.strip(".") for part in _SPLIT.split("/".join(chunks))}
+    raw_chunks: set[str] = set()
+    for piece in _pieces(text or ""):  # a megabyte at a time: the list of all chunks is never built
+        raw_chunks.update(piece.lower().translate(_CHUNK_BREAKS).split())
+    chunks = {raw.rstrip(".:;!?*").lstrip(":;!?*") for raw in raw_chunks}
+    # chunks hold no whitespace, so joining by a space and splitting again yields each chunk's parts
+    parts = {part.strip(".") for part in " ".join(chunks).translate(_PART_BREAKS).split()}
     candidates = chunks | parts
     if keep is not None:
         return candidates & keep

@@ -35,10 +35,13 @@ from typing import Any
 __all__ = [
     "DIAGNOSE_TRACE",
     "GET_SOLUTION",
+    "MAX_LIMIT",
+    "OUTPUT_SCHEMAS",
     "REFERENCE_NOTE",
     "SEARCH_SOLUTIONS",
     "TOOL_DEFINITIONS",
     "SynapseTools",
+    "check_limit",
 ]
 
 # Said once per tool result: entries are written by people outside this conversation.
@@ -57,16 +60,18 @@ SEARCH_DESCRIPTION = (
     "traceback) or a short description of the symptom. Returns {query, matched, results}: "
     "'matched' is true only when the top result is a confident match (an error-signature pattern "
     "hit or strong agreement between lexical and semantic search); when false, the results are "
-    "loosely related and should not be applied blindly. Each result has a slug, title, summary "
-    "and 'why' (the pattern or section that matched). Use get_solution with a slug for the full "
-    "fix."
+    "loosely related and should not be applied blindly. Each result has a slug, title, summary, "
+    "quick_fix (the fix in one breath) and 'why' (the pattern or section that matched). Use "
+    "get_solution with a slug for the full fix."
 )
 
 GET_DESCRIPTION = (
-    "Get one SynapseAI knowledge-base entry in full by its slug (from search_solutions): symptom, "
-    "root cause, the fix split into numbered options with code, when to use which option, "
-    "environment and sources. Pass 'section' (for example 'Fix' or 'Root Cause') to get only that "
-    "section. Fails with a list of close slugs when the slug does not exist."
+    "Get one SynapseAI knowledge-base entry in full by its slug (from search_solutions). It starts "
+    "with quick_fix (the fix in one breath) and verified (when the facts were last checked, and "
+    "against which SDK versions or docs; null if never), then symptom, root cause, the fix split "
+    "into numbered options with code, when to use which option, environment and sources. Pass "
+    "'section' (for example 'Fix' or 'Root Cause') to get only that section; 'Fix' gives the "
+    "quick fix and then the options. Fails with a list of close slugs when the slug does not exist."
 )
 
 DIAGNOSE_DESCRIPTION = (
@@ -146,7 +151,79 @@ DIAGNOSE_TRACE: dict[str, Any] = {
 
 TOOL_DEFINITIONS: list[dict[str, Any]] = [SEARCH_SOLUTIONS, GET_SOLUTION, DIAGNOSE_TRACE]
 
-_MAX_LIMIT = 20
+MAX_LIMIT = 20
+
+# What each tool returns, as JSON Schema (MCP publishes these as ``outputSchema`` and sends the
+# result as ``structuredContent`` too). Only the keys a client can rely on are required; entries
+# and reports may grow fields, so objects stay open.
+_STRING_LIST = {"type": "array", "items": {"type": "string"}}
+OUTPUT_SCHEMAS: dict[str, dict[str, Any]] = {
+    "search_solutions": {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "description": "The query as searched (first 500 characters)."},
+            "matched": {"type": "boolean", "description": "True only for a confident match of the top result."},
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "title": {"type": "string"},
+                        "summary": {"type": "string"},
+                        "quick_fix": {"type": "string", "description": "The fix in one breath; empty for older entries."},
+                        "category": {"type": "string"},
+                        "score": {"type": "number"},
+                        "why": {"type": "object"},
+                        "fix_digest": {"type": "string", "description": "Top result only, when matched."},
+                    },
+                    "required": ["slug", "title", "summary", "quick_fix", "score"],
+                },
+            },
+            "note": {"type": "string"},
+        },
+        "required": ["query", "matched", "results", "note"],
+    },
+    "get_solution": {
+        "type": "object",
+        "properties": {
+            "slug": {"type": "string"},
+            "title": {"type": "string"},
+            "quick_fix": {"type": "string", "description": "The fix in one breath; empty for older entries."},
+            "verified": {
+                "type": ["object", "null"],
+                "description": "When the facts were last checked; null if never.",
+                "properties": {"date": {"type": "string"}, "against": _STRING_LIST},
+                "required": ["date", "against"],
+            },
+            "summary": {"type": "string"},
+            "category": {"type": "string"},
+            "tags": _STRING_LIST,
+            "sources": _STRING_LIST,
+            "sections": {
+                "type": "array",
+                "description": "The entry's sections except Fix, which is in 'fix'; absent when section='Fix'.",
+                "items": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "body": {"type": "string"}},
+                    "required": ["name", "body"],
+                },
+            },
+            "fix": {"type": "object", "description": "The Fix section split into numbered options with code."},
+            "note": {"type": "string"},
+        },
+        "required": ["slug", "title", "quick_fix", "verified", "note"],
+    },
+    "diagnose_trace": {
+        "type": "object",
+        "properties": {
+            "findings": {"type": "array", "items": {"type": "object"}},
+            "summary": {"type": "object"},
+            "fix": {"type": ["object", "null"]},
+        },
+        "required": ["findings", "summary", "fix"],
+    },
+}
 
 
 class SynapseTools:
@@ -194,11 +271,14 @@ class SynapseTools:
                 self._kb = None
 
     # ------------------------------------------------------------------ tools
-    def search_solutions(self, query: str, limit: int = 5) -> dict[str, Any]:
-        """Search; keep what a model can use (drop ranking internals), add the top fix digest."""
+    def search_solutions(self, query: str | None = None, limit: int = 5) -> dict[str, Any]:
+        """Search; keep what a model can use (drop ranking internals), add the top fix digest.
+
+        Arguments default to None so a missing one gets the same message as a bad one.
+        """
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string: pass the error message or symptom")
-        limit = _clamp_limit(limit)
+        limit = check_limit(limit)
         response = self.kb.search(query, limit).to_dict()
         results = []
         for item in response["results"]:
@@ -208,6 +288,7 @@ class SynapseTools:
                     "slug": item["slug"],
                     "title": item["title"],
                     "summary": item["summary"],
+                    "quick_fix": item["quick_fix"],
                     "category": item["category"],
                     "score": item["score"],
                     "why": {k: why.get(k) for k in ("pattern", "section", "snippet") if why.get(k)},
@@ -223,8 +304,13 @@ class SynapseTools:
         out["note"] = REFERENCE_NOTE + " Call get_solution with a slug for the full entry."
         return out
 
-    def get_solution(self, slug: str, section: str | None = None) -> dict[str, Any]:
-        """The entry as JSON (``kb.views.entry_to_dict``), optionally one section only."""
+    def get_solution(self, slug: str | None = None, section: str | None = None) -> dict[str, Any]:
+        """The entry as JSON, quick fix and verification first (``kb.views.entry_to_dict``).
+
+        The Fix text appears once, split into options under ``fix`` (it is not repeated in
+        ``sections``).  With ``section``, only the header, the quick fix and that section: for
+        ``Fix`` the quick fix then the options, for any other its text in ``sections``.
+        """
         if not isinstance(slug, str) or not slug.strip():
             raise ValueError("slug must be a non-empty string, e.g. 'rate-limit-429'")
         slug = slug.strip()
@@ -235,16 +321,24 @@ class SynapseTools:
             raise ValueError(f"no entry '{slug}'{hint}")
         from kb.views import entry_to_dict
 
+        if section is not None and not isinstance(section, str):
+            raise ValueError("section must be a string such as 'Fix' or 'Root Cause', or left out")
         data = entry_to_dict(entry)
+        sections = [s for s in data.pop("sections") if s["name"] != "Fix"]
         if section:
-            wanted = section.strip().lower()
-            sections = [s for s in data["sections"] if s["name"].lower() == wanted]
-            if not sections:
-                names = ", ".join(s["name"] for s in data["sections"])
+            chosen = entry.section(section)
+            if chosen is None:
+                names = ", ".join(s.name for s in entry.sections)
                 raise ValueError(f"entry '{slug}' has no section '{section}' (sections: {names})")
-            data["sections"] = sections
-            if wanted != "fix":
-                data.pop("fix", None)
+            data = {key: data[key] for key in ("slug", "title", "quick_fix", "verified", "fix")}
+            if chosen.name == "Fix":
+                return {**data, "note": REFERENCE_NOTE}
+            data.pop("fix")
+            sections = [s for s in sections if s["name"] == chosen.name]
+        fix = data.pop("fix", None)
+        data["sections"] = sections
+        if fix is not None:
+            data["fix"] = fix
         data["note"] = REFERENCE_NOTE
         return data
 
@@ -254,8 +348,13 @@ class SynapseTools:
         """Run ``skill.diagnose.diagnose`` on an inline transcript or a file."""
         if (transcript is None) == (path is None):
             raise ValueError("give exactly one of 'transcript' or 'path'")
-        from skill.diagnose import diagnose
+        from skill.diagnose import check_default_latency, diagnose
 
+        default_latency = check_default_latency(default_latency)
+        if path is not None and (not isinstance(path, str) or not path.strip()):
+            raise ValueError("path must be a non-empty string: the transcript file on this machine")
+        if transcript is not None and not isinstance(transcript, (dict, list, str)):
+            raise ValueError("transcript must be an object, a list of messages, or a JSON string of one")
         if path is not None:
             from skill.transcript import load_path
 
@@ -301,7 +400,13 @@ def _block_type(block: Any) -> Any:
     return block.get("type") if isinstance(block, Mapping) else getattr(block, "type", None)
 
 
-def _clamp_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
-        raise ValueError("limit must be an integer between 1 and 20")
-    return max(1, min(int(limit), _MAX_LIMIT))
+def check_limit(limit: Any) -> int:
+    """The one rule for ``limit`` (direct tools and MCP alike): a whole number, clamped to 1-20.
+
+    Out-of-range numbers are clamped rather than refused (asking for 50 results and getting 20
+    is not an error worth a retry); anything that is not a whole number is refused.
+    """
+    whole = isinstance(limit, int) or (isinstance(limit, float) and limit.is_integer())
+    if isinstance(limit, bool) or not whole:
+        raise ValueError(f"limit must be a whole number between 1 and {MAX_LIMIT}, got {limit!r}")
+    return max(1, min(int(limit), MAX_LIMIT))

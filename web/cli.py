@@ -11,8 +11,61 @@ import os
 from pathlib import Path
 
 import click
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from web.settings import ENTRIES_ENV
+
+HEADER_TIMEOUT_ENV = "SYNAPSE_HEADER_TIMEOUT"
+DEFAULT_HEADER_TIMEOUT = 10.0
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, plus a deadline for a request's headers.
+
+    uvicorn (0.54) closes idle keep-alive connections but has no limit on how long a client may take
+    to send its headers, so a client that sends them a byte at a time holds a connection and a file
+    descriptor forever.  Here the whole header block must arrive within ``header_timeout`` seconds of
+    the connection opening (or of the previous response); otherwise the connection is closed.  The
+    deadline does not move when more bytes arrive.  It is read from ``$SYNAPSE_HEADER_TIMEOUT`` so
+    that it reaches uvicorn's reload worker too.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header_timeout = float(os.environ.get(HEADER_TIMEOUT_ENV) or DEFAULT_HEADER_TIMEOUT)
+        self._header_deadline = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._watch_headers()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._watch_headers()
+
+    def connection_lost(self, exc) -> None:
+        self._stop_header_deadline()
+        super().connection_lost(exc)
+
+    def _watch_headers(self) -> None:
+        """Arm the deadline while the client owes us a request's headers; disarm once they are in."""
+        waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        if waiting and self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+        elif not waiting:
+            self._stop_header_deadline()
+
+    def _stop_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.logger.info("%s:%d - closed: no complete request headers within %gs", *(self.client or ("?", 0)), self.header_timeout)
+            self.transport.close()
 
 
 @click.command("serve")
@@ -33,7 +86,10 @@ from web.settings import ENTRIES_ENV
 )
 @click.option("--reload", is_flag=True, help="Restart when the code or templates change (development only).")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level.")
-def serve_command(host, port, db, entries, reload, log_level):
+@click.option("--header-timeout", default=DEFAULT_HEADER_TIMEOUT, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a client has to send a request's headers before the connection is closed (slow-header clients).")
+@click.option("--keep-alive-timeout", default=5, show_default=True, type=click.IntRange(1, 3600), help="Seconds an idle keep-alive connection stays open.")
+@click.option("--shutdown-timeout", default=10, show_default=True, type=click.IntRange(0, 3600), help="On SIGTERM or Ctrl-C, seconds to let requests in flight finish before they are cancelled.")
+def serve_command(host, port, db, entries, reload, log_level, header_timeout, keep_alive_timeout, shutdown_timeout):
     """Run the web site: search, entries, submissions, moderation and the JSON API.
 
     Moderation is on when SYNAPSE_ADMIN_TOKEN is set.  Open http://HOST:PORT/ in a browser;
@@ -51,7 +107,11 @@ def serve_command(host, port, db, entries, reload, log_level):
     if not os.environ.get("SYNAPSE_ADMIN_TOKEN"):
         click.echo("synapse: moderation is off (set SYNAPSE_ADMIN_TOKEN to review submissions at /admin)", err=True)
     click.echo(f"synapse: serving on http://{host}:{port}/ (loading the knowledge base…)", err=True)
-    options = dict(host=host, port=port, log_level=log_level, h11_max_incomplete_event_size=64 * 1024)
+    os.environ[HEADER_TIMEOUT_ENV] = str(header_timeout)
+    options = dict(
+        host=host, port=port, log_level=log_level, h11_max_incomplete_event_size=64 * 1024,
+        http=HeaderTimeoutProtocol, timeout_keep_alive=keep_alive_timeout, timeout_graceful_shutdown=shutdown_timeout,
+    )
     if reload:
         web_dir = Path(__file__).resolve().parent
         uvicorn.run(

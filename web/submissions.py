@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from kb.model import CATEGORIES, Entry, Section
-from kb.parse import EntryError, parse_entry, pattern_error_reason, render_entry
+from kb.parse import MAX_FENCE_LINES, QUICK_FIX_MAX_WORDS, EntryError, parse_entry, pattern_error_reason, render_entry
 
 from web import flags as flagging
 
@@ -27,6 +27,7 @@ FORM_OPTION_SLOTS = 3  # option slots the form shows without JS
 LIMITS = {
     "title": 200,
     "summary": 400,
+    "quick_fix": 600,
     "category": 40,
     "tags": 400,
     "patterns": 5000,
@@ -39,7 +40,7 @@ LIMITS = {
     "savings": 500,
     "contact": 200,
 }
-TEXT_FIELDS = ("title", "summary", "category", "tags", "patterns", "symptom", "root_cause", "environment", "sources", "savings", "contact")
+TEXT_FIELDS = ("title", "summary", "quick_fix", "category", "tags", "patterns", "symptom", "root_cause", "environment", "sources", "savings", "contact")
 
 _TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,39}$")
 _URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
@@ -52,6 +53,7 @@ class Draft:
 
     title: str = ""
     summary: str = ""
+    quick_fix: str = ""
     category: str = ""
     tags: str = ""
     patterns: str = ""
@@ -103,6 +105,7 @@ class Draft:
         return cls(
             title=payload.get("title") or "",
             summary=payload.get("summary") or "",
+            quick_fix=payload.get("quick_fix") or "",
             category=payload.get("category") or "",
             tags=", ".join(tags) if isinstance(tags, list) else tags,
             patterns=lines(payload.get("patterns")),
@@ -179,6 +182,16 @@ def _check_sizes(draft: Draft, errors: dict[str, str]) -> bool:
     return too_large
 
 
+def _check_fence_lines(draft: Draft, errors: dict[str, str]) -> bool:
+    """An entry holds at most ``MAX_FENCE_LINES`` lines starting with ```; say which field has most."""
+    counts = {name: sum(1 for line in text.split("\n") if line.startswith("```")) for name, text in draft.scan_text().items()}
+    if sum(counts.values()) <= MAX_FENCE_LINES:
+        return False
+    worst = max(counts, key=counts.get)
+    errors[worst] = f"Too many code fences: the whole entry may have at most {MAX_FENCE_LINES} lines starting with ``` ({sum(counts.values()):,} here)."
+    return True
+
+
 def _reserved_heading(text: str) -> str | None:
     in_fence = False
     for line in text.split("\n"):
@@ -203,6 +216,10 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
     need("title", "The title", one_line=True)
     need("summary", "A one-line summary")
     need("summary", "The summary", one_line=True)
+    need("quick_fix", "A quick fix (the fix in one breath)")
+    need("quick_fix", "The quick fix", one_line=True)
+    if "quick_fix" not in errors and len(draft.quick_fix.split()) > QUICK_FIX_MAX_WORDS:
+        errors["quick_fix"] = f"Keep the quick fix to {QUICK_FIX_MAX_WORDS} words (it has {len(draft.quick_fix.split())}): what to change, not why."
     need("symptom", "The symptom")
     need("root_cause", "The root cause")
     need("savings", "Expected savings (say “none” where there are none)")
@@ -277,6 +294,7 @@ def build_entry(draft: Draft, slug: str | None = None, today: date | None = None
         slug=slug or slugify(draft.title),
         title=draft.title.strip(),
         summary=draft.summary.strip(),
+        quick_fix=draft.quick_fix.strip(),
         category=draft.category,
         tags=split_tags(draft.tags),
         patterns=[p for p in draft.patterns.split("\n") if p.strip()],
@@ -324,6 +342,8 @@ def validate(draft: Draft, today: date | None = None) -> Validation:
     too_large = _check_sizes(draft, errors)
     if too_large:  # refused as it stands: no further work on text of unbounded size
         return Validation(None, errors, True, [])
+    if _check_fence_lines(draft, errors):  # the entry could never lint: spare the parse
+        return Validation(None, errors, False, [])
     _check_fields(draft, errors)
     # Flag checks only on patterns within the length limit: the nested-quantifier check takes
     # quadratic time in a pattern's length.

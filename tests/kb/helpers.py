@@ -8,6 +8,7 @@ TEMPLATE = """---
 slug: {slug}
 title: "{title}"
 summary: {summary}
+quick_fix: Do this instead.
 category: api-errors
 tags: [{tag}]
 patterns: [{patterns}]

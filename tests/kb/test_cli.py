@@ -12,12 +12,30 @@ from kb.cli import main
 from tests.kb.helpers import write_entry
 
 
+QUICK_FIX = "Raise max_retries on the client and cap concurrent requests."
+VERIFIED = "Verified 2026-11-20 against anthropic 2.15.0, Claude API errors docs"
+SLOW_QUICK_FIX = "Run independent tool calls with asyncio.gather."
+
+
+def set_quick_fix(path, quick_fix: str, verified: bool) -> None:
+    """Set a ``write_entry`` file's ``quick_fix`` (replacing one the template has) and, when asked,
+    add a ``verified`` mapping."""
+    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if not line.startswith("quick_fix:")]
+    at = next(i for i, line in enumerate(lines) if line.startswith("category:"))
+    extra = [f"quick_fix: {quick_fix}"]
+    if verified:
+        extra += ["verified:", "  date: 2026-11-20", "  against: [anthropic 2.15.0, Claude API errors docs]"]
+    path.write_text("\n".join(lines[:at] + extra + lines[at:]), encoding="utf-8")
+
+
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     folder = tmp_path / "entries"
-    write_entry(folder, "rate-limited", title="429 rate_limit_error from the API", patterns=r"'rate_limit_error'",
-                symptom="Requests fail with 429.", fix="Back off.\n\n```python\nimport time\ntime.sleep(1)\n```")
-    write_entry(folder, "slow-tools", title="Tool calls run one after another", symptom="The agent is slow.")
+    set_quick_fix(write_entry(folder, "rate-limited", title="429 rate_limit_error from the API", patterns=r"'rate_limit_error'",
+                              symptom="Requests fail with 429.", fix="Back off.\n\n```python\nimport time\ntime.sleep(1)\n```"),
+                  QUICK_FIX, verified=True)
+    set_quick_fix(write_entry(folder, "slow-tools", title="Tool calls run one after another", symptom="The agent is slow."),
+                  SLOW_QUICK_FIX, verified=False)
     db = tmp_path / "cli.db"
     runner = CliRunner()
     result = runner.invoke(main, ["index", "--db", str(db), "--entries", str(folder)])
@@ -79,6 +97,94 @@ def test_show_json_and_section(env):
     assert human.exit_code == 0 and "Option 1" in human.output and "Symptom" not in human.output
 
 
+def _entry(env, slug):
+    from kb.service import KnowledgeBase
+
+    kb = KnowledgeBase.open(env[1], refresh=False)
+    try:
+        return kb.get(slug)
+    finally:
+        kb.close()
+
+
+def test_show_piped_is_plain_markdown_led_by_verified_and_quick_fix(env):
+    result = run(env, "show", "rate-limited")  # CliRunner's stdout is not a terminal, like a pipe
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.startswith("# 429 rate_limit_error from the API\n")
+    assert out.index(VERIFIED) < out.index("## Quick fix\n\n" + QUICK_FIX) < out.index("## Symptom") < out.index("## Fix")
+    assert "## Sources\n\n- https://docs.anthropic.com/en/api/errors" in out
+    assert not [line for line in out.splitlines() if line != line.rstrip()]  # no padding
+    assert "\x1b[" not in out  # no colour codes
+
+
+def test_show_section_fix_leads_with_the_quick_fix(env):
+    out = run(env, "show", "rate-limited", "--section", "Fix").output
+    assert out.startswith(f"## Quick fix\n\n{QUICK_FIX}\n\n## Fix\n\n### Option 1: Fix it\n")
+    assert "Symptom" not in out and "Verified" not in out and out.count("time.sleep(1)") == 1
+    other = run(env, "show", "rate-limited", "--section", "root cause").output
+    assert other == "## Root Cause\n\nA reason.\n"  # the quick fix leads the Fix only
+
+
+def test_show_unverified_entry_says_so(env):
+    out = run(env, "show", "slow-tools").output
+    assert "Not verified yet" in out and out.index("Not verified yet") < out.index(SLOW_QUICK_FIX) < out.index("## Symptom")
+
+
+def test_entry_from_before_the_quick_fix_shows_without_it(env):
+    import dataclasses
+    import io
+
+    from rich.console import Console
+
+    from kb.terminal import print_entry
+    from kb.views import entry_markdown
+
+    old = dataclasses.replace(_entry(env, "rate-limited"), quick_fix="", verified=None)
+    assert "Quick fix" not in entry_markdown(old) and "Not verified yet" in entry_markdown(old)
+    assert entry_markdown(old, "Fix").startswith("## Fix\n")
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
+    print_entry(old, console=console)
+    assert "Quick fix" not in console.file.getvalue() and "Not verified yet" in console.file.getvalue()
+
+
+def test_show_json_leads_with_quick_fix_and_verified(env):
+    data = json.loads(run(env, "show", "rate-limited", "--json").output)
+    assert list(data)[:4] == ["slug", "title", "quick_fix", "verified"]
+    assert data["quick_fix"] == QUICK_FIX
+    assert data["verified"] == {"date": "2026-11-20", "against": ["anthropic 2.15.0", "Claude API errors docs"]}
+    bare = json.loads(run(env, "show", "slow-tools", "--json").output)
+    assert bare["quick_fix"] == SLOW_QUICK_FIX and bare["verified"] is None
+
+
+def test_show_on_a_terminal_leads_with_quick_fix(env):
+    import io
+
+    from rich.console import Console
+
+    from kb.terminal import print_entry
+
+    entry = _entry(env, "rate-limited")
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
+    print_entry(entry, console=console)
+    out = console.file.getvalue()
+    assert out.index(VERIFIED) < out.index("Quick fix") < out.index(QUICK_FIX) < out.index("Symptom") < out.index("Option 1")
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
+    print_entry(entry, "fix", console=console)
+    out = console.file.getvalue()
+    assert out.index("Quick fix") < out.index(QUICK_FIX) < out.index("Option 1") and "Symptom" not in out
+
+
+def test_search_results_carry_the_quick_fix(env):
+    data = json.loads(run(env, "search", "--json", "rate_limit_error 429").output)
+    top = data["results"][0]
+    assert list(top)[:4] == ["slug", "title", "summary", "quick_fix"] and top["quick_fix"] == QUICK_FIX
+    assert {r["slug"]: r["quick_fix"] for r in data["results"]}.get("slow-tools", SLOW_QUICK_FIX) == SLOW_QUICK_FIX
+    human = run(env, "search", "rate_limit_error").output
+    assert f"Quick fix: {QUICK_FIX}" in human
+    assert not [line for line in human.splitlines() if line != line.rstrip()]  # piped: not wrapped or padded
+
+
 def test_lint_reports_file_and_line_and_exits_1(tmp_path):
     folder = tmp_path / "e"
     write_entry(folder, "fine-entry")
@@ -86,7 +192,8 @@ def test_lint_reports_file_and_line_and_exits_1(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["lint", str(folder)])
     assert result.exit_code == 1
-    assert f"{bad}:7: invalid regex in patterns" in result.output
+    line = next(i for i, text in enumerate(bad.read_text().splitlines(), start=1) if text.startswith("patterns:"))
+    assert f"{bad}:{line}: invalid regex in patterns" in result.output
     ok = runner.invoke(main, ["lint", str(folder / "fine-entry.md")])
     assert ok.exit_code == 0 and "1 entry OK" in ok.output
 

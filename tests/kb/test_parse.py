@@ -15,6 +15,7 @@ GOOD = """---
 slug: sample-error
 title: "Sample: the thing fails"
 summary: One line about it.
+quick_fix: Retry the thing with a smaller input.
 category: api-errors
 tags: [anthropic, sample]
 patterns:
@@ -107,8 +108,8 @@ def test_every_problem_reported_with_its_line():
     assert any("missing required section '## Root Cause'" in m for m in messages)
     assert any("empty fix" in m for m in messages)
     assert found == sorted(found, key=lambda p: p[0])
-    # the unknown field is on line 6 (after '---', slug, title, summary, category)
-    assert (6, next(m for m in messages if "colour" in m)) in found
+    # the unknown field is on line 7 (after '---', slug, title, summary, quick_fix, category)
+    assert (7, next(m for m in messages if "colour" in m)) in found
     assert all(line >= 1 for line, _ in found)
 
 
@@ -151,4 +152,29 @@ def test_render_has_no_yaml_anchors_for_equal_dates():
 
 def test_impossible_date_is_a_problem_not_a_crash():
     found = problems_of(GOOD.replace("created: 2026-11-01", "created: 2026-13-45"))
-    assert (12, "'created' must be a date YYYY-MM-DD, got '2026-13-45'") in found
+    assert (13, "'created' must be a date YYYY-MM-DD, got '2026-13-45'") in found
+
+
+def test_limits_section_states_the_parsers_caps():
+    from kb import parse
+
+    doc = (ENTRIES / "README.md").read_text(encoding="utf-8").split("## Limits", 1)[1].split("\n## ", 1)[0]
+    assert f"{parse.MAX_ENTRY_CHARS:,} characters" in doc and f"{parse.MAX_FENCE_LINES} per entry" in doc
+    assert f"{parse.MAX_HEADING_CHARS} characters" in doc and f"| {parse.MAX_LIST_ITEMS} |" in doc
+    assert f"{parse.MAX_ITEM_CHARS:,} characters" in doc and f"{parse.MAX_NUMBER_DIGITS} digits" in doc
+    f = parse.MAX_FIELD_CHARS
+    assert f"{f['slug']} / {f['title']} / {f['summary']} / {f['savings']} / {f['quick_fix']} / {f['category']} characters" in doc
+
+
+@pytest.mark.parametrize("change, line, message", [
+    (('title: "Sample: the thing fails"', "title: " + "t" * 301), 3, "'title' has 301 characters (at most 300)"),
+    (("  - 'sample_error: thing \\d+ failed'", "  - '" + "a" * 501 + "'"), 9, "an item of 'patterns' has 501 characters (at most 500)"),
+    (("## Notes", "## Notes" + " " * 300), 40, "heading has 308 characters (at most 300)"),
+])
+def test_caps_are_problems_on_their_line(change, line, message):
+    assert (line, message) in problems_of(GOOD.replace(*change))
+
+
+def test_option_problems_point_at_their_own_heading():
+    text = GOOD.replace("### Option 2: Or this", "### Option 1: Or this")
+    assert problems_of(text) == [(36, "fix options must be numbered 1, 2, 3…: found Option 1 where Option 2 belongs")]

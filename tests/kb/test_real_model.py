@@ -17,7 +17,12 @@ from tests.conftest import ENTRIES, ROOT
 pytestmark = pytest.mark.real_model
 
 # Floors, set below the measured values in the README so that a real regression fails the suite.
-FLOORS = {"hit_at_1": 0.82, "hit_at_3": 0.95, "mrr": 0.88, "matched_correct": 0.78, "abstention": 0.95}
+FLOORS = {"hit_at_1": 0.82, "hit_at_3": 0.95, "mrr": 0.88, "matched_correct": 0.60, "abstention": 0.95}
+# matched=true on a wrong entry is what an agent acts on without checking: at most 2% of queries.
+# (The precision-first rule gave up matched-and-correct, 0.83 -> about 0.65, to take this from
+# about 8% to about 1%; docs/search.md has the measurements.)
+MAX_MATCHED_WRONG = 0.02
+UNCOVERED_ABSTENTION = 0.90
 
 
 def test_numpy_query_model_matches_sentence_transformers(real_kb):
@@ -49,6 +54,23 @@ def test_quality_floors_on_labelled_queries(answers):
     report = metrics.as_dict()
     for name, floor in FLOORS.items():
         assert report[name] >= floor, (name, report, metrics.misses[:15])
+
+
+def test_matched_is_rarely_wrong(answers):
+    lookup = {q.text: (ranked, matched) for q, ranked, matched in answers}
+    metrics = evaluate([q for q, _, _ in answers], lambda text: lookup[text])
+    wrong = [(q.slug, q.text[:80], ranked[0]) for q, ranked, matched in answers if q.slug and matched and ranked[0] != q.slug]
+    assert metrics.matched_wrong <= MAX_MATCHED_WRONG, wrong
+
+
+def test_abstains_on_in_domain_questions_without_an_entry(real_kb):
+    from kb.evaluation import load_uncovered
+
+    questions = load_uncovered(ROOT / "tests" / "queries")
+    assert len(questions) >= 30
+    answered = [(q, real_kb.search(q, 3)) for q in questions]
+    confident = [(q[:80], r.results[0].slug) for q, r in answered if r.matched]
+    assert 1 - len(confident) / len(questions) >= UNCOVERED_ABSTENTION, confident
 
 
 def test_every_entry_findable_from_error_text_and_from_a_description(answers):

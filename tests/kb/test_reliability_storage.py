@@ -131,7 +131,7 @@ def _assert_entries_whole(db: Path) -> int:
         assert conn.execute("select count(*) from tags where slug = ?", [slug]).fetchone()[0] == t == len(json.loads(tags)), slug
         n = title.split()[1]
         assert {b.split()[1] for (b,) in conn.execute("select body from sections where slug = ?", [slug])} == {n}, slug
-    conn.execute("insert into entries_fts(entries_fts) values('integrity-check')")
+    conn.execute("insert into entries_fts(entries_fts, rank) values('integrity-check', 1)")
     assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
     conn.close()
     return len(rows)
@@ -258,9 +258,9 @@ def test_full_disk_on_open_leaves_the_database_untouched(tmp_path):
         assert (home / "synapse.db").exists()
         if result.returncode == 0:  # answered from the current index, with a notice
             assert json.loads(result.stdout)["results"][0]["slug"] == "first-thing"
-            assert "full" in result.stderr
+            assert "disk is full" in result.stderr
         else:
-            assert len(result.stderr.strip().splitlines()) == 1 and "full" in result.stderr
+            assert len(result.stderr.strip().splitlines()) == 1 and "disk is full" in result.stderr
         filler.unlink()
         indexed = subprocess.run(_synapse("index", "--entries", str(folder)), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert indexed.returncode == 0, indexed.stderr
@@ -307,3 +307,54 @@ def test_damaged_file_is_rebuilt_with_its_submissions_and_stars(tmp_path, where)
     assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
     again = subprocess.run(_synapse("search", "--json", "429 rate limit"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and json.loads(again.stdout)["results"] and "damaged" not in again.stderr
+
+
+def test_hook_on_a_damaged_database_exits_0_and_leaves_a_rebuilt_index_with_the_community_data(tmp_path):
+    home = tmp_path / "home"
+    env = _env(home)
+    assert subprocess.run(_synapse("index"), env=env, cwd=ROOT, capture_output=True).returncode == 0
+    db = home / "synapse.db"
+    _community_data(db)
+    with open(db, "r+b") as handle:
+        handle.write(b"\0" * 100)
+    event = json.dumps({"hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "error": "429 rate_limit_error"})
+    result = subprocess.run(_synapse("hook"), input=event, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("select count(*) from entries").fetchone()[0] > 0
+    assert conn.execute("select count(*) from submissions").fetchone()[0] == 3
+    assert conn.execute("select count(*) from stars").fetchone()[0] == 5
+
+
+# ---------------------------------------------------------------------- two writers
+def test_two_index_runs_at_once_both_succeed_and_entries_stay_whole(tmp_path, entries_copy):
+    home = tmp_path / "home"
+    env = _env(home)
+    assert subprocess.run(_synapse("index", "--entries", str(entries_copy)), env=env, cwd=ROOT, capture_output=True).returncode == 0
+    for path in sorted(entries_copy.glob("*.md"))[:10]:
+        path.write_text(path.read_text(encoding="utf-8").replace("## Symptom\n", "## Symptom\n\nEdited.\n", 1), encoding="utf-8")
+    command = _synapse("index", "--full", "--entries", str(entries_copy))
+    results = _start_together([command, command, _synapse("search", "--json", "429")], env)
+    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
+    assert all("Traceback" not in r.stderr for r in results)
+    _assert_whole_entries(home / "synapse.db")
+
+
+def test_a_failed_index_of_other_folders_is_not_remembered(tmp_path):
+    """``synapse index --entries DIR`` stores DIR as the database's folders only once it succeeded:
+    otherwise every later search would retry the failed index."""
+    first, other = tmp_path / "first", tmp_path / "other"
+    write_entry(first, "first-thing")
+    for i in range(40):
+        write_entry(other, f"other-{i:02d}", symptom="filler text " * 200)
+    db = tmp_path / "kb.db"
+    KnowledgeBase.open(db, [first], embedder=HashingEmbedder(), refresh=False, remember_dirs=True).index()
+    kb = KnowledgeBase.open(db, [other], embedder=HashingEmbedder(), refresh=False, remember_dirs=True)
+    _limit_pages(kb)
+    with pytest.raises(DatabaseUnavailable):
+        kb.index()
+    kb.close()
+    again = KnowledgeBase.open(db, embedder=HashingEmbedder())
+    assert again.dirs == [first.resolve()] and again.last_report is None
+    assert again.get("first-thing") is not None
+    again.close()

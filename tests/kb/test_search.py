@@ -64,9 +64,10 @@ def test_off_topic_is_not_matched(small_kb):
     assert small_kb.search("how do I center a div in css").matched is False
 
 
-def _decide(specific=False, generic=False, error_text=False, context=False, cosine=None, bm25_rank=None, lead=None):
-    return decide_matched(specific=specific, generic=generic, error_text=error_text, context=context,
-                          cosine=cosine, bm25_rank=bm25_rank, lead=lead).matched
+def _decide(specific=False, generic=False, error_text=False, context=False, cosine=None, bm25_rank=None, lead=None,
+            generic_unique=True):
+    return decide_matched(specific=specific, generic=generic, generic_unique=generic_unique, error_text=error_text,
+                          context=context, cosine=cosine, bm25_rank=bm25_rank, lead=lead).matched
 
 
 def test_specific_evidence_decides_alone():
@@ -77,6 +78,11 @@ def test_specific_evidence_decides_alone():
 def test_generic_evidence_needs_agent_context():
     assert _decide(generic=True, error_text=True, context=True) is True
     assert _decide(generic=True, error_text=True, context=False, cosine=0.9, bm25_rank=1, lead=0.3) is False
+    # shared by several entries: only for the one meaning puts first
+    assert _decide(generic=True, generic_unique=False, error_text=True, context=True, cosine=0.5, lead=0.01) is True
+    assert _decide(generic=True, generic_unique=False, error_text=True, context=True, cosine=0.5, lead=-0.02) is False
+    # in a question, a status phrase is a topic, not evidence
+    assert _decide(generic=True, error_text=False, context=True, cosine=0.3, bm25_rank=5) is False
 
 
 def test_error_text_without_context_never_matches_on_meaning():
@@ -86,6 +92,7 @@ def test_error_text_without_context_never_matches_on_meaning():
 
 def test_questions_need_strong_or_corroborated_meaning():
     assert _decide(cosine=0.9) is True
+    assert _decide(cosine=0.69, bm25_rank=3, lead=0.01) is False
     assert _decide(cosine=0.55, bm25_rank=1, lead=0.10) is True
     assert _decide(cosine=0.55, bm25_rank=2, lead=0.10) is False  # keywords must agree on the same entry
     assert _decide(cosine=0.55, bm25_rank=1, lead=0.01) is False  # and it must lead the others
@@ -102,3 +109,11 @@ def test_snippet_markers_are_only_ours():
 
     assert snippet("Use **asyncio.gather** for tool calls", ["tool"]) == "Use asyncio.gather for **tool** calls"
     assert snippet("### Option 1: Cap tool calls", ["cap"]) == "Option 1: **Cap** tool calls"
+
+
+def test_long_queries_are_not_echoed_whole(small_kb):
+    log = "INFO step\n" * 100_000 + "anthropic.RateLimitError: Error code: 429 - rate_limit_error"
+    data = small_kb.match(log).to_dict()
+    assert len(data["query"]) < 2_000
+    assert data["query"].endswith("rate_limit_error") and "characters omitted" in data["query"]
+    assert data["results"][0]["slug"] == "rate-limited"

@@ -173,6 +173,39 @@ def test_resource_conflicts(first, second, independent):
     assert bool(diagnose(messages)["findings"]) is independent
 
 
+def test_text_tokens_match_the_regex_definition():
+    """The fast tokenizer cuts text exactly like the two regular expressions that define it."""
+    import random
+    import re
+
+    from skill.parallelism import _trivial
+
+    chunk_re, split_re = re.compile(r"[^\s\"'`<>()\[\]{},;|]+"), re.compile(r"[/\\?&=#:@]+")
+
+    def by_regex(text):
+        out = set()
+        for raw in chunk_re.findall(text):
+            chunk = raw.rstrip(".:;!?*").lstrip(":;!?*").lower()
+            out |= {t for t in [chunk, *(p.strip(".") for p in split_re.split(chunk))] if not _trivial(t)}
+        return out
+
+    rng = random.Random(3)
+    alphabet = "abcXYZ019 \t\n\"'`<>()[]{},;|/\\?&=#:@.!*-_\u00e9\u2028\x85\u3000"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        assert text_tokens(text) == by_regex(text), repr(text)
+
+
+def test_text_is_tokenized_the_same_in_pieces(monkeypatch):
+    import skill.parallelism as parallelism
+
+    text = " ".join(f"req-{i:04x} GET https://api.x/v2/items/{i} path=/srv/mod_{i % 7}.py" for i in range(400))
+    whole = text_tokens(text)
+    monkeypatch.setattr(parallelism, "_PIECE", 37)  # cut every few chunks
+    assert "".join(parallelism._pieces(text)) == text
+    assert text_tokens(text) == whole and len(whole) > 1000
+
+
 def test_trivial_tokens_are_ignored():
     assert text_tokens("The file is OK: true, 42 items") == set()
     assert {"src/app.py", "src", "app.py", "u_4821"} <= text_tokens('{"path": "src/app.py", "id": "u_4821"}')

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
 import shutil
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from skill.tools import TOOL_DEFINITIONS
+from skill.mcp_server import explain_unreadable, scan_request_id
+from skill.tools import OUTPUT_SCHEMAS, TOOL_DEFINITIONS, SynapseTools
 
 from .index_helper import build_default_index
 
@@ -48,6 +53,18 @@ TRACE = {
 }
 
 
+BAD_ARGUMENTS = [
+    ("search_solutions", {"query": "x", "limit": "five"}),
+    ("search_solutions", {"query": "x", "limit": 5.9}),
+    ("search_solutions", {"query": 123}),
+    ("search_solutions", {}),
+    ("get_solution", {}),
+    ("get_solution", {"slug": "rate-limit-429", "section": 5}),
+    ("diagnose_trace", {"transcript": [], "default_latency": -1}),
+    ("diagnose_trace", {"path": "/x.json", "default_latency": "slow"}),
+]
+
+
 async def test_list_search_get_diagnose_over_stdio(served_home, tmp_path):
     """One server process for the whole conversation: importing the mcp SDK alone takes ~1.5 s."""
     trace_path = tmp_path / "trace.json"
@@ -69,21 +86,29 @@ async def test_list_search_get_diagnose_over_stdio(served_home, tmp_path):
                 assert set(tool.input_schema["properties"]) == set(definition["input_schema"]["properties"])
                 assert tool.annotations.read_only_hint is True
 
+            for name, tool in tools.items():
+                assert tool.output_schema == OUTPUT_SCHEMAS[name]
+                assert tool.input_schema == next(d["input_schema"] for d in TOOL_DEFINITIONS if d["name"] == name)
+
             found = await session.call_tool(
                 "search_solutions", {"query": "anthropic.RateLimitError: Error code: 429 rate_limit_error"}
             )
             assert not found.is_error
             data = json.loads(_text(found))
+            # the same data as structured content (the client checked it against outputSchema)
+            assert found.structured_content == data
             assert data["matched"] is True
             assert data["results"][0]["slug"] == "rate-limit-429"
             assert "fix_digest" in data["results"][0]
+            assert data["results"][0]["quick_fix"]  # next to the summary
 
             entry = await session.call_tool("get_solution", {"slug": "rate-limit-429", "section": "Fix"})
             assert not entry.is_error
             body = json.loads(_text(entry))
             assert body["slug"] == "rate-limit-429"
-            assert [s["name"] for s in body["sections"]] == ["Fix"]
-            assert body["fix"]["options"]
+            # the quick fix first, then the options; the Fix text is not repeated in 'sections'
+            assert list(body) == ["slug", "title", "quick_fix", "verified", "fix", "note"]
+            assert body["quick_fix"] and body["verified"]["date"] and body["fix"]["options"]
 
             missing = await session.call_tool("get_solution", {"slug": "rate-limit-42"})
             assert missing.is_error
@@ -95,6 +120,127 @@ async def test_list_search_get_diagnose_over_stdio(served_home, tmp_path):
             assert not inline.is_error and not by_path.is_error
             assert json.loads(_text(inline)) == json.loads(_text(by_path))
             assert json.loads(_text(inline))["findings"]
+            assert inline.structured_content == json.loads(_text(inline))
             assert neither.is_error and "exactly one" in _text(neither)
+            assert entry.structured_content["slug"] == "rate-limit-429"
+
+            # Bad arguments: the same one-line message SynapseTools gives, no validation boilerplate.
+            direct = SynapseTools()
+            for name, arguments in BAD_ARGUMENTS:
+                result = await session.call_tool(name, arguments)
+                assert result.is_error, (name, arguments)
+                text = _text(result)
+                assert "\n" not in text and "pydantic" not in text and "errors.pydantic.dev" not in text
+                with pytest.raises(ValueError) as raised:
+                    getattr(direct, name)(**arguments)
+                assert text.endswith(str(raised.value)), (text, str(raised.value))
+            # limits are clamped the same way on both paths
+            wide = await session.call_tool("search_solutions", {"query": "tool_use ids", "limit": 999})
+            assert not wide.is_error and len(wide.structured_content["results"]) <= 20
     errlog.seek(0)
     assert "Traceback" not in errlog.read()
+
+
+# --------------------------------------------------------------------------- raw JSON-RPC over stdio
+
+DEEP = 50_000
+
+
+def _bad_lines() -> list[tuple[str, object, int | None]]:
+    """(line, id the answer must carry, JSON-RPC error code); code None = must not be answered."""
+    call = '{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{name}","arguments":{args}}}}}'
+    return [
+        (call.format(id=14, name="search_solutions", args='{"query":"\\ud800 rate limit"}'), 14, -32602),
+        (call.format(id=15, name="get_solution", args='{"slug":"rate\\udfff"}'), 15, -32602),
+        (call.format(id=19, name="diagnose_trace", args='{"transcript":' + "[" * DEEP + "]" * DEEP + "}"), 19, -32600),
+        (call.format(id=22, name="diagnose_trace", args='{"transcript":' + "[" * 300 + "]" * 300 + "}"), 22, -32600),
+        ('{"id":7,"method":"ping"}', 7, -32600),
+        ('{"jsonrpc":"2.0","id":21,"method":"tools/call","params":{"name":', 21, -32700),
+        ('{"jsonrpc":"2.0","id":"s-1","method":"ping","params":', "s-1", -32700),
+        ("not json at all", None, -32700),
+        ("42", None, -32600),
+        ('[{"jsonrpc":"2.0","id":30,"method":"ping"}]', None, -32600),
+        ('{"method":"notifications/whatever"}', None, None),
+    ]
+
+
+def _reader(stream, out: queue.Queue) -> None:
+    for line in stream:
+        out.put(line)
+    out.put(None)
+
+
+def test_every_request_is_answered_even_when_it_cannot_be_read(served_home, tmp_path):
+    """A real ``synapse mcp`` subprocess over stdio: bad lines get a JSON-RPC error with their id
+    (or null), are logged on stderr, and the server keeps answering valid requests."""
+    params = _server_params(served_home)
+    env = {**os.environ, **params.env}
+    stderr_path = tmp_path / "stderr.txt"
+    with stderr_path.open("w") as stderr:
+        proc = subprocess.Popen([params.command, *params.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=stderr, env=env, text=True, encoding="utf-8")
+    answers: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, answers), daemon=True).start()
+
+    def send(line: str) -> None:
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+
+    def next_answer(timeout: float = 60) -> dict:
+        line = answers.get(timeout=timeout)
+        assert line is not None, "the server closed stdout"
+        return json.loads(line)
+
+    try:
+        send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}))
+        assert next_answer()["id"] == 1
+        send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        for line, request_id, code in _bad_lines():
+            send(line)
+            probe = json.dumps({"jsonrpc": "2.0", "id": 1000, "method": "ping"})
+            send(probe)
+            got = next_answer()
+            if code is None:
+                assert got == {"jsonrpc": "2.0", "id": 1000, "result": {}}, line[:80]
+                continue
+            assert got["id"] == request_id and got["error"]["code"] == code, (line[:80], got)
+            assert "\n" not in got["error"]["message"]
+            assert next_answer()["id"] == 1000  # still serving
+        send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "search_solutions", "arguments": {"query": "anthropic.RateLimitError: 429 rate_limit_error"}}}))
+        result = next_answer()["result"]
+        assert result["structuredContent"]["results"][0]["slug"] == "rate-limit-429"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    log = stderr_path.read_text()
+    assert "Traceback" not in log
+    assert log.count("unreadable message from the client") == len(_bad_lines())
+    assert "lone UTF-16 surrogate" in log and "not answered" in log
+
+
+def test_request_id_is_found_in_lines_that_do_not_parse():
+    assert scan_request_id('{"jsonrpc":"2.0","id":21,"method":"x","params":{"a":') == 21
+    assert scan_request_id('{"params":' + "[" * 5000 + "]" * 5000 + ',"id":"late"}') == "late"
+    assert scan_request_id('{"params":{"id":3},"id":4') == 4  # the nested id is not the request's
+    assert scan_request_id('{"id":true}') is None and scan_request_id("[1]") is None
+    assert scan_request_id('{"a":"x\\"y","id":9,') == 9
+
+
+def test_explanations_for_unreadable_lines():
+    import mcp_types
+    from pydantic import ValidationError
+
+    def explain(line):
+        try:
+            mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+        except ValidationError as exc:
+            return explain_unreadable(exc)
+        raise AssertionError("the SDK accepted " + line)
+
+    assert explain('{"id":7,"method":"ping"}') == (True, 7, -32600, 'Invalid Request: the "jsonrpc" member must be "2.0"')
+    reply, request_id, code, message = explain('{"jsonrpc":"2.0","id":1,"method":"ping","params":"x"}')
+    assert (reply, request_id, code) == (True, 1, -32600) and "params" in message
+    assert explain('{"jsonrpc":"2.0","id":"r1","error":"boom"}')[:2] == (False, "r1")  # a response: no answer
+    assert explain("42")[:3] == (True, None, -32600)

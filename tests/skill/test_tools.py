@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import anthropic
+import jsonschema
 import pytest
 
 from skill.executor import run_agent
-from skill.tools import REFERENCE_NOTE, TOOL_DEFINITIONS, SynapseTools
+from skill.tools import OUTPUT_SCHEMAS, REFERENCE_NOTE, TOOL_DEFINITIONS, SynapseTools
 
 from .index_helper import shared_kb  # noqa: F401 - fixture
 from .fake_messages_api import FakeMessagesAPI, text_response, tool_use_response
@@ -131,10 +132,46 @@ def test_search_not_matched_and_limits(tools):
 
 def test_get_solution_full_and_bad_section(tools):
     full = tools.get_solution("rate-limit-429")
-    assert {s["name"] for s in full["sections"]} >= {"Symptom", "Root Cause", "Fix"}
+    names = [s["name"] for s in full["sections"]]
+    assert {"Symptom", "Root Cause"} <= set(names) and "Fix" not in names  # the Fix is in 'fix', once
     assert full["fix"]["options"][0]["number"] == 1
     with pytest.raises(ValueError, match="no section"):
         tools.get_solution("rate-limit-429", section="Nope")
+
+
+def test_get_solution_leads_with_quick_fix_and_verified(tools, shared_kb):
+    entry = shared_kb.get("rate-limit-429")
+    assert entry.quick_fix and entry.verified  # the fixture entry has both fields
+    full = tools.get_solution("rate-limit-429")
+    assert list(full)[:4] == ["slug", "title", "quick_fix", "verified"]
+    assert full["quick_fix"] == entry.quick_fix and full["verified"] == entry.verified.to_dict()
+    jsonschema.validate(full, OUTPUT_SCHEMAS["get_solution"])
+
+
+def test_get_solution_fix_section_is_quick_fix_then_options_once(tools, shared_kb):
+    entry = shared_kb.get("rate-limit-429")
+    fix = tools.get_solution("rate-limit-429", section="fix")
+    assert list(fix) == ["slug", "title", "quick_fix", "verified", "fix", "note"]
+    assert fix["quick_fix"] == entry.quick_fix
+    assert [o["title"] for o in fix["fix"]["options"]] == [o.title for o in entry.fix_options]
+    text = json.dumps(fix, ensure_ascii=False)
+    prose = entry.fix_options[0].body.split("```")[0].strip()[:60]
+    assert prose and text.count(json.dumps(prose, ensure_ascii=False)[1:-1]) == 1  # the Fix text is not repeated
+    assert len(text) < len(json.dumps(tools.get_solution("rate-limit-429"), ensure_ascii=False))
+    jsonschema.validate(fix, OUTPUT_SCHEMAS["get_solution"])
+    cause = tools.get_solution("rate-limit-429", section="Root Cause")
+    assert list(cause) == ["slug", "title", "quick_fix", "verified", "sections", "note"]
+    assert [s["name"] for s in cause["sections"]] == ["Root Cause"]
+    jsonschema.validate(cause, OUTPUT_SCHEMAS["get_solution"])
+
+
+def test_search_results_carry_the_quick_fix(tools, shared_kb):
+    out = tools.search_solutions(RATE_LIMIT_ERROR, limit=3)
+    for result in out["results"]:
+        assert list(result)[:4] == ["slug", "title", "summary", "quick_fix"]
+        assert result["quick_fix"] == shared_kb.get(result["slug"]).quick_fix
+    assert out["results"][0]["quick_fix"]
+    jsonschema.validate(out, OUTPUT_SCHEMAS["search_solutions"])
 
 
 def test_diagnose_trace_arguments(tools, tmp_path):
@@ -149,3 +186,35 @@ def test_diagnose_trace_arguments(tools, tmp_path):
     ]
     report = tools.diagnose_trace(transcript=json.dumps(messages))
     assert set(report) >= {"findings", "summary"}
+
+
+def test_one_rule_for_limit_and_one_line_messages():
+    from skill.tools import MAX_LIMIT, check_limit
+
+    assert [check_limit(v) for v in (0, 1, 5, 5.0, 20, 999, -3)] == [1, 1, 5, 5, 20, MAX_LIMIT, 1]
+    for bad in (5.9, "5", "five", True, None, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="limit must be a whole number between 1 and 20") as raised:
+            check_limit(bad)
+        assert "\n" not in str(raised.value)
+
+
+def test_bad_arguments_give_clean_messages(tools):
+    cases = [
+        (tools.search_solutions, {}, "query must be a non-empty string"),
+        (tools.search_solutions, {"query": "x", "limit": 5.9}, "limit must be a whole number"),
+        (tools.get_solution, {}, "slug must be a non-empty string"),
+        (tools.get_solution, {"slug": "rate-limit-429", "section": 3}, "section must be a string"),
+        (tools.diagnose_trace, {"transcript": [], "default_latency": float("nan")}, "finite number of seconds"),
+        (tools.diagnose_trace, {"transcript": [], "default_latency": -1}, "finite number of seconds"),
+        (tools.diagnose_trace, {"path": 42}, "path must be a non-empty string"),
+        (tools.diagnose_trace, {"transcript": 42}, "transcript must be an object"),
+    ]
+    for method, kwargs, message in cases:
+        with pytest.raises(ValueError, match=message) as raised:
+            method(**kwargs)
+        assert "\n" not in str(raised.value) and "pydantic" not in str(raised.value)
+
+
+async def test_dispatch_reports_missing_arguments_like_bad_ones(tools):
+    results = await tools.dispatch([{"type": "tool_use", "id": "a", "name": "search_solutions", "input": {}}])
+    assert results[0]["is_error"] and "query must be a non-empty string" in results[0]["content"]

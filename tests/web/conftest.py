@@ -178,6 +178,7 @@ def valid_form(**overrides) -> dict:
     data = {
         "title": "Frobnicator times out after 30 seconds",
         "summary": "The frobnicator client gives up after 30 s; raise its timeout.",
+        "quick_fix": "Pass timeout=120 to the frobnicator client.",
         "category": "performance",
         "tags": "frobnicator, timeout",
         "patterns": r"frobnicator timed out after \d+ seconds",

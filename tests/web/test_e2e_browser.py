@@ -91,6 +91,7 @@ def _shot(page, name: str) -> None:
 def _fill_submission(page, *, pattern: str, sources: str) -> None:
     page.fill("#title", TITLE)
     page.fill("#summary", "The quuxinator client retries 503 responses without a limit; cap retries with backoff.")
+    page.fill("#quick_fix", "Cap the quuxinator client's retries at 3 with exponential backoff.")
     page.select_option("#category", "api-errors")
     page.fill("#tags", "quuxinator, http-503, retries")
     page.fill("#patterns", pattern)

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import main
+from web.cli import HEADER_TIMEOUT_ENV, HeaderTimeoutProtocol
 from web.settings import ENTRIES_ENV
 
 
@@ -18,7 +19,7 @@ def uvicorn_calls(monkeypatch):
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     monkeypatch.delenv("SYNAPSE_ADMIN_TOKEN", raising=False)
-    for name in ("SYNAPSE_DB", ENTRIES_ENV):  # the command sets these; restore afterwards
+    for name in ("SYNAPSE_DB", ENTRIES_ENV, HEADER_TIMEOUT_ENV):  # the command sets these; restore afterwards
         monkeypatch.setenv(name, "x")
         monkeypatch.delenv(name)
     return calls
@@ -27,7 +28,7 @@ def uvicorn_calls(monkeypatch):
 def test_help_describes_every_option():
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--db", "--entries", "--reload", "--log-level"):
+    for option in ("--host", "--port", "--db", "--entries", "--reload", "--log-level", "--header-timeout", "--keep-alive-timeout", "--shutdown-timeout"):
         assert option in result.output
     from web.cli import serve_command
 
@@ -58,3 +59,18 @@ def test_missing_entries_folder_is_a_usage_error(uvicorn_calls, tmp_path):
     result = CliRunner().invoke(main, ["serve", "--entries", str(tmp_path / "missing")])
     assert result.exit_code == 2 and not uvicorn_calls
     assert os.environ.get(ENTRIES_ENV) is None
+
+
+def test_timeouts_reach_uvicorn(uvicorn_calls):
+    result = CliRunner().invoke(main, ["serve", "--header-timeout", "2.5", "--keep-alive-timeout", "7", "--shutdown-timeout", "3"])
+    assert result.exit_code == 0, result.output
+    [(_, kw)] = uvicorn_calls
+    assert kw["http"] is HeaderTimeoutProtocol and kw["timeout_keep_alive"] == 7 and kw["timeout_graceful_shutdown"] == 3
+    assert os.environ[HEADER_TIMEOUT_ENV] == "2.5"  # read by the protocol, also in a --reload worker
+
+
+def test_default_timeouts_are_bounded(uvicorn_calls):
+    assert CliRunner().invoke(main, ["serve"]).exit_code == 0
+    [(_, kw)] = uvicorn_calls
+    assert kw["timeout_graceful_shutdown"] == 10 and kw["timeout_keep_alive"] == 5
+    assert float(os.environ[HEADER_TIMEOUT_ENV]) == 10.0

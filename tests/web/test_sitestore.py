@@ -49,3 +49,66 @@ def test_client_ids_are_stored_hashed(tmp_path):
     site.star("e", "the-secret-cookie-value")
     raw = site._read("select client from stars")[0][0]
     assert "the-secret-cookie-value" not in raw
+
+
+# ---------------------------------------------------------------------- approvals under storage faults
+def _pending(make_app, form, csrf):
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import ADMIN_TOKEN
+
+    client = TestClient(make_app(write_dir=None), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    client.__enter__()
+    location = client.post("/submit", data=form(csrf_token=csrf(client)), follow_redirects=False).headers["location"]
+    return client, location.split("/")[-1].split("?")[0]
+
+
+def _disk_full(kb) -> None:
+    """A real SQLITE_FULL on the site's database: no page may be added to the file."""
+    pages = kb.store.conn.execute("pragma page_count").fetchone()[0]
+    kb.store.conn.execute(f"pragma max_page_count = {pages}")
+
+
+def test_approval_on_a_full_disk_leaves_nothing_and_a_retry_makes_no_duplicate(make_app, form, csrf, tmp_path):
+    from kb.service import local_entries_dir
+
+    client, ref = _pending(make_app, form, csrf)
+    try:
+        kb, site = client.app.state.kb, client.app.state.site
+        folder = local_entries_dir()
+        _disk_full(kb)
+        failed = client.post(f"/admin/submissions/{ref}/approve")
+        assert failed.status_code == 503 and "disk is full" in failed.text and "still pending" in failed.text
+        assert site.submission(ref).status == "pending"
+        assert not list(folder.glob("*.md")) and not list(folder.glob(".*.tmp"))  # no orphan file
+        assert kb.get("frobnicator-times-out-after-30-seconds") is None
+
+        kb.store.conn.execute("pragma max_page_count = 1073741823")  # space is back
+        done = client.post(f"/admin/submissions/{ref}/approve", follow_redirects=False)
+        assert done.status_code == 303
+        assert [p.name for p in folder.glob("*.md")] == ["frobnicator-times-out-after-30-seconds.md"]
+        assert site.submission(ref).slug == "frobnicator-times-out-after-30-seconds"
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_an_approval_interrupted_after_publishing_is_finished_not_repeated(make_app, form, csrf):
+    """The entry was written and indexed, then the process died before the submission was marked:
+    approving again marks it, and publishes no second copy under ``…-2``."""
+    import dataclasses
+
+    from web.moderate import submission_entry
+    from web.submissions import slugify
+
+    client, ref = _pending(make_app, form, csrf)
+    try:
+        kb, site = client.app.state.kb, client.app.state.site
+        entry = submission_entry(site.submission(ref))
+        published = kb.add_entry(dataclasses.replace(entry, slug=slugify(entry.title)))  # the first half of an approval
+        assert site.submission(ref).status == "pending"
+        done = client.post(f"/admin/submissions/{ref}/approve", follow_redirects=False)
+        assert done.status_code == 303 and f"slug={published.slug}" in done.headers["location"]
+        assert site.submission(ref).slug == published.slug
+        assert kb.get(f"{published.slug}-2") is None
+    finally:
+        client.__exit__(None, None, None)

@@ -12,6 +12,7 @@ def draft(**overrides) -> Draft:
     fields = dict(
         title="Frobnicator times out after 30 seconds",
         summary="The frobnicator client gives up after 30 s; raise its timeout.",
+        quick_fix="Pass timeout=120 to the frobnicator client.",
         category="performance",
         tags="frobnicator, Timeout",
         patterns=r"frobnicator timed out after \d+ seconds",
@@ -43,7 +44,7 @@ def test_valid_draft_builds_an_entry_that_lints():
 def test_every_required_field_gets_its_own_message():
     result = validate(Draft())
     assert result.entry is None
-    for name in ("title", "summary", "category", "tags", "symptom", "root_cause", "environment", "sources", "savings", "option_title_1"):
+    for name in ("title", "summary", "quick_fix", "category", "tags", "symptom", "root_cause", "environment", "sources", "savings", "option_title_1"):
         assert name in result.errors, name
     assert "patterns" not in result.errors and "contact" not in result.errors
 

@@ -46,6 +46,7 @@ class SearchResult(BaseModel):
     slug: str
     title: str
     summary: str
+    quick_fix: str = Field(description="The fix in one breath; empty for entries written before the field.")
     category: str
     score: float
     why: Why
@@ -90,6 +91,7 @@ class SubmissionIn(BaseModel):
                 {
                     "title": "Tool calls run one after another",
                     "summary": "The agent executes independent tool calls sequentially; run them concurrently.",
+                    "quick_fix": "Run all tool_use blocks of one response with asyncio.gather and return every result in one user message.",
                     "category": "performance",
                     "tags": ["tool-use", "latency"],
                     "patterns": [],
@@ -105,6 +107,7 @@ class SubmissionIn(BaseModel):
     )
     title: str = ""
     summary: str = ""
+    quick_fix: str = Field("", description="The fix in one breath, at most 60 words: what to change.")
     category: str = ""
     tags: list[str] = []
     patterns: list[str] = Field([], description="Python regular expressions, matched case-insensitively.")
@@ -180,7 +183,7 @@ def api_entries(
     name="api_entry",
     summary="One entry, with its sections and fix options",
     response_model=None,
-    responses={200: {"description": "`kb.views.entry_to_dict(entry)` plus `stars`."}, 404: _err("No such entry; detail.did_you_mean lists close slugs.")},
+    responses={200: {"description": "`kb.views.entry_to_dict(entry)` plus `stars`: `quick_fix` and `verified` (`{date, against}` or null) first, then the sections and fix options."}, 404: _err("No such entry; detail.did_you_mean lists close slugs.")},
 )
 def api_entry(slug: str, kb: KB, site: Site) -> JSONResponse:
     entry = find_entry(kb, slug)

@@ -8,6 +8,7 @@ stored, so a bot learns nothing.
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -18,6 +19,7 @@ from web.deps import KB, ClientIP, CsrfProtected, Limits, Site
 from web.entryview import entry_view
 from web.errors import SiteError
 from web.moderate import duplicates, store_submission, submission_entry
+from web.security import RateLimiter
 from web.submissions import FORM_OPTION_SLOTS, LIMITS, MAX_OPTIONS, Draft, validate
 from web.templating import render
 
@@ -30,6 +32,7 @@ class SubmitForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
     title: str = ""
     summary: str = ""
+    quick_fix: str = ""
     category: str = ""
     tags: str = ""
     patterns: str = ""
@@ -46,11 +49,27 @@ class SubmitForm(BaseModel):
 
     def draft(self) -> Draft:
         return Draft(
-            title=self.title, summary=self.summary, category=self.category, tags=self.tags, patterns=self.patterns,
+            title=self.title, summary=self.summary, quick_fix=self.quick_fix, category=self.category, tags=self.tags, patterns=self.patterns,
             symptom=self.symptom, root_cause=self.root_cause, option_titles=self.option_title[:MAX_OPTIONS * 2],
             option_bodies=self.option_body[:MAX_OPTIONS * 2], environment=self.environment, sources=self.sources,
             savings=self.savings, contact=self.contact,
         )
+
+
+PREVIEWS_PER_SEND = 10  # previews allowed per send in the same window
+_preview_lock = threading.Lock()
+
+
+def _preview_limiter(request: Request) -> RateLimiter:
+    """Previews validate, render and search the draft as a send does, so they are limited too, more
+    generously than sends (a person previews several times before sending)."""
+    state = request.app.state
+    with _preview_lock:
+        limiter = getattr(state, "preview_limiter", None)
+        if limiter is None:
+            settings = state.settings
+            limiter = state.preview_limiter = RateLimiter(settings.submit_limit * PREVIEWS_PER_SEND, settings.submit_window)
+    return limiter
 
 
 def _form_page(request: Request, draft: Draft, status_code: int = 200, headers: dict | None = None, **extra):
@@ -80,6 +99,15 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
     # code and pattern checks) never runs on the event loop that serves everyone else.
     draft = form.draft()
     if form.action != "send":
+        wait = _preview_limiter(request).hit(ip)
+        if wait:
+            return _form_page(
+                request,
+                draft,
+                status_code=429,
+                banner=f"You have asked for many previews in a short time. Please wait about {max(1, round(wait / 60))} minute(s); your text is kept below.",
+                headers={"Retry-After": str(wait)},
+            )
         validation = validate(draft)
         matched, similar = duplicates(kb, draft)
         return _form_page(

@@ -15,6 +15,7 @@ def _payload(**overrides) -> dict:
     data = {
         "title": "Frobnicator times out after 30 seconds",
         "summary": "The frobnicator client gives up after 30 s; raise its timeout.",
+        "quick_fix": "Pass timeout=120 to the frobnicator client.",
         "category": "performance",
         "tags": ["frobnicator", "timeout"],
         "patterns": [r"frobnicator timed out after \d+ seconds"],
@@ -83,6 +84,25 @@ def test_entry_is_entry_to_dict_plus_stars(client):
     assert stars == 0
     assert data == json.loads(json.dumps(entry_to_dict(client.app.state.kb.get(slug))))
     assert [o["number"] for o in data["fix"]["options"]] == [1, 2, 3]
+
+
+def test_entry_leads_with_quick_fix_and_verified(client):
+    entry = client.app.state.kb.get("rate-limit-429")
+    assert entry.quick_fix and entry.verified  # the fixture entry has both fields
+    data = client.get("/api/entries/rate-limit-429").json()
+    assert list(data)[:4] == ["slug", "title", "quick_fix", "verified"]
+    assert data["quick_fix"] == entry.quick_fix
+    assert data["verified"] == {"date": entry.verified.on.isoformat(), "against": list(entry.verified.against)}
+
+
+def test_search_results_carry_the_quick_fix(client):
+    kb = client.app.state.kb
+    results = client.get("/api/search", params={"q": "anthropic.RateLimitError: Error code: 429", "limit": 3}).json()["results"]
+    assert results[0]["slug"] == "rate-limit-429" and results[0]["quick_fix"]
+    for r in results:
+        assert list(r)[:4] == ["slug", "title", "summary", "quick_fix"] and r["quick_fix"] == kb.get(r["slug"]).quick_fix
+    documented = client.get("/openapi.json").json()["components"]["schemas"]["SearchResult"]
+    assert "quick_fix" in documented["properties"] and "quick_fix" in documented["required"]
 
 
 def test_missing_entry_is_json_404_with_suggestions(client):

@@ -23,37 +23,41 @@ def test_entry_page_has_the_three_cards_and_toc(client, dom):
     options = tree.by_id("fix").find_all("article", cls="fix-option")
     assert [o.attrs["id"] for o in options] == [f"option-{o.number}" for o in entry.fix_options]
     toc = [a.attrs["href"] for a in tree.find("aside", cls="toc").find_all("a")]
-    assert toc[:3] == ["#symptom", "#root-cause", "#fix"] and "#option-1" in toc
+    assert toc[0] == "#quick-fix" if entry.quick_fix else "#quick-fix" not in toc
+    assert [h for h in toc if h != "#quick-fix"][:3] == ["#symptom", "#root-cause", "#fix"] and "#option-1" in toc
 
 
-def test_fix_options_have_highlighted_code_with_copy_buttons(client, dom):
-    tree = dom(client.get(f"/entries/{SLUG}").text)
-    option = tree.by_id("option-2")
-    block = option.find("div", cls="codeblock")
-    assert block.attrs["data-lang"] == "python"
-    assert block.find("pre", cls="highlight").find("code").find_all("span")  # Pygments tokens
-    assert block.find("button", cls="copy-btn").attrs["type"] == "button"
-    assert block.find("span", cls="badge").text() == "runnable"
+def test_quick_fix_box_comes_first_and_verified_is_in_the_metadata(client, dom):
+    slug = "rate-limit-429"
+    entry = client.app.state.kb.get(slug)
+    assert entry.quick_fix and entry.verified  # the fixture entry has both fields
+    tree = dom(client.get(f"/entries/{slug}").text)
+    main = tree.find("main")
+    order = [n.attrs.get("id") for n in main.iter() if n.attrs.get("id") in ("quick-fix", "symptom", "root-cause", "fix")]
+    assert order == ["quick-fix", "symptom", "root-cause", "fix"]
+    box = tree.by_id("quick-fix")
+    assert box.tag == "section" and {"card", "quick-fix"} <= box.classes()
+    assert box.find("h2").text().endswith("Quick fix")
+    assert " ".join(box.find("p", cls="quick-fix-text").text().split()) == " ".join(entry.quick_fix.replace("`", "").split())
+    verified = tree.find("header", cls="entry-header").find(id="verified")
+    against = ", ".join(entry.verified.against)
+    assert " ".join(verified.text().split()) == f"Verified {entry.verified.on.isoformat()} against {against}"
+    assert verified.find("time").attrs["datetime"] == entry.verified.on.isoformat()
+    assert tree.find("aside", cls="toc").find("a").attrs["href"] == "#quick-fix"
 
 
-def test_tables_render(client, dom):
-    tree = dom(client.get(f"/entries/{SLUG}").text)
-    table = tree.by_id("when-to-use-which").find("table")
-    assert table is not None and table.find("thead").find_all("th") and len(table.find("tbody").find_all("tr")) >= 2
-
-
-def test_facts_related_star_and_raw_link(client, dom):
-    tree = dom(client.get(f"/entries/{SLUG}").text)
-    entry = client.app.state.kb.get(SLUG)
-    facts = tree.by_id("facts")
-    assert "Savings" in facts.text() and "Environment" in facts.text()
-    assert [a.attrs["href"] for a in tree.by_id("sources").find_all("a")] == entry.sources
-    related = tree.by_id("related").find_all("li")
-    assert [li.find("a").attrs["href"].rsplit("/", 1)[1] for li in related] == [e.slug for e in client.app.state.kb.related(SLUG, 5)]
-    star = tree.find("form", cls="star-form")
-    assert star.attrs["method"] == "post" and star.find("input", name="csrf_token").attrs["value"]
-    assert star.find("span", cls="star-total").text() == "0"
-    assert tree.by_id("raw-link").attrs["href"] == f"http://testserver/entries/{SLUG}.md"
+def test_entry_without_verified_says_not_verified_yet(client, dom):
+    entry = Entry(
+        slug="never-checked", title="Never checked", summary="A community entry nobody has re-checked.", category="performance",
+        tags=["x"], patterns=[], environment=["Python 3.11"], savings="none", sources=["https://example.com/a"],
+        created=date(2026, 1, 1), updated=date(2026, 1, 1), quick_fix="Do it this way.",
+        sections=[Section("Symptom", "Slow."), Section("Root Cause", "Why."), Section("Fix", "### Option 1: Do it\n\nThis.")],
+    )
+    client.app.state.kb.add_entry(entry)
+    tree = dom(client.get("/entries/never-checked").text)
+    verified = tree.by_id("verified")
+    assert verified.text().strip() == "Not verified yet" and "not-verified" in verified.classes()
+    assert tree.by_id("quick-fix").find("p", cls="quick-fix-text").text() == "Do it this way."
 
 
 def test_raw_markdown(client, web_entries):
@@ -116,7 +120,7 @@ def test_hostile_markdown_in_an_entry_never_executes(client, dom):
     entry = Entry(
         slug="hostile-entry", title="Hostile <script>alert(4)</script> title", summary="<b>s</b>", category="performance",
         tags=["x"], patterns=[], environment=["<i>env</i>"], savings="<u>none</u>", sources=["https://example.com/?q=<x>"],
-        created=date(2026, 1, 1), updated=date(2026, 1, 1),
+        created=date(2026, 1, 1), updated=date(2026, 1, 1), quick_fix="<u>quick</u> <script>alert(5)</script>",
         sections=[Section("Symptom", body), Section("Root Cause", body), Section("Fix", "### Option 1: <em>t</em>\n\n" + body)],
     )
     client.app.state.kb.add_entry(entry)
@@ -129,3 +133,4 @@ def test_hostile_markdown_in_an_entry_never_executes(client, dom):
     assert not [(n.tag, a) for n in tree.iter() for a in n.attrs if a.startswith("on")]
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html or "&lt;script&gt;alert('x')&lt;/script&gt;" in html
     assert not tree.find_all("b") and not tree.find_all("u")
+    assert "<script>alert(5)</script>" in tree.by_id("quick-fix").find("p").text()  # shown as text, not run

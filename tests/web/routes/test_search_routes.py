@@ -27,6 +27,21 @@ def test_results_show_title_summary_snippet_and_why(client, dom):
     assert kinds & {"why-keywords", "why-meaning", "why-pattern"} and "why-section" in kinds
 
 
+def test_results_show_the_quick_fix(client, dom):
+    kb = client.app.state.kb
+    items = _results(dom, client.get("/search", params={"q": "anthropic.RateLimitError: Error code: 429"}).text)
+    assert items[0].attrs["data-slug"] == "rate-limit-429"
+    for item in items:
+        quick_fix = kb.get(item.attrs["data-slug"]).quick_fix
+        shown = item.find("p", cls="result-quick-fix")
+        if not quick_fix:
+            assert shown is None
+            continue
+        assert shown.find("strong").text() == "Quick fix:"
+        assert " ".join(shown.text().split()) == "Quick fix: " + " ".join(quick_fix.replace("`", "").split())
+    assert items[0].find("p", cls="result-quick-fix") is not None
+
+
 def test_pattern_hit_is_a_confident_match(client, dom):
     r = client.get("/search", params={"q": "messages.3: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01ABC"})
     tree = dom(r.text)
@@ -86,12 +101,12 @@ def test_entry_text_in_snippets_is_escaped(client):
     entry = Entry(
         slug="hostile-snippet", title="Zyzzyva failure", summary="Zyzzyva <b>bold</b> summary", category="performance",
         tags=["zyzzyva"], patterns=[], environment=["x"], savings="none", sources=["https://example.com"],
-        created=date(2026, 1, 1), updated=date(2026, 1, 1),
+        created=date(2026, 1, 1), updated=date(2026, 1, 1), quick_fix="Zyzzyva <b>quick</b> fix",
         sections=[Section("Symptom", 'zyzzyva <img src=x onerror="alert(1)"> <script>alert(2)</script>'), Section("Root Cause", "r"), Section("Fix", "### Option 1: f\n\nfix")],
     )
     kb.add_entry(entry)
     html = client.get("/search", params={"q": "zyzzyva"}).text
-    assert "<img src=x" not in html and "<script>alert(2)" not in html and "<b>bold</b>" not in html
+    assert "<img src=x" not in html and "<script>alert(2)" not in html and "<b>bold</b>" not in html and "<b>quick</b>" not in html
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html or "&lt;img" in html
 
 
