@@ -191,12 +191,35 @@ def _erf(x):
     return sign * y
 
 
+WORDPIECE_FILE = "wordpiece.txt"
+
+
+def _load_wordpiece(directory: Path, max_length: int):
+    """The fast tokenizer for an exported model: its compact vocabulary file, written from the
+    model's ``tokenizer.json`` the first time (None when the model is not plain BERT WordPiece)."""
+    from kb.wordpiece import WordPiece
+
+    compact = directory / WORDPIECE_FILE
+    try:
+        if compact.is_file():
+            return WordPiece.load(compact)
+        wordpiece = WordPiece.from_tokenizer_json(directory / "tokenizer.json", max_length)
+    except (ValueError, KeyError, OSError):
+        return None
+    try:
+        tmp = compact.with_name(compact.name + f".{os.getpid()}.tmp")
+        wordpiece.save(tmp)
+        os.replace(tmp, compact)
+    except OSError:  # a read-only data directory: use it without caching
+        pass
+    return wordpiece
+
+
 class NumpyBertEmbedder:
     """BERT forward pass + pooling in numpy, from ``export_numpy_model`` output."""
 
     def __init__(self, directory: Path, model_id: str):
         import numpy as np
-        from tokenizers import Tokenizer
 
         self.model_id = model_id
         self.meta = json.loads((directory / "config.json").read_text())
@@ -206,9 +229,9 @@ class NumpyBertEmbedder:
             return np.load(directory / f"{prefix}{name}.npy", mmap_mode="r")
 
         self._w = w
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(self.meta["max_seq_length"])
+        self._directory = directory
+        self._tokenizer = None  # ``tokenizers``, loaded only for text the fast tokenizer does not cover
+        self.wordpiece = _load_wordpiece(directory, self.meta["max_seq_length"])
         self.word = w("embeddings.word_embeddings.weight")
         self.position = w("embeddings.position_embeddings.weight")
         self.token_type = np.asarray(w("embeddings.token_type_embeddings.weight"))
@@ -267,14 +290,34 @@ class NumpyBertEmbedder:
             pooled = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return pooled.astype(np.float32)
 
+    @property
+    def tokenizer(self):
+        """The model's own ``tokenizers`` tokenizer (~0.1 s to load, so only when needed)."""
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            self._tokenizer = Tokenizer.from_file(str(self._directory / "tokenizer.json"))
+            self._tokenizer.no_padding()
+            self._tokenizer.enable_truncation(self.meta["max_seq_length"])
+        return self._tokenizer
+
+    def token_ids(self, text: str) -> list[int]:
+        """Token ids: the plain-Python WordPiece when it gives exactly the model tokenizer's ids
+        for this text (``kb.wordpiece.supported``), else the model tokenizer itself."""
+        from kb.wordpiece import supported
+
+        if self.wordpiece is not None and supported(text):
+            return self.wordpiece.encode(text)
+        return self.tokenizer.encode(text).ids
+
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         with single_blas_thread():
-            return [self._encode_one(enc.ids).tolist() for enc in self.tokenizer.encode_batch(list(texts))]
+            return [self._encode_one(self.token_ids(text)).tolist() for text in texts]
 
     def embed_array(self, text: str):
         """One query as a float32 numpy vector (the search hot path avoids list round trips)."""
         with single_blas_thread():
-            return self._encode_one(self.tokenizer.encode(text).ids)
+            return self._encode_one(self.token_ids(text))
 
 
 class HashingEmbedder:
