@@ -246,9 +246,12 @@ def hybrid_search(
                 break
     dense_rank = list(cosines)
 
+    # A query that is only a status ("429", "HTTP 429", "Too Many Requests") has no words for BM25 or
+    # meaning to work on: the entries that explain the status decide the order.
+    status_only = bool(evidence.statuses) and len(_WORD.findall(focus)) <= 4 and not evidence.specific
     fused = rrf(
         [specific_rank, generic_rank, bm25_rank, dense_rank],
-        weights=[PATTERN_WEIGHT, GENERIC_WEIGHT, 1.0, DENSE_WEIGHT],
+        weights=[PATTERN_WEIGHT, PATTERN_WEIGHT if status_only else GENERIC_WEIGHT, 1.0, DENSE_WEIGHT],
     )
     if context is None:
         context = agent_context(bounded_window(query))

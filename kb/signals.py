@@ -62,6 +62,10 @@ class SignalIndex:
         for slug, s in signals.items():
             for status in s.get("http_statuses", []):
                 self.by_status.setdefault(int(status), []).append(slug)
+        for status, slugs in self.by_status.items():
+            # The entries a status belongs to most come first: named after it (rate-limit-429) or
+            # listing it first; the other retrievers order the rest.
+            slugs.sort(key=lambda slug: (str(status) not in slug, signals[slug].get("http_statuses", []).index(status)))
             for name in s.get("error_types", []):
                 claims.setdefault(name.lower(), []).append(slug)
         self.by_type = claims

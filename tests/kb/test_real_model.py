@@ -17,7 +17,7 @@ from tests.conftest import ENTRIES, ROOT
 pytestmark = pytest.mark.real_model
 
 # Floors, set below the measured values in the README so that a real regression fails the suite.
-FLOORS = {"hit_at_1": 0.82, "hit_at_3": 0.95, "mrr": 0.88, "matched_correct": 0.60, "abstention": 0.95}
+FLOORS = {"hit_at_1": 0.90, "hit_at_3": 0.95, "mrr": 0.90, "matched_correct": 0.65, "abstention": 0.95}
 # matched=true on a wrong entry is what an agent acts on without checking: at most 2% of queries.
 # (The precision-first rule gave up matched-and-correct, 0.83 -> about 0.65, to take this from
 # about 8% to about 1%; docs/search.md has the measurements.)
@@ -82,3 +82,15 @@ def test_every_entry_findable_from_error_text_and_from_a_description(answers):
         best[(q.slug, q.kind)] = min(best.get((q.slug, q.kind), 99), rank)
     not_found = {key: rank for key, rank in best.items() if rank > 1}
     assert not not_found, not_found
+
+
+@pytest.mark.parametrize(
+    "query, slug",
+    [("429", "rate-limit-429"), ("HTTP 429", "rate-limit-429"), ("Too Many Requests", "rate-limit-429"),
+     ("529", "overloaded-529"), ("overloaded", "overloaded-529"), ("413", "request-too-large"),
+     ("401", "invalid-api-key"), ("HTTP 401 Unauthorized", "invalid-api-key")],
+)
+def test_status_codes_and_their_reason_phrases_find_the_entry(real_kb, query, slug):
+    response = real_kb.search(query, 3)
+    assert response.results[0].slug == slug, [r.slug for r in response.results]
+    assert response.matched is False  # a bare status names a family of failures, not this one

@@ -169,3 +169,27 @@ def test_cold_start_is_light_and_fast():
     started = time.perf_counter()
     _run_hook(json.dumps(RATE_LIMIT_EVENT).encode())
     assert time.perf_counter() - started < 1.5  # ~0.3 s locally; generous for loaded CI machines
+
+
+def test_huge_and_junk_events_are_silent_and_exit_zero():
+    build_default_index()
+    noise = "".join(f"line {i}: building module {i} ok\n" for i in range(120_000))  # ~3.5 MB of routine output
+    big = json.dumps({**UNRELATED_EVENT, "error": "Exit code 1\n" + noise + "npm ERR! code ELIFECYCLE"}).encode()
+    assert len(big) > 3_000_000
+    result = _run_hook(big)
+    assert result.returncode == 0 and result.stdout == b"", result.stderr
+    junk = bytes(range(256)) * 20_000  # 5 MB of binary junk
+    result = _run_hook(junk)
+    assert result.returncode == 0 and result.stdout == b""
+
+
+def test_follow_up_command_names_this_synapse_when_it_is_not_on_path(monkeypatch, tmp_path):
+    fake = tmp_path / "venv" / "bin" / "synapse"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(fake), "hook"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert hook.synapse_command() == str(fake.resolve())
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    assert hook.synapse_command() == "synapse"
