@@ -8,10 +8,10 @@ it.  An existing file with different content is left alone unless ``force`` is g
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.paths import write_text_atomically
 from kb.store import Store
 
 
@@ -58,19 +58,6 @@ def entries_markdown(store: Store) -> dict[str, str]:
     return entries | _approved_markdown(store, set(entries))
 
 
-def _write_atomically(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def export_entries(store: Store, directory: Path, force: bool = False) -> ExportReport:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -85,7 +72,7 @@ def export_entries(store: Store, directory: Path, force: bool = False) -> Export
                 if not force:
                     report.kept.append(slug)
                     continue
-            _write_atomically(target, markdown)
+            write_text_atomically(target, markdown)
             report.written.append(slug)
         except OSError as exc:
             report.failed.append({"slug": slug, "problem": exc.strerror or str(exc)})

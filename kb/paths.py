@@ -40,3 +40,19 @@ def default_db_path() -> Path:
 def model_cache_dir() -> Path:
     """Where the numpy export of the embedding model is cached."""
     return data_dir() / "models"
+
+
+def write_text_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` so that readers see the old file or the whole new one, never a
+    part: a hidden temporary file beside it, flushed to disk, then renamed over it (removed again
+    if anything fails)."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

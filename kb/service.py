@@ -19,7 +19,7 @@ from typing import Sequence
 from kb import embed
 from kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from kb.model import Entry
-from kb.paths import default_db_path, model_cache_dir, shipped_entries_dir, data_dir
+from kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
 from kb.search import SearchResponse, hybrid_search
 from kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
@@ -398,16 +398,7 @@ class KnowledgeBase:
             text = render_entry(entry)
             parse_entry(text, target)  # never write a file that would not index
             directory.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            try:
-                with open(tmp, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            write_text_atomically(target, text)
             if directory.resolve() not in [d.resolve() for d in self.dirs]:
                 self.dirs.append(directory)
             try:

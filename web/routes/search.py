@@ -19,7 +19,7 @@ from web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-MAX_QUERY_CHARS = MAX_SCAN  # kb scans at most this much of a pasted log; the page says when it cut
+MAX_QUERY_CHARS = MAX_SCAN  # the page searches at most this much of a pasted log, and says when it cut
 
 
 def explain(why: dict) -> list[tuple[str, str]]:
@@ -46,8 +46,8 @@ def search_page(
     query = q.strip()
     notice = None
     if len(query) > MAX_QUERY_CHARS:
-        query = query[:MAX_QUERY_CHARS]
-        notice = f"Your query was long, so only its first {MAX_QUERY_CHARS:,} characters were searched."
+        query = query[-MAX_QUERY_CHARS:]  # the end of a log is where the error is
+        notice = f"Your query was long, so only its last {MAX_QUERY_CHARS:,} characters were searched."
     context: dict = {"q": q if len(q) <= MAX_QUERY_CHARS else query, "notice": notice, "results": [], "matched": False, "searched": False}
     if query:
         response = kb.search(query, limit)

@@ -91,9 +91,10 @@ def test_hostile_queries_never_500(client, q):
 
 
 def test_overlong_query_is_cut_with_a_notice(client, dom):
-    r = client.get("/search", params={"q": "rate limit " * 3000})
+    r = client.get("/search", params={"q": "INFO step ok\n" * 3000 + "anthropic.RateLimitError: Error code: 429 - rate_limit_error"})
     assert r.status_code == 200
-    assert "first 20,000 characters" in dom(r.text).by_id("notice").text()
+    assert "last 20,000 characters" in dom(r.text).by_id("notice").text()
+    assert "rate-limit-429" in r.text  # the error at the end of the pasted log was kept and found
 
 
 def test_entry_text_in_snippets_is_escaped(client):
