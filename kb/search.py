@@ -226,11 +226,11 @@ def hybrid_search(
     signals = signals or SignalIndex(store.all_signals())
     evidence = evidence if evidence is not None else signals.evidence(focus)
     specific_rank = evidence.specific_rank()
-    generic_rank = evidence.generic_rank()
     terms = query_terms(focus)
     expression = fts_expression(terms)
     bm25 = store.fts_search(expression, CANDIDATES) if expression else []
     bm25_rank = [slug for slug, _ in bm25]
+    generic_rank = evidence.generic_rank(bm25_rank)
 
     cosines: dict[str, tuple[float, str]] = {}
     if query_vector is not None and dense_index is not None and len(dense_index[0]):

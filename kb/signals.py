@@ -29,12 +29,27 @@ class Evidence:
     generic: list[PatternHit] = field(default_factory=list)
     types: dict[str, str] = field(default_factory=dict)  # slug -> the error type named
     statuses: dict[str, int] = field(default_factory=dict)  # slug -> the status named
+    prominence: dict[str, tuple] = field(default_factory=dict)  # slug -> how much that status is its own
 
     def specific_rank(self) -> list[str]:
         return list(dict.fromkeys(h.slug for h in self.specific))
 
-    def generic_rank(self) -> list[str]:
-        return list(dict.fromkeys([h.slug for h in self.generic] + list(self.types) + list(self.statuses)))
+    def generic_rank(self, tie_order: list[str] = ()) -> list[str]:
+        """Generic pattern hits, then error types, then statuses (most prominent first); entries
+        equal on that are ordered by ``tie_order`` (the query's BM25 ranking), so the result does
+        not depend on the order entries were indexed in."""
+        position = {slug: i for i, slug in enumerate(tie_order)}
+        patterns = {h.slug for h in self.generic}
+
+        def tier(slug: str) -> tuple:
+            if slug in patterns:
+                return (0,)
+            if slug in self.types:
+                return (1,)
+            return (2, *self.prominence.get(slug, ()))
+
+        slugs = dict.fromkeys([h.slug for h in self.generic] + list(self.types) + list(self.statuses))
+        return sorted(slugs, key=lambda slug: (tier(slug), position.get(slug, len(position)), slug))
 
     def describe(self, slug: str) -> dict | None:
         """What points at ``slug``, for the result's ``why`` (None when nothing does)."""
@@ -62,12 +77,20 @@ class SignalIndex:
         for slug, s in signals.items():
             for status in s.get("http_statuses", []):
                 self.by_status.setdefault(int(status), []).append(slug)
-        for status, slugs in self.by_status.items():
-            # The entries a status belongs to most come first: named after it (rate-limit-429) or
-            # listing it first; the other retrievers order the rest.
-            slugs.sort(key=lambda slug: (str(status) not in slug, signals[slug].get("http_statuses", []).index(status)))
             for name in s.get("error_types", []):
                 claims.setdefault(name.lower(), []).append(slug)
+        # How much a status belongs to an entry: its title starts with it ("429 rate_limit_error: ...")
+        # or its slug names it (rate-limit-429), then where its list names it.  Ties are ordered by
+        # the query's BM25 ranking.
+        self.prominence = {
+            (status, slug): (
+                not signals[slug].get("title", "").startswith(str(status)),
+                str(status) not in slug,
+                [int(x) for x in signals[slug].get("http_statuses", [])].index(status),
+            )
+            for status, slugs in self.by_status.items()
+            for slug in slugs
+        }
         self.by_type = claims
 
     def evidence(self, text: str, tail: str = "") -> Evidence:
@@ -90,4 +113,5 @@ class SignalIndex:
         for status in http_statuses(text):
             for slug in self.by_status.get(status, []):
                 found.statuses.setdefault(slug, status)
+        found.prominence = {slug: self.prominence[(status, slug)] for slug, status in found.statuses.items()}
         return found

@@ -496,9 +496,9 @@ class Store:
         patterns as (pattern, required literal) pairs, HTTP statuses and error types."""
         out = {}
         rows = self.conn.execute(
-            "select slug, patterns, pattern_literals, generic_patterns, generic_literals, http_statuses, error_types from entries"
+            "select slug, patterns, pattern_literals, generic_patterns, generic_literals, http_statuses, error_types, title from entries"
         )
-        for slug, patterns, literals, generic, generic_literals, statuses, types in rows:
+        for slug, patterns, literals, generic, generic_literals, statuses, types, title in rows:
             patterns, generic = json.loads(patterns), json.loads(generic or "[]")
             literals = json.loads(literals) if literals else [required_literal(p) for p in patterns]
             generic_literals = json.loads(generic_literals) if generic_literals else [required_literal(p) for p in generic]
@@ -507,6 +507,7 @@ class Store:
                 "generic_patterns": list(zip(generic, generic_literals)),
                 "http_statuses": json.loads(statuses or "[]"),
                 "error_types": json.loads(types or "[]"),
+                "title": title or "",
             }
         return out
 

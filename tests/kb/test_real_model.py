@@ -88,9 +88,13 @@ def test_every_entry_findable_from_error_text_and_from_a_description(answers):
     "query, slug",
     [("429", "rate-limit-429"), ("HTTP 429", "rate-limit-429"), ("Too Many Requests", "rate-limit-429"),
      ("529", "overloaded-529"), ("overloaded", "overloaded-529"), ("413", "request-too-large"),
-     ("401", "invalid-api-key"), ("HTTP 401 Unauthorized", "invalid-api-key")],
+     ("401", "invalid-api-key"), ("HTTP 401 Unauthorized", "invalid-api-key"), ("404", "model-not-found")],
 )
 def test_status_codes_and_their_reason_phrases_find_the_entry(real_kb, query, slug):
     response = real_kb.search(query, 3)
-    assert response.results[0].slug == slug, [r.slug for r in response.results]
+    ranked = [r.slug for r in response.results]
+    if slug == "invalid-api-key":  # two entries explain a bare 401 authentication_error equally well
+        assert slug in ranked[:2] and set(ranked[:2]) <= {slug, "claude-code-oauth-token-expired"}, ranked
+    else:
+        assert ranked[0] == slug, ranked
     assert response.matched is False  # a bare status names a family of failures, not this one
