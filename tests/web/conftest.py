@@ -173,6 +173,27 @@ def csrf():
     return get
 
 
+def valid_api_payload(**overrides) -> dict:
+    """JSON body of a ``POST /api/submissions`` that passes validation (the API's lists, where the
+    form has lines)."""
+    data = {
+        "title": "Frobnicator times out after 30 seconds",
+        "summary": "The frobnicator client gives up after 30 s; raise its timeout.",
+        "quick_fix": "Pass timeout=120 to the frobnicator client.",
+        "category": "performance",
+        "tags": ["frobnicator", "timeout"],
+        "patterns": [r"frobnicator timed out after \d+ seconds"],
+        "symptom": "Calls fail with `frobnicator timed out after 30 seconds`.",
+        "root_cause": "The client's default timeout is 30 seconds.",
+        "fix_options": [{"title": "Raise the timeout", "body": "```python\nclient = dict(timeout=120)\n```"}],
+        "environment": ["frobnicator 1.x"],
+        "sources": ["https://example.com/frobnicator/timeouts"],
+        "savings": "none",
+    }
+    data.update(overrides)
+    return data
+
+
 def valid_form(**overrides) -> dict:
     """Form fields of a submission that passes validation."""
     data = {

@@ -23,28 +23,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.kb.helpers import write_entry
+from tests.web.conftest import valid_api_payload
 
 SYNAPSE = str(Path(sys.executable).with_name("synapse"))
 FENCE_BOMB = "```a\n" * 5990  # ~30 kB of unclosed fences per option: the body that froze the site for 62 s
 
 
-def payload(**overrides) -> dict:
-    data = {
-        "title": "Frobnicator times out after 30 seconds",
-        "summary": "The frobnicator client gives up after 30 s; raise its timeout.",
-        "quick_fix": "Pass timeout=120 to the frobnicator client.",
-        "category": "performance",
-        "tags": ["frobnicator", "timeout"],
-        "patterns": [r"frobnicator timed out after \d+ seconds"],
-        "symptom": "Calls fail with `frobnicator timed out after 30 seconds`.",
-        "root_cause": "The client's default timeout is 30 seconds.",
-        "fix_options": [{"title": "Raise the timeout", "body": "```python\nclient = dict(timeout=120)\n```"}],
-        "environment": ["frobnicator 1.x"],
-        "sources": ["https://example.com/frobnicator/timeouts"],
-        "savings": "none",
-    }
-    data.update(overrides)
-    return data
+payload = valid_api_payload  # one valid submission, shared with the other web tests
 
 
 BOMB = payload(fix_options=[{"title": f"Option {i}", "body": FENCE_BOMB} for i in range(3)])

@@ -9,25 +9,10 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from kb.views import entry_to_dict
+from tests.web.conftest import valid_api_payload
 
 
-def _payload(**overrides) -> dict:
-    data = {
-        "title": "Frobnicator times out after 30 seconds",
-        "summary": "The frobnicator client gives up after 30 s; raise its timeout.",
-        "quick_fix": "Pass timeout=120 to the frobnicator client.",
-        "category": "performance",
-        "tags": ["frobnicator", "timeout"],
-        "patterns": [r"frobnicator timed out after \d+ seconds"],
-        "symptom": "Calls fail with `frobnicator timed out after 30 seconds`.",
-        "root_cause": "The client's default timeout is 30 seconds.",
-        "fix_options": [{"title": "Raise the timeout", "body": "```python\nclient = dict(timeout=120)\n```"}],
-        "environment": ["frobnicator 1.x"],
-        "sources": ["https://example.com/frobnicator/timeouts"],
-        "savings": "none",
-    }
-    data.update(overrides)
-    return data
+_payload = valid_api_payload  # one valid submission, shared with the other web tests
 
 
 def test_search_is_exactly_kb_search_to_dict(client):
