@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.extract import ErrorBlock, agent_context, bounded_window, extract_errors, focus_text, http_statuses, is_error_text
+from kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
 from kb.fusion import rrf
 from kb.signals import Evidence, SignalIndex
 from kb.signature import MAX_SCAN, normalize
@@ -169,7 +169,7 @@ def decide_matched(
 ) -> Decision:
     """The abstention rule (docs/search.md).  For the top result:
 
-    1. specific evidence (its own error text or an error type only it claims) decides alone;
+    1. specific evidence (the entry's own error text, ``patterns``) decides alone;
     2. in an error text, generic evidence (a shape everyday code raises too, an error type, a
        status) decides only when the text is about an agent or an LLM API (``context``), and when
        several entries share that evidence, only for the one that meaning also puts first (in a
@@ -194,6 +194,34 @@ def decide_matched(
     return Decision(False, "weak-meaning")
 
 
+@dataclass
+class QueryAnalysis:
+    """What a query is, worked out once: its error blocks, the text retrieval sees (``focus``),
+    whether it is a failure's output, the evidence it gives each entry, and its agent context."""
+
+    blocks: list[ErrorBlock]
+    focus: str
+    error_text: bool
+    evidence: Evidence
+    context: list[str]
+
+
+def analyse(query: str, signals: SignalIndex, error_text: bool | None = None) -> QueryAnalysis:
+    """``error_text``: True for a failure's output (``match``) even when no error block is
+    recognised; None decides from the blocks found (a question holds none)."""
+    blocks = extract_errors(query)
+    focus = focus_text(query, blocks)
+    return QueryAnalysis(
+        blocks=blocks,
+        focus=focus,
+        error_text=is_error_text(blocks) if error_text is None else error_text,
+        evidence=signals.evidence(focus, evidence_tail(query)),
+        # Anywhere in the window, not only in the blocks: a generic asyncio traceback in a log
+        # full of anthropic retries is the agent's.
+        context=agent_context(bounded_window(query)),
+    )
+
+
 def hybrid_search(
     store,
     query: str,
@@ -201,30 +229,21 @@ def hybrid_search(
     query_vector=None,
     dense_index=None,
     signals: SignalIndex | None = None,
-    *,
-    focus: str | None = None,
-    error_text: bool | None = None,
-    blocks: list[ErrorBlock] | None = None,
-    evidence: Evidence | None = None,
-    context: list[str] | None = None,
+    analysis: QueryAnalysis | None = None,
 ) -> SearchResponse:
-    """Run the retrievers over ``focus`` (the error blocks of ``query``; ``query`` itself when it
+    """Run the retrievers over the query's ``focus`` (its error blocks; the query itself when it
     holds none) and fuse them: specific evidence, generic evidence, BM25 and dense.
 
     ``dense_index`` is a ``(slugs, fields, matrix)`` triple (``Store.embedding_matrix``) and
-    ``query_vector`` the embedding of ``focus``; without them the search is lexical + signals only.
-    ``error_text``: whether ``query`` is a failure's output (``match``) rather than a question;
-    None decides from whether any error block was found.
+    ``query_vector`` the embedding of the focus; without them the search is lexical + signals only.
+    ``analysis`` is ``analyse(query, signals)`` when the caller already has it.
     """
     limit = max(1, min(int(limit), 50))
-    if blocks is None:
-        blocks = extract_errors(query)
-    if focus is None:
-        focus = focus_text(query, blocks)
-    if error_text is None:
-        error_text = is_error_text(blocks)
-    signals = signals or SignalIndex(store.all_signals())
-    evidence = evidence if evidence is not None else signals.evidence(focus)
+    if analysis is None:
+        analysis = analyse(query, signals or SignalIndex(store.all_signals()))
+    blocks, focus, error_text, evidence, context = (
+        analysis.blocks, analysis.focus, analysis.error_text, analysis.evidence, analysis.context
+    )
     specific_rank = evidence.specific_rank()
     terms = query_terms(focus)
     expression = fts_expression(terms)
@@ -253,8 +272,6 @@ def hybrid_search(
         [specific_rank, generic_rank, bm25_rank, dense_rank],
         weights=[PATTERN_WEIGHT, PATTERN_WEIGHT if status_only else GENERIC_WEIGHT, 1.0, DENSE_WEIGHT],
     )
-    if context is None:
-        context = agent_context(bounded_window(query))
     bm25_scores = dict(bm25)
     results: list[Result] = []
     top_slugs = [slug for slug, _ in fused[:limit]]

@@ -20,7 +20,7 @@ from kb import embed
 from kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from kb.model import Entry
 from kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
-from kb.search import SearchResponse, hybrid_search
+from kb.search import SearchResponse, analyse, hybrid_search
 from kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
 SMALL_BATCH = 24  # up to this many texts are embedded with the light query model
@@ -282,20 +282,11 @@ class KnowledgeBase:
         evidence already decides, or an error text without agent context can never match on
         meaning).  The hook uses it: most failed tool calls are then answered without numpy.
         """
-        from kb.extract import agent_context, bounded_window, evidence_tail, extract_errors, focus_text, is_error_text
-
-        blocks = extract_errors(query)
-        focus = focus_text(query, blocks)
-        if error_text is None:
-            error_text = is_error_text(blocks)
         with self._lock:
             signals = self._signal_index()
-        evidence = signals.evidence(focus, evidence_tail(query))
-        # Whether the text is about an agent or an LLM API: anywhere in the window, not only in the
-        # error blocks (a generic asyncio traceback in a log full of anthropic retries is the agent's).
-        context = agent_context(bounded_window(query))
-        use_meaning = bool(focus)
-        if lazy_meaning and (evidence.specific_rank() or (error_text and not context)):
+        analysis = analyse(query, signals, error_text)
+        use_meaning = bool(analysis.focus)
+        if lazy_meaning and (analysis.evidence.specific_rank() or (analysis.error_text and not analysis.context)):
             use_meaning = False
         dense = vector = None
         if use_meaning:
@@ -305,12 +296,9 @@ class KnowledgeBase:
             # Embedding the query is most of a search's CPU and touches no shared state (read-only
             # weights), so it runs outside the lock: concurrent searches (the web site's thread
             # pool) use both cores instead of queueing behind each other.  Store access stays serialised.
-            vector = self._cached_vector(embedder, focus) if embedder is not None else None
+            vector = self._cached_vector(embedder, analysis.focus) if embedder is not None else None
         with self._lock:
-            return hybrid_search(
-                self.store, query, limit, vector, dense, signals,
-                focus=focus, blocks=blocks, error_text=error_text, evidence=evidence, context=context,
-            )
+            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis)
 
     def _cached_vector(self, embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by
