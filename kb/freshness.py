@@ -98,19 +98,12 @@ EVERYDAY_ERRORS = (
     "stripe.error.RateLimitError: Request rate limit exceeded",
     "github.GithubException: 403 {\"message\": \"API rate limit exceeded for user ID 1.\"}",
 )
-_BUILTIN_EXCEPTIONS = None
-
-
+@lru_cache(maxsize=1)
 def builtin_exception_names() -> frozenset[str]:
     """Names of Python's builtin exception classes (``TypeError``, ``TimeoutError``, ...)."""
-    global _BUILTIN_EXCEPTIONS
-    if _BUILTIN_EXCEPTIONS is None:
-        import builtins
+    import builtins
 
-        _BUILTIN_EXCEPTIONS = frozenset(
-            name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
-        )
-    return _BUILTIN_EXCEPTIONS
+    return frozenset(name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException))
 
 
 def specificity_problems(entry: Entry) -> list[tuple[str, str]]:
