@@ -93,6 +93,13 @@ def submit_form(request: Request):
     return _form_page(request, Draft())
 
 
+def _too_many(request: Request, draft, wait: int, banner: str):
+    """The form again, as typed, with a 429 and how long to wait (``{minutes}`` in ``banner``)."""
+    minutes = max(1, round(wait / 60))
+    text = banner.format(minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return _form_page(request, draft, status_code=429, banner=text, headers={"Retry-After": str(wait)})
+
+
 @router.post("/submit", response_class=HTMLResponse, name="submit_post", dependencies=[CsrfProtected])
 def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, site: Site, ip: ClientIP, limits: Limits):
     # A plain ``def`` route: FastAPI runs it in its thread pool, so validating (markdown scanning,
@@ -101,13 +108,7 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
     if form.action != "send":
         wait = _preview_limiter(request).hit(ip)
         if wait:
-            return _form_page(
-                request,
-                draft,
-                status_code=429,
-                banner=f"You have asked for many previews in a short time. Please wait about {max(1, round(wait / 60))} minute(s); your text is kept below.",
-                headers={"Retry-After": str(wait)},
-            )
+            return _too_many(request, draft, wait, "You have asked for many previews in a short time. Please wait about {minutes}; your text is kept below.")
         validation = validate(draft)
         matched, similar = duplicates(kb, draft)
         return _form_page(
@@ -123,14 +124,7 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
     # fails validation late cost as much as one that passes.
     wait = limits.submit.hit(ip)
     if wait:
-        minutes = max(1, round(wait / 60))
-        return _form_page(
-            request,
-            draft,
-            status_code=429,
-            banner=f"You have sent several solutions in a short time. Please wait about {minutes} minute{'s' if minutes != 1 else ''} and send again; your text is kept below.",
-            headers={"Retry-After": str(wait)},
-        )
+        return _too_many(request, draft, wait, "You have sent several solutions in a short time. Please wait about {minutes} and send again; your text is kept below.")
     if form.website.strip():
         return render(request, "submitted.html", {"title": draft.title})
     validation = validate(draft)
