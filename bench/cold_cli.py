@@ -129,7 +129,7 @@ def profile_search(env: dict, home: Path) -> dict:
     import pstats
 
     prof = home / "search.prof"
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "kb", "search", "--json", ERROR_QUERY],
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "synapse_ai.kb", "search", "--json", ERROR_QUERY],
                    env=env, capture_output=True, text=True, cwd=ROOT, check=True)
     stats = pstats.Stats(str(prof))
     total = stats.total_tt
@@ -146,7 +146,7 @@ def profile_search(env: dict, home: Path) -> dict:
             if filename.endswith(want_file) and func == want_func:
                 rows.append({"function": f"{want_file}:{func}", "cumulative_s": round(ct, 4)})
     rows.sort(key=lambda r: -r["cumulative_s"])
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "kb", "search", "--json", ERROR_QUERY],
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "synapse_ai.kb", "search", "--json", ERROR_QUERY],
                           env=env, capture_output=True, text=True, cwd=ROOT, check=True)
     imports = []
     for line in proc.stderr.splitlines():

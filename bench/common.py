@@ -195,8 +195,8 @@ def snapshot_entries(target: Path) -> list[str]:
     Half-written files (another author's editor temp files, an entry mid-edit that does not parse)
     are left out, so the benchmark corpus is always valid.
     """
-    from kb.lint import entry_files
-    from kb.parse import EntryError, read_entry
+    from synapse_ai.kb.lint import entry_files
+    from synapse_ai.kb.parse import EntryError, read_entry
 
     target.mkdir(parents=True, exist_ok=True)
     slugs = []

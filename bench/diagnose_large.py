@@ -75,7 +75,7 @@ def big_result_transcript(megabytes: int = 50) -> dict:
 
 def _child() -> None:
     """Run ``synapse diagnose --json`` in this process and report its own peak memory on stderr."""
-    from skill.diagnose import diagnose_command
+    from synapse_ai.skill.diagnose import diagnose_command
 
     path = sys.argv[2]
     try:

@@ -72,7 +72,7 @@ class _Progress:
 def child(entries_dir: str, db: str, label: str) -> None:
     """What ``synapse index --entries DIR --db DB`` does, with timings and the report as JSON."""
     t_import = time.perf_counter()
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.service import KnowledgeBase
 
     t0 = time.perf_counter()
     progress = _Progress(label)
@@ -122,9 +122,9 @@ def index_is_current(entries_dir: Path, db: Path) -> bool:
     """True when ``db`` already indexes exactly ``entries_dir`` with the configured model."""
     if not db.exists():
         return False
-    from kb import embed
-    from kb.indexer import describe_dirs, fingerprint
-    from kb.store import Store
+    from synapse_ai.kb import embed
+    from synapse_ai.kb.indexer import describe_dirs, fingerprint
+    from synapse_ai.kb.store import Store
 
     store = Store(db)
     try:

@@ -4,7 +4,7 @@
     .venv/bin/python bench/matching.py --db PATH       # an existing index, opened as the hook opens it
     .venv/bin/python bench/matching.py --json          # everything as one JSON object
 
-Every payload from ``tests/failure_corpus.py`` goes through ``skill.hook.respond(payload, kb)``,
+Every payload from ``tests/failure_corpus.py`` goes through ``synapse_ai.skill.hook.respond(payload, kb)``,
 the function ``synapse hook`` runs, against a ``KnowledgeBase`` opened the way the hook opens it
 (``refresh=False``). Two rates come out:
 
@@ -46,7 +46,7 @@ _SKIPPED = {"top": None, "matched": False, "pattern": None, "skipped": True}
 
 def open_kb(db: Path | None, model: str | None, rebuild: bool):
     """The knowledge base the hook would use: ``--db`` as given, else a scratch index of entries/."""
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.service import KnowledgeBase
 
     if model:
         os.environ["SYNAPSE_MODEL"] = model
@@ -73,7 +73,7 @@ def open_kb(db: Path | None, model: str | None, rebuild: bool):
 
 def hook_answer(payload: dict, kb) -> tuple[str | None, float]:
     """The slug the hook's context names (None when it stays silent), and the time it took."""
-    from skill.hook import respond
+    from synapse_ai.skill.hook import respond
 
     started = time.perf_counter()
     answer = respond(payload, kb)
@@ -97,7 +97,7 @@ def nearest(text: str | None, kb) -> dict:
 
 
 def run(kb, with_match: bool = True) -> dict:
-    from skill.hook import build_query
+    from synapse_ai.skill.hook import build_query
     from tests.failure_corpus import buried_items, buried_output, build_buried_payload, routine_payloads
 
     timings: list[float] = []

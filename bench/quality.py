@@ -60,8 +60,8 @@ def dense_ranker(matrix_triple, embed_one, cosine_alone: float):
 
 
 def run(limit: int = 5) -> dict:
-    from kb.evaluation import evaluate, load_query_set
-    from kb.search import COSINE_ALONE, CANDIDATES, fts_expression, query_terms
+    from synapse_ai.kb.evaluation import evaluate, load_query_set
+    from synapse_ai.kb.search import COSINE_ALONE, CANDIDATES, fts_expression, query_terms
 
     home = scratch_dir("quality")
     use_scratch_home(home)
@@ -72,7 +72,7 @@ def run(limit: int = 5) -> dict:
     skipped = len(all_queries) - len(queries)
     log(f"quality: {len(slugs)} entries, {len(queries)} queries ({skipped} skipped: entry not in snapshot); home {home}")
 
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.service import KnowledgeBase
 
     started = time.perf_counter()
     kb = KnowledgeBase.open(home / "synapse.db", [entries])  # real model: builds the index, exports the numpy model

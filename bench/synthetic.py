@@ -97,7 +97,7 @@ def _vary_prose(text: str, rng: random.Random, rate: float = 0.5) -> str:
 
 def variant(entry, number: int):
     """Entry ``number`` (1-based) derived from ``entry``."""
-    from kb.model import Section
+    from synapse_ai.kb.model import Section
 
     rng = random.Random(number * 7919 + len(entry.slug))
     context, tag = CONTEXTS[number % len(CONTEXTS)]
@@ -129,8 +129,8 @@ def generate(directory: Path, size: int, sources: Path | None = None) -> int:
 
     ``sources`` (default: ``directory`` itself) holds the real entries to copy from.
     """
-    from kb.lint import entry_files
-    from kb.parse import parse_entry, read_entry, render_entry
+    from synapse_ai.kb.lint import entry_files
+    from synapse_ai.kb.parse import parse_entry, read_entry, render_entry
 
     real = [read_entry(p) for p in entry_files([sources or directory]) if "-s" not in p.stem or not re.search(r"-s\d{5}$", p.stem)]
     if not real:

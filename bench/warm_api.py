@@ -42,7 +42,7 @@ P50_TARGET_MS, P50_STRETCH_MS = 20.0, 10.0
 
 
 def labelled_queries() -> list[str]:
-    from kb.evaluation import load_query_set
+    from synapse_ai.kb.evaluation import load_query_set
 
     texts = [q.text for q in load_query_set(QUERIES)]
     random.Random(42).shuffle(texts)
@@ -135,8 +135,8 @@ def breakdown(db: Path, entries_dir: Path, home: Path, queries: list[str], n: in
 
     use_scratch_home(home)
     os.environ["SYNAPSE_ENTRIES_DIR"] = str(entries_dir)
-    from kb.search import CANDIDATES, fts_expression, query_terms
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.search import CANDIDATES, fts_expression, query_terms
+    from synapse_ai.kb.service import KnowledgeBase
 
     kb = KnowledgeBase.open(db, [entries_dir], refresh=False)
     t0 = time.perf_counter()

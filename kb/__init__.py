@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     if name == "KnowledgeBase":
-        from kb.service import KnowledgeBase
+        from synapse_ai.kb.service import KnowledgeBase
 
         return KnowledgeBase
     raise AttributeError(name)

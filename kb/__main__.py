@@ -1,3 +1,3 @@
-from kb.cli import main
+from synapse_ai.kb.cli import main
 
 main()

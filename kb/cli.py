@@ -21,11 +21,11 @@ from pathlib import Path
 import click
 
 LAZY_COMMANDS = {
-    "serve": ("web.cli", "serve_command", "Run the web site (FastAPI)."),
-    "diagnose": ("skill.diagnose", "diagnose_command", "Find tool calls that could have run in parallel in an agent transcript."),
-    "skill": ("skill.install", "skill_group", "Install the SynapseAI Agent Skill into an agent."),
-    "hook": ("skill.hook", "hook_command", "Claude Code PostToolUseFailure hook: read hook JSON on stdin, print context."),
-    "mcp": ("skill.mcp_server", "mcp_command", "Serve the knowledge base as MCP tools over stdio."),
+    "serve": ("synapse_ai.web.cli", "serve_command", "Run the web site (FastAPI)."),
+    "diagnose": ("synapse_ai.skill.diagnose", "diagnose_command", "Find tool calls that could have run in parallel in an agent transcript."),
+    "skill": ("synapse_ai.skill.install", "skill_group", "Install the SynapseAI Agent Skill into an agent."),
+    "hook": ("synapse_ai.skill.hook", "hook_command", "Claude Code PostToolUseFailure hook: read hook JSON on stdin, print context."),
+    "mcp": ("synapse_ai.skill.mcp_server", "mcp_command", "Serve the knowledge base as MCP tools over stdio."),
 }
 
 
@@ -101,9 +101,9 @@ def _progress():
 
 
 def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
-    from kb.embed import ModelUnavailable
-    from kb.service import KnowledgeBase
-    from kb.store import CorruptDatabase, DatabaseUnavailable
+    from synapse_ai.kb.embed import ModelUnavailable
+    from synapse_ai.kb.service import KnowledgeBase
+    from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable
 
     progress = _progress()
     try:
@@ -200,7 +200,7 @@ def _emit(response, as_json: bool) -> None:
     if as_json:
         click.echo(json_text(response.to_dict()))
     else:
-        from kb.terminal import print_search
+        from synapse_ai.kb.terminal import print_search
 
         print_search(response)
 
@@ -269,7 +269,7 @@ def show(slug, section, as_json, raw, db):
         names = ", ".join(s.name for s in entry.sections)
         raise UserError(f"entry '{slug}' has no section '{section}' (sections: {names})")
     if as_json:
-        from kb.views import entry_to_dict
+        from synapse_ai.kb.views import entry_to_dict
 
         data = entry_to_dict(entry)
         if section:
@@ -278,11 +278,11 @@ def show(slug, section, as_json, raw, db):
     elif raw:
         click.echo(kb.markdown(slug) if not section else f"## {entry.section(section).name}\n\n{entry.section(section).body}")
     elif not sys.stdout.isatty():  # a pipe or a file: plain markdown, without rich's colours and padding
-        from kb.views import entry_markdown
+        from synapse_ai.kb.views import entry_markdown
 
         click.echo(entry_markdown(entry, section), nl=False)
     else:
-        from kb.terminal import print_entry
+        from synapse_ai.kb.terminal import print_entry
 
         print_entry(entry, section)
 
@@ -298,9 +298,9 @@ def index(entries, full, db):
             raise UserError(f"entries folder not found: {d}")
     import sqlite3
 
-    from kb.embed import ModelUnavailable
-    from kb.service import KnowledgeBase
-    from kb.store import CorruptDatabase, DatabaseUnavailable
+    from synapse_ai.kb.embed import ModelUnavailable
+    from synapse_ai.kb.service import KnowledgeBase
+    from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable
 
     progress = _progress()
     kb = None
@@ -338,9 +338,9 @@ def doctor(as_json, check_only, db):
     """
     import sqlite3
 
-    from kb.doctor import run_doctor
-    from kb.embed import ModelUnavailable
-    from kb.store import CorruptDatabase
+    from synapse_ai.kb.doctor import run_doctor
+    from synapse_ai.kb.embed import ModelUnavailable
+    from synapse_ai.kb.store import CorruptDatabase
 
     try:
         report = run_doctor(db, repair=not check_only)
@@ -372,9 +372,9 @@ def export(directory, force, as_json, db):
     """
     import sqlite3
 
-    from kb.export import export_entries
-    from kb.service import KnowledgeBase
-    from kb.store import CorruptDatabase
+    from synapse_ai.kb.export import export_entries
+    from synapse_ai.kb.service import KnowledgeBase
+    from synapse_ai.kb.store import CorruptDatabase
 
     try:
         # No refresh: indexing would first drop the entries whose files are gone.
@@ -412,8 +412,8 @@ def export(directory, force, as_json, db):
 )
 def lint(paths, stale_days):
     """Check entry files: front matter, sections, patterns, code blocks, model ids. Exit 1 on any problem."""
-    from kb.lint import lint_paths
-    from kb.service import default_entry_dirs
+    from synapse_ai.kb.lint import lint_paths
+    from synapse_ai.kb.service import default_entry_dirs
 
     targets = list(paths) or [d for d in default_entry_dirs() if d.is_dir()]
     count, problems = lint_paths(targets, stale_days)

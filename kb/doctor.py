@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kb.store import CorruptDatabase, Store, file_lock
+from synapse_ai.kb.store import CorruptDatabase, Store, file_lock
 
 COMMUNITY_TABLES = ("submissions", "stars")
 RECOVER_TIMEOUT_S = 120  # the sqlite3 shell's .recover on a badly damaged file
@@ -281,7 +281,7 @@ class DoctorReport:
 def _indexed_entry(row: dict):
     """The entry a row claims to hold: its stored markdown, parsed (the file if that does not parse).
     A file edited since the last index is not damage: ``synapse index`` picks it up."""
-    from kb.parse import EntryError, parse_entry, read_entry
+    from synapse_ai.kb.parse import EntryError, parse_entry, read_entry
 
     source = Path(row["path"]) if row["path"] else None
     if row["markdown"]:
@@ -297,7 +297,7 @@ def _indexed_entry(row: dict):
 def _repair_source(row: dict, stored):
     """What to re-write a damaged row from: its file when it still parses as the same slug (the
     source of truth), else the stored markdown.  Returns (entry, markdown, source, stat)."""
-    from kb.parse import EntryError, read_entry
+    from synapse_ai.kb.parse import EntryError, read_entry
 
     source = Path(row["path"]) if row["path"] else None
     if source is not None and source.is_file():
@@ -326,8 +326,8 @@ def _entry_problem(store: Store, row: dict, entry) -> str | None:
 
 
 def check_entries(store: Store, report: DoctorReport, repair: bool) -> None:
-    from kb.indexer import content_hash
-    from kb.parse import EntryError, render_entry
+    from synapse_ai.kb.indexer import content_hash
+    from synapse_ai.kb.parse import EntryError, render_entry
 
     cursor = store.conn.execute("select slug, path, markdown, title, summary, file_mtime_ns, file_size from entries order by slug")
     columns = [d[0] for d in cursor.description]
@@ -369,8 +369,8 @@ def check_fts(store: Store, report: DoctorReport, repair: bool) -> None:
 
 def run_doctor(db: Path | None = None, repair: bool = True) -> DoctorReport:
     """Check the database at ``db`` (default: the user's) and, with ``repair``, fix what can be fixed."""
-    from kb.indexer import embed_missing
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.indexer import embed_missing
+    from synapse_ai.kb.service import KnowledgeBase
 
     kb = KnowledgeBase.open(db, refresh=False)
     report = DoctorReport(database=str(kb.store.path), notices=list(kb.notices))

@@ -242,7 +242,7 @@ def _packed_weights(directory: Path) -> dict | None:
 def _load_wordpiece(directory: Path, max_length: int):
     """The fast tokenizer for an exported model: its compact vocabulary file, written from the
     model's ``tokenizer.json`` the first time (None when the model is not plain BERT WordPiece)."""
-    from kb.wordpiece import WordPiece
+    from synapse_ai.kb.wordpiece import WordPiece
 
     compact = directory / WORDPIECE_FILE
     try:
@@ -350,8 +350,8 @@ class NumpyBertEmbedder:
 
     def token_ids(self, text: str) -> list[int]:
         """Token ids: the plain-Python WordPiece when it gives exactly the model tokenizer's ids
-        for this text (``kb.wordpiece.supported``), else the model tokenizer itself."""
-        from kb.wordpiece import supported
+        for this text (``synapse_ai.kb.wordpiece.supported``), else the model tokenizer itself."""
+        from synapse_ai.kb.wordpiece import supported
 
         if self.wordpiece is not None and supported(text):
             return self.wordpiece.encode(text)

@@ -11,8 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.paths import write_text_atomically
-from kb.store import Store
+from synapse_ai.kb.paths import write_text_atomically
+from synapse_ai.kb.store import Store
 
 
 @dataclass
@@ -37,7 +37,7 @@ class ExportReport:
 
 def _approved_markdown(store: Store, indexed: set[str]) -> dict[str, str]:
     """Approved submissions with no entry row: their stored markdown, under the slug they were given."""
-    from kb.parse import EntryError, parse_entry, render_entry
+    from synapse_ai.kb.parse import EntryError, parse_entry, render_entry
 
     out: dict[str, str] = {}
     rows = store.conn.execute("select slug, markdown from submissions where status = 'approved' and slug != '' order by slug")

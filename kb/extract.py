@@ -15,7 +15,7 @@ it line by line with linear-time patterns, and returns the error blocks most rel
 * ``error_line``: a line that names an exception or says error / failed / fatal.
 
 ``agent_context`` says whether a text is about an agent or an LLM API (SDK frames, provider names,
-tool-use ids, the API's error JSON); ``kb.search`` lets generic evidence count only with it.
+tool-use ids, the API's error JSON); ``synapse_ai.kb.search`` lets generic evidence count only with it.
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def _weight(block: ErrorBlock) -> int:
 def _rank(blocks: list[ErrorBlock], max_blocks: int) -> list[ErrorBlock]:
     """Collapse repeats (retry loops print one error many times), then prefer structured blocks and,
     among equals, the later one."""
-    from kb.signature import normalize
+    from synapse_ai.kb.signature import normalize
 
     merged: dict[str, ErrorBlock] = {}
     for block in blocks:

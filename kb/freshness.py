@@ -1,6 +1,6 @@
 """Checks that keep entries current: model ids in code, canonical tags, re-verification age.
 
-Why these live apart from ``kb.parse``: parsing must give the same answer on every machine (the
+Why these live apart from ``synapse_ai.kb.parse``: parsing must give the same answer on every machine (the
 indexer and the web form rely on it), while "is this model still current" depends on the installed
 ``anthropic`` SDK, which is the one authority on model ids that moves with the API.  ``synapse lint``
 runs both.
@@ -13,7 +13,7 @@ import typing
 from datetime import date
 from functools import lru_cache
 
-from kb.model import Entry
+from synapse_ai.kb.model import Entry
 
 # A Claude model id as it appears in code: claude-sonnet-5-5, claude-haiku-4-5-20251001,
 # claude-3-5-sonnet-latest.  "claude-code" and friends are product names, not models.
@@ -109,7 +109,7 @@ def builtin_exception_names() -> frozenset[str]:
 def specificity_problems(entry: Entry) -> list[tuple[str, str]]:
     """(field, message) for signals declared more specific than they are: a ``patterns`` regex
     that matches an everyday failure, or a builtin exception listed under ``error_types``."""
-    from kb.signature import compile_pattern
+    from synapse_ai.kb.signature import compile_pattern
 
     found = []
     for pattern in entry.patterns:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from kb.model import Entry
-from kb.store import Store
+from synapse_ai.kb.model import Entry
+from synapse_ai.kb.store import Store
 
 # kb.parse (and yaml) load only when a file must actually be read: a current index is checked with
 # file stats alone, which keeps the per-error CLI start-up short.
@@ -81,7 +81,7 @@ def text_hash(model: str, text: str) -> str:
 
 
 def entry_files(paths: Sequence[Path]) -> list[Path]:
-    from kb.lint import entry_files as files
+    from synapse_ai.kb.lint import entry_files as files
 
     return files(list(paths))
 
@@ -112,7 +112,7 @@ def index_dirs(
     ``embedder_for(n)`` returns the embedder to use for ``n`` texts (so a handful of texts can use the
     light query model while a full build uses the batch one); it is only called when n > 0.
     """
-    from kb.parse import EntryError, Problem, read_entry, render_entry
+    from synapse_ai.kb.parse import EntryError, Problem, read_entry, render_entry
 
     started = time.perf_counter()
     report = IndexReport()

@@ -41,11 +41,11 @@ def _field_line(path: Path, name: str) -> int:
 def lint_paths(paths: list[Path], stale_days: int | None = None) -> tuple[int, list]:
     """Return (number of files checked, problems).  Duplicate slugs are reported on every file but the first.
 
-    Beyond the format (``kb.parse``), code may only name Claude models the installed SDK lists as
+    Beyond the format (``synapse_ai.kb.parse``), code may only name Claude models the installed SDK lists as
     current, and with ``stale_days`` an entry not re-verified within that many days is a problem too.
     """
-    from kb.freshness import is_stale, model_problems, specificity_problems
-    from kb.parse import EntryError, Problem, read_entry
+    from synapse_ai.kb.freshness import is_stale, model_problems, specificity_problems
+    from synapse_ai.kb.parse import EntryError, Problem, read_entry
 
     problems: list[Problem] = []
     first_seen: dict[str, Path] = {}

@@ -98,7 +98,7 @@ def m003_pattern_literals(db):
     # once when an entry is indexed.
     import json
 
-    from kb.signature import required_literal
+    from synapse_ai.kb.signature import required_literal
 
     db["entries"].add_column("pattern_literals", str)
     for slug, patterns in db.execute("select slug, patterns from entries").fetchall():

@@ -1,4 +1,4 @@
-"""The typed model of an entry.  ``kb.parse`` builds it from markdown and renders it back."""
+"""The typed model of an entry.  ``synapse_ai.kb.parse`` builds it from markdown and renders it back."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Markdown entry files ⇄ ``kb.model.Entry``.
+"""Markdown entry files ⇄ ``synapse_ai.kb.model.Entry``.
 
 ``parse_entry`` collects *every* problem it finds (with the line it is on) and raises one
 ``EntryError`` holding all of them, so ``synapse lint`` can report a file completely in one pass.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from kb.model import (
+from synapse_ai.kb.model import (
     CATEGORIES,
     OPTIONAL_SECTIONS,
     REQUIRED_SECTIONS,
@@ -304,7 +304,7 @@ def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problem
             except (re.error, RecursionError, OverflowError, MemoryError) as exc:  # deep groups, huge {n}
                 reason = exc if isinstance(exc, re.error) else pattern_error_reason(exc)
                 problems.append(Problem(lines.get(f"{name}[{i}]", lines.get(name, 1)), f"invalid regex in {name}: {pattern[:200]!r}: {reason}"))
-    from kb.freshness import tag_problem
+    from synapse_ai.kb.freshness import tag_problem
 
     for i, tag in enumerate(clean.get("tags", [])):
         problem = tag_problem(tag)

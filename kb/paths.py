@@ -1,6 +1,6 @@
 """Where things live: the shipped entries, the per-user data directory, the default database.
 
-The shipped entries travel inside the wheel as ``kb/_entries`` (see ``pyproject.toml``); in a source
+The shipped entries travel inside the wheel as ``synapse_ai/kb/_entries`` (see ``pyproject.toml``); in a source
 checkout (editable install, tests) they are the repository's top-level ``entries/`` folder.
 """
 

@@ -1,6 +1,6 @@
 """Hybrid search: graded error signals + FTS5 BM25 + dense cosine, fused with RRF.
 
-A pasted log is first reduced to its error blocks (``kb.extract``), so the retrievers see the
+A pasted log is first reduced to its error blocks (``synapse_ai.kb.extract``), so the retrievers see the
 failure, not the preamble.  ``matched`` says whether the best result is confident enough for an
 agent to act on without a human checking: specific evidence decides alone, generic evidence only
 with agent context, meaning only when it is strong (``decide_matched``).  The thresholds are
@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
-from kb.fusion import rrf
-from kb.signals import Evidence, SignalIndex
-from kb.signature import MAX_SCAN, normalize
+from synapse_ai.kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
+from synapse_ai.kb.fusion import rrf
+from synapse_ai.kb.signals import Evidence, SignalIndex
+from synapse_ai.kb.signature import MAX_SCAN, normalize
 
 # Calibrated for sentence-transformers/all-MiniLM-L6-v2 (docs/search.md has the measurements).
 COSINE_ALONE = 0.70  # a cosine this high is confident by itself

@@ -16,12 +16,12 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Sequence
 
-from kb import embed
-from kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
-from kb.model import Entry
-from kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
-from kb.search import SearchResponse, analyse, hybrid_search
-from kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
+from synapse_ai.kb import embed
+from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
+from synapse_ai.kb.model import Entry
+from synapse_ai.kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
+from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
+from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
 SMALL_BATCH = 24  # up to this many texts are embedded with the light query model
 QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: ~0.8 MB)
@@ -76,7 +76,7 @@ class KnowledgeBase:
 
         Only real damage (SQLite's "file is not a database" / "database disk image is malformed")
         moves the file aside, and then its submissions and stars are carried into the rebuilt one
-        (``kb.doctor.replace_damaged_database``).  A locked database, a full disk or an I/O error
+        (``synapse_ai.kb.doctor.replace_damaged_database``).  A locked database, a full disk or an I/O error
         raises ``DatabaseUnavailable`` and leaves the file as it is.
         """
         path = Path(db) if db else default_db_path()
@@ -84,7 +84,7 @@ class KnowledgeBase:
         try:
             return cls._open(path, entries_dirs, embedder, progress, refresh, remember_dirs, notices)
         except CorruptDatabase as exc:
-            from kb.doctor import replace_damaged_database
+            from synapse_ai.kb.doctor import replace_damaged_database
 
             replace_damaged_database(path, exc, notices)
             # Rebuild the index now, even for a caller that asked for no refresh (the hook): an
@@ -262,7 +262,7 @@ class KnowledgeBase:
     def _signal_index(self):
         """Patterns, statuses and error types, cached like the matrix.  Kept apart from it: the
         hook often decides on these alone and then never imports numpy."""
-        from kb.signals import SignalIndex
+        from synapse_ai.kb.signals import SignalIndex
 
         generation = self.store.get_meta("generation", "0")
         if self._signals is None or self._signals[0] != generation:
@@ -275,7 +275,7 @@ class KnowledgeBase:
     # ------------------------------------------------------------------ queries
     def search(self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False) -> SearchResponse:
         """Search with a question, a symptom or a pasted error.  A text holding error blocks is
-        searched by them (``kb.extract``); ``error_text=True`` treats the whole text as a failure's
+        searched by them (``synapse_ai.kb.extract``); ``error_text=True`` treats the whole text as a failure's
         output even when no block is recognised (``match``).
 
         ``lazy_meaning``: skip the embedding model when it cannot change ``matched`` (specific
@@ -376,7 +376,7 @@ class KnowledgeBase:
         ``free_slug``.  If indexing fails (a full disk, say) the file and any row are removed again,
         so a retry finds the same slug free instead of stepping around an orphan (``…-2``).
         """
-        from kb.parse import parse_entry, render_entry
+        from synapse_ai.kb.parse import parse_entry, render_entry
 
         directory = Path(write_to) if write_to else local_entries_dir()
         with self._lock:

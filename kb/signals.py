@@ -4,8 +4,8 @@ Why grades: an agent acts on ``matched: true`` without a human checking, so only
 names *this* failure may decide alone.  Specific evidence is an entry's ``patterns`` (the API's or
 SDK's own error text).  Generic evidence is an entry's ``generic_patterns`` (shapes everyday code
 raises too), an ``error_types`` name or an HTTP status the text names: it ranks entries, but
-``kb.search`` lets it decide only when the text is also about an agent or an LLM API
-(``kb.extract.agent_context``) and, when several entries share it, only with meaning's agreement.
+``synapse_ai.kb.search`` lets it decide only when the text is also about an agent or an LLM API
+(``synapse_ai.kb.extract.agent_context``) and, when several entries share it, only with meaning's agreement.
 An error type is never specific by itself: ``NotFoundError`` or ``TypeError`` name a family, not
 a cause.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.extract import http_statuses
-from kb.signature import PatternHit, PatternIndex
+from synapse_ai.kb.extract import http_statuses
+from synapse_ai.kb.signature import PatternHit, PatternIndex
 
 _TOKEN = re.compile(r"[A-Za-z_][\w.]{1,120}")
 

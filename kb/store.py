@@ -23,9 +23,9 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from kb.embed import vector_to_blob
-from kb.model import Entry, Section, Verified, code_blocks_in
-from kb.signature import required_literal
+from synapse_ai.kb.embed import vector_to_blob
+from synapse_ai.kb.model import Entry, Section, Verified, code_blocks_in
+from synapse_ai.kb.signature import required_literal
 
 
 # The names of every migration in kb/migrations.py, in order (tests/kb/test_store_index.py keeps
@@ -261,7 +261,7 @@ class Store:
         with self.transaction():
             if _applied_migrations(self.conn) == SCHEMA_MIGRATIONS:
                 return  # another process finished while this one waited
-            from kb.migrations import migrations
+            from synapse_ai.kb.migrations import migrations
 
             # Inside an open transaction sqlite-utils runs each migration in a SAVEPOINT, so the
             # whole set commits (or not) with this transaction.
@@ -492,7 +492,7 @@ class Store:
         return out
 
     def all_signals(self) -> dict[str, dict]:
-        """slug -> the entry's matching signals (``kb.signals.SignalIndex``): specific and generic
+        """slug -> the entry's matching signals (``synapse_ai.kb.signals.SignalIndex``): specific and generic
         patterns as (pattern, required literal) pairs, HTTP statuses and error types."""
         out = {}
         rows = self.conn.execute(

@@ -1,7 +1,7 @@
 """Human output for a terminal (rich).  Imported only for non-JSON output.
 
 Rich wraps and pads every line to the console width, which is right on a screen and wrong in a
-pipe: ``synapse show`` prints plain markdown when stdout is not a terminal (``kb.views``), and
+pipe: ``synapse show`` prints plain markdown when stdout is not a terminal (``synapse_ai.kb.views``), and
 search results are not wrapped there.
 """
 
@@ -14,9 +14,9 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.text import Text
 
-from kb.model import Entry
-from kb.search import SearchResponse
-from kb.views import QUICK_FIX_HEADING, verified_text
+from synapse_ai.kb.model import Entry
+from synapse_ai.kb.search import SearchResponse
+from synapse_ai.kb.views import QUICK_FIX_HEADING, verified_text
 
 
 def _console() -> Console:

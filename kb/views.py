@@ -7,7 +7,7 @@ MCP server and the agent tools say them the same way.
 
 from __future__ import annotations
 
-from kb.model import Entry, fix_preamble
+from synapse_ai.kb.model import Entry, fix_preamble
 
 NOT_VERIFIED = "Not verified yet"
 QUICK_FIX_HEADING = "Quick fix"

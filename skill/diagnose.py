@@ -4,15 +4,15 @@ Why: the most common agent slowdown is invisible in logs - every call succeeds, 
 slow because independent calls (read three files, fetch four URLs) went out one per model turn,
 each paying a full model round trip plus its own latency. Given a transcript, this command finds
 those runs, prices them (tool seconds as issued vs. all at once, turns saved) and points at the
-``sequential-tool-calls`` entry and :mod:`skill.executor`, the code that fixes it.
+``sequential-tool-calls`` entry and :mod:`synapse_ai.skill.executor`, the code that fixes it.
 
 Programmatic use (the MCP/tool layer)::
 
-    from skill.diagnose import diagnose
+    from synapse_ai.skill.diagnose import diagnose
     report = diagnose(json.load(open("trace.json")), default_latency=1.0)
 
 Import-light on purpose: only the standard library, click and rich; the knowledge-base entry is
-read from its file (``kb.parse``/``kb.paths``), never through the search index.
+read from its file (``synapse_ai.kb.parse``/``synapse_ai.kb.paths``), never through the search index.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["ENTRY_SLUG", "LOOP_ENTRY_SLUG", "TranscriptError", "check_default_la
 
 ENTRY_SLUG = "sequential-tool-calls"
 LOOP_ENTRY_SLUG = "agent-infinite-loop"
-LIBRARY = "skill.executor.execute_tool_calls"
+LIBRARY = "synapse_ai.skill.executor.execute_tool_calls"
 _SERIAL_TOLERANCE_S = 0.001
 
 
@@ -237,10 +237,10 @@ def _span(turns: list[int]) -> str:
 
 
 def load_fix(slug: str = ENTRY_SLUG) -> dict[str, Any]:
-    """Where the fix lives: the entry's asyncio.gather executor option and :mod:`skill.executor`.
+    """Where the fix lives: the entry's asyncio.gather executor option and :mod:`synapse_ai.skill.executor`.
 
     The only place that touches the knowledge base. It reads the entry file through
-    ``kb.paths``/``kb.parse`` (no index, no embeddings) and falls back to reading
+    ``synapse_ai.kb.paths``/``synapse_ai.kb.parse`` (no index, no embeddings) and falls back to reading
     ``entries/<slug>.md`` from the checkout, then to static text, so diagnose never fails
     because the knowledge base is missing or mid-migration.
     """
@@ -253,7 +253,7 @@ def load_fix(slug: str = ENTRY_SLUG) -> dict[str, Any]:
         "code": None,
     }
     try:
-        from kb import parse, paths  # noqa: PLC0415 - optional and deliberately lazy
+        from synapse_ai.kb import parse, paths  # noqa: PLC0415 - optional and deliberately lazy
 
         path = Path(paths.shipped_entries_dir()) / f"{slug}.md"
         entry = parse.parse_entry(path.read_text(encoding="utf-8"), path=path)
@@ -345,7 +345,7 @@ def _render(report: dict[str, Any], trace: str) -> None:
     if any(not c["measured"] for f in report["findings"] for c in f["calls"]):
         console.print(
             f"* not timed in the trace: {summary['default_latency_s']:g} s assumed per call "
-            "(--default-latency). Record real timings with skill.executor.Recorder."
+            "(--default-latency). Record real timings with synapse_ai.skill.executor.Recorder."
         )
     if any(f["kind"] == "repeated-tool-call" for f in report["findings"]):
         console.print(
@@ -361,7 +361,7 @@ def _render(report: dict[str, Any], trace: str) -> None:
     console.print(f"[bold]Fix:[/bold] knowledge-base entry [cyan]{ENTRY_SLUG}[/cyan] ({escape(where)})")
     option = fix.get("option") or "Option 2 (the asyncio.gather executor)"
     console.print(f"  - Run each turn's calls concurrently with the entry's {escape(option)},")
-    console.print("    or adopt the tested library: [cyan]from skill.executor import execute_tool_calls[/cyan]")
+    console.print("    or adopt the tested library: [cyan]from synapse_ai.skill.executor import execute_tool_calls[/cyan]")
     console.print("    (run_agent for a whole AsyncAnthropic loop, execute_tool_calls_sync without asyncio).")
     if any(f["pattern"] == "split-across-turns" for f in report["findings"]):
         batch = fix.get("batch_option") or "the option that asks the model to batch calls (system prompt)"
@@ -413,7 +413,7 @@ def diagnose_command(trace: str, as_json: bool, default_latency: float) -> None:
 
     TRACE is a JSON file (or - for stdin) holding an agent transcript: a list of messages or a
     request body with a "messages" list, in Anthropic Messages or OpenAI chat format, with an
-    optional "timings" object mapping tool_use id to seconds (skill.executor.Recorder writes one).
+    optional "timings" object mapping tool_use id to seconds (synapse_ai.skill.executor.Recorder writes one).
     """
     try:
         report = diagnose(load_path(trace), default_latency=default_latency)

@@ -32,7 +32,7 @@ from typing import Any
 
 import click
 
-from kb.cli import db_option
+from synapse_ai.kb.cli import db_option
 
 EVENT = "PostToolUseFailure"
 MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 characters; stay well below.
@@ -49,7 +49,7 @@ def build_query(payload: Any) -> str | None:
 
     Only the error goes in: the tool name and command stay out (they made unrelated failures look
     like matches), and so does tool input such as file contents.  The error is not cut here:
-    ``kb.extract`` reads a bounded window of it, tail first, where the exception usually is.
+    ``synapse_ai.kb.extract`` reads a bounded window of it, tail first, where the exception usually is.
     """
     if not isinstance(payload, dict):
         return None
@@ -80,7 +80,7 @@ def _prose(markdown: str, limit: int) -> str:
 
 def build_context(entry: Any, why: dict | None = None, max_chars: int = MAX_CONTEXT_CHARS) -> str:
     """Facts about the matched entry: title, root cause, fix options, where to read the rest."""
-    from kb.views import fix_digest
+    from synapse_ai.kb.views import fix_digest
 
     max_chars = max(MIN_CONTEXT_CHARS, min(int(max_chars), HARD_CAP_CHARS))
     head = [
@@ -154,13 +154,13 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
         return None
     if build_query(payload) is None:
         return None
-    from kb.paths import default_db_path
+    from synapse_ai.kb.paths import default_db_path
 
     path = Path(db) if db else default_db_path()
     if not path.is_file():
         _note(f"no search index at {path} yet; run 'synapse index' once")
         return None
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.service import KnowledgeBase
 
     kb = KnowledgeBase.open(path, refresh=False)
     try:

@@ -41,7 +41,7 @@ from typing import Any
 
 import click
 
-from kb.cli import UserError
+from synapse_ai.kb.cli import UserError
 
 SKILL_NAME = "synapse-ai"
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundle" / SKILL_NAME
@@ -142,7 +142,7 @@ def skill_state(dest: Path) -> str:
 def _write_marker(dest: Path, created_dirs: list[str] | None = None) -> None:
     """The marker: installer, version, file hashes, and the folders the install had to create
     (so uninstall can remove them again when they are empty)."""
-    from kb import __version__
+    from synapse_ai.kb import __version__
 
     marker: dict[str, Any] = {"installer": INSTALLER_ID, "version": __version__, "files": bundle_hashes()}
     if created_dirs:
@@ -169,7 +169,7 @@ def remove_empty_dirs(folders: list[Path]) -> None:
 
 
 def _backup_dir() -> Path:
-    from kb.paths import data_dir
+    from synapse_ai.kb.paths import data_dir
 
     return data_dir() / "backups"
 
@@ -491,7 +491,7 @@ def _restore_or_write(path: Path, data: dict[str, Any], backups: Path) -> str:
 
 def ensure_index() -> str:
     """Build the search index now if needed: the hook only reads an existing one (it must be fast)."""
-    from kb.cli import open_kb
+    from synapse_ai.kb.cli import open_kb
 
     kb = open_kb(None)
     try:

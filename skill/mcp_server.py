@@ -2,7 +2,7 @@
 
 Why MCP as well as the skill: MCP clients (Claude Code, Claude Desktop, Cursor, ...) call tools
 directly, with no shell and no CLI on PATH. The server offers exactly the tools of
-:mod:`skill.tools` (same names, descriptions and implementations), so an agent behaves the same
+:mod:`synapse_ai.skill.tools` (same names, descriptions and implementations), so an agent behaves the same
 whichever way it reaches SynapseAI.
 
 On stdio, stdout is the protocol channel: one stray ``print`` corrupts the session. So logging is
@@ -15,11 +15,11 @@ threads, so a search never blocks the protocol loop.
 
 Two things are done here rather than left to the SDK:
 
-* **Arguments are checked by** :class:`skill.tools.SynapseTools`, not by pydantic: the published
-  ``inputSchema`` is :data:`skill.tools.TOOL_DEFINITIONS`' own, while the functions accept any
+* **Arguments are checked by** :class:`synapse_ai.skill.tools.SynapseTools`, not by pydantic: the published
+  ``inputSchema`` is :data:`synapse_ai.skill.tools.TOOL_DEFINITIONS`' own, while the functions accept any
   value, so MCP and the direct tools apply the same rules (``limit`` clamped to 1-20, one-line
   messages without validation boilerplate). Results go out as JSON text *and* as
-  ``structuredContent`` matching each tool's ``outputSchema`` (:data:`skill.tools.OUTPUT_SCHEMAS`).
+  ``structuredContent`` matching each tool's ``outputSchema`` (:data:`synapse_ai.skill.tools.OUTPUT_SCHEMAS`).
 * **Every request gets an answer.** The SDK drops a line it cannot read (bad JSON, a lone
   ``\\ud800`` escape, nesting deeper than its parser allows, a missing ``"jsonrpc"``) without a
   word, so the client waits forever for that id. :class:`ScreenedReadStream` answers such lines
@@ -40,8 +40,8 @@ from typing import Annotated, Any
 import click
 from pydantic import PlainValidator  # module level: tool signatures are evaluated from module globals
 
-from kb.cli import db_option
-from skill.tools import (
+from synapse_ai.kb.cli import db_option
+from synapse_ai.skill.tools import (
     DIAGNOSE_DESCRIPTION,
     GET_DESCRIPTION,
     OUTPUT_SCHEMAS,
@@ -49,7 +49,7 @@ from skill.tools import (
     TOOL_DEFINITIONS,
     SynapseTools,
 )
-from skill.transcript import replace_surrogates
+from synapse_ai.skill.transcript import replace_surrogates
 
 SERVER_NAME = "synapse-ai"
 INSTRUCTIONS = (
@@ -95,7 +95,7 @@ def build_server(tools: SynapseTools | None = None, *, log_level: str = "WARNING
     from mcp.server.mcpserver.tools import Tool
     from mcp_types import ToolAnnotations
 
-    from kb import __version__
+    from synapse_ai.kb import __version__
 
     tools = tools or SynapseTools()
 

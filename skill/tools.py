@@ -10,9 +10,9 @@ the moment a call fails, without shelling out to ``synapse``. It gets three tool
 ``TOOL_DEFINITIONS`` goes into ``messages.create(tools=...)``; :class:`SynapseTools` holds the
 implementations (sharing one lazily opened :class:`kb.KnowledgeBase`), and
 :meth:`SynapseTools.dispatch` turns the ``tool_use`` blocks of a response into ``tool_result``
-blocks with :func:`skill.executor.execute_tool_calls`, so several lookups in one turn run
+blocks with :func:`synapse_ai.skill.executor.execute_tool_calls`, so several lookups in one turn run
 concurrently and a failing lookup becomes an ``is_error`` result instead of an exception.
-The MCP server (``skill.mcp_server``) serves the same implementations and descriptions.
+The MCP server (``synapse_ai.skill.mcp_server``) serves the same implementations and descriptions.
 
 Usage::
 
@@ -79,7 +79,7 @@ DIAGNOSE_DESCRIPTION = (
     "although they were independent and could have run in parallel, and estimates the time saved "
     "by running them concurrently. Give either 'transcript' (a Messages API request body "
     "{\"messages\": [...]}, a bare list of messages, an OpenAI chat log, or a trace saved by "
-    "skill.executor.Recorder, which carries measured timings) or 'path' to such a JSON/JSONL file "
+    "synapse_ai.skill.executor.Recorder, which carries measured timings) or 'path' to such a JSON/JSONL file "
     "on this machine. Calls without measured timings are assumed to take 'default_latency' "
     "seconds."
 )
@@ -246,7 +246,7 @@ class SynapseTools:
     def kb(self) -> Any:
         with self._lock:
             if self._kb is None:
-                from kb.service import KnowledgeBase
+                from synapse_ai.kb.service import KnowledgeBase
 
                 self._kb = KnowledgeBase.open(self._db)
             return self._kb
@@ -298,14 +298,14 @@ class SynapseTools:
         if response["matched"] and results:
             entry = self.kb.get(results[0]["slug"])
             if entry is not None:
-                from kb.views import fix_digest
+                from synapse_ai.kb.views import fix_digest
 
                 results[0]["fix_digest"] = fix_digest(entry)
         out["note"] = REFERENCE_NOTE + " Call get_solution with a slug for the full entry."
         return out
 
     def get_solution(self, slug: str | None = None, section: str | None = None) -> dict[str, Any]:
-        """The entry as JSON, quick fix and verification first (``kb.views.entry_to_dict``).
+        """The entry as JSON, quick fix and verification first (``synapse_ai.kb.views.entry_to_dict``).
 
         The Fix text appears once, split into options under ``fix`` (it is not repeated in
         ``sections``).  With ``section``, only the header, the quick fix and that section: for
@@ -319,7 +319,7 @@ class SynapseTools:
             near = self.kb.nearest_slugs(slug)
             hint = f"; close slugs: {', '.join(near)}" if near else "; use search_solutions to find one"
             raise ValueError(f"no entry '{slug}'{hint}")
-        from kb.views import entry_to_dict
+        from synapse_ai.kb.views import entry_to_dict
 
         if section is not None and not isinstance(section, str):
             raise ValueError("section must be a string such as 'Fix' or 'Root Cause', or left out")
@@ -345,10 +345,10 @@ class SynapseTools:
     def diagnose_trace(
         self, transcript: Any = None, path: str | None = None, default_latency: float = 1.0
     ) -> dict[str, Any]:
-        """Run ``skill.diagnose.diagnose`` on an inline transcript or a file."""
+        """Run ``synapse_ai.skill.diagnose.diagnose`` on an inline transcript or a file."""
         if (transcript is None) == (path is None):
             raise ValueError("give exactly one of 'transcript' or 'path'")
-        from skill.diagnose import check_default_latency, diagnose
+        from synapse_ai.skill.diagnose import check_default_latency, diagnose
 
         default_latency = check_default_latency(default_latency)
         if path is not None and (not isinstance(path, str) or not path.strip()):
@@ -356,7 +356,7 @@ class SynapseTools:
         if transcript is not None and not isinstance(transcript, (dict, list, str)):
             raise ValueError("transcript must be an object, a list of messages, or a JSON string of one")
         if path is not None:
-            from skill.transcript import load_path
+            from synapse_ai.skill.transcript import load_path
 
             transcript = load_path(str(Path(path).expanduser()))
         elif isinstance(transcript, str):
@@ -389,7 +389,7 @@ class SynapseTools:
         so one call answers a mixed turn. Returns ``tool_result`` blocks in ``tool_use`` order:
         send them, unchanged, as the next user message.
         """
-        from skill.executor import execute_tool_calls
+        from synapse_ai.skill.executor import execute_tool_calls
 
         calls = [block for block in content if _block_type(block) == "tool_use"]
         tools = {**self.handlers(), **(extra_tools or {})}

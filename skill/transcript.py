@@ -1,7 +1,7 @@
 """Load an agent transcript (Anthropic Messages or OpenAI chat format) into one neutral shape.
 
 ``synapse diagnose`` must accept whatever developers have at hand: a saved request body, a bare
-list of messages, a trace written by :class:`skill.executor.Recorder`, an OpenAI chat log, or a
+list of messages, a trace written by :class:`synapse_ai.skill.executor.Recorder`, an OpenAI chat log, or a
 JSONL file with one message per line. All of them become a :class:`Transcript`: a chronological
 list of events (context text, assistant turns with tool calls, tool results, run breaks) plus
 per-call timings. Anything malformed raises :class:`TranscriptError` with one readable sentence.

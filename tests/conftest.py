@@ -38,8 +38,8 @@ def entries_copy(tmp_path) -> Path:
 @pytest.fixture
 def kb(tmp_path, entries_copy):
     """A KnowledgeBase over a copy of the shipped entries, with the hashing embedder."""
-    from kb import KnowledgeBase
-    from kb.embed import HashingEmbedder
+    from synapse_ai.kb import KnowledgeBase
+    from synapse_ai.kb.embed import HashingEmbedder
 
     base = KnowledgeBase.open(tmp_path / "kb.db", [entries_copy], embedder=HashingEmbedder())
     yield base
@@ -52,7 +52,7 @@ def real_kb(tmp_path_factory):
     ``real_model`` test (building it loads torch once: ~20-40 s on 2 cores)."""
     import os
 
-    from kb import KnowledgeBase
+    from synapse_ai.kb import KnowledgeBase
 
     home = tmp_path_factory.mktemp("real-home")
     old = {k: os.environ.get(k) for k in ("SYNAPSE_HOME", "SYNAPSE_MODEL")}

@@ -168,8 +168,8 @@ def test_build_is_deterministic_and_varies_by_id(buried):
 
 def test_every_noise_kind_is_neutral():
     """Generated preambles never contain an entry's error pattern: only the tail decides."""
-    from kb.parse import EntryError, read_entry
-    from kb.signature import compile_pattern, normalize, required_literal
+    from synapse_ai.kb.parse import EntryError, read_entry
+    from synapse_ai.kb.signature import compile_pattern, normalize, required_literal
 
     patterns = []
     for path in sorted(ENTRIES.glob("*.md")):

@@ -1,5 +1,5 @@
 """Builds the FastAPI application.  This module only wires things together; the pages live in
-``web.routes``, the defences in ``web.security`` and the data access in ``kb`` and ``web.sitestore``.
+``synapse_ai.web.routes``, the defences in ``synapse_ai.web.security`` and the data access in ``kb`` and ``synapse_ai.web.sitestore``.
 
 The KnowledgeBase (and its query embedder, the expensive part) is loaded once in the lifespan and
 kept on ``app.state`` so no request ever pays for it.
@@ -15,15 +15,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from kb import __version__
-from kb.paths import shipped_entries_dir
-from kb.service import KnowledgeBase, local_entries_dir
-from web import errors
-from web.deps import Limiters
-from web.routes import api, entries, moderation, pages, search, submit
-from web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
-from web.settings import Settings
-from web.sitestore import SiteStore
+from synapse_ai.kb import __version__
+from synapse_ai.kb.paths import shipped_entries_dir
+from synapse_ai.kb.service import KnowledgeBase, local_entries_dir
+from synapse_ai.web import errors
+from synapse_ai.web.deps import Limiters
+from synapse_ai.web.routes import api, entries, moderation, pages, search, submit
+from synapse_ai.web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
+from synapse_ai.web.settings import Settings
+from synapse_ai.web.sitestore import SiteStore
 
 STATIC_DIR = Path(__file__).parent / "static"
 

@@ -1,7 +1,7 @@
 """``synapse serve``: run the web site with uvicorn.
 
 kb/cli.py imports this module only when ``serve`` is invoked, so the other commands never pay for
-FastAPI.  Settings reach the app through ``web.settings.Settings``; with ``--reload`` uvicorn
+FastAPI.  Settings reach the app through ``synapse_ai.web.settings.Settings``; with ``--reload`` uvicorn
 re-imports the app in a child process, so they travel as environment variables instead.
 """
 
@@ -14,7 +14,7 @@ import click
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from web.settings import ENTRIES_ENV
+from synapse_ai.web.settings import ENTRIES_ENV
 
 HEADER_TIMEOUT_ENV = "SYNAPSE_HEADER_TIMEOUT"
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -97,8 +97,8 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
     """
     import uvicorn
 
-    from web.app import create_app
-    from web.settings import Settings
+    from synapse_ai.web.app import create_app
+    from synapse_ai.web.settings import Settings
 
     if db:
         os.environ["SYNAPSE_DB"] = str(db)
@@ -115,7 +115,7 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
     if reload:
         web_dir = Path(__file__).resolve().parent
         uvicorn.run(
-            "web.app:create_app_from_env",
+            "synapse_ai.web.app:create_app_from_env",
             factory=True,
             reload=True,
             reload_dirs=[str(web_dir), str(web_dir.parent / "kb")],

@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from kb.service import KnowledgeBase
-from web.errors import SiteError, is_api
-from web.security import ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, RateLimiter, Signer, check_admin_token
-from web.settings import Settings
-from web.sitestore import SiteStore
+from synapse_ai.kb.service import KnowledgeBase
+from synapse_ai.web.errors import SiteError, is_api
+from synapse_ai.web.security import ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, RateLimiter, Signer, check_admin_token
+from synapse_ai.web.settings import Settings
+from synapse_ai.web.sitestore import SiteStore
 
 
 def get_kb(request: Request) -> KnowledgeBase:

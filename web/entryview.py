@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.model import Entry, fix_preamble
+from synapse_ai.kb.model import Entry, fix_preamble
 
 
 def anchor(name: str) -> str:

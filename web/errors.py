@@ -1,7 +1,7 @@
 """Error responses: JSON ``{"error", "detail"}`` under ``/api``, a friendly page everywhere else.
 
 One place decides the shape, so a 404 from an unknown URL, a refused CSRF token, an oversized body
-(``web.security.BodyLimitMiddleware`` raises a 413 ``HTTPException``) and a validation error all look the same
+(``synapse_ai.web.security.BodyLimitMiddleware`` raises a 413 ``HTTPException``) and a validation error all look the same
 to a client of the same kind.
 """
 
@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web.templating import render
+from synapse_ai.web.templating import render
 
 log = logging.getLogger("synapse.web")
 

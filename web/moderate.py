@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-from kb.model import Entry
-from kb.parse import render_entry
-from kb.service import KnowledgeBase
-from web.settings import Settings
-from web.sitestore import SiteStore, Submission
-from web.submissions import Draft, Validation, slugify, validate
+from synapse_ai.kb.model import Entry
+from synapse_ai.kb.parse import render_entry
+from synapse_ai.kb.service import KnowledgeBase
+from synapse_ai.web.settings import Settings
+from synapse_ai.web.sitestore import SiteStore, Submission
+from synapse_ai.web.submissions import Draft, Validation, slugify, validate
 
 _approve_lock = threading.Lock()
 

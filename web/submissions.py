@@ -2,7 +2,7 @@
 
 The form and ``POST /api/submissions`` share this module, so both accept and refuse exactly the same
 things.  Validation first checks each field on its own (so every message can sit next to its field),
-then builds an ``Entry`` and runs it through ``kb.parse.render_entry`` → ``parse_entry``: a submission
+then builds an ``Entry`` and runs it through ``synapse_ai.kb.parse.render_entry`` → ``parse_entry``: a submission
 that passes here is guaranteed to be a file ``synapse lint`` accepts, which is what approval writes.
 """
 
@@ -14,10 +14,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from kb.model import CATEGORIES, Entry, Section
-from kb.parse import MAX_FENCE_LINES, QUICK_FIX_MAX_WORDS, EntryError, parse_entry, pattern_error_reason, render_entry
+from synapse_ai.kb.model import CATEGORIES, Entry, Section
+from synapse_ai.kb.parse import MAX_FENCE_LINES, QUICK_FIX_MAX_WORDS, EntryError, parse_entry, pattern_error_reason, render_entry
 
-from web import flags as flagging
+from synapse_ai.web import flags as flagging
 
 MAX_OPTIONS = 8
 MAX_PATTERN_CHARS = 500

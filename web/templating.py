@@ -1,7 +1,7 @@
 """The one ``Jinja2Templates`` of the site, with its filters and globals registered once.
 
 Autoescape is on for every template, so a value only becomes markup through one of the filters from
-``web.rendering`` (which sanitise or escape first).  A context processor adds what every page needs:
+``synapse_ai.web.rendering`` (which sanitise or escape first).  A context processor adds what every page needs:
 the CSRF token for the visitor's forms and the category names.
 """
 
@@ -15,9 +15,9 @@ from markupsafe import Markup
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
-from kb import __version__
-from kb.model import CATEGORIES
-from web import rendering
+from synapse_ai.kb import __version__
+from synapse_ai.kb.model import CATEGORIES
+from synapse_ai.web import rendering
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

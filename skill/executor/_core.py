@@ -104,7 +104,7 @@ def current_call() -> ToolCall | None:
     """The tool call being executed in this context (None outside the executor).
 
     Set by the executor before a tool runs and copied into worker threads, so wrappers such as
-    :class:`skill.executor.Recorder` can learn the ``tool_use`` id without changing tool signatures.
+    :class:`synapse_ai.skill.executor.Recorder` can learn the ``tool_use`` id without changing tool signatures.
     """
     return _CURRENT_CALL.get()
 

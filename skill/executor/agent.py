@@ -115,9 +115,9 @@ async def run_agent(
 
     ``tools_schema`` is the ``tools=`` list sent to the API; ``tools`` maps each tool name to
     its implementation (``fn(**input)``, sync or async). ``tool_timeout`` and
-    ``max_concurrency`` are passed to :func:`skill.executor.execute_tool_calls`. Extra keyword
+    ``max_concurrency`` are passed to :func:`synapse_ai.skill.executor.execute_tool_calls`. Extra keyword
     arguments (``system``, ``temperature``, ``tool_choice`` ...) go to ``messages.create``.
-    With a :class:`skill.executor.Recorder`, tool calls and model requests are timed and the
+    With a :class:`synapse_ai.skill.executor.Recorder`, tool calls and model requests are timed and the
     history is attached to it, ready for ``recorder.save(path)``.
     """
     if max_turns < 1:

@@ -112,7 +112,7 @@ class ToolGraph:
     A node's ``input`` is either a dict, or a callable that receives ``{dep_id: value}`` for the
     node's own dependencies and returns the input dict (sync or async) - this is how a call
     uses its dependencies' results. ``timeout`` and ``max_concurrency`` mean what they mean in
-    :func:`skill.executor.execute_tool_calls`; a node waiting for its dependencies does not hold
+    :func:`synapse_ai.skill.executor.execute_tool_calls`; a node waiting for its dependencies does not hold
     a concurrency slot, so the bound can never deadlock the graph.
     """
 

@@ -4,7 +4,7 @@ Why: "my agent is slow" is only actionable with numbers. ``synapse diagnose`` re
 (the messages) plus a ``timings`` map ``tool_use id -> seconds``; this recorder produces exactly
 that from a real run, so the report shows measured seconds instead of a default latency.
 
-Usage with :func:`skill.executor.run_agent` (everything is wired for you)::
+Usage with :func:`synapse_ai.skill.executor.run_agent` (everything is wired for you)::
 
     rec = Recorder()
     result = await run_agent(client, ..., tools=tools, recorder=rec)
@@ -13,10 +13,10 @@ Usage with :func:`skill.executor.run_agent` (everything is wired for you)::
 With your own loop, wrap the tool mapping and pass your history when saving::
 
     tools = rec.wrap(tools)              # or decorate each function with @rec.tool
-    ...                                  # your loop, using skill.executor or your own code
+    ...                                  # your loop, using synapse_ai.skill.executor or your own code
     rec.save("trace.json", messages=history)
 
-The ``tool_use`` id of each call is taken from :func:`skill.executor.current_call` (set by the
+The ``tool_use`` id of each call is taken from :func:`synapse_ai.skill.executor.current_call` (set by the
 executor); calls made outside the executor get a generated id ``call_<n>``.
 """
 

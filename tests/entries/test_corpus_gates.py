@@ -1,6 +1,6 @@
 """The gates every shipped entry passes (issue-level promises about the knowledge, not the format).
 
-The format itself is checked by ``kb.parse`` (tests/kb/test_parse.py); here: the corpus is big
+The format itself is checked by ``synapse_ai.kb.parse`` (tests/kb/test_parse.py); here: the corpus is big
 enough, every entry lints clean (model ids current per the installed SDK, specific patterns that
 are really specific), carries a quick fix and a verification record, and is backed by at least one
 official source and one public thread that shows people hit it.
@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
-from kb.evaluation import load_query_set
-from kb.lint import entry_files, lint_paths
-from kb.parse import read_entry
+from synapse_ai.kb.evaluation import load_query_set
+from synapse_ai.kb.lint import entry_files, lint_paths
+from synapse_ai.kb.parse import read_entry
 
 from tests.conftest import ENTRIES, ROOT
 

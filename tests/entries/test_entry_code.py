@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.lint import entry_files
-from kb.parse import read_entry
+from synapse_ai.kb.lint import entry_files
+from synapse_ai.kb.parse import read_entry
 
 from tests.conftest import ENTRIES
 

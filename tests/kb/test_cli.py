@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import main
+from synapse_ai.kb.cli import main
 
 from tests.kb.helpers import write_entry
 
@@ -98,7 +98,7 @@ def test_show_json_and_section(env):
 
 
 def _entry(env, slug):
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.service import KnowledgeBase
 
     kb = KnowledgeBase.open(env[1], refresh=False)
     try:
@@ -137,8 +137,8 @@ def test_entry_from_before_the_quick_fix_shows_without_it(env):
 
     from rich.console import Console
 
-    from kb.terminal import print_entry
-    from kb.views import entry_markdown
+    from synapse_ai.kb.terminal import print_entry
+    from synapse_ai.kb.views import entry_markdown
 
     old = dataclasses.replace(_entry(env, "rate-limited"), quick_fix="", verified=None)
     assert "Quick fix" not in entry_markdown(old) and "Not verified yet" in entry_markdown(old)
@@ -162,7 +162,7 @@ def test_show_on_a_terminal_leads_with_quick_fix(env):
 
     from rich.console import Console
 
-    from kb.terminal import print_entry
+    from synapse_ai.kb.terminal import print_entry
 
     entry = _entry(env, "rate-limited")
     console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)

@@ -27,7 +27,7 @@ def indexed(tmp_path):
     env.pop("SYNAPSE_DB", None)
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "kb", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "synapse_ai.kb", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
     assert run("index", "--entries", str(folder)).returncode == 0
     return run, home / "synapse.db", folder
@@ -113,8 +113,8 @@ def test_approved_entries_lost_from_the_entries_folder_are_exported_from_the_dat
     run, db, folder = indexed
     # An approved submission published as beta-error (its row holds the markdown as submitted,
     # under the slug its title gives), and one whose entry row is gone as well.
-    from kb.parse import read_entry, render_entry
-    from web.sitestore import SiteStore
+    from synapse_ai.kb.parse import read_entry, render_entry
+    from synapse_ai.web.sitestore import SiteStore
 
     site = SiteStore(db)
     beta = render_entry(read_entry(folder / "beta-error.md"))

@@ -1,10 +1,10 @@
-"""``kb.extract``: the error blocks of long, noisy output, on the shapes real failures have."""
+"""``synapse_ai.kb.extract``: the error blocks of long, noisy output, on the shapes real failures have."""
 
 from __future__ import annotations
 
 import json
 
-from kb.extract import (
+from synapse_ai.kb.extract import (
     HEAD_CHARS,
     TAIL_CHARS,
     agent_context,

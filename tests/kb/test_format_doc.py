@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from kb.model import CATEGORIES, OPTIONAL_SECTIONS, REQUIRED_SECTIONS
-from kb.parse import FIELDS, OPTIONAL_FIELDS
+from synapse_ai.kb.model import CATEGORIES, OPTIONAL_SECTIONS, REQUIRED_SECTIONS
+from synapse_ai.kb.parse import FIELDS, OPTIONAL_FIELDS
 
 from tests.conftest import ENTRIES
 
@@ -43,7 +43,7 @@ def test_categories_documented():
 
 
 def test_documented_example_is_a_valid_entry():
-    from kb.parse import parse_entry
+    from synapse_ai.kb.parse import parse_entry
 
     example = DOC.split("```markdown\n", 1)[1].rsplit("\n```", 1)[0]
     entry = parse_entry(example, "example-error.md")

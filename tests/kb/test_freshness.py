@@ -1,4 +1,4 @@
-"""``kb.freshness``: model ids checked against the installed SDK, canonical tags, stale entries."""
+"""``synapse_ai.kb.freshness``: model ids checked against the installed SDK, canonical tags, stale entries."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import date
 
 from click.testing import CliRunner
 
-from kb.cli import main
-from kb.freshness import current_claude_models, is_stale, tag_problem
-from kb.parse import parse_entry
+from synapse_ai.kb.cli import main
+from synapse_ai.kb.freshness import current_claude_models, is_stale, tag_problem
+from synapse_ai.kb.parse import parse_entry
 
 from tests.kb.test_parse import GOOD
 

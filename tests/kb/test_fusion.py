@@ -1,4 +1,4 @@
-from kb.fusion import RRF_K, rrf
+from synapse_ai.kb.fusion import RRF_K, rrf
 
 
 def test_rrf_on_hand_built_lists():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.parse import EntryError, parse_entry, read_entry, render_entry
+from synapse_ai.kb.parse import EntryError, parse_entry, read_entry, render_entry
 
 from tests.conftest import ENTRIES
 
@@ -156,7 +156,7 @@ def test_impossible_date_is_a_problem_not_a_crash():
 
 
 def test_limits_section_states_the_parsers_caps():
-    from kb import parse
+    from synapse_ai.kb import parse
 
     doc = (ENTRIES / "README.md").read_text(encoding="utf-8").split("## Limits", 1)[1].split("\n## ", 1)[0]
     assert f"{parse.MAX_ENTRY_CHARS:,} characters" in doc and f"{parse.MAX_FENCE_LINES} per entry" in doc

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kb.evaluation import load_query_set
-from kb.lint import entry_files
+from synapse_ai.kb.evaluation import load_query_set
+from synapse_ai.kb.lint import entry_files
 
 from tests.conftest import ENTRIES, ROOT
 
@@ -13,7 +13,7 @@ QUERIES = ROOT / "tests" / "queries"
 
 
 def test_every_entry_has_at_least_three_queries_of_both_kinds():
-    from kb.parse import read_entry
+    from synapse_ai.kb.parse import read_entry
 
     queries = load_query_set(QUERIES)
     per_slug = Counter(q.slug for q in queries if q.slug)

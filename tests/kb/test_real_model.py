@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from kb.evaluation import evaluate, load_query_set
+from synapse_ai.kb.evaluation import evaluate, load_query_set
 
 from tests.conftest import ENTRIES, ROOT
 
@@ -28,7 +28,7 @@ UNCOVERED_ABSTENTION = 0.90
 def test_numpy_query_model_matches_sentence_transformers(real_kb):
     import numpy as np
 
-    from kb.embed import NumpyBertEmbedder
+    from synapse_ai.kb.embed import NumpyBertEmbedder
 
     fast = real_kb.query_embedder()
     assert isinstance(fast, NumpyBertEmbedder)
@@ -64,7 +64,7 @@ def test_matched_is_rarely_wrong(answers):
 
 
 def test_abstains_on_in_domain_questions_without_an_entry(real_kb):
-    from kb.evaluation import load_uncovered
+    from synapse_ai.kb.evaluation import load_uncovered
 
     questions = load_uncovered(ROOT / "tests" / "queries")
     assert len(questions) >= 30

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import clean_text, json_text, main
-from kb.lint import lint_paths
-from kb.model import code_blocks_in, fix_preamble, split_fix_options
-from kb.parse import MAX_ENTRY_CHARS, MAX_FENCE_LINES, EntryError, parse_entry, read_entry
-from kb.search import snippet
+from synapse_ai.kb.cli import clean_text, json_text, main
+from synapse_ai.kb.lint import lint_paths
+from synapse_ai.kb.model import code_blocks_in, fix_preamble, split_fix_options
+from synapse_ai.kb.parse import MAX_ENTRY_CHARS, MAX_FENCE_LINES, EntryError, parse_entry, read_entry
+from synapse_ai.kb.search import snippet
 
 from tests.kb.helpers import write_entry
 from tests.kb.test_parse import GOOD, problems_of
@@ -87,7 +87,7 @@ def test_fence_and_option_scanners_agree_with_the_regexes_they_replaced():
 
 
 def test_snippet_drops_code_like_the_regex_it_replaced():
-    from kb.search import _without_code
+    from synapse_ai.kb.search import _without_code
 
     rng = random.Random(5)
     atoms = ["```", "`", "``", "\n", "a", " ", "```py\n", "b\n"]
@@ -153,7 +153,7 @@ def test_option_number_with_thousands_of_digits():
 
 def test_hang_guard_fence_scanner_200kb():
     assert run_guarded("""
-        from kb.model import code_blocks_in, split_fix_options
+        from synapse_ai.kb.model import code_blocks_in, split_fix_options
         bomb = "```a\\n" * 40_000
         print(len(code_blocks_in(bomb)), len(split_fix_options("### Option 1: x\\n" + bomb)[0].code_blocks))
     """) == "0 0"
@@ -161,7 +161,7 @@ def test_hang_guard_fence_scanner_200kb():
 
 def test_hang_guard_option_heading_scanner_200kb():
     assert run_guarded("""
-        from kb.model import split_fix_options
+        from synapse_ai.kb.model import split_fix_options
         [option] = split_fix_options("### Option 1: x" + "\\t" * 200_000 + "y\\n\\nBody.")
         print(option.number, len(option.title), option.body)
     """) == "1 200002 Body."
@@ -170,7 +170,7 @@ def test_hang_guard_option_heading_scanner_200kb():
 def test_hang_guard_section_heading_scanner_200kb():
     out = run_guarded("""
         from pathlib import Path
-        from kb.parse import EntryError, parse_entry
+        from synapse_ai.kb.parse import EntryError, parse_entry
         from tests.kb.test_parse import GOOD
         try:
             parse_entry(GOOD.replace("## Root Cause", "## Root" + " " * 200_000 + "Cause"), Path("sample-error.md"))
@@ -182,7 +182,7 @@ def test_hang_guard_section_heading_scanner_200kb():
 
 def test_hang_guard_front_matter_end_200kb():
     out = run_guarded("""
-        from kb.parse import EntryError, parse_entry
+        from synapse_ai.kb.parse import EntryError, parse_entry
         try:
             parse_entry("---\\n" + ("---" + " " * 1000 + "x\\n") * 200 + "title: a\\n")
         except EntryError as exc:
@@ -193,7 +193,7 @@ def test_hang_guard_front_matter_end_200kb():
 
 def test_hang_guard_snippet_200kb():
     assert run_guarded("""
-        from kb.search import snippet
+        from synapse_ai.kb.search import snippet
         print(snippet("`" * 200_000 + " rate limit", ["rate"])[-16:])
     """) == "` **rate** limit"
 
@@ -250,7 +250,7 @@ def test_non_utf8_file_names_the_line(tmp_path):
 
 
 def test_problems_print_on_one_line():
-    from kb.parse import Problem
+    from synapse_ai.kb.parse import Problem
 
     assert str(Problem(3, "bad\n  in \"<unicode string>\", position 4", "x.md")) == 'x.md:3: bad in "<unicode string>", position 4'
     assert str(Problem(3, "unknown section '## a\u2028b\x85'")) == "line 3: unknown section '## a\\u2028b\\x85'"
@@ -315,7 +315,7 @@ def test_lint_reports_every_bad_and_special_file_and_checks_the_rest(mixed):
 def test_synapse_lint_on_a_fifo_terminates(mixed):
     folder, _ = mixed
     # A whole CLI process (lint imports the SDK to check model ids): a longer guard, still far from "forever".
-    done = subprocess.run([sys.executable, "-m", "kb", "lint", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=3 * HANG_GUARD_S)
+    done = subprocess.run([sys.executable, "-m", "synapse_ai.kb", "lint", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=3 * HANG_GUARD_S)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert all(re.match(r"^\S+:\d+: ", line) for line in done.stdout.splitlines()), done.stdout
     assert f"{folder / 'fifo.md'}:0: skipped: not a regular file (a FIFO)" in done.stdout.splitlines()

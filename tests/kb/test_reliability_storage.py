@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kb import KnowledgeBase
-from kb.embed import HashingEmbedder
-from kb.store import DatabaseUnavailable, Store
+from synapse_ai.kb import KnowledgeBase
+from synapse_ai.kb.embed import HashingEmbedder
+from synapse_ai.kb.store import DatabaseUnavailable, Store
 
 from tests.kb.helpers import write_entry
 
@@ -33,7 +33,7 @@ def _env(home: Path, **extra) -> dict:
 
 
 def _synapse(*args) -> list[str]:
-    return [PY, "-m", "kb", *args]
+    return [PY, "-m", "synapse_ai.kb", *args]
 
 
 def _start_together(commands: list[list[str]], env: dict, stdin: bytes | None = None) -> list[subprocess.CompletedProcess]:
@@ -69,7 +69,7 @@ def test_three_searches_and_three_hooks_on_an_empty_data_dir_all_succeed(tmp_pat
 
 def test_fresh_database_opened_by_many_processes_at_once(tmp_path):
     probe = (
-        "import sys\nfrom kb.store import Store\n"
+        "import sys\nfrom synapse_ai.kb.store import Store\n"
         "s = Store(sys.argv[1]); print(s.count()); s.close()\n"
     )
     for trial in range(3):
@@ -86,7 +86,7 @@ def test_one_process_builds_the_first_index_while_the_others_wait(tmp_path):
     for i in range(30):
         write_entry(folder, f"entry-{i:02d}", symptom=f"zorblax failure number {i}")
     probe = (
-        "import sys\nfrom pathlib import Path\nfrom kb import KnowledgeBase\n"
+        "import sys\nfrom pathlib import Path\nfrom synapse_ai.kb import KnowledgeBase\n"
         "kb = KnowledgeBase.open(Path(sys.argv[1]), [Path(sys.argv[2])])\n"
         "print('indexed' if kb.last_report is not None else 'waited', len(kb.search('zorblax failure').results))\n"
     )
@@ -102,8 +102,8 @@ def test_one_process_builds_the_first_index_while_the_others_wait(tmp_path):
 WRITER = """
 import random, sys
 from pathlib import Path
-from kb.model import Entry, Section
-from kb.store import Store
+from synapse_ai.kb.model import Entry, Section
+from synapse_ai.kb.store import Store
 from datetime import date
 store = Store(Path(sys.argv[1]))
 print("ready", flush=True)
@@ -226,7 +226,7 @@ def test_full_disk_during_index_keeps_entries_whole_and_is_not_retried_on_every_
 
 
 def _assert_whole_entries(db: Path) -> None:
-    from kb.parse import parse_entry
+    from synapse_ai.kb.parse import parse_entry
 
     conn = sqlite3.connect(db)
     for slug, markdown in conn.execute("select slug, markdown from entries"):
@@ -271,7 +271,7 @@ def test_full_disk_on_open_leaves_the_database_untouched(tmp_path):
 
 # ---------------------------------------------------------------------- damaged file
 def _community_data(db: Path) -> None:
-    from web.sitestore import SiteStore
+    from synapse_ai.web.sitestore import SiteStore
 
     site = SiteStore(db)
     for i in range(3):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb import KnowledgeBase
-from kb.embed import HashingEmbedder
-from kb.search import decide_matched, fts_expression, query_terms
+from synapse_ai.kb import KnowledgeBase
+from synapse_ai.kb.embed import HashingEmbedder
+from synapse_ai.kb.search import decide_matched, fts_expression, query_terms
 
 from tests.kb.helpers import write_entry
 
@@ -105,7 +105,7 @@ def test_limit_is_respected(small_kb):
 
 
 def test_snippet_markers_are_only_ours():
-    from kb.search import snippet
+    from synapse_ai.kb.search import snippet
 
     assert snippet("Use **asyncio.gather** for tool calls", ["tool"]) == "Use asyncio.gather for **tool** calls"
     assert snippet("### Option 1: Cap tool calls", ["cap"]) == "Option 1: **Cap** tool calls"

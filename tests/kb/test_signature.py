@@ -1,4 +1,4 @@
-from kb.signature import match_patterns, normalize
+from synapse_ai.kb.signature import match_patterns, normalize
 
 
 def test_normalize_replaces_variable_parts_like_sentry():
@@ -32,7 +32,7 @@ def test_match_patterns_ranks_more_specific_hits_first():
 
 
 def test_required_literal_never_over_constrains():
-    from kb.signature import required_literal
+    from synapse_ai.kb.signature import required_literal
 
     assert required_literal(r"prompt is too long: \d+ tokens > \d+ maximum") == "prompt is too long: "
     assert required_literal(r"(a|b)cdef") == "cdef"

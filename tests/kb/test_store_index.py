@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from kb import KnowledgeBase
-from kb.embed import HashingEmbedder, blob_to_vector, vector_to_blob
-from kb.migrations import migrations
-from kb.store import Store
+from synapse_ai.kb import KnowledgeBase
+from synapse_ai.kb.embed import HashingEmbedder, blob_to_vector, vector_to_blob
+from synapse_ai.kb.migrations import migrations
+from synapse_ai.kb.store import Store
 
 from tests.kb.helpers import write_entry
 
@@ -115,7 +115,7 @@ def test_corrupt_database_is_moved_aside_and_rebuilt(tmp_path):
 
 
 def test_add_entry_writes_atomically_and_is_searchable(tmp_path, entries_copy):
-    from kb.parse import read_entry
+    from synapse_ai.kb.parse import read_entry
 
     kb = KnowledgeBase.open(tmp_path / "kb.db", [entries_copy], embedder=HashingEmbedder())
     template = read_entry(write_entry(tmp_path / "scratch", "zebra-quota-error", title="Zebra quota exceeded", symptom="zebra quota exceeded"))
@@ -147,7 +147,7 @@ def test_repeated_query_embeds_once(tmp_path):
 
 
 def test_schema_migration_names_match_the_migration_set():
-    from kb.store import SCHEMA_MIGRATIONS
+    from synapse_ai.kb.store import SCHEMA_MIGRATIONS
 
     assert tuple(m.name for m in migrations._migrations) == SCHEMA_MIGRATIONS
 
@@ -160,7 +160,7 @@ def test_reading_a_current_database_does_not_import_sqlite_utils(tmp_path):
     write_entry(folder, "one-thing")
     open_kb(tmp_path, folder).close()
     probe = (
-        "import sys\nfrom pathlib import Path\nfrom kb import KnowledgeBase\nfrom kb.embed import HashingEmbedder\n"
+        "import sys\nfrom pathlib import Path\nfrom synapse_ai.kb import KnowledgeBase\nfrom synapse_ai.kb.embed import HashingEmbedder\n"
         f"kb = KnowledgeBase.open(Path({str(tmp_path / 'kb.db')!r}), [Path({str(folder)!r})], embedder=HashingEmbedder())\n"
         "assert kb.last_report is None and kb.search('one thing').results\n"
         "print('sqlite_utils' in sys.modules)\n"

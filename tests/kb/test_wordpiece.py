@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kb.evaluation import load_query_set
-from kb.lint import entry_files
-from kb.wordpiece import _SAFE, WordPiece, supported
+from synapse_ai.kb.evaluation import load_query_set
+from synapse_ai.kb.lint import entry_files
+from synapse_ai.kb.wordpiece import _SAFE, WordPiece, supported
 
 from tests.conftest import ENTRIES, ROOT
 

@@ -15,8 +15,8 @@ import pytest
 
 
 def build_default_index() -> Path:
-    from kb.embed import HashingEmbedder
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.embed import HashingEmbedder
+    from synapse_ai.kb.service import KnowledgeBase
 
     kb = KnowledgeBase.open(None, embedder=HashingEmbedder())
     try:
@@ -28,8 +28,8 @@ def build_default_index() -> Path:
 @pytest.fixture(scope="module")
 def shared_kb(tmp_path_factory):
     """One read-only index per test module (building one takes 1-2 s; these tests never write)."""
-    from kb.embed import HashingEmbedder
-    from kb.service import KnowledgeBase
+    from synapse_ai.kb.embed import HashingEmbedder
+    from synapse_ai.kb.service import KnowledgeBase
 
     from tests.conftest import ENTRIES
 

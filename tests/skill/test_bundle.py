@@ -13,9 +13,9 @@ import yaml
 from skills_ref.parser import read_properties
 from skills_ref.validator import validate
 
-from kb import __version__
-from kb.cli import main
-from skill.install import BUNDLE_DIR, SKILL_NAME
+from synapse_ai.kb import __version__
+from synapse_ai.kb.cli import main
+from synapse_ai.skill.install import BUNDLE_DIR, SKILL_NAME
 
 
 def _front_matter_and_body() -> tuple[dict, str]:
@@ -69,8 +69,8 @@ def test_body_is_short_and_says_entries_are_reference_data():
 
 
 def test_body_quotes_the_hook_note_as_the_hook_writes_it():
-    from kb.parse import parse_entry
-    from skill.hook import build_context
+    from synapse_ai.kb.parse import parse_entry
+    from synapse_ai.skill.hook import build_context
     from tests.conftest import ENTRIES
 
     _, body = _front_matter_and_body()

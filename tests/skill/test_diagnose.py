@@ -10,10 +10,10 @@ import anthropic
 import pytest
 from click.testing import CliRunner
 
-from skill.diagnose import diagnose, diagnose_command, load_fix
-from skill.executor import Recorder, run_agent
-from skill.parallelism import effects, text_tokens
-from skill.transcript import Call, TranscriptError
+from synapse_ai.skill.diagnose import diagnose, diagnose_command, load_fix
+from synapse_ai.skill.executor import Recorder, run_agent
+from synapse_ai.skill.parallelism import effects, text_tokens
+from synapse_ai.skill.transcript import Call, TranscriptError
 
 try:
     from tests.skill.fake_messages_api import FakeMessagesAPI, text_response, tool_use_response
@@ -178,7 +178,7 @@ def test_text_tokens_match_the_regex_definition():
     import random
     import re
 
-    from skill.parallelism import _trivial
+    from synapse_ai.skill.parallelism import _trivial
 
     chunk_re, split_re = re.compile(r"[^\s\"'`<>()\[\]{},;|]+"), re.compile(r"[/\\?&=#:@]+")
 
@@ -197,7 +197,7 @@ def test_text_tokens_match_the_regex_definition():
 
 
 def test_text_is_tokenized_the_same_in_pieces(monkeypatch):
-    import skill.parallelism as parallelism
+    import synapse_ai.skill.parallelism as parallelism
 
     text = " ".join(f"req-{i:04x} GET https://api.x/v2/items/{i} path=/srv/mod_{i % 7}.py" for i in range(400))
     whole = text_tokens(text)
@@ -227,7 +227,7 @@ def test_fix_points_at_the_gather_option_and_the_library():
                    if line.startswith("### Option") and "asyncio.gather" in line)
     assert fix["option"] == heading and "asyncio.gather" in fix["option"]
     assert "async def execute_tool_calls" in fix["code"]
-    assert fix["library"] == "skill.executor.execute_tool_calls"
+    assert fix["library"] == "synapse_ai.skill.executor.execute_tool_calls"
     assert diagnose(load("anthropic_independent_reads.json"))["fix"]["option"] == fix["option"]
 
 
@@ -264,7 +264,7 @@ def test_cli_human_report_is_actionable():
     assert "turns 1-2 could have been one turn" in out
     assert "toolu_41" in out and "toolu_42" in out
     assert "Total: 3 model turn(s)" in out
-    assert "sequential-tool-calls" in out and "from skill.executor import execute_tool_calls" in out
+    assert "sequential-tool-calls" in out and "from synapse_ai.skill.executor import execute_tool_calls" in out
     assert "Option 2" in out and "asyncio.gather" in out
     assert "1 s assumed per call" in out  # the untimed last run is flagged
     clean = run_cli(str(DATA / "anthropic_dependent_ids.json"))
@@ -304,7 +304,7 @@ def test_cli_reads_stdin_and_jsonl(tmp_path):
 
 
 def test_registered_as_synapse_diagnose():
-    cli = pytest.importorskip("kb.cli")
+    cli = pytest.importorskip("synapse_ai.kb.cli")
     result = CliRunner().invoke(cli.main, ["diagnose", str(DATA / "openai_independent.json"), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["findings"][0]["tool_use_ids"] == ["call_a1", "call_a2", "call_a3"]
@@ -468,7 +468,7 @@ def test_a_4000_turn_transcript_is_analysed_correctly():
 def _reference_groups(transcript):
     """The pairwise definition the indexed grouping must agree with: each turn against every
     call already in the group (quadratic, so only for small inputs)."""
-    from skill.parallelism import _data_dependencies, conflict, find_loops
+    from synapse_ai.skill.parallelism import _data_dependencies, conflict, find_loops
 
     runs, data_deps = _data_dependencies(transcript)
     looping = {c.id for loop in find_loops(transcript) for c in loop}
@@ -499,8 +499,8 @@ def _reference_groups(transcript):
 def test_indexed_grouping_agrees_with_the_pairwise_definition():
     import random
 
-    from skill.parallelism import find_groups
-    from skill.transcript import parse_transcript
+    from synapse_ai.skill.parallelism import find_groups
+    from synapse_ai.skill.transcript import parse_transcript
 
     rng = random.Random(7)
     paths = ["a.txt", "src/a.py", "src", "src/b.py", "lib/src/a.py", "https://x.io/v1/items", "*", "out"]

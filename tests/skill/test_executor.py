@@ -13,7 +13,7 @@ import anthropic
 import pytest
 from anthropic.types import ToolUseBlock
 
-from skill.executor import (
+from synapse_ai.skill.executor import (
     DEFAULT_MAX_THREADS,
     CyclicDependencyError,
     DuplicateToolUseIdError,

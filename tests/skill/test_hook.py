@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from skill import hook
-from skill.hook import HARD_CAP_CHARS, MIN_CONTEXT_CHARS, build_context, build_query, hook_command, respond
+from synapse_ai.skill import hook
+from synapse_ai.skill.hook import HARD_CAP_CHARS, MIN_CONTEXT_CHARS, build_context, build_query, hook_command, respond
 
 from .index_helper import build_default_index, shared_kb  # noqa: F401 - fixture
 
@@ -157,7 +157,7 @@ def test_cold_start_is_light_and_fast():
     build_default_index()
     probe = (
         "import sys, json\n"
-        "from kb.cli import main\n"
+        "from synapse_ai.kb.cli import main\n"
         "try:\n    main(['hook'])\nexcept SystemExit:\n    pass\n"
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n"
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from skill.hook import respond
+from synapse_ai.skill.hook import respond
 from tests.failure_corpus import buried_payloads, routine_payloads
 
 pytestmark = pytest.mark.real_model

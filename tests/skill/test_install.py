@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 from skills_ref.validator import validate
 
-from kb.cli import main
-from skill import install
-from skill.install import HOOK_EVENT, MARKER, SKILL_NAME, hook_command_line, is_our_hook
+from synapse_ai.kb.cli import main
+from synapse_ai.skill import install
+from synapse_ai.skill.install import HOOK_EVENT, MARKER, SKILL_NAME, hook_command_line, is_our_hook
 
 from .index_helper import build_default_index
 

@@ -15,8 +15,8 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from skill.mcp_server import explain_unreadable, scan_request_id
-from skill.tools import OUTPUT_SCHEMAS, TOOL_DEFINITIONS, SynapseTools
+from synapse_ai.skill.mcp_server import explain_unreadable, scan_request_id
+from synapse_ai.skill.tools import OUTPUT_SCHEMAS, TOOL_DEFINITIONS, SynapseTools
 
 from .index_helper import build_default_index
 

@@ -8,8 +8,8 @@ import anthropic
 import jsonschema
 import pytest
 
-from skill.executor import run_agent
-from skill.tools import OUTPUT_SCHEMAS, REFERENCE_NOTE, TOOL_DEFINITIONS, SynapseTools
+from synapse_ai.skill.executor import run_agent
+from synapse_ai.skill.tools import OUTPUT_SCHEMAS, REFERENCE_NOTE, TOOL_DEFINITIONS, SynapseTools
 
 from .index_helper import shared_kb  # noqa: F401 - fixture
 from .fake_messages_api import FakeMessagesAPI, text_response, tool_use_response
@@ -189,7 +189,7 @@ def test_diagnose_trace_arguments(tools, tmp_path):
 
 
 def test_one_rule_for_limit_and_one_line_messages():
-    from skill.tools import MAX_LIMIT, check_limit
+    from synapse_ai.skill.tools import MAX_LIMIT, check_limit
 
     assert [check_limit(v) for v in (0, 1, 5, 5.0, 20, 999, -3)] == [1, 1, 5, 5, 20, MAX_LIMIT, 1]
     for bad in (5.9, "5", "five", True, None, float("nan"), float("inf")):

@@ -29,8 +29,8 @@ def web_entries(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory, web_entries) -> Path:
-    from kb import KnowledgeBase
-    from kb.embed import HashingEmbedder
+    from synapse_ai.kb import KnowledgeBase
+    from synapse_ai.kb.embed import HashingEmbedder
 
     path = tmp_path_factory.mktemp("web-db") / "kb.db"
     KnowledgeBase.open(path, [web_entries], embedder=HashingEmbedder()).close()
@@ -47,10 +47,10 @@ def db_path(tmp_path, template_db) -> Path:
 @pytest.fixture
 def make_app(db_path, web_entries):
     """Build an app over this test's database copy; keyword arguments override ``Settings``."""
-    from kb import KnowledgeBase
-    from kb.embed import HashingEmbedder
-    from web.app import create_app, entry_dirs
-    from web.settings import Settings
+    from synapse_ai.kb import KnowledgeBase
+    from synapse_ai.kb.embed import HashingEmbedder
+    from synapse_ai.web.app import create_app, entry_dirs
+    from synapse_ai.web.settings import Settings
 
     def factory(**overrides):
         overrides.setdefault("admin_token", ADMIN_TOKEN)

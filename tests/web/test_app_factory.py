@@ -8,15 +8,15 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from web.app import create_app, entry_dirs
-from web.settings import Settings
+from synapse_ai.web.app import create_app, entry_dirs
+from synapse_ai.web.settings import Settings
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 def test_kb_is_opened_once_in_the_lifespan_and_closed_after(make_app, db_path, web_entries):
-    from kb import KnowledgeBase
-    from kb.embed import HashingEmbedder
+    from synapse_ai.kb import KnowledgeBase
+    from synapse_ai.kb.embed import HashingEmbedder
 
     opened, embedder_loads = [], []
 
@@ -51,7 +51,7 @@ def test_default_settings_open_the_embedded_database_with_shipped_entries(tmp_pa
 
 
 def test_explicit_entry_dirs_always_include_the_write_dir(tmp_path):
-    from kb.service import local_entries_dir
+    from synapse_ai.kb.service import local_entries_dir
 
     dirs = entry_dirs(Settings(entries_dirs=[tmp_path]))
     assert dirs == [tmp_path, local_entries_dir()]
@@ -122,7 +122,7 @@ def test_whole_body_limit_gives_413(make_app, csrf, form):
 
 
 def test_routes_are_sync_so_sqlite_runs_in_the_threadpool():
-    from web.routes import api, entries, moderation, pages, search, submit
+    from synapse_ai.web.routes import api, entries, moderation, pages, search, submit
 
     endpoints = [r.endpoint for m in (api, entries, moderation, pages, search, submit) for r in m.router.routes]
     assert len(endpoints) >= 25
@@ -137,7 +137,7 @@ def test_web_modules_stay_small_and_documented():
 
 
 def test_one_template_environment_with_autoescape():
-    from web import templating
+    from synapse_ai.web import templating
 
     assert templating.templates.env.autoescape is True
     assert {"markdown", "snippet", "inline_code", "code"} <= set(templating.templates.env.filters)

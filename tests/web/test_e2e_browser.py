@@ -46,7 +46,7 @@ def server(tmp_path, template_db, web_entries):
     env = {**os.environ, "SYNAPSE_ADMIN_TOKEN": ADMIN_TOKEN, "SYNAPSE_MODEL": "hash", "PYTHONUNBUFFERED": "1"}
     log = open(tmp_path / "serve.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kb", "serve", "--port", str(port), "--db", str(db), "--entries", str(web_entries), "--log-level", "warning"],
+        [sys.executable, "-m", "synapse_ai.kb", "serve", "--port", str(port), "--db", str(db), "--entries", str(web_entries), "--log-level", "warning"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
     )
     base = f"http://127.0.0.1:{port}"

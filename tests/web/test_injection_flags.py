@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.flags import regex_flags, scan
+from synapse_ai.web.flags import regex_flags, scan
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,7 @@ def test_previews_have_their_own_more_generous_limit(make_app, form, csrf):
 
 
 def test_a_pattern_too_deep_to_compile_is_a_field_error():
-    from web.submissions import Draft, validate
+    from synapse_ai.web.submissions import Draft, validate
 
     draft = Draft.from_api(payload(patterns=["a{99999999999999999999}"]))
     assert validate(draft).errors == {"patterns": "Line 1 is not a usable regular expression: a repetition count is too large."}
@@ -80,7 +80,7 @@ def test_a_pattern_too_deep_to_compile_is_a_field_error():
 
 def test_oversized_patterns_are_refused_without_the_slow_checks():
     """The nested-quantifier flag check is quadratic in a pattern's length: it must never see a 100 kB one."""
-    from web.submissions import Draft, validate
+    from synapse_ai.web.submissions import Draft, validate
 
     started = time.monotonic()
     result = validate(Draft.from_api(payload(patterns=["(" + "+" * 100_000])))

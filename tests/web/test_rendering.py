@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web import rendering
+from synapse_ai.web import rendering
 
 
 def test_raw_html_in_markdown_is_escaped_not_rendered():
@@ -56,5 +56,5 @@ def test_inline_code_escapes_html():
 
 def test_pygments_css_file_is_generated_from_the_configured_style():
     assert rendering.PYGMENTS_CSS.read_text(encoding="utf-8") == rendering.pygments_css(), (
-        "web/static/pygments.css is stale: run `python -m web.rendering`"
+        "web/static/pygments.css is stale: run `python -m synapse_ai.web.rendering`"
     )

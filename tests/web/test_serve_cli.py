@@ -7,9 +7,9 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import main
-from web.cli import HEADER_TIMEOUT_ENV, HeaderTimeoutProtocol
-from web.settings import ENTRIES_ENV
+from synapse_ai.kb.cli import main
+from synapse_ai.web.cli import HEADER_TIMEOUT_ENV, HeaderTimeoutProtocol
+from synapse_ai.web.settings import ENTRIES_ENV
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_help_describes_every_option():
     assert result.exit_code == 0
     for option in ("--host", "--port", "--db", "--entries", "--reload", "--log-level", "--header-timeout", "--keep-alive-timeout", "--shutdown-timeout"):
         assert option in result.output
-    from web.cli import serve_command
+    from synapse_ai.web.cli import serve_command
 
     assert all(p.help for p in serve_command.params if p.name != "help")
 
@@ -51,7 +51,7 @@ def test_reload_uses_the_import_string_factory(uvicorn_calls):
     result = CliRunner().invoke(main, ["serve", "--reload"], env={"SYNAPSE_ADMIN_TOKEN": "t"})
     assert result.exit_code == 0, result.output
     [(app, kw)] = uvicorn_calls
-    assert app == "web.app:create_app_from_env" and kw["factory"] is True and kw["reload"] is True
+    assert app == "synapse_ai.web.app:create_app_from_env" and kw["factory"] is True and kw["reload"] is True
     assert "moderation is off" not in result.output
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kb.store import Store
-from web.sitestore import SiteStore
+from synapse_ai.kb.store import Store
+from synapse_ai.web.sitestore import SiteStore
 
 
 def _store(tmp_path) -> SiteStore:
@@ -72,7 +72,7 @@ def _disk_full(kb) -> None:
 
 
 def test_approval_on_a_full_disk_leaves_nothing_and_a_retry_makes_no_duplicate(make_app, form, csrf, tmp_path):
-    from kb.service import local_entries_dir
+    from synapse_ai.kb.service import local_entries_dir
 
     client, ref = _pending(make_app, form, csrf)
     try:
@@ -99,8 +99,8 @@ def test_an_approval_interrupted_after_publishing_is_finished_not_repeated(make_
     approving again marks it, and publishes no second copy under ``…-2``."""
     import dataclasses
 
-    from web.moderate import submission_entry
-    from web.submissions import slugify
+    from synapse_ai.web.moderate import submission_entry
+    from synapse_ai.web.submissions import slugify
 
     client, ref = _pending(make_app, form, csrf)
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from kb.parse import parse_entry, render_entry
-from web.submissions import LIMITS, Draft, slugify, validate
+from synapse_ai.kb.parse import parse_entry, render_entry
+from synapse_ai.web.submissions import LIMITS, Draft, slugify, validate
 
 
 def draft(**overrides) -> Draft:

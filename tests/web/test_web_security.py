@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.security import RateLimiter, Signer, check_admin_token
+from synapse_ai.web.security import RateLimiter, Signer, check_admin_token
 
 
 def test_csrf_token_is_bound_to_client_and_secret():

@@ -1,1 +1,1 @@
-"""One router per area of the site; ``web.app`` includes them all."""
+"""One router per area of the site; ``synapse_ai.web.app`` includes them all."""

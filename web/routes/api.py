@@ -14,13 +14,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.views import entry_to_dict
-from web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
-from web.errors import SiteError
-from web.moderate import store_submission
-from web.routes.entries import find_entry
-from web.routes.search import MAX_QUERY_CHARS
-from web.submissions import Draft, validate
+from synapse_ai.kb.views import entry_to_dict
+from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
+from synapse_ai.web.errors import SiteError
+from synapse_ai.web.moderate import store_submission
+from synapse_ai.web.routes.entries import find_entry
+from synapse_ai.web.routes.search import MAX_QUERY_CHARS
+from synapse_ai.web.submissions import Draft, validate
 
 router = APIRouter(prefix="/api", tags=["api"])
 

@@ -11,12 +11,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
-from kb.parse import SLUG_RE
-from kb.service import KnowledgeBase
-from web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
-from web.entryview import entry_view
-from web.errors import SiteError
-from web.templating import render
+from synapse_ai.kb.parse import SLUG_RE
+from synapse_ai.kb.service import KnowledgeBase
+from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
+from synapse_ai.web.entryview import entry_view
+from synapse_ai.web.errors import SiteError
+from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,15 +14,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from kb.model import Entry
-from web.deps import KB, AdminAction, AdminAuth, AppSettings, ClientIP, CsrfProtected, Limits, Site, TokenSigner
-from web.entryview import entry_view
-from web.errors import SiteError
-from web.moderate import ModerationError, approve, duplicates, reject, submission_entry
-from web.security import ADMIN_COOKIE, ADMIN_SESSION_SECONDS, check_admin_token
-from web.sitestore import Submission
-from web.submissions import Draft, slugify
-from web.templating import render
+from synapse_ai.kb.model import Entry
+from synapse_ai.web.deps import KB, AdminAction, AdminAuth, AppSettings, ClientIP, CsrfProtected, Limits, Site, TokenSigner
+from synapse_ai.web.entryview import entry_view
+from synapse_ai.web.errors import SiteError
+from synapse_ai.web.moderate import ModerationError, approve, duplicates, reject, submission_entry
+from synapse_ai.web.security import ADMIN_COOKIE, ADMIN_SESSION_SECONDS, check_admin_token
+from synapse_ai.web.sitestore import Submission
+from synapse_ai.web.submissions import Draft, slugify
+from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,10 +11,10 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from kb.model import CATEGORIES
-from web.deps import KB, ClientId, Site
-from web.errors import SiteError
-from web.templating import render
+from synapse_ai.kb.model import CATEGORIES
+from synapse_ai.web.deps import KB, ClientId, Site
+from synapse_ai.web.errors import SiteError
+from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,7 +72,7 @@ def categories(request: Request, kb: KB):
 def category(request: Request, name: str, kb: KB, site: Site):
     if name not in CATEGORIES:
         raise SiteError(404, f"There is no category “{name}”.")
-    from web.templating import category_description, category_label
+    from synapse_ai.web.templating import category_description, category_label
 
     return render(
         request,

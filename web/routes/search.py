@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from kb.signature import MAX_SCAN
-from web.deps import KB, Site
-from web.templating import render
+from synapse_ai.kb.signature import MAX_SCAN
+from synapse_ai.web.deps import KB, Site
+from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,19 +15,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
-from web.deps import KB, ClientIP, CsrfProtected, Limits, Site
-from web.entryview import entry_view
-from web.errors import SiteError
-from web.moderate import duplicates, store_submission, submission_entry
-from web.security import RateLimiter
-from web.submissions import FORM_OPTION_SLOTS, LIMITS, MAX_OPTIONS, Draft, validate
-from web.templating import render
+from synapse_ai.web.deps import KB, ClientIP, CsrfProtected, Limits, Site
+from synapse_ai.web.entryview import entry_view
+from synapse_ai.web.errors import SiteError
+from synapse_ai.web.moderate import duplicates, store_submission, submission_entry
+from synapse_ai.web.security import RateLimiter
+from synapse_ai.web.submissions import FORM_OPTION_SLOTS, LIMITS, MAX_OPTIONS, Draft, validate
+from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
 class SubmitForm(BaseModel):
-    """The form's fields as posted.  Everything is a string here; ``web.submissions`` validates."""
+    """The form's fields as posted.  Everything is a string here; ``synapse_ai.web.submissions`` validates."""
 
     model_config = ConfigDict(extra="ignore")
     title: str = ""

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from kb.views import entry_to_dict
+from synapse_ai.kb.views import entry_to_dict
 from tests.web.conftest import valid_api_payload
 
 
@@ -24,7 +24,7 @@ def test_search_is_exactly_kb_search_to_dict(client):
 
 
 def test_search_matches_synapse_search_json(client, db_path):
-    from kb.cli import main
+    from synapse_ai.kb.cli import main
 
     q = "tool_use ids were found without tool_result blocks"
     api = client.get("/api/search", params={"q": q, "limit": 4}).json()

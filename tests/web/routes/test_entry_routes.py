@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kb.model import Entry, Section
+from synapse_ai.kb.model import Entry, Section
 
 SLUG = "tool-use-without-tool-result"
 

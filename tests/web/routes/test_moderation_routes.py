@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from kb.parse import read_entry
+from synapse_ai.kb.parse import read_entry
 
 TOKEN = "test-admin-token-0123456789"  # tests/web/conftest.py ADMIN_TOKEN
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb.model import CATEGORIES
+from synapse_ai.kb.model import CATEGORIES
 
 
 def test_home_has_search_categories_tags_lists_cta_and_install(client, dom):

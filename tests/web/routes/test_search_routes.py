@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from kb.model import Entry, Section
+from synapse_ai.kb.model import Entry, Section
 
 
 def _results(dom, html):
