@@ -125,6 +125,32 @@ def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
     return kb
 
 
+def open_reader(db: Path | None):
+    """What search, match and show read: the team server when ``$SYNAPSE_URL`` is set (falling back
+    to the local index, with one line on stderr, when it cannot be reached), else the local index."""
+    from synapse_ai.kb.connect import connect, server_url
+
+    if server_url() is None:
+        return open_kb(db)
+    return connect(fallback=lambda: open_kb(db), notify=lambda line: click.echo(f"synapse: {line}", err=True))
+
+
+def remote_errors(command):
+    """A server that answers and refuses (bad key, other API version) becomes one line, exit 1."""
+    import functools
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from synapse_ai.kb.reader import RemoteError
+
+        try:
+            return command(*args, **kwargs)
+        except RemoteError as exc:
+            raise UserError(str(exc)) from None
+
+    return run
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="synapse-ai", prog_name="synapse")
 def main():
@@ -211,6 +237,7 @@ def _emit(response, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {query, matched, results}.")
 @click.option("--batch", type=click.File("rb"), help="Read one query per line from FILE ('-' for stdin); print one JSON object per line.")
 @db_option
+@remote_errors
 def search(query, limit, as_json, batch, db):
     """Search the knowledge base with a question, a symptom or an error message (QUERY '-' reads it from stdin)."""
     if batch is not None:
@@ -219,7 +246,7 @@ def search(query, limit, as_json, batch, db):
         lines = decode_input(batch.read(), "--batch input").replace("\r\n", "\n").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        kb = open_kb(db)
+        kb = open_reader(db)
         for line in lines:
             if not line.strip():
                 click.echo(json_text({"query": line, "matched": False, "results": [], "error": "empty query"}))
@@ -229,13 +256,14 @@ def search(query, limit, as_json, batch, db):
     query = read_stdin_text() if query == "-" else clean_argument(query, "query")
     if query is None or not query.strip():
         raise UserError("empty query: give a question or an error message, e.g. synapse search \"429 rate_limit_error\"")
-    _emit(open_kb(db).search(query, limit), as_json)
+    _emit(open_reader(db).search(query, limit), as_json)
 
 
 @main.command()
 @_limit_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {query, matched, results}.")
 @db_option
+@remote_errors
 def match(limit, as_json, db):
     """Match an error message, traceback or log read from stdin."""
     if sys.stdin.isatty():
@@ -243,7 +271,7 @@ def match(limit, as_json, db):
     text = read_stdin_text()
     if not text.strip():
         raise UserError("nothing on stdin: pipe an error message or traceback into 'synapse match'")
-    _emit(open_kb(db).match(text, limit), as_json)
+    _emit(open_reader(db).match(text, limit), as_json)
 
 
 @main.command()
@@ -252,6 +280,7 @@ def match(limit, as_json, db):
 @click.option("--json", "as_json", is_flag=True, help="Print the entry as structured JSON.")
 @click.option("--raw", is_flag=True, help="Print the entry's markdown source.")
 @db_option
+@remote_errors
 def show(slug, section, as_json, raw, db):
     """Show one entry: the quick fix and when it was verified first, then the sections.
 
@@ -259,7 +288,7 @@ def show(slug, section, as_json, raw, db):
     """
     slug = clean_argument(slug, "slug")
     section = clean_argument(section, "section name")
-    kb = open_kb(db)
+    kb = open_reader(db)
     entry = kb.get(slug)
     if entry is None:
         near = kb.nearest_slugs(slug)

@@ -55,6 +55,19 @@ class Result:
             "why": self.why,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Result":
+        """The inverse of ``to_dict`` (a server's answer read back by ``synapse_ai.kb.remote``)."""
+        return cls(
+            slug=data["slug"],
+            title=data["title"],
+            summary=data["summary"],
+            category=data["category"],
+            score=float(data["score"]),
+            why=dict(data.get("why") or {}),
+            quick_fix=data.get("quick_fix") or "",
+        )
+
 
 @dataclass
 class SearchResponse:
@@ -64,6 +77,12 @@ class SearchResponse:
 
     def to_dict(self) -> dict:
         return {"query": echo(self.query), "matched": self.matched, "results": [r.to_dict() for r in self.results]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SearchResponse":
+        """The inverse of ``to_dict``: ``from_dict(r.to_dict()).to_dict() == r.to_dict()`` (the echoed
+        query of a long text is already cut, and cutting it again changes nothing)."""
+        return cls(query=data["query"], matched=bool(data["matched"]), results=[Result.from_dict(r) for r in data["results"]])
 
 
 ECHO_HEAD, ECHO_TAIL = 300, 1200

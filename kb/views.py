@@ -7,7 +7,9 @@ MCP server and the agent tools say them the same way.
 
 from __future__ import annotations
 
-from synapse_ai.kb.model import Entry, fix_preamble
+from datetime import date
+
+from synapse_ai.kb.model import Entry, Section, Verified, fix_preamble
 
 NOT_VERIFIED = "Not verified yet"
 QUICK_FIX_HEADING = "Quick fix"
@@ -45,6 +47,32 @@ def entry_to_dict(entry: Entry) -> dict:
     data.update(content)
     data["fix"] = fix_to_dict(entry)
     return data
+
+
+def entry_from_dict(data: dict) -> Entry:
+    """The inverse of ``entry_to_dict``: ``entry_to_dict(entry_from_dict(d)) == d`` for any ``d`` it
+    produced.  Keys it does not know (``stars``, ``confirmations`` from a server) are ignored; ``fix``
+    is derived from the Fix section, so it is not read back."""
+    verified = data.get("verified")
+    return Entry(
+        slug=data["slug"],
+        title=data["title"],
+        summary=data["summary"],
+        category=data["category"],
+        tags=list(data.get("tags") or []),
+        patterns=list(data.get("patterns") or []),
+        environment=list(data.get("environment") or []),
+        savings=data.get("savings") or "",
+        sources=list(data.get("sources") or []),
+        created=date.fromisoformat(data["created"]),
+        updated=date.fromisoformat(data["updated"]),
+        quick_fix=data.get("quick_fix") or "",
+        verified=Verified(date.fromisoformat(verified["date"]), tuple(verified["against"])) if verified else None,
+        http_statuses=list(data.get("http_statuses") or []),
+        error_types=list(data.get("error_types") or []),
+        generic_patterns=list(data.get("generic_patterns") or []),
+        sections=[Section(s["name"], s["body"]) for s in data.get("sections") or []],
+    )
 
 
 def entry_markdown(entry: Entry, section: str | None = None) -> str:

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from synapse_ai.kb import __version__
 from synapse_ai.kb.paths import shipped_entries_dir
 from synapse_ai.kb.service import KnowledgeBase, local_entries_dir
-from synapse_ai.web import errors
+from synapse_ai.web import accesslog, errors
 from synapse_ai.web.deps import Limiters
 from synapse_ai.web.routes import api, entries, moderation, pages, search, submit
 from synapse_ai.web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        accesslog.install()  # here: uvicorn has configured its loggers by now
         kb = await run_in_threadpool(kb_factory or (lambda: open_kb(settings)))
         await run_in_threadpool(kb.query_embedder)  # load the model now, not on the first search
         if kb.store.path is None:

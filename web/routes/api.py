@@ -14,6 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from synapse_ai.kb import __version__
+from synapse_ai.kb.reader import API_VERSION
 from synapse_ai.kb.views import entry_to_dict
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.errors import SiteError
@@ -56,6 +58,29 @@ class SearchOut(BaseModel):
     query: str
     matched: bool = Field(description="Whether the best result is confident enough to act on.")
     results: list[SearchResult]
+
+
+class SearchIn(BaseModel):
+    """A search with the text in the body: long queries and no query text in URLs or access logs."""
+
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(description="A question, a symptom or an error message.")
+    limit: int = Field(5, ge=1, le=50, description="Number of results.")
+
+
+class MatchIn(BaseModel):
+    """An error message, traceback or log to match (``synapse match``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="The failure's output; long logs are fine (the body limit applies).")
+    limit: int = Field(5, ge=1, le=50, description="Number of results.")
+
+
+class HealthOut(BaseModel):
+    version: str = Field(description="The server's SynapseAI version.")
+    api_version: str = Field(description="The JSON API's version; clients refuse another major version.")
+    model: str = Field(description="The embedding model the index was built with.")
+    entries: int = Field(description="Entries in the index.")
 
 
 class EntrySummary(BaseModel):
@@ -150,6 +175,37 @@ def api_search(
     if len(q) > MAX_QUERY_CHARS:
         raise SiteError(413, f"query too long ({len(q):,} characters; at most {MAX_QUERY_CHARS:,})")
     return JSONResponse(kb.search(q, limit).to_dict())
+
+
+@router.post(
+    "/search",
+    name="api_search_post",
+    summary="Search with the query in a JSON body",
+    response_model=None,
+    responses={200: {"model": SearchOut, "description": "Same object as `GET /api/search`."}, 400: _err("Empty query."), 413: _err("Body too large.")},
+)
+def api_search_post(body: SearchIn, kb: KB) -> JSONResponse:
+    if not body.query.strip():
+        raise SiteError(400, "empty query", {"hint": 'send {"query": "429 rate_limit_error"}'})
+    return JSONResponse(kb.search(body.query, body.limit).to_dict())
+
+
+@router.post(
+    "/match",
+    name="api_match",
+    summary="Match an error message, traceback or log",
+    response_model=None,
+    responses={200: {"model": SearchOut, "description": "Same object as `synapse match --json`."}, 400: _err("Empty text."), 413: _err("Body too large.")},
+)
+def api_match(body: MatchIn, kb: KB) -> JSONResponse:
+    if not body.text.strip():
+        raise SiteError(400, "empty text", {"hint": 'send {"text": "<the error output>"}'})
+    return JSONResponse(kb.match(body.text, body.limit).to_dict())
+
+
+@router.get("/health", name="api_health", summary="Version, API version, model and entry count", response_model=HealthOut)
+def api_health(kb: KB) -> dict:
+    return {"version": __version__, "api_version": API_VERSION, "model": kb.model_id, "entries": sum(n for _c, n in kb.categories())}
 
 
 @router.get("/entries", name="api_entries", summary="List entries", response_model=EntryList)

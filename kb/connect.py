@@ -1,0 +1,106 @@
+"""``connect(target)``: the knowledge base to read, on this machine or on a team server.
+
+``SYNAPSE_URL=https://team-server`` (and optionally ``SYNAPSE_API_KEY``) sends ``synapse search``,
+``match``, ``show``, the hook and ``synapse mcp`` to the server; without it they read the local index.
+Falling back is the caller's policy, not hidden in the client: the CLI and the MCP server pass
+``fallback=`` (open the local index) and get one line through ``notify`` when the server cannot be
+reached; the hook passes its own quiet fallback and a time budget.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from synapse_ai.kb.reader import KnowledgeReader, ServerUnreachable
+
+SERVER_URL_ENV = "SYNAPSE_URL"
+API_KEY_ENV = "SYNAPSE_API_KEY"
+
+
+def server_url() -> str | None:
+    """The team server from ``$SYNAPSE_URL`` (None when unset or empty)."""
+    url = os.environ.get(SERVER_URL_ENV, "").strip()
+    return url or None
+
+
+def is_remote(target: Any) -> bool:
+    return isinstance(target, str) and target.lower().startswith(("http://", "https://"))
+
+
+def connect(
+    target: str | Path | None = None,
+    *,
+    api_key: str | None = None,
+    timeout: float | None = None,
+    budget: float | None = None,
+    fallback: Callable[[], KnowledgeReader] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> KnowledgeReader:
+    """A reader for ``target``: an ``http(s)://`` URL gives a ``RemoteKnowledgeBase`` (the key from
+    ``api_key`` or ``$SYNAPSE_API_KEY``); anything else is a local database opened with
+    ``KnowledgeBase.open``; None means ``$SYNAPSE_URL`` if set, else the default local database.
+
+    With ``fallback``, a remote reader answers from ``fallback()`` once the server cannot be reached
+    (``ServerUnreachable``), after one call of ``notify`` with the reason.  A server that answers
+    and refuses (a bad key, another API version) is not fallen back from: that is for the user to fix.
+    """
+    target = target if target is not None else server_url()
+    if is_remote(target):
+        from synapse_ai.kb.remote import DEFAULT_TIMEOUT, RemoteKnowledgeBase
+
+        remote = RemoteKnowledgeBase(
+            str(target),
+            api_key=api_key if api_key is not None else (os.environ.get(API_KEY_ENV) or None),
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+            budget=budget,
+        )
+        return FallbackReader(remote, fallback, notify) if fallback is not None else remote
+    from synapse_ai.kb.service import KnowledgeBase
+
+    return KnowledgeBase.open(target)
+
+
+class FallbackReader:
+    """A remote reader that switches to a local one for good when the server cannot be reached."""
+
+    def __init__(self, remote: Any, open_local: Callable[[], KnowledgeReader], notify: Callable[[str], None] | None) -> None:
+        self.remote = remote
+        self._open_local = open_local
+        self._notify = notify
+        self.local: KnowledgeReader | None = None
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.local is None:
+            try:
+                return getattr(self.remote, name)(*args, **kwargs)
+            except ServerUnreachable as exc:
+                if self._notify is not None:
+                    self._notify(f"{exc}; answering from the local index")
+                self.local = self._open_local()
+        return getattr(self.local, name)(*args, **kwargs)
+
+    def search(self, query: str, limit: int = 5, **options: Any):
+        return self._call("search", query, limit, **options)
+
+    def match(self, error_text: str, limit: int = 5, **options: Any):
+        return self._call("match", error_text, limit, **options)
+
+    def get(self, slug: str):
+        return self._call("get", slug)
+
+    def markdown(self, slug: str):
+        return self._call("markdown", slug)
+
+    def nearest_slugs(self, slug_like: str, n: int = 3) -> list[str]:
+        return self._call("nearest_slugs", slug_like, n)
+
+    def post_json(self, path: str, body: dict, **options: Any) -> Any:
+        """Writes go to the server only: a local index has no one to confirm to."""
+        return self.remote.post_json(path, body, **options)
+
+    def close(self) -> None:
+        self.remote.close()
+        if self.local is not None:
+            self.local.close()

@@ -1,0 +1,75 @@
+"""RemoteKnowledgeBase over the real app (FastAPI's TestClient is an httpx client) answers exactly
+as the local KnowledgeBase does: every labelled query, searched and matched, and every entry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from synapse_ai.kb import __version__
+from synapse_ai.kb.evaluation import load_query_set
+from synapse_ai.kb.reader import KnowledgeReader
+from synapse_ai.kb.remote import RemoteKnowledgeBase
+from synapse_ai.kb.search import SearchResponse
+from synapse_ai.kb.views import entry_to_dict
+
+from tests.conftest import ROOT
+
+
+def wire(data):
+    """What a value looks like after a trip through JSON (tuples become lists)."""
+    return json.loads(json.dumps(data))
+
+
+@pytest.fixture
+def pair(make_app):
+    with TestClient(make_app()) as client:
+        yield client.app.state.kb, RemoteKnowledgeBase(http=client)
+
+
+def test_both_are_knowledge_readers(pair):
+    local, remote = pair
+    assert isinstance(local, KnowledgeReader) and isinstance(remote, KnowledgeReader)
+
+
+def test_every_labelled_query_gives_the_same_answer_remotely(pair):
+    local, remote = pair
+    queries = load_query_set(ROOT / "tests" / "queries")
+    assert len(queries) > 800
+    differ = []
+    for q in queries:
+        if remote.search(q.text, 5).to_dict() != wire(local.search(q.text, 5).to_dict()):
+            differ.append(("search", q.text[:80]))
+        if remote.match(q.text, 3).to_dict() != wire(local.match(q.text, 3).to_dict()):
+            differ.append(("match", q.text[:80]))
+    assert differ == []
+
+
+def test_every_entry_reads_back_the_same(pair):
+    local, remote = pair
+    for entry in local.list_entries():
+        assert entry_to_dict(remote.get(entry.slug)) == wire(entry_to_dict(entry))
+        assert remote.markdown(entry.slug) == local.markdown(entry.slug)
+
+
+def test_a_missing_entry_is_none_with_the_same_suggestions(pair):
+    local, remote = pair
+    assert remote.get("rate-limit-42") is None and remote.markdown("rate-limit-42") is None
+    assert remote.nearest_slugs("rate-limit-42") == local.nearest_slugs("rate-limit-42")
+    assert remote.get("../../etc/passwd") is None
+
+
+def test_search_response_from_dict_is_the_inverse_of_to_dict(pair):
+    local, _ = pair
+    long_log = "INFO step\n" * 5000 + "anthropic.RateLimitError: Error code: 429 rate_limit_error"
+    for text in ("429 rate_limit_error", "tool calls run one after another", long_log, "css flexbox"):
+        data = wire(local.search(text, 7).to_dict())
+        assert SearchResponse.from_dict(data).to_dict() == data
+
+
+def test_health_says_version_api_version_model_and_entries(pair):
+    local, remote = pair
+    health = remote.health()
+    assert health == {"version": __version__, "api_version": "1", "model": "hash", "entries": len(local.list_entries())}
