@@ -39,6 +39,7 @@ MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 charact
 HARD_CAP_CHARS = 9000  # no --max-chars value may go past this
 MIN_CONTEXT_CHARS = 500  # room for the header lines and the "synapse show" line
 MAX_STDIN_BYTES = 16_000_000  # a larger event is drained and ignored (never a broken pipe for the writer)
+REMOTE_BUDGET_S = 1.5  # every request to a team server ($SYNAPSE_URL) together; then the hook gives up, silently
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -154,9 +155,13 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
         return None
     if build_query(payload) is None:
         return None
+    from synapse_ai.kb.connect import server_url
     from synapse_ai.kb.paths import default_db_path
 
     path = Path(db) if db else default_db_path()
+    if server_url() is not None:
+        answer = run_remote(payload, server_url(), path, max_chars)
+        return json.dumps(answer) if answer else None
     if not path.is_file():
         _note(f"no search index at {path} yet; run 'synapse index' once")
         return None
@@ -168,6 +173,55 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
     finally:
         kb.close()
     return json.dumps(answer) if answer else None
+
+
+def run_remote(payload: Any, url: str, path: Path, max_chars: int, budget: float = REMOTE_BUDGET_S) -> dict | None:
+    """Ask the team server, within ``budget`` seconds whatever the network does.
+
+    The lookup runs in a daemon thread that is abandoned when the budget is spent (a server that
+    trickles bytes cannot hold the agent).  A server that cannot be reached quickly (refused, unknown
+    host) leaves time for the local index, if there is one; nothing is printed either way.
+    """
+    import threading
+    import time
+
+    from synapse_ai.kb.connect import connect
+    from synapse_ai.kb.reader import RemoteError, ServerUnreachable
+
+    started = time.monotonic()
+
+    def open_local():
+        if not path.is_file() or time.monotonic() - started > budget / 2:
+            raise ServerUnreachable("no time left for the local index")
+        from synapse_ai.kb.service import KnowledgeBase
+
+        return KnowledgeBase.open(path, refresh=False)
+
+    reader = connect(url, timeout=budget, budget=budget, fallback=open_local)
+    outcome: dict[str, Any] = {}
+
+    def look_up() -> None:
+        try:
+            outcome["answer"] = respond(payload, reader, max_chars)
+        except ServerUnreachable:
+            pass
+        except RemoteError as exc:  # the server refused (a bad key, another API version): worth one line
+            outcome["refused"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - reported by the caller like any other hook problem
+            outcome["error"] = exc
+        finally:
+            reader.close()
+
+    worker = threading.Thread(target=look_up, name="synapse-hook-remote", daemon=True)
+    worker.start()
+    worker.join(max(0.0, budget + 0.25 - (time.monotonic() - started)))
+    if worker.is_alive():
+        return None
+    if "refused" in outcome:
+        _note(outcome["refused"])
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("answer")
 
 
 def read_event(stream) -> bytes:

@@ -246,9 +246,7 @@ class SynapseTools:
     def kb(self) -> Any:
         with self._lock:
             if self._kb is None:
-                from synapse_ai.kb.service import KnowledgeBase
-
-                self._kb = KnowledgeBase.open(self._db)
+                self._kb = open_reader(self._db)
             return self._kb
 
     def warm(self) -> threading.Thread:
@@ -394,6 +392,24 @@ class SynapseTools:
         calls = [block for block in content if _block_type(block) == "tool_use"]
         tools = {**self.handlers(), **(extra_tools or {})}
         return await execute_tool_calls(calls, tools, timeout=timeout, max_concurrency=max_concurrency)
+
+
+def open_reader(db: str | Path | None) -> Any:
+    """The team server when ``$SYNAPSE_URL`` is set (the local index answers, after one line on
+    stderr, when it cannot be reached), else the local knowledge base."""
+    from synapse_ai.kb.connect import connect, server_url
+
+    def open_local() -> Any:
+        from synapse_ai.kb.service import KnowledgeBase  # not on the remote path: it loads numpy and SQLite
+
+        return KnowledgeBase.open(db)
+
+    def note(line: str) -> None:
+        import sys
+
+        print(f"synapse: {line}", file=sys.stderr, flush=True)
+
+    return open_local() if server_url() is None else connect(fallback=open_local, notify=note)
 
 
 def _block_type(block: Any) -> Any:
