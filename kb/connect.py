@@ -65,7 +65,9 @@ def connect(
 class FallbackReader:
     """A remote reader that switches to a local one for good when the server cannot be reached."""
 
-    def __init__(self, remote: Any, open_local: Callable[[], KnowledgeReader], notify: Callable[[str], None] | None) -> None:
+    def __init__(
+        self, remote: Any, open_local: Callable[[], KnowledgeReader], notify: Callable[[str], None] | None
+    ) -> None:
         self.remote = remote
         self._open_local = open_local
         self._notify = notify

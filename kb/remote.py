@@ -71,7 +71,8 @@ class HttpTransport:
         if self.scheme == "https":
             import ssl
 
-            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=ssl.create_default_context())
+            context = ssl.create_default_context()
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=context)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def request(self, method: str, url: str, *, params: dict | None = None, json: Any = None,
@@ -152,6 +153,7 @@ class RemoteKnowledgeBase:
 
     # ------------------------------------------------------------------ plumbing
     def _send(self, method: str, url: str, *, retry: bool = True, **kwargs) -> Any:
+        server = self.base_url or "the server"
         options: dict[str, Any] = {"headers": self._headers, **kwargs}
         if isinstance(self._http, HttpTransport):
             options["retry"] = retry
@@ -163,20 +165,21 @@ class RemoteKnowledgeBase:
         try:
             response = self._http.request(method, url, **options)
         except (OSError, http.client.HTTPException) as exc:
-            raise ServerUnreachable(f"{self.base_url or 'the server'} cannot be reached ({_describe(exc)})") from None
+            raise ServerUnreachable(f"{server} cannot be reached ({_describe(exc)})") from None
         if response.status_code >= 500:
-            raise ServerUnreachable(f"{self.base_url or 'the server'} answered {response.status_code} to {method} {url}")
+            raise ServerUnreachable(f"{server} answered {response.status_code} to {method} {url}")
         return response
 
     def _data(self, response: Any, what: str) -> Any:
         try:
             data = response.json()
         except ValueError:
-            raise ServerUnreachable(f"{self.base_url or 'the server'} sent something that is not JSON for {what}") from None
+            raise ServerUnreachable(f"{self.base_url or 'the server'} sent no JSON for {what}") from None
         if response.status_code >= 400:
             message = data.get("error") if isinstance(data, dict) else None
             detail = data.get("detail") if isinstance(data, dict) else None
-            raise ServerRefused(response.status_code, f"the server refused {what}: {message or response.status_code}", detail)
+            reason = message or response.status_code
+            raise ServerRefused(response.status_code, f"the server refused {what}: {reason}", detail)
         return data
 
     def health(self) -> dict:
@@ -201,7 +204,9 @@ class RemoteKnowledgeBase:
         return self._data(self._send("POST", url, json=body, retry=retry), what)
 
     # ------------------------------------------------------------------ KnowledgeReader
-    def search(self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False) -> SearchResponse:
+    def search(
+        self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False
+    ) -> SearchResponse:
         """``KnowledgeBase.search`` on the server (``lazy_meaning`` is the server's business: ignored)."""
         if error_text:
             return self.match(query, limit)

@@ -34,23 +34,27 @@ from collections import Counter
 REDACTED = "[REDACTED]"
 MAX_NAME = 80  # characters of an assignment's name looked at
 
-# A token rule: (kind, pattern).  Group "keep" (if any) stays; the rest of the match is replaced.
-# (?<![...]) makes only the start of a run of token characters a candidate.
-_TOKEN_RULES: tuple[tuple[str, str], ...] = (
-    ("anthropic-key", r"(?<![\w-])(?P<keep>sk-ant-(?:[a-z]{2,8}\d{0,3}-)?)[\w-]{16,}"),
-    ("openai-key", r"(?<![\w-])(?P<keep>sk-(?:proj-|svcacct-|admin-|None-)?)(?P<body>[\w-]{20,})"),
-    ("github-token", r"(?<![\w-])(?P<keep>gh[pousr]_)[A-Za-z0-9]{30,}"),
-    ("github-token", r"(?<![\w-])(?P<keep>github_pat_)\w{20,}"),
-    ("aws-access-key", r"(?<![\w-])(?P<keep>(?:AKIA|ASIA|ABIA|ACCA))[A-Z0-9]{16}(?![\w-])"),
-    ("google-key", r"(?<![\w-])(?P<keep>AIza)[\w-]{30,}"),
-    ("huggingface-token", r"(?<![\w-])(?P<keep>hf_)[A-Za-z0-9]{30,}"),
-    ("slack-token", r"(?<![\w-])(?P<keep>xox[abposr]-)[A-Za-z0-9-]{10,}"),
-    ("jwt", r"(?<![\w-])eyJ[\w-]{6,}\.eyJ[\w-]{6,}\.[\w-]{6,}"),
+# A token rule: (kind, literals, pattern).  A rule runs only on text holding one of its literals (a
+# substring test is ~50x cheaper than a regex pass).  Group "keep" (if any) stays; the rest of the
+# match is replaced.  (?<![...]) makes only the start of a run of token characters a candidate.
+_TOKEN_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("anthropic-key", ("sk-ant-",), r"(?<![\w-])(?P<keep>sk-ant-(?:[a-z]{2,8}\d{0,3}-)?)[\w-]{16,}"),
+    ("openai-key", ("sk-",), r"(?<![\w-])(?P<keep>sk-(?:proj-|svcacct-|admin-|None-)?)(?P<body>[\w-]{20,})"),
+    ("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"(?<![\w-])(?P<keep>gh[pousr]_)[A-Za-z0-9]{30,}"),
+    ("github-token", ("github_pat_",), r"(?<![\w-])(?P<keep>github_pat_)\w{20,}"),
+    ("aws-access-key", ("AKIA", "ASIA", "ABIA", "ACCA"),
+     r"(?<![\w-])(?P<keep>(?:AKIA|ASIA|ABIA|ACCA))[A-Z0-9]{16}(?![\w-])"),
+    ("google-key", ("AIza",), r"(?<![\w-])(?P<keep>AIza)[\w-]{30,}"),
+    ("huggingface-token", ("hf_",), r"(?<![\w-])(?P<keep>hf_)[A-Za-z0-9]{30,}"),
+    ("slack-token", ("xox",), r"(?<![\w-])(?P<keep>xox[abposr]-)[A-Za-z0-9-]{10,}"),
+    ("jwt", ("eyJ",), r"(?<![\w-])eyJ[\w-]{6,}\.eyJ[\w-]{6,}\.[\w-]{6,}"),
 )
-_TOKENS = [(kind, re.compile(pattern, re.ASCII)) for kind, pattern in _TOKEN_RULES]
+_TOKENS = [(kind, literals, re.compile(pattern, re.ASCII)) for kind, literals, pattern in _TOKEN_RULES]
 
 # scheme://user:password@host -> scheme://user:[REDACTED]@host (the user may be empty: redis://:pw@h)
-_URL_PASSWORD = re.compile(r"(?<![\w+.-])(?P<keep>[A-Za-z][\w+.-]{0,30}://[^\s:/@]{0,256}:)(?P<secret>[^\s@/]{1,256})@", re.ASCII)
+_URL_PASSWORD = re.compile(
+    r"(?<![\w+.-])(?P<keep>[A-Za-z][\w+.-]{0,30}://[^\s:/@]{0,256}:)(?P<secret>[^\s@/]{1,256})@", re.ASCII
+)
 
 # Authorization / Cookie headers: the scheme stays, the credentials go (to the end of the value).
 _HEADER = re.compile(
@@ -60,7 +64,9 @@ _HEADER = re.compile(
     re.IGNORECASE,
 )
 # A Bearer/Basic credential anywhere else (curl -H, a repr): only when it looks generated.
-_SCHEME_TOKEN = re.compile(r"(?<![\w-])(?P<keep>(?:bearer|basic)[ \t]+)(?P<secret>[\w.~+/=-]{12,})", re.IGNORECASE | re.ASCII)
+_SCHEME_TOKEN = re.compile(
+    r"(?<![\w-])(?P<keep>(?:bearer|basic)[ \t]+)(?P<secret>[\w.~+/=-]{12,})", re.IGNORECASE | re.ASCII
+)
 
 # NAME = value, NAME: value, "NAME": "value", NAME='value' (one line; the name is judged below).
 _ASSIGNMENT = re.compile(
@@ -69,7 +75,10 @@ _ASSIGNMENT = re.compile(
 )
 _SECRET_ENDINGS = ("apikey", "token", "secret", "password", "passwd", "pwd", "secretkey", "accesskey", "privatekey")
 _SECRET_PARTS = ("secret", "password")
-_PLACEHOLDERS = frozenset(("none", "null", "nil", "undefined", "true", "false", "yes", "no", "", "...", "xxx", "changeme"))
+_ASSIGNMENT_HINTS = ("key", "token", "secret", "passw", "pwd")  # lowercase literals a secret name holds
+_PLACEHOLDERS = frozenset(
+    ("none", "null", "nil", "undefined", "true", "false", "yes", "no", "", "...", "xxx", "changeme")
+)
 
 _BEGIN = re.compile(r"-----BEGIN (?P<label>[A-Z0-9 ]{0,40}?PRIVATE KEY(?: BLOCK)?)-----")
 
@@ -125,7 +134,9 @@ def scrub_counts(text: str) -> tuple[str, Counter]:
         return text, counts
     text = _private_keys(text, counts)
 
-    for kind, pattern in _TOKENS:
+    for kind, literals, pattern in _TOKENS:
+        if not any(literal in text for literal in literals):
+            continue
 
         def token(match: re.Match, kind: str = kind) -> str:
             body = match.groupdict().get("body")
@@ -142,7 +153,9 @@ def scrub_counts(text: str) -> tuple[str, Counter]:
         counts["url-password"] += 1
         return f"{match.group('keep')}{REDACTED}@"
 
-    text = _URL_PASSWORD.sub(url_password, text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(url_password, text)
+    lowered = text.lower()
 
     def header(match: re.Match) -> str:
         keep, secret = (match.group("keep"), match.group("secret")) if match.group("keep") is not None else (
@@ -152,7 +165,8 @@ def scrub_counts(text: str) -> tuple[str, Counter]:
         counts["authorization"] += 1
         return keep + REDACTED
 
-    text = _HEADER.sub(header, text)
+    if "authorization" in lowered or "cookie" in lowered:
+        text = _HEADER.sub(header, text)
 
     def scheme_token(match: re.Match) -> str:
         secret = match.group("secret")
@@ -161,7 +175,8 @@ def scrub_counts(text: str) -> tuple[str, Counter]:
         counts["bearer-token"] += 1
         return match.group("keep") + REDACTED
 
-    text = _SCHEME_TOKEN.sub(scheme_token, text)
+    if "bearer" in lowered or "basic" in lowered:
+        text = _SCHEME_TOKEN.sub(scheme_token, text)
 
     def assignment(match: re.Match) -> str:
         if not _secret_name(match.group("name")) or _placeholder(match.group("value")):
@@ -169,7 +184,8 @@ def scrub_counts(text: str) -> tuple[str, Counter]:
         counts["assignment"] += 1
         return match.group("name") + match.group("sep") + REDACTED
 
-    text = _ASSIGNMENT.sub(assignment, text)
+    if any(hint in lowered for hint in _ASSIGNMENT_HINTS):
+        text = _ASSIGNMENT.sub(assignment, text)
     return text, counts
 
 

@@ -82,7 +82,8 @@ class SearchResponse:
     def from_dict(cls, data: dict) -> "SearchResponse":
         """The inverse of ``to_dict``: ``from_dict(r.to_dict()).to_dict() == r.to_dict()`` (the echoed
         query of a long text is already cut, and cutting it again changes nothing)."""
-        return cls(query=data["query"], matched=bool(data["matched"]), results=[Result.from_dict(r) for r in data["results"]])
+        results = [Result.from_dict(r) for r in data["results"]]
+        return cls(query=data["query"], matched=bool(data["matched"]), results=results)
 
 
 ECHO_HEAD, ECHO_TAIL = 300, 1200

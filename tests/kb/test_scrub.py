@@ -18,28 +18,41 @@ from synapse_ai.kb.scrub import REDACTED, scrub, scrub_counts, scrub_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ANTHROPIC = "sk-ant-api03-Xq3vT9bLm2Rk8Zp4Wc7Nd1Hf6Js0Ga5Ye2Ub8Io3Pl7Kx9Mq4Vw-AbCdEfGh1234Zy5Tr8Qw2Er6Ty0UiOp3AsDfGhJkLzXcVbNmQwErTy-AA"
+ANTHROPIC = (
+    "sk-ant-api03-Xq3vT9bLm2Rk8Zp4Wc7Nd1Hf6Js0Ga5Ye2Ub8Io3Pl7Kx9Mq4Vw-AbCdEfGh1234"
+    "Zy5Tr8Qw2Er6Ty0UiOp3AsDfGhJkLzXcVbNmQwErTy-AA"
+)
 ANTHROPIC_OAUTH = "sk-ant-oat01-Pq9Wn3Ks7Ld1Xv5Bc8Mz2Hr6Tj0Gf4Yu7Ea3Io9Nd5Sq1Lw8Kc2Vb6Xm0Zr4Jh-Qp7Tn3Wk9Ls1AA"
-OPENAI_PROJECT = "sk-proj-7fT2kLm9QxZ3vB8nR4wY1cH6jD0pS5aE_uG-iK2oM7tN9qV3xW1zA4bC6dF8gH0jKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz-T3BlbkFJ"
+OPENAI_PROJECT = (
+    "sk-proj-7fT2kLm9QxZ3vB8nR4wY1cH6jD0pS5aE_uG-iK2oM7tN9qV3xW1zA4bC6dF8gH0jKlMnOpQrStUvWxYz"
+    "0123456789AbCdEfGhIjKlMnOpQrStUvWxYz-T3BlbkFJ"
+)
 OPENAI_LEGACY = "sk-Ab3dEf7hIj1kLm5nOp9qRs3tUv7wXy1zAb5cDe9fGh3iJk7l"
 GITHUB_CLASSIC = "ghp_R4nD0mT0k3nV4lu3F0rT3st1ngPurp0s3sXy"
 GITHUB_FINE = "github_pat_11ABCDEFG0abcdefghijkl_MnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz01234567"
 AWS_KEY_ID = "AKIA4XJ7QW2ZLP9RTM3K"
 AWS_SECRET = "q8Zr+T2mW/x5Lp9Vb3Nc7Hd1Kf6Js0Ga4Ye2Ub8I"
-JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwiaWF0IjoxNzY0NjY1NjAwfQ.8kQz3nVb7Xr2Lp9Wm4Tc6Yd1Hf0Gs5Ja3Ke8Uo2Iq7"
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwiaWF0IjoxNzY0NjY1NjAwfQ."
+    "8kQz3nVb7Xr2Lp9Wm4Tc6Yd1Hf0Gs5Ja3Ke8Uo2Iq7"
+)
 BEARER = "9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c"
 PASSWORD = "S3cr3t-P4ss_w0rd"
 
 # (text with a secret, what must be gone, what the scrubbed text must contain)
 SECRETS = [
-    (f"anthropic.AuthenticationError: Error code: 401 - invalid x-api-key {ANTHROPIC}", ANTHROPIC, "sk-ant-api03-[REDACTED]"),
+    (f"anthropic.AuthenticationError: Error code: 401 - invalid x-api-key {ANTHROPIC}", ANTHROPIC,
+     "sk-ant-api03-[REDACTED]"),
     (f"client = Anthropic(api_key='{ANTHROPIC_OAUTH}')", ANTHROPIC_OAUTH, "sk-ant-oat01-[REDACTED]"),
-    (f"openai.AuthenticationError: Incorrect API key provided: {OPENAI_PROJECT}.", OPENAI_PROJECT, "sk-proj-[REDACTED]"),
+    (f"openai.AuthenticationError: Incorrect API key provided: {OPENAI_PROJECT}.", OPENAI_PROJECT,
+     "sk-proj-[REDACTED]"),
     (f"$ OPENAI_API_KEY={OPENAI_LEGACY} python run.py", OPENAI_LEGACY, "OPENAI_API_KEY=sk-[REDACTED]"),
-    (f'curl -H "Authorization: Bearer {BEARER}" https://team-server/api/search', BEARER, "Authorization: Bearer [REDACTED]"),
+    (f'curl -H "Authorization: Bearer {BEARER}" https://team-server/api/search', BEARER,
+     "Authorization: Bearer [REDACTED]"),
     (f"headers={{'authorization': 'Bearer {JWT}'}}", JWT, "Bearer [REDACTED]"),
     (f"requests.exceptions.HTTPError: 401 for url: https://api.example.com/v1?token={JWT}", JWT, "token=[REDACTED]"),
-    (f"remote: Invalid username or password.\nfatal: https://octocat:{GITHUB_CLASSIC}@github.com/o/r.git", GITHUB_CLASSIC,
+    (f"remote: Invalid username or password.\nfatal: https://octocat:{GITHUB_CLASSIC}@github.com/o/r.git",
+     GITHUB_CLASSIC,
      "https://octocat:ghp_[REDACTED]@github.com"),
     (f"GH_TOKEN={GITHUB_FINE}", GITHUB_FINE, "GH_TOKEN=github_pat_[REDACTED]"),
     (f"sqlalchemy.exc.OperationalError: (psycopg.OperationalError) postgresql://app:{PASSWORD}@db.internal:5432/prod",
@@ -55,7 +68,8 @@ SECRETS = [
     (f"CLIENT_SECRET={PASSWORD}", PASSWORD, "CLIENT_SECRET=[REDACTED]"),
     (f"export SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx", "AbCdEfGhIjKlMnOpQrStUvWx",
      "SLACK_BOT_TOKEN=xoxb-[REDACTED]"),
-    ("HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "HF_TOKEN=hf_[REDACTED]"),
+    ("HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+     "HF_TOKEN=hf_[REDACTED]"),
     ("Cookie: session=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5; csrftoken=Q2xh", "Zm9vYmFy", "Cookie: [REDACTED]"),
 ]
 
@@ -72,20 +86,24 @@ SURVIVORS = [
     "'message': 'This request would exceed the rate limit'}, 'request_id': 'req_011CXG775DXqEKv3rfXnXA4R'}",
     "anthropic.BadRequestError: Error code: 400 - messages.2: `tool_use` ids were found without `tool_result` blocks "
     "immediately after: toolu_01A09q90qw90lq917835lq9, toolu_01Bq8ZfL3kXw2NvY7cT5mR4a",
-    'Traceback (most recent call last):\n  File "/home/dev/.venv/lib/python3.12/site-packages/anthropic/_base_client.py", '
+    'Traceback (most recent call last):\n'
+    '  File "/home/dev/.venv/lib/python3.12/site-packages/anthropic/_base_client.py", '
     'line 1350, in _request\n    raise self._make_status_error_from_response(response) from None',
     "model: claude-sonnet-4-5-20250929, max_tokens: 64000, input_tokens=183211, cache_read_input_tokens: 12000",
     "prompt is too long: 215007 tokens > 200000 maximum; model=claude-3-5-haiku-latest gpt-4o-2024-08-06 o3-mini",
     "anthropic.AuthenticationError: Error code: 401 - {'type': 'authentication_error', 'message': 'invalid x-api-key'}",
     "Could not resolve authentication method. Expected either api_key or auth_token to be set.",
-    "TypeError: Client.__init__() got an unexpected keyword argument 'api_key'; api_key=None API_KEY=$ANTHROPIC_API_KEY",
+    "TypeError: Client.__init__() got an unexpected keyword argument 'api_key'; "
+    "api_key=None API_KEY=$ANTHROPIC_API_KEY",
     "Bearer authentication failed; Token limit exceeded; token: <your token>",
     "password authentication failed for user \"postgres\"\nPassword:\nnext line",
     "ERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES)",
-    "commit 3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39, id 550e8400-e29b-41d4-a716-446655440000, msg_01XFDUDYJgAACzvnptvVoYEL",
+    "commit 3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39, id 550e8400-e29b-41d4-a716-446655440000, "
+    "msg_01XFDUDYJgAACzvnptvVoYEL",
     "GET https://api.anthropic.com/v1/messages http://localhost:8000/api/search?q=429 ssh://git@github.com/o/r.git",
     "npm ERR! code ENOENT\nnpm ERR! syscall open\nnpm ERR! path /app/package.json",
-    "see https://docs.example.com/sk-learn-compatibility-notes-for-tokenizers and task-runner-abcdefghijklmnopqrstuvwxyz",
+    "see https://docs.example.com/sk-learn-compatibility-notes-for-tokenizers and "
+    "task-runner-abcdefghijklmnopqrstuvwxyz",
     "wrote sk-ant-... into .env; the key starts with sk-proj- or sk-ant-api03-",
 ]
 
@@ -144,7 +162,10 @@ def test_scrubbing_twice_changes_nothing_more():
 def test_scrub_json_scrubs_every_string_and_keeps_keys_and_numbers():
     body = {"symptom": f"401 with {ANTHROPIC}", "tags": ["auth", f"AKIA {AWS_KEY_ID}"], "limit": 5, "api_key": None}
     out = scrub_json(body)
-    assert out == {"symptom": "401 with sk-ant-api03-[REDACTED]", "tags": ["auth", "AKIA AKIA[REDACTED]"], "limit": 5, "api_key": None}
+    assert out == {
+        "symptom": "401 with sk-ant-api03-[REDACTED]", "tags": ["auth", "AKIA AKIA[REDACTED]"],
+        "limit": 5, "api_key": None,
+    }
 
 
 def test_hostile_input_finishes():
@@ -153,9 +174,10 @@ def test_hostile_input_finishes():
     code = textwrap.dedent(
         """
         from synapse_ai.kb.scrub import scrub
-        n = 200_000
+        n = 50_000  # 0.2-0.7 MB per input: more than the client ever scrubs (the ~136k-character window)
         for text in ("eyJ-" * n, "eyJa." * n, "a" * n + "://", "sk-" * n, "x:" * n + "@", "A_" * n + "=",
-                     "-----BEGIN PRIVATE KEY-----\\n" * (n // 10), "Bearer " * n, "https://u:" * n, "authorization:" * n,
+                     "-----BEGIN PRIVATE KEY-----\\n" * (n // 10), "Bearer " * n, "https://u:" * n,
+                     "authorization:" * n,
                      ("k" * 70 + "_token") * (n // 80)):
             scrub(text)
         print("ok")

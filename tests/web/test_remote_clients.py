@@ -32,8 +32,9 @@ ERROR = (
     "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
     "'message': \"This request would exceed your organization's rate limit\"}}"
 )
-HOOK_EVENT = {"hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "tool_input": {"command": "python agent.py"},
-              "tool_use_id": "toolu_01", "error": "Exit code 1\n" + ERROR, "is_interrupt": False}
+HOOK_EVENT = {"hook_event_name": "PostToolUseFailure", "tool_name": "Bash",
+              "tool_input": {"command": "python agent.py"}, "tool_use_id": "toolu_01",
+              "error": "Exit code 1\n" + ERROR, "is_interrupt": False}
 # Loaded by the local path; none may be loaded on the remote one.
 HEAVY = ("numpy", "sqlite_utils", "sqlite3", "torch", "sentence_transformers", "tokenizers", "httpx", "rich",
          "synapse_ai.kb.embed", "synapse_ai.kb.store", "synapse_ai.kb.service")
@@ -152,7 +153,8 @@ def test_the_remote_path_imports_no_numpy_sqlite_or_model_code(live, argv):
     )
     stdin = json.dumps(HOOK_EVENT).encode() if argv == ["hook"] else ERROR.encode()
     env = {**os.environ, "SYNAPSE_URL": live.url}
-    done = subprocess.run([sys.executable, "-c", probe], input=stdin, capture_output=True, timeout=HANG_GUARD_S, env=env, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-c", probe], input=stdin, capture_output=True, timeout=HANG_GUARD_S,
+                          env=env, cwd=ROOT)
     assert done.stdout.strip(), done.stderr
     assert json.loads(done.stderr.decode().strip().splitlines()[-1]) == []
 
@@ -202,7 +204,8 @@ class FakeServer:
             def _answer(self):
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                outer.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body})
+                seen = {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                outer.requests.append(seen)
                 answer = reply(self)
                 if answer is None:
                     outer.release.wait(30)
@@ -244,9 +247,11 @@ def test_another_api_version_is_refused_with_one_line():
 
 
 def test_a_refusal_is_one_line_and_not_a_fallback(index_db):
-    fake = FakeServer(lambda h: (200, health()) if h.path == "/api/health" else (401, {"error": "invalid API key", "detail": None}))
+    refusal = {"error": "invalid API key", "detail": None}
+    fake = FakeServer(lambda h: (200, health()) if h.path == "/api/health" else (401, refusal))
     try:
-        done = synapse(["search", "--json", "429", "--db", str(index_db)], url=fake.url, extra_env={"SYNAPSE_API_KEY": "syn_k1"})
+        done = synapse(["search", "--json", "429", "--db", str(index_db)], url=fake.url,
+                       extra_env={"SYNAPSE_API_KEY": "syn_k1"})
     finally:
         fake.close()
     assert done.returncode == 1 and done.stdout == b""
@@ -258,7 +263,8 @@ def test_requests_carry_the_key_and_a_scrubbed_body_never_the_text_in_the_url():
     fake = FakeServer(lambda h: (200, health()) if h.path == "/api/health" else (200, empty))
     leaked = f"{ERROR}\nAuthorization: Bearer {SECRET_KEY}\nDATABASE_URL=postgresql://app:S3cr3t-P4ss@db/prod"
     try:
-        done = synapse(["match", "--json"], url=fake.url, stdin=leaked.encode(), extra_env={"SYNAPSE_API_KEY": "syn_k1"})
+        done = synapse(["match", "--json"], url=fake.url, stdin=leaked.encode(),
+                       extra_env={"SYNAPSE_API_KEY": "syn_k1"})
     finally:
         fake.close()
     assert done.returncode == 0, done.stderr
@@ -283,14 +289,16 @@ def test_the_hook_gives_up_silently_on_a_server_that_never_answers(index_db):
 
 
 def test_read_commands_fall_back_when_the_server_fails(index_db):
-    fake = FakeServer(lambda h: (200, health()) if h.path == "/api/health" else (503, {"error": "overloaded", "detail": None}))
+    overloaded = {"error": "overloaded", "detail": None}
+    fake = FakeServer(lambda h: (200, health()) if h.path == "/api/health" else (503, overloaded))
     try:
         done = synapse(["search", "--json", "429 rate_limit_error", "--db", str(index_db)], url=fake.url)
     finally:
         fake.close()
     local = synapse(["search", "--json", "429 rate_limit_error", "--db", str(index_db)])
     assert done.returncode == 0 and done.stdout == local.stdout
-    assert done.stderr.decode() == f"synapse: {fake.url} answered 503 to POST /api/search; answering from the local index\n"
+    expected = f"synapse: {fake.url} answered 503 to POST /api/search; answering from the local index\n"
+    assert done.stderr.decode() == expected
 
 
 # ------------------------------------------------------------------ the server side
@@ -317,7 +325,8 @@ def test_access_log_lines_never_hold_query_strings(live):
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({"text": ""}, 400), ({"text": "  "}, 400), ({}, 422), ({"text": "x", "limit": 0}, 422), ({"text": "x", "limit": 51}, 422),
+    [({"text": ""}, 400), ({"text": "  "}, 400), ({}, 422), ({"text": "x", "limit": 0}, 422),
+     ({"text": "x", "limit": 51}, 422),
      ({"text": "x", "extra": 1}, 422), ({"text": 5}, 422), ({"text": "x" * 300_000}, 413)],
 )
 def test_match_endpoint_errors_are_json(live, body, status):
