@@ -130,9 +130,12 @@ def open_reader(db: Path | None):
     to the local index, with one line on stderr, when it cannot be reached), else the local index."""
     from synapse_ai.kb.connect import connect, server_url
 
-    if server_url() is None:
-        return open_kb(db)
-    return connect(fallback=lambda: open_kb(db), notify=lambda line: click.echo(f"synapse: {line}", err=True))
+    try:
+        if server_url() is None:
+            return open_kb(db)
+        return connect(fallback=lambda: open_kb(db), notify=lambda line: click.echo(f"synapse: {line}", err=True))
+    except ValueError as exc:  # a malformed SYNAPSE_URL
+        raise UserError(str(exc)) from None
 
 
 def remote_errors(command):

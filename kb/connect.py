@@ -20,8 +20,13 @@ API_KEY_ENV = "SYNAPSE_API_KEY"
 
 
 def server_url() -> str | None:
-    """The team server from ``$SYNAPSE_URL`` (None when unset or empty)."""
+    """The team server from ``$SYNAPSE_URL`` (None when unset or empty).
+
+    Raises ``ValueError`` for a value that is not an http(s) URL with a host: read as a path it would
+    quietly create a database named after the server."""
     url = os.environ.get(SERVER_URL_ENV, "").strip()
+    if url and not (is_remote(url) and url.split("://", 1)[1].strip("/")):
+        raise ValueError(f"{SERVER_URL_ENV} must be an http:// or https:// URL, e.g. https://team-server (got {url!r})")
     return url or None
 
 

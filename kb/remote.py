@@ -59,10 +59,14 @@ class HttpTransport:
     """
 
     def __init__(self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        parts = urlsplit(base_url)
+        try:
+            parts = urlsplit(base_url)
+            port = parts.port  # raises for a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"not a usable server URL: {base_url!r} ({exc})") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
-        self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
+        self.scheme, self.host, self.port = parts.scheme, parts.hostname, port
         self.prefix = parts.path.rstrip("/")  # a server mounted under a path: https://host/synapse
         self.timeout = timeout
         self._conn: http.client.HTTPConnection | None = None

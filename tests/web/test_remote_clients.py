@@ -378,3 +378,13 @@ def test_agent_tools_answer_the_same_from_the_server(live, index_db, monkeypatch
     finally:
         remote.close()
         local_kb.close()
+
+
+@pytest.mark.parametrize("url", ["team-server", "http://", "ftp://team-server", "http://[::1", "http://team-server:abc"])
+def test_a_malformed_server_url_is_one_line(url, index_db):
+    done = synapse(["search", "--json", "429", "--db", str(index_db)], url=url)
+    assert done.returncode == 1 and done.stdout == b""
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("synapse: ") and url in lines[0]
+    hook_run = synapse(["hook", "--db", str(index_db)], url=url, stdin=json.dumps(HOOK_EVENT).encode())
+    assert hook_run.returncode == 0 and hook_run.stdout == b""
