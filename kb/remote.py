@@ -95,7 +95,11 @@ class HttpTransport:
             if not (reused and retry):
                 raise
             # The server closed an idle keep-alive connection: once more on a fresh one.
-            return self._send(method, target, body, sent, timeout)
+            try:
+                return self._send(method, target, body, sent, timeout)
+            except BaseException:
+                self.close()
+                raise
         except BaseException:
             self.close()
             raise
@@ -189,7 +193,13 @@ class RemoteKnowledgeBase:
     def health(self) -> dict:
         """``GET /api/health`` (asked once): ``{version, api_version, model, entries}``."""
         if self._health is None:
-            data = self._data(self._send("GET", "/api/health"), "the health check")
+            response = self._send("GET", "/api/health")
+            if response.status_code == 404:
+                raise IncompatibleServer(
+                    f"{self.base_url or 'the server'} has no /api/health: not a SynapseAI server, or one older than "
+                    "this synapse"
+                )
+            data = self._data(response, "the health check")
             if not isinstance(data, dict) or "api_version" not in data:
                 raise ServerUnreachable(f"{self.base_url or 'the server'} does not look like a SynapseAI server")
             self._health = data

@@ -388,3 +388,14 @@ def test_a_malformed_server_url_is_one_line(url, index_db):
     assert len(lines) == 1 and lines[0].startswith("synapse: ") and url in lines[0]
     hook_run = synapse(["hook", "--db", str(index_db)], url=url, stdin=json.dumps(HOOK_EVENT).encode())
     assert hook_run.returncode == 0 and hook_run.stdout == b""
+
+
+def test_a_server_without_health_is_named_as_such(index_db):
+    fake = FakeServer(lambda h: (404, {"detail": "Not Found"}))
+    try:
+        done = synapse(["show", "rate-limit-429", "--db", str(index_db)], url=fake.url)
+    finally:
+        fake.close()
+    assert done.returncode == 1 and done.stdout == b""
+    assert done.stderr.decode() == (f"synapse: {fake.url} has no /api/health: not a SynapseAI server, or one older "
+                                    "than this synapse\n")
