@@ -221,15 +221,19 @@ class RemoteKnowledgeBase:
     def search(
         self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False
     ) -> SearchResponse:
-        """``KnowledgeBase.search`` on the server (``lazy_meaning`` is the server's business: ignored)."""
+        """``KnowledgeBase.search`` on the server (``lazy_meaning`` only applies to error text)."""
         if error_text:
-            return self.match(query, limit)
+            return self.match(query, limit, lazy_meaning=lazy_meaning)
         data = self._post("/api/search", {"query": outgoing_text(query), "limit": limit}, "the search")
         return SearchResponse.from_dict(data)
 
     def match(self, error_text: str, limit: int = 5, *, lazy_meaning: bool = False) -> SearchResponse:
-        """``KnowledgeBase.match`` on the server: the error text goes in the body (logs are long)."""
-        data = self._post("/api/match", {"text": outgoing_text(error_text), "limit": limit}, "the match")
+        """``KnowledgeBase.match`` on the server: the error text goes in the body (logs are long).
+        ``lazy_meaning`` (the hook's) is passed on, so the server does what the local hook would."""
+        body = {"text": outgoing_text(error_text), "limit": limit}
+        if lazy_meaning:
+            body["lazy_meaning"] = True
+        data = self._post("/api/match", body, "the match")
         return SearchResponse.from_dict(data)
 
     def get(self, slug: str) -> Entry | None:

@@ -44,6 +44,9 @@ def test_every_labelled_query_gives_the_same_answer_remotely(pair):
             differ.append(("search", q.text[:80]))
         if remote.match(q.text, 3).to_dict() != wire(local.match(q.text, 3).to_dict()):
             differ.append(("match", q.text[:80]))
+        hook_answer = local.match(q.text, 1, lazy_meaning=True).to_dict()
+        if remote.match(q.text, 1, lazy_meaning=True).to_dict() != wire(hook_answer):
+            differ.append(("hook's match", q.text[:80]))
     assert differ == []
 
 

@@ -74,6 +74,7 @@ class MatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(description="The failure's output; long logs are fine (the body limit applies).")
     limit: int = Field(5, ge=1, le=50, description="Number of results.")
+    lazy_meaning: bool = Field(False, description="Skip the embedding model when it cannot change `matched` (hooks).")
 
 
 class HealthOut(BaseModel):
@@ -182,7 +183,11 @@ def api_search(
     name="api_search_post",
     summary="Search with the query in a JSON body",
     response_model=None,
-    responses={200: {"model": SearchOut, "description": "Same object as `GET /api/search`."}, 400: _err("Empty query."), 413: _err("Body too large.")},
+    responses={
+        200: {"model": SearchOut, "description": "Same object as `GET /api/search`."},
+        400: _err("Empty query."),
+        413: _err("Body too large."),
+    },
 )
 def api_search_post(body: SearchIn, kb: KB) -> JSONResponse:
     if not body.query.strip():
@@ -195,17 +200,22 @@ def api_search_post(body: SearchIn, kb: KB) -> JSONResponse:
     name="api_match",
     summary="Match an error message, traceback or log",
     response_model=None,
-    responses={200: {"model": SearchOut, "description": "Same object as `synapse match --json`."}, 400: _err("Empty text."), 413: _err("Body too large.")},
+    responses={
+        200: {"model": SearchOut, "description": "Same object as `synapse match --json`."},
+        400: _err("Empty text."),
+        413: _err("Body too large."),
+    },
 )
 def api_match(body: MatchIn, kb: KB) -> JSONResponse:
     if not body.text.strip():
         raise SiteError(400, "empty text", {"hint": 'send {"text": "<the error output>"}'})
-    return JSONResponse(kb.match(body.text, body.limit).to_dict())
+    return JSONResponse(kb.match(body.text, body.limit, lazy_meaning=body.lazy_meaning).to_dict())
 
 
-@router.get("/health", name="api_health", summary="Version, API version, model and entry count", response_model=HealthOut)
+@router.get("/health", name="api_health", summary="Version, API version, model, entry count", response_model=HealthOut)
 def api_health(kb: KB) -> dict:
-    return {"version": __version__, "api_version": API_VERSION, "model": kb.model_id, "entries": sum(n for _c, n in kb.categories())}
+    entries = sum(n for _category, n in kb.categories())
+    return {"version": __version__, "api_version": API_VERSION, "model": kb.model_id, "entries": entries}
 
 
 @router.get("/entries", name="api_entries", summary="List entries", response_model=EntryList)
