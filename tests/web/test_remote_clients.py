@@ -399,3 +399,21 @@ def test_a_server_without_health_is_named_as_such(index_db):
     assert done.returncode == 1 and done.stdout == b""
     assert done.stderr.decode() == (f"synapse: {fake.url} has no /api/health: not a SynapseAI server, or one older "
                                     "than this synapse\n")
+
+
+def test_the_mcp_server_on_a_team_server_imports_no_numpy_sqlite_or_model_code(live):
+    probe = (
+        "import sys, json\n"
+        "from synapse_ai.skill.mcp_server import build_server\n"
+        "from synapse_ai.skill.tools import SynapseTools\n"
+        "tools = SynapseTools()\n"
+        "build_server(tools)\n"
+        "answer = tools.search_solutions('anthropic.RateLimitError: Error code: 429 rate_limit_error', 2)\n"
+        "print(json.dumps([answer['matched'], tools.get_solution('rate-limit-429')['slug']]))\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "SYNAPSE_URL": live.url}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=HANG_GUARD_S * 3, env=env, cwd=ROOT)
+    assert json.loads(done.stdout) == [True, "rate-limit-429"], done.stderr
+    # The MCP SDK itself brings httpx and rich (a long-lived process: their import cost is paid once).
+    assert json.loads(done.stderr.decode().strip().splitlines()[-1]) in ([], ["httpx"], ["rich"], ["httpx", "rich"])
