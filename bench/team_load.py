@@ -44,10 +44,24 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.common import (
-    QUERIES, SYNAPSE, at_start, bench_env, free_port, log, scratch_dir, snapshot_entries, summary, write_result,
+    QUERIES, SYNAPSE, at_start, bench_env, free_port, log, percentile, scratch_dir, snapshot_entries, summary,
+    write_result,
 )
 
 WEIGHTS = {"search": 55, "match": 20, "entry": 10, "write": 15}
+
+
+def numpy_import_s(runs: int = 3) -> float:
+    """Median wall time of ``python -c "import numpy"``: the unit that makes latencies comparable
+    between machines (and between minutes of this shared one)."""
+    import sys
+
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import numpy"], check=True)
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
 
 
 def database_args(url: str) -> tuple[list[str], dict[str, str]]:
@@ -245,6 +259,7 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
     where = database_url.split("@")[-1]  # never the password of a postgresql:// URL
     log(f"team_load: {len(slugs)} entries, {replicas} replicas on {where}, {clients} clients, {seconds:.0f}s")
     start = at_start()
+    numpy_before = numpy_import_s()
     build_index(home, entries, Path(db_args[1]) if db_args else None, model)
     processes = start_replicas(replicas, home, entries, db_args, db_env, model)
     urls = [url for _p, url in processes]
@@ -268,6 +283,7 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+    numpy_s = (numpy_before + numpy_import_s()) / 2
     by_kind: dict[str, list[float]] = defaultdict(list)
     errors: Counter = Counter()
     for agent in agents:
@@ -289,6 +305,11 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
         "requests_per_s": round(total / elapsed, 1),
         "latency_ms": {kind: {k: (round(v * 1000, 1) if k != "n" else v) for k, v in summary(values).items()}
                        for kind, values in sorted({**by_kind, "all": everything}.items()) if values},
+        "numpy_import_s": round(numpy_s, 4),
+        "p50_p99_in_numpy_imports": {
+            kind: [round(percentile(values, 50) / numpy_s, 2), round(percentile(values, 99) / numpy_s, 2)]
+            for kind, values in sorted({**by_kind, "all": everything}.items()) if values
+        },
         "errors": sum(errors.values()),
         "error_kinds": dict(errors.most_common(10)),
         "accepted_writes": sum(len(a.accepted) for a in agents),

@@ -19,7 +19,9 @@ Rules this module keeps, because a hook runs inside someone else's session:
   context) and written as facts about an entry, not as instructions;
 * it is fast: it only opens an existing index (``refresh=False``: building one can load torch and
   take seconds; ``synapse skill install --with-hook`` builds it up front) and imports nothing heavy
-  beyond what ``synapse search`` needs (no rich, torch, anthropic or mcp).
+  beyond what ``synapse search`` needs (no rich, torch, anthropic or mcp);
+* with ``$SYNAPSE_URL`` it asks the team server instead (secrets scrubbed from the error first),
+  within ``REMOTE_BUDGET_S`` whatever the network does, and says nothing when the server is away.
 """
 
 from __future__ import annotations
@@ -159,8 +161,9 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
     from synapse_ai.kb.paths import default_db_path
 
     path = Path(db) if db else default_db_path()
-    if server_url() is not None:
-        answer = run_remote(payload, server_url(), path, max_chars)
+    url = server_url()
+    if url is not None:
+        answer = run_remote(payload, url, path, max_chars)
         return json.dumps(answer) if answer else None
     if not path.is_file():
         _note(f"no search index at {path} yet; run 'synapse index' once")
