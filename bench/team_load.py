@@ -74,20 +74,22 @@ def database_args(url: str) -> tuple[list[str], dict[str, str]]:
     raise SystemExit(f"--database-url must be sqlite:///PATH or postgresql://...: {url}")
 
 
-def build_index(home: Path, entries: Path, db_path: Path | None, model: str) -> None:
-    """The search index, built before the replicas start so that none of them re-indexes."""
+def build_index(home: Path, entries: Path, db_path: Path | None, db_env: dict, model: str) -> None:
+    """The search index, built before the replicas start so that none of them re-indexes.  A
+    PostgreSQL database is named by ``SYNAPSE_DATABASE_URL`` in ``db_env`` (``db_path`` is None)."""
     started = time.perf_counter()
     if model == "hash":
         from bench.common import use_scratch_home
 
         use_scratch_home(home)
         os.environ["SYNAPSE_MODEL"] = "hash"
+        os.environ.update(db_env)
         from synapse_ai.kb import KnowledgeBase
         from synapse_ai.kb.embed import HashingEmbedder
 
         KnowledgeBase.open(db_path, [entries], embedder=HashingEmbedder(), remember_dirs=True).close()
     else:
-        env = bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries))
+        env = bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries), **db_env)
         cmd = [SYNAPSE, "index", "--entries", str(entries)] + (["--db", str(db_path)] if db_path else [])
         subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     log(f"index built in {time.perf_counter() - started:.1f}s")
@@ -260,7 +262,7 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
     log(f"team_load: {len(slugs)} entries, {replicas} replicas on {where}, {clients} clients, {seconds:.0f}s")
     start = at_start()
     numpy_before = numpy_import_s()
-    build_index(home, entries, Path(db_args[1]) if db_args else None, model)
+    build_index(home, entries, Path(db_args[1]) if db_args else None, db_env, model)
     processes = start_replicas(replicas, home, entries, db_args, db_env, model)
     urls = [url for _p, url in processes]
     try:
