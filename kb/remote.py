@@ -7,9 +7,9 @@ in click's and rich's siblings, anyio, h11, certifi); ``http.client`` costs a fe
 object with httpx's ``request(method, url, params=, json=, headers=)`` can be passed as ``http``
 instead (the tests pass FastAPI's ``TestClient`` and run the whole labelled query set through it).
 
-What leaves the machine: only the bounded window of a query that search reads anyway
-(``synapse_ai.kb.extract.bounded_window``), after ``synapse_ai.kb.scrub`` has removed secrets from
-it, and always in a POST body, never in a URL (URLs end up in access logs and proxies).
+What leaves the machine: the query after ``synapse_ai.kb.scrub`` has removed secrets from it; of a
+long log only its head and tail (search reads no more: ``synapse_ai.kb.extract.bounded_window``);
+always in a POST body, never in a URL (URLs end up in access logs and proxies).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from synapse_ai.kb import __version__
-from synapse_ai.kb.extract import bounded_window
 from synapse_ai.kb.model import Entry
 from synapse_ai.kb.reader import API_VERSION, IncompatibleServer, ServerRefused, ServerUnreachable
 from synapse_ai.kb.scrub import scrub, scrub_json
@@ -31,7 +30,9 @@ from synapse_ai.kb.views import entry_from_dict
 
 DEFAULT_TIMEOUT = 10.0  # seconds per request (connect, and then each read) for the CLI and MCP
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # a reply larger than this is not one of ours
-SEND_HEAD, SEND_TAIL = 16_000, 120_000  # a long text is sent as its head and tail (fits the server's body limit)
+SEND_HEAD, SEND_TAIL = 16_000, 120_000  # characters of a long text sent: its head and its tail
+SEND_BYTES = 200_000  # ...and at most this much UTF-8 (the server refuses bodies over 256 KiB)
+SCRUB_MARGIN = 8_000  # scrubbed beyond each cut, so a secret (a PEM block) across a cut is gone whole
 USER_AGENT = f"synapse/{__version__}"
 
 
@@ -132,11 +133,20 @@ def _dumps(data: Any) -> bytes:
 
 
 def outgoing_text(text: str) -> str:
-    """What is sent for ``text``: the window search reads, cut to fit a request body, secrets removed."""
-    window = bounded_window(text)
-    if len(window) > SEND_HEAD + SEND_TAIL:
-        window = window[:SEND_HEAD] + "\n" + window[-SEND_TAIL:]
-    return scrub(window)
+    """What is sent for ``text``: all of it when it is short, else its head and tail (at most
+    ``SEND_BYTES`` as JSON), secrets removed."""
+    if len(text) <= SEND_HEAD + SEND_TAIL:
+        head, tail = scrub(text), ""
+    else:
+        # Scrub a margin beyond each cut first: cutting through a key would leave a part no rule knows.
+        head = scrub(text[: SEND_HEAD + SCRUB_MARGIN])[:SEND_HEAD]
+        tail = scrub(text[-(SEND_TAIL + SCRUB_MARGIN) :])[-SEND_TAIL:]
+    while len(_dumps(head)) + len(_dumps(tail)) > SEND_BYTES:  # wide characters, escaped quotes
+        if len(tail) > 1000:
+            tail = tail[len(tail) // 4 :]
+        else:
+            head = head[: len(head) // 2]
+    return head + "\n" + tail if tail else head
 
 
 class RemoteKnowledgeBase:
