@@ -97,6 +97,11 @@ def _secret_name(name: str) -> bool:
     return flat.endswith(_SECRET_ENDINGS) or any(part in flat for part in _SECRET_PARTS)
 
 
+def _key_name(name: str) -> bool:
+    """``STRIPE_KEY``, ``signingKey``: secret when the value looks generated (``cache_key=user:1`` is not)."""
+    return name.lower().endswith("key")
+
+
 def _placeholder(value: str) -> bool:
     """Values that explain a failure instead of being a secret: ``None``, ``$VAR``, ``<key>``, a redaction."""
     if REDACTED in value:
@@ -179,7 +184,10 @@ def scrub_counts(text: str) -> tuple[str, Counter]:
         text = _SCHEME_TOKEN.sub(scheme_token, text)
 
     def assignment(match: re.Match) -> str:
-        if not _secret_name(match.group("name")) or _placeholder(match.group("value")):
+        name, value = match.group("name"), match.group("value")
+        if _placeholder(value):
+            return match.group()
+        if not _secret_name(name) and not (_key_name(name) and len(value) >= 16 and _looks_generated(value)):
             return match.group()
         counts["assignment"] += 1
         return match.group("name") + match.group("sep") + REDACTED

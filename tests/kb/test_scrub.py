@@ -70,6 +70,8 @@ SECRETS = [
      "SLACK_BOT_TOKEN=xoxb-[REDACTED]"),
     ("HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
      "HF_TOKEN=hf_[REDACTED]"),
+    ("ENCRYPTION_KEY=Zr8T2mWx5Lp9Vb3Nc7Hd1Kf6Js0Ga4Ye", "Zr8T2mWx5Lp9Vb3Nc7Hd1Kf6Js0Ga4Ye",
+     "ENCRYPTION_KEY=[REDACTED]"),
     ("Cookie: session=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5; csrftoken=Q2xh", "Zm9vYmFy", "Cookie: [REDACTED]"),
 ]
 
@@ -105,6 +107,7 @@ SURVIVORS = [
     "see https://docs.example.com/sk-learn-compatibility-notes-for-tokenizers and "
     "task-runner-abcdefghijklmnopqrstuvwxyz",
     "wrote sk-ant-... into .env; the key starts with sk-proj- or sk-ant-api03-",
+    "botocore.errorfactory.ConditionalCheckFailedException: key=order-12345 sort_key: 2026-12-02 cache_key=user:42",
 ]
 
 
