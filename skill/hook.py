@@ -152,6 +152,11 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
     except ValueError:
         _note("stdin is not JSON; expected a Claude Code hook event")
         return None
+    if isinstance(payload, dict) and payload.get("hook_event_name") == "PostToolUse":
+        from .nudge_hook import respond as nudge  # no knowledge base on this path: it runs on every call
+
+        note = nudge(payload)
+        return json.dumps(note) if note else None
     if build_query(payload) is None:
         return None
     from synapse_ai.kb.paths import default_db_path
@@ -194,7 +199,9 @@ def _note(message: str) -> None:
     help=(
         "Claude Code PostToolUseFailure hook: read the hook event JSON on stdin and, when the "
         "failure matches a knowledge-base entry confidently, print hookSpecificOutput.additionalContext "
-        "with the entry's title, root cause and fixes. Prints nothing otherwise. Always exits 0."
+        "with the entry's title, root cause and fixes. On PostToolUse events, print a one-time timing "
+        "note when the session just made independent tool calls one per turn. Prints nothing otherwise. "
+        "Always exits 0."
     ),
 )
 @click.option(

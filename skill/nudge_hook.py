@@ -1,0 +1,201 @@
+"""``synapse hook`` on ``PostToolUse``: a one-time note when independent calls went out one per turn.
+
+Claude Code runs the hook after every successful tool call with the event on stdin::
+
+    {"hook_event_name": "PostToolUse", "session_id": "...", "transcript_path": "~/.claude/projects/.../<id>.jsonl",
+     "cwd": "...", "tool_name": "Read", "tool_input": {...}, "tool_response": {...},
+     "tool_use_id": "toolu_...", "duration_ms": 41, "agent_id": "..." (calls made inside a subagent)}
+
+and reads ``{"hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": "..."}}``
+from stdout (exit 0), adding the text to what the model sees next to the tool result. That shape
+is the one the Claude Code hooks reference gives under "PostToolUse decision control" (quoted in
+anthropics/claude-code#19115: ``"hookSpecificOutput": {"hookEventName": "PostToolUse",
+"additionalContext": "Additional information for Claude"}``); ``decision: "block"`` is not used,
+nothing is blocked. ``duration_ms``, ``agent_id`` and ``agent_type`` are in the payload although
+the reference omitted them (anthropics/claude-code#52607); each is optional here.
+
+What it does, within a budget of a few tens of milliseconds on top of Python's start-up:
+
+* reads only the end of ``transcript_path`` (from ``TAIL_START_BYTES``, doubling up to
+  ``TAIL_MAX_BYTES`` until the tail reaches back to the person's last message or holds
+  ``MAX_LOOKBACK`` tool turns): the cost does not grow with the session;
+* rebuilds the last turns (:mod:`synapse_ai.skill.claude_code`), adds this call's own result and
+  duration from the payload (the transcript may not hold them yet), and asks
+  :func:`synapse_ai.skill.nudge.latest_run` whether this call completed a run worth one note;
+* keeps no state: whether the run was already reported is worked out from the transcript itself
+  (see :mod:`synapse_ai.skill.nudge`), so nothing is written, nothing needs cleaning up, and two
+  sessions (or two hooks of one session running at once) can never disagree through a shared file;
+* prints nothing at all otherwise: on batched calls, dependent chains, writes followed by tests,
+  polls, a missing or unreadable transcript, or ``SYNAPSE_NUDGE=0`` in the environment.
+
+Imports: the standard library, :mod:`.nudge`, :mod:`.parallelism`, :mod:`.transcript` and
+:mod:`.claude_code`. Never numpy, sqlite-utils or the knowledge base (``bench/nudge.py`` checks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .claude_code import parse_records
+from .nudge import MAX_LOOKBACK, SplitRun, describe_call, latest_run
+from .transcript import Call
+
+__all__ = ["EVENT", "build_context", "read_tail", "respond"]
+
+EVENT = "PostToolUse"
+TAIL_START_BYTES = 256 * 1024
+TAIL_MAX_BYTES = 4 * 1024 * 1024  # one file read of at most this much, whatever the session's size
+MAX_CONTEXT_CHARS = 900
+
+
+def respond(payload: Any, now: float | None = None) -> dict | None:
+    """The hook's JSON answer for a ``PostToolUse`` payload, or None (the usual case)."""
+    if not isinstance(payload, dict) or payload.get("hook_event_name") != EVENT:
+        return None
+    if os.environ.get("SYNAPSE_NUDGE", "1").strip().lower() in ("0", "off", "false", "no"):
+        return None
+    call_id = payload.get("tool_use_id")
+    path = payload.get("transcript_path")
+    if not isinstance(call_id, str) or not call_id or not isinstance(path, str) or not path:
+        return None
+    records = None
+    for candidate in _transcript_files(payload, Path(path).expanduser()):
+        rows = read_tail(candidate)
+        if rows and any(_has_call(r, call_id) for r in rows):
+            records = rows
+            break
+    if records is None:
+        return None
+    transcript = parse_records(records)
+    call = transcript.calls.get(call_id)
+    if call is None:
+        return None
+    _complete(call, payload, time.time() if now is None else now)
+    run = latest_run(transcript, last_call=call_id)
+    if run is None:
+        return None
+    return {"hookSpecificOutput": {"hookEventName": EVENT, "additionalContext": build_context(run)}}
+
+
+def build_context(run: SplitRun) -> str:
+    """A short factual note: which calls, seconds one after another vs together, what the model can do."""
+    names = "; ".join(describe_call(c) for c in run.calls)
+    timing = "" if run.measured else " (estimated)"
+    text = (
+        f"SynapseAI timing note (facts about this session, not instructions): the last {len(run.calls)} tool calls "
+        f"went out one per response ({names}). None of them uses another's result or changes what another one reads. "
+        f"One after another they took {run.sequential_s:.1f} s over {len(run.calls)} model responses{timing}; "
+        f"issued together in one response they would have taken about {run.together_s:.1f} s "
+        f"(about {run.saved_s:.1f} s and {run.turns_saved} model round trips less). "
+        "The model can issue independent tool calls in one response, as several tool_use blocks, and they run together."
+    )
+    return text if len(text) <= MAX_CONTEXT_CHARS else text[: MAX_CONTEXT_CHARS - 1] + "…"
+
+
+def read_tail(path: Path, start: int = TAIL_START_BYTES, cap: int = TAIL_MAX_BYTES) -> list[dict[str, Any]]:
+    """The last records of a JSONL transcript, reading backwards from the end in growing windows.
+
+    Stops growing once the window reaches the start of the file, the person's last message, or
+    ``MAX_LOOKBACK + 1`` tool-calling responses. The first line of a window that does not start
+    the file is cut and dropped; so is a last line still being written. Returns [] on any error.
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            window = min(max(1, start), size)
+            while True:
+                offset = size - window
+                handle.seek(offset)
+                data = handle.read(window)
+                rows = _rows(data, cut_first=offset > 0)
+                if offset == 0 or window >= cap or _reaches_back(rows):
+                    return rows
+                window = min(size, window * 2, cap)
+    except (OSError, ValueError):
+        return []
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _transcript_files(payload: dict, main: Path) -> list[Path]:
+    """The session transcript, then (for a call made inside a subagent) the subagent's own file."""
+    files = [main]
+    agent = payload.get("agent_id")
+    if isinstance(agent, str) and agent and "/" not in agent and "\\" not in agent:
+        for key in ("agent_transcript_path",):
+            if isinstance(payload.get(key), str) and payload[key]:
+                files.append(Path(payload[key]).expanduser())
+        files.append(main.with_suffix("") / "subagents" / f"agent-{agent}.jsonl")
+        files.append(main.parent / f"agent-{agent}.jsonl")
+    return files
+
+
+def _rows(data: bytes, cut_first: bool) -> list[dict[str, Any]]:
+    lines = data.split(b"\n")
+    if cut_first:
+        lines = lines[1:]
+    rows = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line still being written, or a damaged one: skipped, never fatal
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _reaches_back(rows: list[dict[str, Any]]) -> bool:
+    """True when the window already holds all the hook can use (see :func:`read_tail`)."""
+    responses: set[str] = set()
+    for row in reversed(rows):
+        message = row.get("message")
+        if not isinstance(message, dict):
+            if row.get("type") == "summary":
+                return True
+            continue
+        content = message.get("content")
+        if row.get("type") == "user" and not row.get("isMeta") and not row.get("isSidechain"):
+            if isinstance(content, str) or (
+                isinstance(content, list)
+                and any(isinstance(b, dict) and b.get("type") == "text" for b in content)
+            ):
+                return True
+        elif row.get("type") == "assistant" and isinstance(content, list):
+            if any(isinstance(b, dict) and b.get("type") == "tool_use" for b in content):
+                responses.add(str(message.get("id") or row.get("uuid")))
+                if len(responses) > MAX_LOOKBACK:
+                    return True
+    return False
+
+
+def _has_call(row: dict[str, Any], call_id: str) -> bool:
+    message = row.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return row.get("type") == "assistant" and isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("id") == call_id for b in content
+    )
+
+
+def _complete(call: Call, payload: dict, now: float) -> None:
+    """This call's result and timing, from the payload when the transcript does not have them yet."""
+    if call.end is None:
+        duration = payload.get("duration_ms")
+        if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration >= 0:
+            seconds = float(duration) / 1000.0
+            call.end = (call.start if call.start is not None else now - seconds) + seconds
+        else:
+            call.end = now
+        if call.start is not None and call.end >= call.start:
+            call.seconds = call.end - call.start
+    if not call.result:
+        response = payload.get("tool_response")
+        if response is not None:
+            call.result = response if isinstance(response, str) else json.dumps(response, ensure_ascii=False, default=str)
