@@ -128,6 +128,9 @@ def describe_call(call: Call, limit: int = 60) -> str:
             if isinstance(call.input.get(key), str) and call.input[key].strip():
                 value = call.input[key].strip()
                 break
+        scalars = [v for v in call.input.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        if value is None and len(call.input) == 1 and scalars:
+            value = scalars[0]
         if value is None and call.input:
             value = json.dumps(call.input, ensure_ascii=False, default=str)
     elif call.input:

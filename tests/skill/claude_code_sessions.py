@@ -382,6 +382,37 @@ def post_tool_use_events(rows: list[dict[str, Any]], transcript_path: str) -> li
     return events
 
 
+def score(workdir: Path, respond: Any) -> dict[str, Any]:
+    """Replay every labelled session through ``respond(payload) -> dict | None`` (the hook's logic).
+
+    For each call the transcript file in ``workdir`` holds exactly what Claude Code had written
+    when the hook ran. Returns precision and recall over runs, and per-session details.
+    """
+    true_pos = false_pos = labelled = 0
+    sessions = {}
+    for name, (rows, runs) in load_labelled().items():
+        path = workdir / f"{name}.jsonl"
+        said = []
+        for index, payload in post_tool_use_events(rows, str(path)):
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:index]), encoding="utf-8")
+            if respond(payload):
+                said.append(payload["tool_use_id"])
+        credited = set()
+        for call_id in said:
+            hit = next((i for i, run in enumerate(runs) if call_id in run and i not in credited), None)
+            if hit is None:
+                false_pos += 1
+            else:
+                credited.add(hit)
+                true_pos += 1
+        labelled += len(runs)
+        sessions[name] = {"labelled_runs": len(runs), "nudges": said, "runs_found": len(credited)}
+    precision = true_pos / (true_pos + false_pos) if true_pos + false_pos else 1.0
+    recall = true_pos / labelled if labelled else 1.0
+    return {"precision": precision, "recall": recall, "true_positives": true_pos, "false_positives": false_pos,
+            "labelled_runs": labelled, "sessions": sessions}
+
+
 def _seconds(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
