@@ -52,7 +52,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .transcript import Call, Transcript
+from .transcript import Call, Transcript, _plain_text
 
 __all__ = ["FORMAT", "looks_like_claude_code", "parse_records", "subagent_records"]
 
@@ -233,7 +233,7 @@ def _user(thread: _Thread, message: Mapping[str, Any], when: float | None, calls
             call = calls.get(block.get("tool_use_id"))
             if call is None:
                 continue
-            call.result = _result_text(block.get("content"))
+            call.result = _plain_text(block.get("content"))
             call.is_error = bool(block.get("is_error"))
             call.end = when
             if when is not None and call.start is not None and when >= call.start:
@@ -249,15 +249,3 @@ def _user(thread: _Thread, message: Mapping[str, Any], when: float | None, calls
         _close(thread)
         thread.events.append(("text", "\n".join(texts)))
         thread.events.append(("break", "new user message"))
-
-
-def _result_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            b["text"] for b in content if isinstance(b, Mapping) and isinstance(b.get("text"), str)
-        )
-    return json.dumps(content, ensure_ascii=False, default=str)

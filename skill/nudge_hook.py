@@ -17,8 +17,8 @@ the reference omitted them (anthropics/claude-code#52607); each is optional here
 What it does, within a budget of a few tens of milliseconds on top of Python's start-up:
 
 * reads only the end of ``transcript_path`` (from ``TAIL_START_BYTES``, doubling up to
-  ``TAIL_MAX_BYTES`` until the tail reaches back to the person's last message or holds
-  ``MAX_LOOKBACK`` tool turns): the cost does not grow with the session;
+  ``TAIL_MAX_BYTES``) and parses it from the last line backwards, stopping at the person's last
+  message or after ``MAX_LOOKBACK`` tool turns: the cost does not grow with the session;
 * rebuilds the last turns (:mod:`synapse_ai.skill.claude_code`), adds this call's own result and
   duration from the payload (the transcript may not hold them yet), and asks
   :func:`synapse_ai.skill.nudge.latest_run` whether this call completed a run worth one note;
@@ -70,7 +70,7 @@ def respond(payload: Any, now: float | None = None) -> dict | None:
             break
     if records is None:
         return None
-    transcript = parse_records(records)
+    transcript = parse_records(_since_last_message(records, call_id))
     call = transcript.calls.get(call_id)
     if call is None:
         return None
@@ -97,11 +97,13 @@ def build_context(run: SplitRun) -> str:
 
 
 def read_tail(path: Path, start: int = TAIL_START_BYTES, cap: int = TAIL_MAX_BYTES) -> list[dict[str, Any]]:
-    """The last records of a JSONL transcript, reading backwards from the end in growing windows.
+    """The last records of a JSONL transcript, back to the person's last message.
 
-    Stops growing once the window reaches the start of the file, the person's last message, or
-    ``MAX_LOOKBACK + 1`` tool-calling responses. The first line of a window that does not start
-    the file is cut and dropped; so is a last line still being written. Returns [] on any error.
+    Reads a window from the end of the file, growing it (doubling, at most ``cap`` bytes) until it
+    reaches the start of the file, the person's last message, or ``MAX_LOOKBACK + 1``
+    tool-calling responses. Lines are parsed from the end and parsing stops there, so a session's
+    size costs nothing. The first line of a window that does not start the file is cut and
+    dropped; so is a last line still being written. Returns [] on any error.
     """
     try:
         with open(path, "rb") as handle:
@@ -110,9 +112,9 @@ def read_tail(path: Path, start: int = TAIL_START_BYTES, cap: int = TAIL_MAX_BYT
             while True:
                 offset = size - window
                 handle.seek(offset)
-                data = handle.read(window)
-                rows = _rows(data, cut_first=offset > 0)
-                if offset == 0 or window >= cap or _reaches_back(rows):
+                text = handle.read(window).decode("utf-8", errors="replace")
+                rows, reached = _scan_back(text.split("\n")[1 if offset > 0 else 0:])
+                if reached or offset == 0 or window >= cap:
                     return rows
                 window = min(size, window * 2, cap)
     except (OSError, ValueError):
@@ -135,45 +137,56 @@ def _transcript_files(payload: dict, main: Path) -> list[Path]:
     return files
 
 
-def _rows(data: bytes, cut_first: bool) -> list[dict[str, Any]]:
-    lines = data.split(b"\n")
-    if cut_first:
-        lines = lines[1:]
-    rows = []
-    for line in lines:
+def _scan_back(lines: list[str]) -> tuple[list[dict[str, Any]], bool]:
+    """Parse ``lines`` from the last one back; stop after the person's last message or once more than
+    ``MAX_LOOKBACK`` tool-calling responses were seen. Returns the records in file order, and whether
+    it stopped (True) or ran out of lines (False)."""
+    rows: list[dict[str, Any]] = []
+    responses: set[str] = set()
+    for line in reversed(lines):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except ValueError:
             continue  # a line still being written, or a damaged one: skipped, never fatal
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
-
-
-def _reaches_back(rows: list[dict[str, Any]]) -> bool:
-    """True when the window already holds all the hook can use (see :func:`read_tail`)."""
-    responses: set[str] = set()
-    for row in reversed(rows):
-        message = row.get("message")
-        if not isinstance(message, dict):
-            if row.get("type") == "summary":
-                return True
+        if not isinstance(row, dict):
             continue
-        content = message.get("content")
-        if row.get("type") == "user" and not row.get("isMeta") and not row.get("isSidechain"):
-            if isinstance(content, str) or (
-                isinstance(content, list)
-                and any(isinstance(b, dict) and b.get("type") == "text" for b in content)
-            ):
-                return True
-        elif row.get("type") == "assistant" and isinstance(content, list):
+        rows.append(row)
+        if row.get("type") == "summary" or _is_person(row, sidechain=False):
+            return rows[::-1], True
+        message = row.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        if row.get("type") == "assistant" and isinstance(content, list):
             if any(isinstance(b, dict) and b.get("type") == "tool_use" for b in content):
                 responses.add(str(message.get("id") or row.get("uuid")))
                 if len(responses) > MAX_LOOKBACK:
-                    return True
-    return False
+                    return rows[::-1], True
+    return rows[::-1], False
+
+
+def _is_person(row: dict[str, Any], sidechain: bool) -> bool:
+    """A ``user`` record with text (someone typing, or a subagent's prompt), not a tool result."""
+    if row.get("type") != "user" or row.get("isMeta") or bool(row.get("isSidechain")) != sidechain:
+        return False
+    message = row.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return isinstance(content, str) or (
+        isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "text" for b in content)
+    )
+
+
+def _since_last_message(rows: list[dict[str, Any]], call_id: str) -> list[dict[str, Any]]:
+    """The records from the last message before the call in the call's own thread (the person's, or
+    a subagent's prompt) on: a run never crosses one, so nothing before it is parsed."""
+    at = next((i for i in range(len(rows) - 1, -1, -1) if _has_call(rows[i], call_id)), None)
+    if at is None:
+        return rows
+    side = bool(rows[at].get("isSidechain"))
+    for i in range(at - 1, -1, -1):
+        if _is_person(rows[i], side):
+            return rows[i:]
+    return rows
 
 
 def _has_call(row: dict[str, Any], call_id: str) -> bool:
@@ -198,4 +211,24 @@ def _complete(call: Call, payload: dict, now: float) -> None:
     if not call.result:
         response = payload.get("tool_response")
         if response is not None:
-            call.result = response if isinstance(response, str) else json.dumps(response, ensure_ascii=False, default=str)
+            text = response if isinstance(response, str) else json.dumps(response, ensure_ascii=False, default=str)
+            call.result = text
+
+
+def main() -> None:
+    """``python -m synapse_ai.skill.nudge_hook``: the nudge alone, without the ``synapse`` command's start-up."""
+    import sys
+
+    try:
+        data = sys.stdin.buffer.read(16_000_000)
+        answer = respond(json.loads(data.decode("utf-8", errors="replace") or "null"))
+        if answer:
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
+    except Exception:  # noqa: BLE001 - a hook must never break the session
+        pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,8 +3,8 @@
 ``synapse diagnose`` must accept whatever developers have at hand: a saved request body, a bare
 list of messages, a trace written by :class:`synapse_ai.skill.executor.Recorder`, an OpenAI chat log, a
 JSONL file with one message per line, or a Claude Code / Agent SDK session transcript (JSONL, one
-record per content block; read by :mod:`synapse_ai.skill.claude_code`). All of them become a :class:`Transcript`: a chronological
-list of events (context text, assistant turns with tool calls, tool results, run breaks) plus
+record per content block; read by :mod:`synapse_ai.skill.claude_code`). All of them become a
+:class:`Transcript`: a chronological list of events (context text, assistant turns with tool calls, tool results, run breaks) plus
 per-call timings. Anything malformed raises :class:`TranscriptError` with one readable sentence.
 """
 

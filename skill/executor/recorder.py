@@ -202,7 +202,8 @@ class Recorder:
                 return None
             self._warned.add(run.calls[0].id)
         turns = run.turns
-        span = f"{turns[0]}-{turns[-1]}" if turns == list(range(turns[0], turns[-1] + 1)) else ", ".join(map(str, turns))
+        consecutive = turns == list(range(turns[0], turns[-1] + 1))
+        span = f"{turns[0]}-{turns[-1]}" if consecutive else ", ".join(map(str, turns))
         logger.warning(
             "turns %s each issued one tool call (%s) although none needed another's result: %.2f s one after "
             "another, about %.2f s issued in one turn (%.2f s and %d model round trips lost). Ask the model to issue "

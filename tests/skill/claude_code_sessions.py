@@ -140,10 +140,11 @@ def text(value: str) -> dict[str, Any]:
 
 def read(path: str, body: str, seconds: float = 0.05, label: str | None = None) -> dict[str, Any]:
     numbered = "\n".join(f"{n:>6}→{line}" for n, line in enumerate(body.splitlines(), 1))
+    lines = body.count("\n") + 1
+    result = {"type": "text", "file": {"filePath": path, "content": body, "numLines": lines, "startLine": 1,
+                                       "totalLines": lines}}
     return {"type": "tool_use", "name": "Read", "input": {"file_path": path}, "result": numbered, "seconds": seconds,
-            "label": label, "tool_use_result": {"type": "text", "file": {"filePath": path, "content": body,
-                                                                           "numLines": body.count("\n") + 1,
-                                                                           "startLine": 1, "totalLines": body.count("\n") + 1}}}
+            "label": label, "tool_use_result": result}
 
 
 def tool(name: str, inp: dict[str, Any], result: str, seconds: float = 0.3, label: str | None = None,
@@ -294,8 +295,8 @@ def subagent_sequential() -> tuple[Session, list[list[str]]]:
     s.clock += 0.3
     s.parent = task_uuid
     row = s._base("user", s.clock, None)
-    row["message"] = {"role": "user", "content": [{"tool_use_id": task_id, "type": "tool_result",
-                                                     "content": [{"type": "text", "text": "Setup, deploy and API docs."}]}]}
+    summary = [{"type": "text", "text": "Setup, deploy and API docs."}]
+    row["message"] = {"role": "user", "content": [{"tool_use_id": task_id, "type": "tool_result", "content": summary}]}
     row["toolUseResult"] = {"status": "completed", "totalDurationMs": 11000}
     s.rows.append(row)
     s.respond(text("The docs cover setup, deploy and the API."))
@@ -319,7 +320,8 @@ def long_session() -> tuple[Session, list[list[str]]]:
     s.respond(read(P + "shop/paypal.py", "from shop.settings import PAYPAL_RETRIES\n"),
               read(P + "shop/settings.py", "PAYPAL_RETRIES = 1\n"))
     s.respond(tool("Edit", {"file_path": P + "shop/settings.py", "old_string": "PAYPAL_RETRIES = 1",
-                            "new_string": "PAYPAL_RETRIES = 3"}, "The file " + P + "shop/settings.py has been updated."))
+                            "new_string": "PAYPAL_RETRIES = 3"},
+                   "The file " + P + "shop/settings.py has been updated."))
     s.respond(bash("python -m pytest -q", "12 passed", seconds=2.0))
     s.respond(text("Retries raised to 3; tests pass."))
     return s, [[s.calls[k] for k in "abc"]]
