@@ -62,7 +62,7 @@ def replay_cases(workdir: Path) -> list[tuple[Path, list[dict], bytes]]:
     """(transcript file, records at that moment, payload) for every tool call of every session."""
     cases = []
     for name, (rows, _runs) in load_labelled().items():
-        for n, (index, payload) in enumerate(post_tool_use_events(rows, "")):
+        for n, (index, payload, _now) in enumerate(post_tool_use_events(rows, "")):
             path = workdir / f"{name}-{n}.jsonl"
             payload["transcript_path"] = str(path)
             cases.append((path, rows[:index], json.dumps(payload).encode()))
@@ -98,12 +98,12 @@ def latency(workdir: Path, rounds: int, env: dict[str, str]) -> dict:
     }
 
 
-def big_transcript(workdir: Path, megabytes: int) -> tuple[Path, dict]:
+def big_transcript(workdir: Path, megabytes: int) -> tuple[Path, dict, float]:
     """Earlier work repeated up to ``megabytes``, then the git-inspection run; the payload of its third call."""
     sessions = load_labelled()
     filler = [json.dumps(r) for name in ("long_session", "dependent_chain", "batched_reads") for r in sessions[name][0]]
     rows, (run,) = sessions["git_inspection"]
-    index, payload = next((i, p) for i, p in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2])
+    index, payload, now = next(e for e in post_tool_use_events(rows, "") if e[1]["tool_use_id"] == run[2])
     path = workdir / "big-session.jsonl"
     target = megabytes * 1024 * 1024
     written = 0
@@ -115,17 +115,17 @@ def big_transcript(workdir: Path, megabytes: int) -> tuple[Path, dict]:
         for row in rows[:index]:
             handle.write(json.dumps(row) + "\n")
     payload["transcript_path"] = str(path)
-    return path, payload
+    return path, payload, now
 
 
 def tail_cost(workdir: Path, megabytes: int, rounds: int, env: dict[str, str]) -> dict:
-    big, payload = big_transcript(workdir, megabytes)
+    big, payload, now = big_transcript(workdir, megabytes)
     small = workdir / "small-session.jsonl"
     rows, (run,) = load_labelled()["git_inspection"]
-    index = next(i for i, p in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2])
+    index = next(i for i, p, _ in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2])
     small.write_text("".join(json.dumps(r) + "\n" for r in rows[:index]), encoding="utf-8")
     small_payload = {**payload, "transcript_path": str(small)}
-    assert respond(payload) and respond(small_payload), "the run must be found in both files"
+    assert respond(payload, now=now) and respond(small_payload, now=now), "the run must be found in both files"
 
     def per_call(fn, n=20):
         times = []
@@ -148,8 +148,8 @@ def tail_cost(workdir: Path, megabytes: int, rounds: int, env: dict[str, str]) -
         "tail_records_read": len(read_tail(big)),
         "in_process_ms": {
             "read_tail_big": per_call(lambda: read_tail(big)),
-            "respond_big": per_call(lambda: respond(payload)),
-            "respond_small": per_call(lambda: respond(small_payload)),
+            "respond_big": per_call(lambda: respond(payload, now=now)),
+            "respond_small": per_call(lambda: respond(small_payload, now=now)),
             "read_and_parse_whole_big_file": per_call(whole_file, n=3),
         },
         "hook_process_big_s": summary(process_big),
@@ -190,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             _timed([sys.executable, "-m", "synapse_ai.skill.nudge_hook"], warm, env)
         log("nudge: quality on the labelled sessions")
         quality = score(workdir, respond)
-        log(f"nudge: precision {quality['precision']:.2f}, recall {quality['recall']:.2f}")
+        quality_lagging = score(workdir, respond, lagging=True)
+        log(f"nudge: precision {quality['precision']:.2f}, recall {quality['recall']:.2f} "
+            f"(response not on disk yet: {quality_lagging['precision']:.2f}, {quality_lagging['recall']:.2f})")
         graph = import_graph(env)
         log(f"nudge: heavy modules on the hook path: {graph['heavy_modules_imported'] or 'none'}")
         log(f"nudge: latency, {args.rounds} rounds")
@@ -200,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"nudge: tail read on a {args.big_mb} MB transcript")
         tail = tail_cost(workdir, args.big_mb, args.rounds, env)
         log(f"nudge: in-process {tail['in_process_ms']}")
-    path = write_result("nudge", {"at_start": start, "quality": quality, "import_graph": graph, "latency": lat,
+    path = write_result("nudge", {"at_start": start, "quality": quality, "quality_response_not_on_disk_yet": quality_lagging,
+                                  "import_graph": graph, "latency": lat,
                                   "tail_read": tail})
     log(f"nudge: wrote {path.relative_to(ROOT)}")
     return 0

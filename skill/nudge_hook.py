@@ -20,7 +20,9 @@ What it does, within a budget of a few tens of milliseconds on top of Python's s
   ``TAIL_MAX_BYTES``) and parses it from the last line backwards, stopping at the person's last
   message or after ``MAX_LOOKBACK`` tool turns: the cost does not grow with the session;
 * rebuilds the last turns (:mod:`synapse_ai.skill.claude_code`), adds this call's own result and
-  duration from the payload (the transcript may not hold them yet), and asks
+  duration from the payload (the transcript may not hold them yet; Claude Code writes it
+  asynchronously, so when even the call's own response is not on disk yet, the call is taken as
+  the newest turn, on its own), and asks
   :func:`synapse_ai.skill.nudge.latest_run` whether this call completed a run worth one note;
 * keeps no state: whether the run was already reported is worked out from the transcript itself
   (see :mod:`synapse_ai.skill.nudge`), so nothing is written, nothing needs cleaning up, and two
@@ -62,19 +64,27 @@ def respond(payload: Any, now: float | None = None) -> dict | None:
     path = payload.get("transcript_path")
     if not isinstance(call_id, str) or not call_id or not isinstance(path, str) or not path:
         return None
+    now = time.time() if now is None else now
     records = None
-    for candidate in _transcript_files(payload, Path(path).expanduser()):
+    files = _transcript_files(payload, Path(path).expanduser())
+    for candidate in files:
         rows = read_tail(candidate)
         if rows and any(_has_call(r, call_id) for r in rows):
             records = rows
             break
     if records is None:
-        return None
+        # Claude Code writes the transcript asynchronously: the response holding this call may not be
+        # on disk yet (anthropics/claude-code#87223). The call is then the newest one, in a turn of its own.
+        own = next((f for f in files[1:] if f.is_file()), files[0])  # a subagent's file, if it has one
+        records = read_tail(own)
+        if not records:
+            return None
+        records.append(_record_for(payload, records, now))
     transcript = parse_records(_since_last_message(records, call_id))
     call = transcript.calls.get(call_id)
     if call is None:
         return None
-    _complete(call, payload, time.time() if now is None else now)
+    _complete(call, payload, now)
     run = latest_run(transcript, last_call=call_id)
     if run is None:
         return None
@@ -195,6 +205,18 @@ def _has_call(row: dict[str, Any], call_id: str) -> bool:
     return row.get("type") == "assistant" and isinstance(content, list) and any(
         isinstance(b, dict) and b.get("id") == call_id for b in content
     )
+
+
+def _record_for(payload: dict, records: list[dict[str, Any]], now: float) -> dict[str, Any]:
+    """An assistant record for a call that is not in the transcript yet, built from the payload."""
+    duration = payload.get("duration_ms")
+    seconds = float(duration) / 1000.0 if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0
+    last = records[-1]
+    block = {"type": "tool_use", "id": payload["tool_use_id"], "name": str(payload.get("tool_name") or "?"),
+             "input": payload.get("tool_input") or {}}
+    return {"type": "assistant", "isSidechain": bool(last.get("isSidechain")), "agentId": last.get("agentId"),
+            "timestamp": max(now - seconds, 0.0), "message": {"id": "pending-" + payload["tool_use_id"],
+                                                               "role": "assistant", "content": [block]}}
 
 
 def _complete(call: Call, payload: dict, now: float) -> None:

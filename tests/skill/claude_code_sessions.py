@@ -353,24 +353,32 @@ def load_labelled() -> dict[str, tuple[list[dict[str, Any]], list[list[str]]]]:
     return out
 
 
-def post_tool_use_events(rows: list[dict[str, Any]], transcript_path: str) -> list[tuple[int, dict[str, Any]]]:
-    """Each tool call as Claude Code's PostToolUse hook sees it: ``(records written so far, payload)``.
+def post_tool_use_events(
+    rows: list[dict[str, Any]], transcript_path: str, lagging: bool = False
+) -> list[tuple[int, dict[str, Any], float]]:
+    """Each tool call as Claude Code's PostToolUse hook sees it: ``(records written so far, payload, time)``,
+    the time (epoch seconds) being when the call finished, the hook's "now".
 
     The hook runs when the call has finished and before its result record is written, so the
-    transcript then holds every record up to (not including) that result record.
+    transcript then holds every record up to (not including) that result record. With
+    ``lagging``, the call's own response is not on disk yet either (Claude Code writes the
+    transcript asynchronously): the file ends before that response's first record.
     """
-    calls: dict[str, tuple[dict[str, Any], float]] = {}
+    calls: dict[str, tuple[dict[str, Any], float, int]] = {}
+    first_record: dict[str, int] = {}
     events = []
     for index, row in enumerate(rows):
         message = row.get("message") if isinstance(row.get("message"), dict) else {}
         content = message.get("content") if isinstance(message.get("content"), list) else []
+        if row.get("type") == "assistant":
+            first_record.setdefault(message.get("id"), index)
         for block in content:
             if not isinstance(block, dict):
                 continue
             if block.get("type") == "tool_use":
-                calls[block["id"]] = (block, _seconds(row["timestamp"]))
+                calls[block["id"]] = (block, _seconds(row["timestamp"]), first_record[message.get("id")])
             elif block.get("type") == "tool_result" and block.get("tool_use_id") in calls:
-                use, started = calls[block["tool_use_id"]]
+                use, started, response_start = calls[block["tool_use_id"]]
                 payload = {
                     "session_id": row.get("sessionId"), "transcript_path": transcript_path, "cwd": CWD,
                     "permission_mode": "default", "hook_event_name": "PostToolUse", "tool_name": use["name"],
@@ -380,24 +388,25 @@ def post_tool_use_events(rows: list[dict[str, Any]], transcript_path: str) -> li
                 if row.get("isSidechain"):
                     payload["agent_id"] = row.get("agentId")
                     payload["agent_type"] = "Explore"
-                events.append((index, payload))
+                events.append((response_start if lagging else index, payload, _seconds(row["timestamp"])))
     return events
 
 
-def score(workdir: Path, respond: Any) -> dict[str, Any]:
-    """Replay every labelled session through ``respond(payload) -> dict | None`` (the hook's logic).
+def score(workdir: Path, respond: Any, lagging: bool = False) -> dict[str, Any]:
+    """Replay every labelled session through ``respond(payload, now=...) -> dict | None`` (the hook's logic).
 
     For each call the transcript file in ``workdir`` holds exactly what Claude Code had written
-    when the hook ran. Returns precision and recall over runs, and per-session details.
+    when the hook ran (``lagging``: see :func:`post_tool_use_events`). Returns precision and
+    recall over runs, and per-session details.
     """
     true_pos = false_pos = labelled = 0
     sessions = {}
     for name, (rows, runs) in load_labelled().items():
         path = workdir / f"{name}.jsonl"
         said = []
-        for index, payload in post_tool_use_events(rows, str(path)):
+        for index, payload, now in post_tool_use_events(rows, str(path), lagging):
             path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:index]), encoding="utf-8")
-            if respond(payload):
+            if respond(payload, now=now):
                 said.append(payload["tool_use_id"])
         credited = set()
         for call_id in said:

@@ -115,8 +115,9 @@ def test_a_response_split_over_records_is_one_turn_even_with_a_result_between_it
 # --------------------------------------------------------------------------- the PostToolUse nudge
 
 
-def test_nudge_precision_and_recall_on_the_labelled_sessions(tmp_path):
-    result = score(tmp_path, respond)
+@pytest.mark.parametrize("lagging", [False, True], ids=["flushed", "response-not-on-disk-yet"])
+def test_nudge_precision_and_recall_on_the_labelled_sessions(tmp_path, lagging):
+    result = score(tmp_path, respond, lagging=lagging)
     assert result["labelled_runs"] >= 5
     assert result["precision"] >= 0.9, result["sessions"]
     assert result["recall"] >= 0.8, result["sessions"]
@@ -126,9 +127,9 @@ def test_nudge_speaks_once_per_run_with_the_documented_output_shape(tmp_path):
     rows, (run,) = LABELLED["sequential_reads"]
     path = tmp_path / "s.jsonl"
     answers = []
-    for index, payload in post_tool_use_events(rows, str(path)):
+    for index, payload, now in post_tool_use_events(rows, str(path)):
         write_jsonl(path, rows[:index])
-        answers.append((payload["tool_use_id"], respond(payload)))
+        answers.append((payload["tool_use_id"], respond(payload, now=now)))
     spoken = [(call, a) for call, a in answers if a]
     assert [call for call, _ in spoken] == [run[2]]  # at the third of four reads, and only there
     (_, answer), = spoken
@@ -147,18 +148,18 @@ def test_nudge_uses_the_subagent_file_named_by_agent_id(tmp_path):
     subagents = tmp_path / "sess" / "subagents"
     subagents.mkdir(parents=True)
     events = post_tool_use_events(rows, str(session))
-    sidechain_events = [(i, p) for i, p in events if p.get("agent_id")]
+    sidechain_events = [(i, p) for i, p, _ in events if p.get("agent_id")]
     index, payload = sidechain_events[2]
     write_jsonl(subagents / "agent-a3f9c21.jsonl", [r for r in rows[:index] if r.get("isSidechain")])
     answer = respond(payload)
     assert answer and "docs/api.md" in answer["hookSpecificOutput"]["additionalContext"]
-    assert respond({**payload, "agent_id": "../../etc"}) is None  # not a path: nothing is read
+    assert respond({**payload, "agent_id": "../../etc"}) is None  # not a file name: no subagent file is looked for
 
 
 def test_tail_read_is_bounded_and_still_finds_the_run(tmp_path):
     rows, (run,) = LABELLED["git_inspection"]
     filler = rows_of("batched_reads") * 400  # earlier work in the same session, about 3.5 MB
-    index, payload = [(i, p) for i, p in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2]][0]
+    index, payload = [(i, p) for i, p, _ in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2]][0]
     path = write_jsonl(tmp_path / "big.jsonl", filler + rows[:index])
     payload["transcript_path"] = str(path)
     assert path.stat().st_size > 3_000_000
@@ -171,7 +172,7 @@ def test_tail_read_is_bounded_and_still_finds_the_run(tmp_path):
 
 def test_nudge_is_silent_on_what_it_cannot_read(tmp_path, monkeypatch):
     rows, (run,) = LABELLED["git_inspection"]
-    index, payload = [(i, p) for i, p in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2]][0]
+    index, payload = [(i, p) for i, p, _ in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2]][0]
     path = write_jsonl(tmp_path / "s.jsonl", rows[:index])
     payload["transcript_path"] = str(path)
     assert respond(payload)
@@ -187,7 +188,7 @@ def test_nudge_is_silent_on_what_it_cannot_read(tmp_path, monkeypatch):
 
 def test_synapse_hook_command_answers_post_tool_use_without_loading_the_knowledge_base(tmp_path):
     rows, (run,) = LABELLED["git_inspection"]
-    index, payload = [(i, p) for i, p in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2]][0]
+    index, payload = [(i, p) for i, p, _ in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2]][0]
     payload["transcript_path"] = str(write_jsonl(tmp_path / "s.jsonl", rows[:index]))
     env = {**os.environ, "SYNAPSE_HOME": str(tmp_path / "home"), "SYNAPSE_DB": str(tmp_path / "none.db")}
     done = subprocess.run([SYNAPSE, "hook"], input=json.dumps(payload).encode(), capture_output=True, env=env,
