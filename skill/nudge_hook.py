@@ -58,6 +58,13 @@ def respond(payload: Any, now: float | None = None) -> dict | None:
     """The hook's JSON answer for a ``PostToolUse`` payload, or None (the usual case)."""
     if not isinstance(payload, dict) or payload.get("hook_event_name") != EVENT:
         return None
+    try:
+        return _respond(payload, now)
+    except (OSError, ValueError, RuntimeError, RecursionError):  # odd paths, odd records: say nothing
+        return None
+
+
+def _respond(payload: dict, now: float | None) -> dict | None:
     if os.environ.get("SYNAPSE_NUDGE", "1").strip().lower() in ("0", "off", "false", "no"):
         return None
     call_id = payload.get("tool_use_id")
