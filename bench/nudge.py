@@ -15,7 +15,9 @@
   sequential run) is generated in a temporary folder (never committed); the hook's tail read and
   answer are timed in-process and as a process, next to reading and parsing the whole file;
 * **import graph**: ``python -X importtime`` of the hook's modules; numpy, sqlite-utils, torch and
-  the knowledge base must not be among them.
+  the knowledge base must not be among them;
+* **instructions** (valgrind callgrind, when installed): whole-process instruction counts of the hook
+  and of ``python -c pass``, ``import json``, ``import click``: a ratio that does not depend on load.
 """
 
 from __future__ import annotations
@@ -175,10 +177,47 @@ def import_graph(env: dict[str, str]) -> dict:
     }
 
 
+def instruction_counts(workdir: Path, env: dict[str, str]) -> dict | None:
+    """Instructions executed (valgrind callgrind), which do not depend on the machine's load.
+
+    Each count is for one whole process; ratios to ``python -c pass`` travel between machines.
+    None when valgrind is not installed.
+    """
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        return None
+    rows, (run,) = load_labelled()["git_inspection"]
+    events = post_tool_use_events(rows, "")
+    index, nudging, _ = next(e for e in events if e[1]["tool_use_id"] == run[2])
+    path = workdir / "callgrind-session.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:index]), encoding="utf-8")
+    nudging["transcript_path"] = str(path)
+    silent = {**events[0][1], "transcript_path": str(path)}
+    cases = {
+        "python_pass": ([sys.executable, "-c", "pass"], b""),
+        "python_import_json": ([sys.executable, "-c", "import json"], b""),
+        "python_import_click": ([sys.executable, "-c", "import click"], b""),
+        "python_import_kb_cli": ([sys.executable, "-c", "import synapse_ai.kb.cli"], b""),
+        "synapse_hook_nudging": ([SYNAPSE, "hook"], json.dumps(nudging).encode()),
+        "synapse_hook_silent": ([SYNAPSE, "hook"], json.dumps(silent).encode()),
+        "module_entry_nudging": ([sys.executable, "-m", "synapse_ai.skill.nudge_hook"], json.dumps(nudging).encode()),
+    }
+    counts = {}
+    for name, (cmd, stdin) in cases.items():
+        done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd], input=stdin,
+                              capture_output=True, env=env, timeout=600)
+        found = re.search(rb"Collected : (\d+)", done.stderr)
+        counts[name] = int(found.group(1)) if found else None
+    base = counts["python_pass"] or 1
+    return {"instructions": counts, "ratio_to_python_pass": {k: round(v / base, 2) for k, v in counts.items() if v}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="passes over all replayed tool calls for the latency")
     parser.add_argument("--big-mb", type=int, default=50, help="size of the generated transcript for the tail read")
+    parser.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts (valgrind, ~2 min)")
     args = parser.parse_args(argv)
     start = at_start()
     with tempfile.TemporaryDirectory(prefix="synapse-nudge-") as tmp:
@@ -202,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"nudge: tail read on a {args.big_mb} MB transcript")
         tail = tail_cost(workdir, args.big_mb, args.rounds, env)
         log(f"nudge: in-process {tail['in_process_ms']}")
+        counts = None if args.no_callgrind else instruction_counts(workdir, env)
+        if counts:
+            log(f"nudge: instructions, ratio to python -c pass: {counts['ratio_to_python_pass']}")
     path = write_result("nudge", {"at_start": start, "quality": quality, "quality_response_not_on_disk_yet": quality_lagging,
-                                  "import_graph": graph, "latency": lat,
+                                  "import_graph": graph, "latency": lat, "instructions": counts,
                                   "tail_read": tail})
     log(f"nudge: wrote {path.relative_to(ROOT)}")
     return 0

@@ -89,6 +89,8 @@ class Recorder:
         self.warn_min_saving_s = warn_min_saving_s
         self.turn_gap_s = turn_gap_s
         self._warned: set[str] = set()
+        self._in_flight = 0
+        self._turn_offset = 0
         self._t0 = time.perf_counter()
         self._lock = threading.Lock()
         self._counter = 0
@@ -107,6 +109,7 @@ class Recorder:
         call = current_call()
         with self._lock:
             self._counter += 1
+            self._in_flight += 1
             call_id = call.id if call is not None else f"call_{self._counter}"
             record = CallRecord(call_id, call.name if call else name, dict(kwargs), self._now())
             self.calls.append(record)
@@ -120,7 +123,12 @@ class Recorder:
             record.result = f"{type(error).__name__}: {text}" if text else type(error).__name__
         else:
             record.result = serialize_result(value)[:_PREVIEW_CHARS]
-        if self.warn and self.messages is None:  # own loop: turns inferred from timing (run_agent checks itself)
+        with self._lock:
+            self._in_flight -= 1
+            idle = self._in_flight == 0
+        # Own loop: turns inferred from timing, checked when the last call in flight ends (a batch of
+        # 2,000 calls is checked once, not 2,000 times). run_agent checks after each turn itself.
+        if self.warn and idle and self.messages is None:
             try:
                 self.check_turns()
             except Exception:  # noqa: BLE001 - a diagnostic must never break the tool call it watches
@@ -194,6 +202,7 @@ class Recorder:
         from ..transcript import parse_transcript
 
         history = messages if messages is not None else self.messages
+        self._turn_offset = 0
         trace = self.to_transcript(history) if history is not None else self._inferred_transcript()
         minimum = MIN_SAVING_S if self.warn_min_saving_s is None else self.warn_min_saving_s
         run = latest_run(parse_transcript(trace), min_saving_s=minimum)
@@ -201,7 +210,7 @@ class Recorder:
             if run is None or run.calls[0].id in self._warned:
                 return None
             self._warned.add(run.calls[0].id)
-        turns = run.turns
+        turns = [t + self._turn_offset for t in run.turns]
         consecutive = turns == list(range(turns[0], turns[-1] + 1))
         span = f"{turns[0]}-{turns[-1]}" if consecutive else ", ".join(map(str, turns))
         logger.warning(
@@ -216,10 +225,23 @@ class Recorder:
     def _inferred_transcript(self) -> dict[str, Any]:
         """A trace for calls recorded without a history: a new turn starts when a call begins more than
         ``turn_gap_s`` after every earlier call has ended (the model was being asked in between)."""
+        from ..nudge import MAX_LOOKBACK
+
         with self._lock:
             records = sorted(self.calls, key=lambda c: c.start)
         messages: list[dict[str, Any]] = []
         busy_until: float | None = None
+        starts: list[int] = []  # index in records where each inferred turn begins
+        for n, record in enumerate(records):
+            if busy_until is None or record.start > busy_until + self.turn_gap_s:
+                starts.append(n)
+            end = record.end if record.end is not None else record.start
+            busy_until = end if busy_until is None else max(busy_until, end)
+        # The warning only looks back MAX_LOOKBACK turns: older turns are left out of the trace.
+        kept = starts[-(MAX_LOOKBACK + 1):]
+        self._turn_offset = len(starts) - len(kept)  # turns left out, so warnings keep the real numbers
+        records = records[kept[0]:] if kept else records
+        busy_until = None
         for record in records:
             if busy_until is None or record.start > busy_until + self.turn_gap_s:
                 messages += [{"role": "assistant", "content": []}, {"role": "user", "content": []}]

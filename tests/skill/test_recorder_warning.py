@@ -100,3 +100,27 @@ def test_own_loop_without_history_infers_turns_from_timing(caplog):
     for key in ("alpha", "beta", "gamma"):
         tools["lookup"](key=key)  # one after another with no model in between: one turn run serially
     assert warnings_of(caplog) == []
+
+
+def test_own_loop_warning_keeps_real_turn_numbers_in_a_long_run(caplog):
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    rec = Recorder(warn_min_saving_s=0.0, turn_gap_s=0.005)
+
+    def write_note(path):
+        return f"wrote {path}"
+
+    def read_note(path):
+        return f"contents of {path}"
+
+    tools = rec.wrap({"write_note": write_note, "read_note": read_note})
+    for n in range(14):  # 14 turns that each write then read back the same note: dependent, no warning
+        tools["write_note"](path=f"notes/{n}.md")
+        time.sleep(0.01)
+        tools["read_note"](path=f"notes/{n}.md")
+        time.sleep(0.01)
+    assert warnings_of(caplog) == []
+    for name in ("x", "y"):  # then two more independent reads, one per turn: turns 29 and 30
+        tools["read_note"](path=f"other/{name}.md")
+        time.sleep(0.01)
+    (message,) = warnings_of(caplog)  # turn 28's read needed nothing from turns 29-30 either
+    assert message.startswith("turns 28-30 each issued one tool call (read_note notes/13.md; read_note other/x.md;")
