@@ -56,7 +56,8 @@ def diagnose(transcript_obj: Any, default_latency: float = 1.0) -> dict[str, Any
         sum(transcript.model_latencies) / len(transcript.model_latencies) if transcript.model_latencies else None
     )
     findings = [_split_finding(g, default_latency, mean_rtt) for g in groups if len(g.turns) >= 2]
-    findings += _serial_findings(transcript)
+    if transcript.format != "claude-code":  # there a call's start is when its block streamed, not when it ran
+        findings += _serial_findings(transcript)
     findings += [_loop_finding(loop, default_latency) for loop in find_loops(transcript)]
     findings.sort(key=lambda f: (f["turns"][0], f["pattern"]))
     sequential = any(f["kind"] == "sequential-tool-calls" for f in findings)

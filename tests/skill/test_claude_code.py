@@ -97,6 +97,16 @@ def test_a_partial_last_line_and_foreign_record_types_are_survived(tmp_path):
     assert result.exit_code == 1 and "not valid JSON" in result.output and "Traceback" not in result.output
 
 
+def test_quick_calls_of_one_response_are_not_reported_as_run_one_after_another():
+    """Block records are written as the response streams: a 10 ms call can end before the next block
+    is written, which says nothing about how Claude Code ran them."""
+    s = Session("quick-0000", 41)
+    s.user("Read shop/a.py, shop/b.py and shop/c.py")
+    s.respond(*[read(f"/p/shop/{n}.py", "X = 1\n", seconds=0.01) for n in "abc"])
+    s.respond(text("Done."))
+    assert diagnose(s.rows)["findings"] == []
+
+
 def test_a_response_split_over_records_is_one_turn_even_with_a_result_between_its_blocks():
     s = Session("split-0000", 40)
     s.user("Read shop/a.py and shop/b.py")
