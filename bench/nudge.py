@@ -120,7 +120,7 @@ def big_transcript(workdir: Path, megabytes: int) -> tuple[Path, dict, float]:
     return path, payload, now
 
 
-def tail_cost(workdir: Path, megabytes: int, rounds: int, env: dict[str, str]) -> dict:
+def tail_cost(workdir: Path, megabytes: int, rounds: int, env: dict[str, str]) -> tuple[dict, dict]:
     big, payload, now = big_transcript(workdir, megabytes)
     small = workdir / "small-session.jsonl"
     rows, (run,) = load_labelled()["git_inspection"]
@@ -145,7 +145,7 @@ def tail_cost(workdir: Path, megabytes: int, rounds: int, env: dict[str, str]) -
     for _ in range(rounds * 3):
         process_big.append(_timed([SYNAPSE, "hook"], json.dumps(payload).encode(), env)[0])
         process_small.append(_timed([SYNAPSE, "hook"], json.dumps(small_payload).encode(), env)[0])
-    return {
+    return payload, {
         "transcript_mb": round(big.stat().st_size / 1e6, 1),
         "tail_records_read": len(read_tail(big)),
         "in_process_ms": {
@@ -177,7 +177,7 @@ def import_graph(env: dict[str, str]) -> dict:
     }
 
 
-def instruction_counts(workdir: Path, env: dict[str, str]) -> dict | None:
+def instruction_counts(workdir: Path, env: dict[str, str], big_payload: dict | None = None) -> dict | None:
     """Instructions executed (valgrind callgrind), which do not depend on the machine's load.
 
     Each count is for one whole process; ratios to ``python -c pass`` travel between machines.
@@ -203,6 +203,8 @@ def instruction_counts(workdir: Path, env: dict[str, str]) -> dict | None:
         "synapse_hook_silent": ([SYNAPSE, "hook"], json.dumps(silent).encode()),
         "module_entry_nudging": ([sys.executable, "-m", "synapse_ai.skill.nudge_hook"], json.dumps(nudging).encode()),
     }
+    if big_payload is not None:  # the same call at the end of a 50 MB session
+        cases["synapse_hook_nudging_big_transcript"] = ([SYNAPSE, "hook"], json.dumps(big_payload).encode())
     counts = {}
     for name, (cmd, stdin) in cases.items():
         done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd], input=stdin,
@@ -239,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"nudge: hook median {lat['hook_s']['median']:.3f} s, p95 {lat['hook_s']['p95']:.3f} s "
             f"({lat['ratio_median_to_python_pass']}x python -c pass)")
         log(f"nudge: tail read on a {args.big_mb} MB transcript")
-        tail = tail_cost(workdir, args.big_mb, args.rounds, env)
+        big_payload, tail = tail_cost(workdir, args.big_mb, args.rounds, env)
         log(f"nudge: in-process {tail['in_process_ms']}")
-        counts = None if args.no_callgrind else instruction_counts(workdir, env)
+        counts = None if args.no_callgrind else instruction_counts(workdir, env, big_payload)
         if counts:
             log(f"nudge: instructions, ratio to python -c pass: {counts['ratio_to_python_pass']}")
     path = write_result("nudge", {"at_start": start, "quality": quality, "quality_response_not_on_disk_yet": quality_lagging,
