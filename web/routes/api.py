@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from synapse_ai.kb.views import entry_to_dict
+from synapse_ai.kb.why import Why
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.moderate import store_submission
@@ -34,14 +35,6 @@ def _err(description: str) -> dict:
     return {**ERRORS, "description": description}
 
 
-class Why(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    pattern: str | None = Field(None, description="The entry pattern that matched the query, if any.")
-    section: str | None = Field(None, description="The section the match points to.")
-    snippet: str = Field("", description="Text around the match; matched terms wrapped in **…**.")
-    signals: dict = Field(default_factory=dict, description="Ranks and scores of each retriever.")
-
-
 class SearchResult(BaseModel):
     slug: str
     title: str
@@ -49,7 +42,7 @@ class SearchResult(BaseModel):
     quick_fix: str = Field(description="The fix in one breath; empty for entries written before the field.")
     category: str
     score: float
-    why: Why
+    why: Why = Field(description="Why it was found (`synapse_ai.kb.why.Why.to_dict()`).")
 
 
 class SearchOut(BaseModel):

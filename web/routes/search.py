@@ -22,19 +22,6 @@ router = APIRouter(include_in_schema=False)
 MAX_QUERY_CHARS = MAX_SCAN  # the page searches at most this much of a pasted log, and says when it cut
 
 
-def explain(why: dict) -> list[tuple[str, str]]:
-    """Human labels for a result's ``why``: (kind, text) pairs, strongest evidence first."""
-    signals = why.get("signals") or {}
-    reasons: list[tuple[str, str]] = []
-    if why.get("pattern"):
-        reasons.append(("pattern", f"Error pattern matched: {why.get('pattern_text') or why['pattern']}"))
-    if signals.get("bm25") is not None:
-        reasons.append(("keywords", f"Keywords (rank {signals.get('bm25_rank')})"))
-    if signals.get("cosine") is not None:
-        reasons.append(("meaning", f"Meaning (similarity {signals['cosine']:.2f})"))
-    return reasons
-
-
 @router.get("/search", response_class=HTMLResponse, name="search")
 def search_page(
     request: Request,
@@ -55,6 +42,6 @@ def search_page(
         context.update(
             searched=True,
             matched=response.matched,
-            results=[(r, explain(r.why), stars.get(r.slug, 0)) for r in response.results],
+            results=[(r, r.why.reasons(), stars.get(r.slug, 0)) for r in response.results],
         )
     return render(request, "search.html", context)
