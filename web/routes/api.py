@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from synapse_ai.kb.views import entry_to_dict
 from synapse_ai.kb.why import Why
@@ -21,7 +21,7 @@ from synapse_ai.web.errors import SiteError
 from synapse_ai.web.moderate import store_submission
 from synapse_ai.web.routes.entries import find_entry
 from synapse_ai.web.routes.search import MAX_QUERY_CHARS
-from synapse_ai.web.submissions import Draft, validate
+from synapse_ai.web.submissions import Draft, api_fields, option_fields, validate
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -68,13 +68,10 @@ class EntryList(BaseModel):
     entries: list[EntrySummary]
 
 
-class FixOptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = ""
-    body: str = Field("", description="Markdown: prose and fenced code.")
+FixOptionIn = create_model("FixOptionIn", __config__=ConfigDict(extra="forbid"), **option_fields())
 
 
-class SubmissionIn(BaseModel):
+class _SubmissionBody(BaseModel):
     """A new solution.  Fields mirror the entry format (see entries/README.md)."""
 
     model_config = ConfigDict(
@@ -98,20 +95,16 @@ class SubmissionIn(BaseModel):
             ]
         },
     )
-    title: str = ""
-    summary: str = ""
-    quick_fix: str = Field("", description="The fix in one breath, at most 60 words: what to change.")
-    category: str = ""
-    tags: list[str] = []
-    patterns: list[str] = Field([], description="Python regular expressions, matched case-insensitively.")
-    symptom: str = ""
-    root_cause: str = ""
-    fix_options: list[FixOptionIn] = []
-    environment: list[str] = []
-    sources: list[str] = Field([], description="http(s) URLs backing the fix.")
-    savings: str = ""
-    contact: str = Field("", description="Optional; shown to the moderator only.")
-    website: str = Field("", description="Leave empty.")
+
+
+# The fields come from ``synapse_ai.web.submissions.Draft``, where the form's are declared too.
+SubmissionIn = create_model(
+    "SubmissionIn",
+    __base__=_SubmissionBody,
+    __doc__=_SubmissionBody.__doc__,
+    **api_fields(FixOptionIn),
+    website=(str, Field("", description="Leave empty.")),
+)
 
 
 class SubmissionOut(BaseModel):
