@@ -160,6 +160,21 @@ def fence_spans(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
+def prose_lines(text: str) -> list[str]:
+    """The lines of ``text`` outside its code fences, fence lines dropped too: code stripped as the
+    parser reads fences (``fence_spans``), for the indexer's embedded text, the hook's prose and
+    the submission checks.  Linear in the text."""
+    lines = text.split("\n")
+    spans = fence_spans(lines)
+    if not spans:
+        return lines
+    out, at = [], 0
+    for start, end in spans:
+        out += lines[at:start]
+        at = end + 1
+    return out + lines[at:]
+
+
 def code_blocks_in(markdown: str, first_line: int = 0) -> list[CodeBlock]:
     lines = markdown.split("\n")
     blocks = []

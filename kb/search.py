@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from synapse_ai.kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
 from synapse_ai.kb.fusion import rrf
+from synapse_ai.kb.limits import clamp_limit
 from synapse_ai.kb.signals import Evidence, SignalIndex
 from synapse_ai.kb.signature import MAX_SCAN, normalize
 from synapse_ai.kb.why import DecisionTrace, Signals, Why
@@ -239,7 +240,7 @@ def hybrid_search(
     ``query_vector`` the embedding of the focus; without them the search is lexical + signals only.
     ``analysis`` is ``analyse(query, signals)`` when the caller already has it.
     """
-    limit = max(1, min(int(limit), 50))
+    limit = clamp_limit(limit)
     if analysis is None:
         analysis = analyse(query, signals or SignalIndex(store.all_signals()))
     blocks, focus, error_text, evidence, context = (

@@ -43,7 +43,6 @@ MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 charact
 HARD_CAP_CHARS = 9000  # no --max-chars value may go past this
 MIN_CONTEXT_CHARS = 500  # room for the header lines and the "synapse show" line
 MAX_STDIN_BYTES = 16_000_000  # a larger event is drained and ignored (never a broken pipe for the writer)
-_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -74,7 +73,9 @@ def _one_line(text: str) -> str:
 
 def _prose(markdown: str, limit: int) -> str:
     """Markdown body -> one line of prose (code blocks dropped), cut at a sentence if possible."""
-    text = _one_line(_FENCE.sub(" ", markdown)).replace("**", "")
+    from synapse_ai.kb.model import prose_lines
+
+    text = _one_line(" ".join(prose_lines(markdown))).replace("**", "")
     if len(text) <= limit:
         return text
     cut = text[:limit]

@@ -87,6 +87,8 @@ DIAGNOSE_DESCRIPTION = (
     "seconds."
 )
 
+MAX_LIMIT = 20  # results per search_solutions call: a model reads every one of them
+
 SEARCH_SOLUTIONS: dict[str, Any] = {
     "name": "search_solutions",
     "description": SEARCH_DESCRIPTION,
@@ -100,7 +102,7 @@ SEARCH_SOLUTIONS: dict[str, Any] = {
             "limit": {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": 20,
+                "maximum": MAX_LIMIT,
                 "default": 5,
                 "description": "Maximum number of results (default 5).",
             },
@@ -153,8 +155,6 @@ DIAGNOSE_TRACE: dict[str, Any] = {
 }
 
 TOOL_DEFINITIONS: list[dict[str, Any]] = [SEARCH_SOLUTIONS, GET_SOLUTION, DIAGNOSE_TRACE]
-
-MAX_LIMIT = 20
 
 # What each tool returns, as JSON Schema (MCP publishes these as ``outputSchema`` and sends the
 # result as ``structuredContent`` too). Only the keys a client can rely on are required; entries
@@ -412,4 +412,6 @@ def check_limit(limit: Any) -> int:
     whole = isinstance(limit, int) or (isinstance(limit, float) and limit.is_integer())
     if isinstance(limit, bool) or not whole:
         raise ValueError(f"limit must be a whole number between 1 and {MAX_LIMIT}, got {limit!r}")
-    return max(1, min(int(limit), MAX_LIMIT))
+    from synapse_ai.kb.limits import clamp_limit
+
+    return clamp_limit(limit, MAX_LIMIT)

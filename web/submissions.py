@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from synapse_ai.kb.model import CATEGORIES, Entry, Section
+from synapse_ai.kb.model import CATEGORIES, Entry, Section, prose_lines
 from synapse_ai.kb.parse import MAX_FENCE_LINES, QUICK_FIX_MAX_WORDS, EntryError, parse_entry, pattern_error_reason, render_entry
 
 from synapse_ai.web import flags as flagging
@@ -233,13 +233,8 @@ def _check_fence_lines(draft: Draft, errors: dict[str, str]) -> bool:
 
 
 def _reserved_heading(text: str) -> str | None:
-    in_fence = False
-    for line in text.split("\n"):
-        if line.startswith("```"):
-            in_fence = not in_fence
-        elif not in_fence and _RESERVED_HEADING.match(line):
-            return line.strip()
-    return None
+    """The first line outside code that would read as a section or option heading of the entry."""
+    return next((line.strip() for line in prose_lines(text) if _RESERVED_HEADING.match(line)), None)
 
 
 def _check_list(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.views import entry_to_dict
 from synapse_ai.kb.why import Why
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
@@ -129,7 +130,7 @@ class StarOut(BaseModel):
 def api_search(
     kb: KB,
     q: Annotated[str, Query(description="A question, a symptom or an error message.")] = "",
-    limit: Annotated[int, Query(ge=1, le=50, description="Number of results.")] = 5,
+    limit: Annotated[int, Query(ge=1, le=MAX_RESULTS, description="Number of results.")] = 5,
 ) -> JSONResponse:
     if not q.strip():
         raise SiteError(400, "empty query", {"hint": "pass q, e.g. /api/search?q=429+rate_limit_error"})

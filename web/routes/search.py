@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.signature import MAX_SCAN
 from synapse_ai.web.deps import KB, Site
 from synapse_ai.web.templating import render
@@ -28,7 +29,7 @@ def search_page(
     kb: KB,
     site: Site,
     q: Annotated[str, Query(description="Question, symptom or error text")] = "",
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 10,
 ):
     query = q.strip()
     notice = None
