@@ -195,7 +195,8 @@ def json_text(data, **options) -> str:
 
 
 def _limit_option(f):
-    return click.option("--limit", "-n", default=5, show_default=True, type=click.IntRange(1, MAX_RESULTS), help="Number of results.")(f)
+    limits = click.IntRange(1, MAX_RESULTS)
+    return click.option("--limit", "-n", default=5, show_default=True, type=limits, help="Number of results.")(f)
 
 
 def _emit(response, as_json: bool) -> None:

@@ -57,7 +57,9 @@ class IndexSnapshot:
 
 
 class KnowledgeBase:
-    def __init__(self, store: Store, dirs: Sequence[Path], embedder: Embedder | None = None, notices: list[str] | None = None):
+    def __init__(
+        self, store: Store, dirs: Sequence[Path], embedder: Embedder | None = None, notices: list[str] | None = None
+    ):
         self.store = store
         self.dirs = [Path(d) for d in dirs]
         self._embedder = embedder

@@ -38,7 +38,8 @@ def _text(limit: int, description: str = "", api: str = "text"):
 def _option_part(form_name: str, api_key: str, limit: int, description: str = ""):
     """One half of the fix options: the form posts it as repeated ``form_name`` values, the API as
     ``fix_options[].api_key``; ``limit`` characters each."""
-    return field(default_factory=list, metadata={"form": form_name, "api": api_key, "limit": limit, "description": description})
+    metadata = {"form": form_name, "api": api_key, "limit": limit, "description": description}
+    return field(default_factory=list, metadata=metadata)
 
 
 @dataclass
@@ -143,34 +144,32 @@ def form_fields() -> dict[str, tuple[type, Any]]:
     return out
 
 
-def api_fields(option_model: type) -> dict[str, tuple[Any, Any]]:
-    """The JSON API body's fields as ``pydantic.create_model`` takes them: strings, or lists of
-    strings where the form takes lines or tags; the options as ``fix_options: list[option_model]``.
-    Limits appear in the schema; going over one is answered by ``validate`` (413), not by pydantic."""
+def _api_field(f: dataclasses.Field, default: Any) -> Any:
+    """A ``pydantic.Field`` for ``f`` in the API body: its description, and for a string its limit
+    (shown in the schema; going over it is answered by ``validate`` with a 413, not by pydantic)."""
     from pydantic import Field
 
-    def described(f: dataclasses.Field, default: Any) -> Any:
-        extra = {"maxLength": f.metadata["limit"]} if f.metadata["api"] == "text" else None
-        return Field(default, description=f.metadata["description"] or None, json_schema_extra=extra)
+    extra = {"maxLength": f.metadata["limit"]} if isinstance(default, str) else None
+    return Field(default, description=f.metadata["description"] or None, json_schema_extra=extra)
 
+
+def api_fields(option_model: type) -> dict[str, tuple[Any, Any]]:
+    """The JSON API body's fields as ``pydantic.create_model`` takes them: strings, or lists of
+    strings where the form takes lines or tags; the options as ``fix_options: list[option_model]``."""
     out: dict[str, tuple[Any, Any]] = {}
     for f in dataclasses.fields(Draft):
         if "form" in f.metadata:  # both option halves are one list of {title, body} objects
             out.setdefault("fix_options", (list[option_model], []))
-            continue
-        kind = str if f.metadata["api"] == "text" else list[str]
-        out[f.name] = (kind, described(f, "" if kind is str else []))
+        elif f.metadata["api"] == "text":
+            out[f.name] = (str, _api_field(f, ""))
+        else:
+            out[f.name] = (list[str], _api_field(f, []))
     return out
 
 
 def option_fields() -> dict[str, tuple[type, Any]]:
     """The fields of one API fix option (``{"title": ..., "body": ...}``)."""
-    from pydantic import Field
-
-    return {
-        f.metadata["api"]: (str, Field("", description=f.metadata["description"] or None, json_schema_extra={"maxLength": f.metadata["limit"]}))
-        for f in _OPTION_PARTS
-    }
+    return {f.metadata["api"]: (str, _api_field(f, "")) for f in _OPTION_PARTS}
 
 
 def _clean(value) -> str:
@@ -211,7 +210,8 @@ def _check_sizes(draft: Draft, errors: dict[str, str]) -> bool:
     too_large = False
     sized = [(name, getattr(draft, name), LIMITS[name]) for name in TEXT_FIELDS]
     for i, (title, body) in enumerate(draft.options, start=1):
-        sized += [(f"option_title_{i}", title, LIMITS["option_title"]), (f"option_body_{i}", body, LIMITS["option_body"])]
+        sized.append((f"option_title_{i}", title, LIMITS["option_title"]))
+        sized.append((f"option_body_{i}", body, LIMITS["option_body"]))
     for key, value, limit in sized:
         if len(value) > limit:
             errors[key] = f"Too long: {len(value):,} characters (at most {limit:,})."
@@ -238,7 +238,14 @@ def _reserved_heading(text: str) -> str | None:
 
 
 def _check_list(
-    errors: dict[str, str], name: str, items: list[str], valid: re.Pattern, most: int, *, empty: str, bad: Callable[[list[str]], str]
+    errors: dict[str, str],
+    name: str,
+    items: list[str],
+    valid: re.Pattern,
+    most: int,
+    *,
+    empty: str,
+    bad: Callable[[list[str]], str],
 ) -> None:
     """A list field (tags, sources): at least one item, every item ``valid``, at most ``most`` of
     them; the first problem found becomes the field's message (unless it already has one)."""
@@ -277,10 +284,11 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
     need("savings", "Savings", one_line=True)
     if "category" not in errors and draft.category not in CATEGORIES:
         errors["category"] = "Choose one of the categories." if not draft.category else f"Unknown category “{draft.category}”."
+    tag_rule = "Tags are lowercase words with - _ . + (no spaces, at most 40 characters)"
     _check_list(
         errors, "tags", split_tags(draft.tags), _TAG_RE, MAX_TAGS,
         empty="Give at least one tag (library, HTTP status, concept), separated by commas.",
-        bad=lambda bad: f"Tags are lowercase words with - _ . + (no spaces, at most 40 characters): {', '.join(bad[:3])}",
+        bad=lambda bad: f"{tag_rule}: {', '.join(bad[:3])}",
     )
     if "patterns" not in errors:
         patterns = [p for p in draft.patterns.split("\n") if p.strip()]

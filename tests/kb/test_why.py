@@ -34,7 +34,8 @@ def test_json_shape_is_the_documented_one(kb):
     assert all("decision" not in w for w in rest)  # only the top result says how matched was decided
     assert list(top["signals"]) == ["pattern_rank", "generic_rank", "bm25", "bm25_rank", "cosine", "dense_rank"]
     assert list(top["decision"]) == ["rule", "generic_candidates", "lead", "error_text", "context", "blocks"]
-    assert top["evidence"] == {"level": "specific", "kind": "pattern", "pattern": top["pattern"], "text": top["pattern_text"]}
+    pattern = {"level": "specific", "kind": "pattern", "pattern": top["pattern"], "text": top["pattern_text"]}
+    assert top["evidence"] == pattern
 
 
 def test_evidence_without_a_pattern_has_no_pattern_key():

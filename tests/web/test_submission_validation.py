@@ -157,9 +157,11 @@ def test_form_and_api_make_the_same_draft():
 
 
 def test_list_fields_share_one_rule():
-    errors = validate(draft(tags=" ".join(f"t{i}" for i in range(16)), sources="\n".join(f"https://x.y/{i}" for i in range(21)))).errors
+    many_tags, many_sources = " ".join(f"t{i}" for i in range(16)), "\n".join(f"https://x.y/{i}" for i in range(21))
+    errors = validate(draft(tags=many_tags, sources=many_sources)).errors
     assert errors["tags"] == "At most 15 tags." and errors["sources"] == "At most 20 sources."
     errors = validate(draft(tags="", sources="")).errors
-    assert errors["tags"].startswith("Give at least one tag") and errors["sources"].startswith("Give at least one source URL")
+    assert errors["tags"].startswith("Give at least one tag")
+    assert errors["sources"].startswith("Give at least one source URL")
     errors = validate(draft(tags="Bad Tag!, ok", sources="https://ok.example\nftp://nope")).errors
     assert errors["tags"].endswith(": tag!") and errors["sources"] == "Not an http(s) URL: ftp://nope"

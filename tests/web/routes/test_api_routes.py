@@ -192,7 +192,8 @@ def test_search_answer_is_what_the_schema_describes(client):
     why = schemas["Why"]["properties"]
     assert {"pattern", "pattern_text", "evidence", "section", "snippet", "signals", "decision"} == set(why)
     assert all(prop.get("description") for prop in why.values())
-    assert set(schemas["Signals"]["properties"]) == {"pattern_rank", "generic_rank", "bm25", "bm25_rank", "cosine", "dense_rank"}
+    signals = {"pattern_rank", "generic_rank", "bm25", "bm25_rank", "cosine", "dense_rank"}
+    assert set(schemas["Signals"]["properties"]) == signals
     for q in ("anthropic.RateLimitError: Error code: 429", "tool calls run one after another"):
         body = client.get("/api/search", params={"q": q, "limit": 5}).json()
         parsed = SearchOut.model_validate(body)  # the typed model reads the real answer back
