@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from synapse_ai.kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
 from synapse_ai.kb.fusion import rrf
 from synapse_ai.kb.limits import clamp_limit
+from synapse_ai.kb.model import without_code
 from synapse_ai.kb.signals import Evidence, SignalIndex
 from synapse_ai.kb.signature import MAX_SCAN, normalize
 from synapse_ai.kb.why import DecisionTrace, Signals, Why
@@ -113,27 +114,10 @@ def best_section(sections: list[tuple[str, str]], terms: list[str]) -> tuple[str
     return name, snippet(body, terms)
 
 
-def _without_code(body: str) -> str:
-    """``body`` with each fenced block (```` ``` ```` to the end of its line, through the next
-    ```` ``` ````) replaced by a space.  Found with ``str.find``: the regex that did this took
-    quadratic time on a long run of backticks with no newline."""
-    out, at = [], 0
-    while True:
-        start = body.find("```", at)
-        newline = body.find("\n", start + 3) if start >= 0 else -1
-        end = body.find("```", newline + 1) if newline >= 0 else -1
-        if end < 0:  # no complete block starts here, so none starts later either
-            out.append(body[at:])
-            return "".join(out)
-        out.append(body[at:start])
-        out.append(" ")
-        at = end + 3
-
-
 def snippet(body: str, terms: list[str], width: int = 220) -> str:
     """Plain text around the first query term, terms wrapped in ``**``.  The entry's own markdown
     emphasis is removed first so that the only ``**`` markers are ours."""
-    text = _without_code(body)
+    text = without_code(body)
     text = text.replace("**", "").replace("__", "")
     text = re.sub(r"^#{1,6}[ \t]+", "", text, flags=re.M)  # "### Option 1: ..." reads as "Option 1: ..."
     text = re.sub(r"\s+", " ", text).strip()

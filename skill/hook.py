@@ -73,9 +73,9 @@ def _one_line(text: str) -> str:
 
 def _prose(markdown: str, limit: int) -> str:
     """Markdown body -> one line of prose (code blocks dropped), cut at a sentence if possible."""
-    from synapse_ai.kb.model import prose_lines
+    from synapse_ai.kb.model import without_code
 
-    text = _one_line(" ".join(prose_lines(markdown))).replace("**", "")
+    text = _one_line(without_code(markdown)).replace("**", "")
     if len(text) <= limit:
         return text
     cut = text[:limit]

@@ -25,11 +25,14 @@ def test_prose_lines_drop_fenced_code_as_the_parser_reads_it():
     assert prose_lines("") == [""]
 
 
-def test_hook_prose_keeps_text_after_an_inline_backtick_span():
+def test_hook_prose_drops_code_blocks_and_keeps_inline_backtick_spans():
     from synapse_ai.skill.hook import _prose
 
-    body = "Falls back to a ```` ```python ```` fence, then parses the reply.\n\n```python\nx = 1\n```\nThe end."
-    assert _prose(body, 1000) == "Falls back to a ```` ```python ```` fence, then parses the reply. The end."
+    # The regex the hook used before cut everything after an inline ```` ``` ```` span.
+    inline = "Falls back to a ```` ```python ```` fence, then parses the whole reply as Python."
+    assert _prose(inline, 1000) == inline
+    listed = "The client log says:\n\n- Claude Desktop:\n  ```text\n  spawn npx ENOENT\n  ```\n- then it gives up."
+    assert _prose(listed, 1000) == "The client log says: - Claude Desktop: - then it gives up."
 
 
 def test_load_entry_turns_every_failure_into_problems(tmp_path):
