@@ -103,12 +103,12 @@ class SignalIndex:
             seen = {h.slug for h in specific}
             specific += [h for h in self.specific.match(tail) if h.slug not in seen]
         found = Evidence(specific=specific, generic=self.generic.match(text))
-        tokens: set[str] = set()
+        tokens: dict[str, None] = {}  # in order of appearance: the first type named is the one reported
         for token in _TOKEN.findall(text):
             token = token.strip(".").lower()
-            tokens.add(token)
-            tokens.add(token.rsplit(".", 1)[-1])  # anthropic.RateLimitError also names RateLimitError
-        for name in tokens & self.by_type.keys():
+            tokens[token] = None
+            tokens[token.rsplit(".", 1)[-1]] = None  # anthropic.RateLimitError also names RateLimitError
+        for name in [t for t in tokens if t in self.by_type]:
             for slug in self.by_type[name]:
                 found.types.setdefault(slug, name)
         for status in http_statuses(text):

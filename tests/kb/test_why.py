@@ -66,3 +66,26 @@ def test_for_agent_keeps_what_a_model_can_act_on():
 def test_from_dict_tolerates_missing_keys():
     assert Why.from_dict({}) == Why() and Why.from_dict(None) == Why()
     assert Why.from_dict({"signals": {"cosine": 0.5, "unknown": 1}}).signals == Signals(cosine=0.5)
+
+
+def test_why_is_the_same_in_every_process(kb):
+    """The error type an explanation names does not depend on the interpreter's hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    db = kb.store.path
+    query = "anthropic.BadRequestError: Error code: 400 - {'type': 'error', 'error': {'type': 'invalid_request_error'}}"
+    script = (
+        "import json, sys; from synapse_ai.kb import KnowledgeBase; from synapse_ai.kb.embed import HashingEmbedder; "
+        "kb = KnowledgeBase.open(sys.argv[1], refresh=False, embedder=HashingEmbedder()); "
+        "print(json.dumps([r.why.to_dict().get('evidence') for r in kb.match(sys.argv[2], 10).results]))"
+    )
+    answers = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        command = [sys.executable, "-c", script, str(db), query]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        answers.add(done.stdout)
+    assert len(answers) == 1 and '"error_type"' in answers.pop()
