@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from synapse_ai.kb.cli import db_option
-from synapse_ai.kb.why import Why
 
 if TYPE_CHECKING:
     from synapse_ai.kb.service import KnowledgeBase
+    from synapse_ai.kb.why import Why
 
 EVENT = "PostToolUseFailure"
 MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 characters; stay well below.
@@ -87,6 +87,7 @@ def build_context(entry: Any, why: Why | dict | None = None, max_chars: int = MA
     """Facts about the matched entry: title, root cause, fix options, where to read the rest.
     ``why`` is the result's ``Why``, or its JSON form (``Why.to_dict()``)."""
     from synapse_ai.kb.views import fix_digest
+    from synapse_ai.kb.why import Why  # here, not at the top: the PostToolUse nudge runs on every call
 
     max_chars = max(MIN_CONTEXT_CHARS, min(int(max_chars), HARD_CAP_CHARS))
     head = [
