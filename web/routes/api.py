@@ -142,6 +142,7 @@ class StarOut(BaseModel):
 )
 def api_search(
     kb: KB,
+    site: Site,
     q: Annotated[str, Query(description="A question, a symptom or an error message.")] = "",
     limit: Annotated[int, Query(ge=1, le=50, description="Number of results.")] = 5,
 ) -> JSONResponse:
@@ -149,7 +150,7 @@ def api_search(
         raise SiteError(400, "empty query", {"hint": "pass q, e.g. /api/search?q=429+rate_limit_error"})
     if len(q) > MAX_QUERY_CHARS:
         raise SiteError(413, f"query too long ({len(q):,} characters; at most {MAX_QUERY_CHARS:,})")
-    return JSONResponse(kb.search(q, limit).to_dict())
+    return JSONResponse(kb.search(q, limit, feedback=site.feedback_for).to_dict())
 
 
 @router.get("/entries", name="api_entries", summary="List entries", response_model=EntryList)
@@ -183,12 +184,14 @@ def api_entries(
     name="api_entry",
     summary="One entry, with its sections and fix options",
     response_model=None,
-    responses={200: {"description": "`kb.views.entry_to_dict(entry)` plus `stars`: `quick_fix` and `verified` (`{date, against}` or null) first, then the sections and fix options."}, 404: _err("No such entry; detail.did_you_mean lists close slugs.")},
+    responses={200: {"description": "`kb.views.entry_to_dict(entry)` plus `stars`, `confirmations` (distinct keys) and open `flags`: `quick_fix` and `verified` (`{date, against}` or null) first, then the sections and fix options."}, 404: _err("No such entry; detail.did_you_mean lists close slugs.")},
 )
 def api_entry(slug: str, kb: KB, site: Site) -> JSONResponse:
     entry = find_entry(kb, slug)
     data = entry_to_dict(entry)
     data["stars"] = site.star_count(slug)
+    data["confirmations"] = site.confirmation_count(slug)
+    data["flags"] = [{k: f[k] for k in ("id", "reason", "note", "created_at")} for f in site.open_entry_flags(slug)]
     return JSONResponse(data)
 
 

@@ -1,0 +1,70 @@
+"""What people and agents say about entries, as a bounded prior over the fused ranking.  Pure.
+
+Confirmations ("this fixed it", counted once per key) are evidence that an entry is *right*, not
+that it is *relevant to this query*: a popular entry must not push a better-matching one down.  So
+the prior is small and bounded, and it never lifts an entry past a specific-evidence hit (the
+entry's own error text) ranked above it.  Open ``incorrect`` flags from several distinct keys
+demote an entry below every other candidate until a moderator reviews it (resolves the flags).
+
+``apply_feedback`` works on the fused ``(id, score)`` list of ``kb.fusion.rrf``; the counts come from
+whoever keeps them (the site store), through a ``FeedbackLookup`` the caller passes to the search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from synapse_ai.kb.fusion import RRF_K
+
+# At most half of what rank 1 in one unit-weight retriever is worth: enough to order near-ties,
+# never enough to jump a clear gap.
+PRIOR_MAX = 0.5 / (RRF_K + 1)
+PRIOR_HALF = 3  # confirmations at which the bonus reaches half of PRIOR_MAX (it saturates after)
+DEMOTE_AT = 3  # distinct keys with an open ``incorrect`` flag that demote an entry
+
+
+@dataclass(frozen=True)
+class Feedback:
+    confirmations: int = 0  # distinct voters who said it fixed their problem
+    incorrect_flags: int = 0  # distinct voters with an open "incorrect" flag
+
+    @property
+    def demoted(self) -> bool:
+        return self.incorrect_flags >= DEMOTE_AT
+
+    def to_dict(self) -> dict:
+        return {"confirmations": self.confirmations, "incorrect_flags": self.incorrect_flags, "demoted": self.demoted}
+
+
+FeedbackLookup = Callable[[Sequence[str]], Mapping[str, Feedback]]
+
+
+def confirmation_bonus(confirmations: int) -> float:
+    """Grows with the first few confirmations and saturates below ``PRIOR_MAX``."""
+    n = max(0, confirmations)
+    return PRIOR_MAX * n / (n + PRIOR_HALF)
+
+
+def apply_feedback(
+    fused: Sequence[tuple[str, float]], feedback: Mapping[str, Feedback], specific: set[str] | frozenset[str]
+) -> list[tuple[str, float]]:
+    """The fused list re-ordered by feedback, with adjusted scores.
+
+    * Each entry gains ``confirmation_bonus``, capped so it never exceeds the score of a
+      ``specific`` hit ranked above it (ties keep the original order, so it stays below).
+    * Demoted entries (``Feedback.demoted``) go after all others, in their original order.
+    * Without feedback the list comes back unchanged.
+    """
+    adjusted: list[tuple[bool, float, int, str]] = []
+    ceiling: float | None = None
+    for position, (slug, score) in enumerate(fused):
+        found = feedback.get(slug)
+        new = score + (confirmation_bonus(found.confirmations) if found else 0.0)
+        if ceiling is not None:
+            new = min(new, max(ceiling, score))
+        adjusted.append((bool(found and found.demoted), new, position, slug))
+        if slug in specific:
+            ceiling = score if ceiling is None else min(ceiling, score)
+    adjusted.sort(key=lambda item: (item[0], -item[1], item[2]))
+    return [(slug, score) for _demoted, score, _position, slug in adjusted]
