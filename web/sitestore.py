@@ -195,7 +195,8 @@ class SiteStore:
             "insert into entry_flags (id, slug, voter, reason, note, status, created_at, resolved_at, resolution) "
             "values (?, ?, ?, ?, ?, 'open', ?, '', '') "
             "on conflict (slug, voter, reason) where status = 'open' do update set note = excluded.note",
-            [secrets.token_hex(8), slug, voter, reason, note, _now()],
+            # Microseconds, so flags sent within one second still list in the order they came.
+            [secrets.token_hex(8), slug, voter, reason, note, datetime.now(timezone.utc).isoformat(timespec="microseconds")],
         )
 
     def open_entry_flags(self, slug: str | None = None) -> list[dict]:
