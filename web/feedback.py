@@ -93,17 +93,17 @@ def propose(site, body: dict, proposer: str) -> str:
 
 
 # ---------------------------------------------------------------------- an entry file as a proposal
-def proposal_from_markdown(text: str, path: Path | str | None = None) -> tuple[dict, list[str]]:
+def proposal_from_markdown(text: str) -> tuple[dict, list[str]]:
     """The proposal body for an entry written in the entry format, and what it cannot carry.
 
-    Raises FeedbackError 422 naming each problem (with its line) when the file does not parse, or
+    The file's name and slug need not agree (the moderator's approval picks the slug).  Raises FeedbackError 422 naming each problem (with its line) when the file does not parse, or
     when the body would not pass the server's validation.
     """
     from synapse_ai.kb.parse import EntryError, parse_entry
     from synapse_ai.web.submissions import Draft, validate
 
     try:
-        entry = parse_entry(text, path)
+        entry = parse_entry(text)
     except EntryError as exc:
         problems = [f"line {p.line}: {p.message}" if p.line else p.message for p in exc.problems]
         raise FeedbackError(422, "the file is not a valid entry", {"problems": problems}) from None

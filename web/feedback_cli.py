@@ -89,7 +89,7 @@ def propose_command(file, as_json, db):
     except OSError as exc:
         raise UserError(f"cannot read {file}: {exc.strerror or exc}") from None
     try:
-        body, left_out = proposal_from_markdown(text, file)
+        body, left_out = proposal_from_markdown(text)
     except FeedbackError as exc:
         raise UserError(f"{file}: {_explain(exc)}") from None
     if left_out:

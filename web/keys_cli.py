@@ -80,7 +80,7 @@ def list_keys(as_json, db):
         click.echo("no API keys (create one with: synapse keys create --name NAME --scope read)")
     for k in keys:
         state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
-        click.echo(f"{k.id}  {k.prefix}…  {k.name}  [{' '.join(k.scopes)}]  created {k.created_at}  {state}")
+        click.echo(f"{k.id}  {k.prefix}…  {k.name}  [{' '.join(k.scopes)}]  created {k.created_at[:19]}  {state}")
 
 
 @keys_group.command("revoke")

@@ -27,6 +27,11 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _now_precise() -> str:
+    """Microseconds, so rows made within one second (keys, flags) still list in the order they came."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
 def _client_key(client_id: str) -> str:
     """Stars are stored under a hash of the client cookie, never the cookie itself."""
     return hashlib.sha256(client_id.encode()).hexdigest()[:32]
@@ -158,7 +163,7 @@ class SiteStore:
 
     # ------------------------------------------------------------------ API keys (migration m005)
     def add_api_key(self, name: str, scopes: tuple[str, ...], key_hash: str, prefix: str) -> ApiKey:
-        key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now())
+        key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now_precise())
         self._write(
             "insert into api_keys (id, name, key_hash, prefix, scopes, created_at, revoked_at) values (?, ?, ?, ?, ?, ?, '')",
             [key.id, name, key_hash, prefix, " ".join(scopes), key.created_at],
@@ -195,8 +200,7 @@ class SiteStore:
             "insert into entry_flags (id, slug, voter, reason, note, status, created_at, resolved_at, resolution) "
             "values (?, ?, ?, ?, ?, 'open', ?, '', '') "
             "on conflict (slug, voter, reason) where status = 'open' do update set note = excluded.note",
-            # Microseconds, so flags sent within one second still list in the order they came.
-            [secrets.token_hex(8), slug, voter, reason, note, datetime.now(timezone.utc).isoformat(timespec="microseconds")],
+            [secrets.token_hex(8), slug, voter, reason, note, _now_precise()],
         )
 
     def open_entry_flags(self, slug: str | None = None) -> list[dict]:
