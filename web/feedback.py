@@ -37,6 +37,17 @@ class FeedbackError(ValueError):
         super().__init__(message)
         self.status, self.message, self.detail = status, message, detail
 
+    def explain(self) -> str:
+        """The message with what the detail adds (close slugs, field errors, parse problems)."""
+        detail = self.detail if isinstance(self.detail, dict) else {}
+        if detail.get("did_you_mean"):
+            return f"{self.message}; did you mean: {', '.join(detail['did_you_mean'])}"
+        if detail.get("fields"):
+            return self.message + "".join(f"\n  {name}: {text}" for name, text in detail["fields"].items())
+        if detail.get("problems"):
+            return self.message + "".join(f"\n  {text}" for text in detail["problems"])
+        return self.message
+
 
 # ---------------------------------------------------------------------- the operations
 def check_flag(reason: Any, note: Any) -> tuple[str, str]:
@@ -73,6 +84,36 @@ def flag(kb, site, slug: str, voter: str, reason: Any, note: Any = "") -> dict:
     return {"slug": slug, "reason": reason, "status": "open", "open_flags": len(site.open_entry_flags(slug))}
 
 
+TEXT_FIELDS = ("title", "summary", "quick_fix", "category", "symptom", "root_cause", "savings", "contact")
+LIST_FIELDS = ("tags", "patterns", "environment", "sources")
+
+
+def check_proposal_shape(body: Any) -> None:
+    """The types of the /api/submissions body (the API checks them with pydantic; agents' tool
+    calls reach ``propose`` without it).  FeedbackError 422 naming each wrong field."""
+    if not isinstance(body, dict):
+        raise FeedbackError(422, "a proposal is a JSON object of entry fields")
+    errors = {}
+    for name, value in body.items():
+        if name in TEXT_FIELDS:
+            ok = isinstance(value, str)
+        elif name in LIST_FIELDS:
+            ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        elif name == "fix_options":
+            ok = isinstance(value, list) and all(
+                isinstance(o, dict) and set(o) <= {"title", "body"} and all(isinstance(v, str) for v in o.values())
+                for o in value
+            )
+        else:
+            errors[name] = "unknown field"
+            continue
+        if not ok:
+            errors[name] = "a list of {title, body} strings" if name == "fix_options" else (
+                "a list of strings" if name in LIST_FIELDS else "a string")
+    if errors:
+        raise FeedbackError(422, "validation failed", {"fields": errors})
+
+
 def propose(site, body: dict, proposer: str) -> str:
     """Validate a proposal (the /api/submissions body) and store it as a pending submission.
 
@@ -81,6 +122,7 @@ def propose(site, body: dict, proposer: str) -> str:
     from synapse_ai.web.moderate import store_submission
     from synapse_ai.web.submissions import Draft, validate
 
+    check_proposal_shape(body)
     draft = Draft.from_api(body)
     validation = validate(draft)
     if validation.too_large:

@@ -34,20 +34,9 @@ def _run(db: Path | None, call) -> dict:
     try:
         return call(target)
     except FeedbackError as exc:
-        raise UserError(_explain(exc)) from None
+        raise UserError(exc.explain()) from None
     finally:
         target.close()
-
-
-def _explain(exc: FeedbackError) -> str:
-    detail = exc.detail if isinstance(exc.detail, dict) else {}
-    if detail.get("did_you_mean"):
-        return f"{exc.message}; did you mean: {', '.join(detail['did_you_mean'])}"
-    if detail.get("fields"):
-        return exc.message + "".join(f"\n  {name}: {text}" for name, text in detail["fields"].items())
-    if detail.get("problems"):
-        return exc.message + "".join(f"\n  {text}" for text in detail["problems"])
-    return exc.message
 
 
 @click.command("confirm")
@@ -91,7 +80,7 @@ def propose_command(file, as_json, db):
     try:
         body, left_out = proposal_from_markdown(text)
     except FeedbackError as exc:
-        raise UserError(f"{file}: {_explain(exc)}") from None
+        raise UserError(f"{file}: {exc.explain()}") from None
     if left_out:
         click.echo(f"synapse: a proposal does not carry {', '.join(left_out)}; the moderator can add them", err=True)
     answer = _run(db, lambda target: target.propose(body))
