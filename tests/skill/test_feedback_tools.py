@@ -73,3 +73,13 @@ def test_propose_with_approval_is_pending_and_not_searchable(tools):
     with pytest.raises(ValueError) as raised:
         tools.propose_solution(user_approved=True, **valid_api_payload(sources=["not a url"]))
     assert "sources" in str(raised.value)
+
+
+def test_skill_tells_agents_when_to_confirm_flag_and_propose():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "skill" / "bundle" / "synapse-ai" / "SKILL.md").read_text()
+    section = text[text.index("## After you used an entry"):text.index("## When an agent run is slow")]
+    for phrase in ("synapse confirm SLUG", "The fix worked", "synapse flag SLUG --reason", "outdated",
+                   "synapse propose", "only with the user's approval", "SYNAPSE_URL"):
+        assert phrase in section, phrase
