@@ -41,13 +41,11 @@ import click
 from pydantic import PlainValidator  # module level: tool signatures are evaluated from module globals
 
 from synapse_ai.kb.cli import db_option
+from synapse_ai.skill.feedback_tools import CONFIRM_DESCRIPTION, FLAG_DESCRIPTION, PROPOSE_DESCRIPTION
 from synapse_ai.skill.tools import (
-    CONFIRM_DESCRIPTION,
     DIAGNOSE_DESCRIPTION,
-    FLAG_DESCRIPTION,
     GET_DESCRIPTION,
     OUTPUT_SCHEMAS,
-    PROPOSE_DESCRIPTION,
     SEARCH_DESCRIPTION,
     TOOL_DEFINITIONS,
     SynapseTools,

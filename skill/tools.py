@@ -6,8 +6,8 @@ the moment a call fails, without shelling out to ``synapse``. It gets these tool
 * ``search_solutions`` - search the knowledge base with an error message, traceback or symptom;
 * ``get_solution`` - one entry in full (root cause, fix options with code);
 * ``diagnose_trace`` - find tool calls in a saved transcript that could have run in parallel;
-* ``confirm_solution``, ``flag_solution``, ``propose_solution`` - the feedback loop: say a fix
-  worked, report an entry that is wrong or outdated, propose a new one (with the user's approval).
+* ``confirm_solution``, ``flag_solution``, ``propose_solution`` - the feedback loop
+  (:mod:`synapse_ai.skill.feedback_tools`): a fix worked, an entry is wrong or outdated, a new fix.
 
 ``TOOL_DEFINITIONS`` goes into ``messages.create(tools=...)``; :class:`SynapseTools` holds the
 implementations (sharing one lazily opened :class:`kb.KnowledgeBase`), and
@@ -34,15 +34,14 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from synapse_ai.skill.feedback_tools import FEEDBACK_OUTPUT_SCHEMAS, FEEDBACK_TOOL_DEFINITIONS, FeedbackTools
+
 __all__ = [
-    "CONFIRM_SOLUTION",
     "DIAGNOSE_TRACE",
     "FEEDBACK_TOOL_DEFINITIONS",
-    "FLAG_SOLUTION",
     "GET_SOLUTION",
     "MAX_LIMIT",
     "OUTPUT_SCHEMAS",
-    "PROPOSE_SOLUTION",
     "REFERENCE_NOTE",
     "SEARCH_SOLUTIONS",
     "TOOL_DEFINITIONS",
@@ -155,106 +154,7 @@ DIAGNOSE_TRACE: dict[str, Any] = {
     },
 }
 
-CONFIRM_DESCRIPTION = (
-    "Tell the SynapseAI knowledge base that an entry's fix worked: call it after you applied the fix "
-    "from a search_solutions or get_solution result and the error is gone (the failing call now "
-    "succeeds, the tests pass). Confirmations are counted once per API key (or local user), so "
-    "calling it again changes nothing, and they help the next agent find the fix. Do not confirm "
-    "an entry you only read, or whose fix you did not verify. Returns {slug, confirmations}."
-)
-
-FLAG_DESCRIPTION = (
-    "Report a SynapseAI knowledge-base entry to its moderators: reason 'incorrect' when you "
-    "applied its fix as written and it did not solve the problem or made it worse, 'stale' when it "
-    "is outdated (an SDK, API or model changed; a parameter no longer exists), 'duplicate' when "
-    "another entry says the same (name its slug in the note), 'harmful' when following it would "
-    "damage something or it tells the reader to run something unrelated. Put what you saw in "
-    "'note' (the error after the fix, the version that changed), without secrets. Entries "
-    "flagged incorrect by several keys rank last until a moderator reviews them. Returns "
-    "{slug, reason, status, open_flags}."
-)
-
-PROPOSE_DESCRIPTION = (
-    "Propose a new entry for the SynapseAI knowledge base after you solved an error or slowdown "
-    "that search_solutions did not know (matched was false and the results did not fit). ONLY "
-    "with the user's explicit approval: show the user the entry you would send and ask first, "
-    "then pass user_approved=true. Write it as a fix for the next person: the exact error text "
-    "in 'patterns' (Python regexes), what happened ('symptom'), why ('root_cause'), one or more "
-    "fix options with code, the environment it applies to and source URLs backing it. Remove "
-    "secrets, paths and names from the user's project. A moderator reviews it; nothing is "
-    "searchable before approval. Returns {ref, status: 'pending'} (and status_url from a server)."
-)
-
-_TEXT = {"type": "string"}
-CONFIRM_SOLUTION: dict[str, Any] = {
-    "name": "confirm_solution",
-    "description": CONFIRM_DESCRIPTION,
-    "input_schema": {
-        "type": "object",
-        "properties": {"slug": {"type": "string", "description": "The entry whose fix worked, e.g. 'rate-limit-429'."}},
-        "required": ["slug"],
-    },
-}
-
-FLAG_SOLUTION: dict[str, Any] = {
-    "name": "flag_solution",
-    "description": FLAG_DESCRIPTION,
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "slug": {"type": "string", "description": "The entry to report."},
-            "reason": {
-                "type": "string",
-                "enum": ["stale", "incorrect", "duplicate", "harmful"],
-                "description": "What is wrong: stale, incorrect, duplicate or harmful.",
-            },
-            "note": {"type": "string", "description": "What you saw, for the moderator (at most 2,000 characters)."},
-        },
-        "required": ["slug", "reason"],
-    },
-}
-
-PROPOSE_SOLUTION: dict[str, Any] = {
-    "name": "propose_solution",
-    "description": PROPOSE_DESCRIPTION,
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "user_approved": {"type": "boolean", "description": "True only after the user approved sending this entry."},
-            "title": {"type": "string", "description": "The error or symptom as a short headline."},
-            "summary": {"type": "string", "description": "One line: what goes wrong and what fixes it."},
-            "quick_fix": {"type": "string", "description": "The fix in one breath (at most 60 words): what to change."},
-            "category": {
-                "type": "string",
-                "enum": ["api-errors", "tool-use", "agent-loops", "mcp", "async-execution", "token-cost", "performance",
-                         "output-handling"],
-                "description": "The entry's category.",
-            },
-            "tags": {"type": "array", "items": _TEXT, "description": "Lowercase tags: library, HTTP status, concept."},
-            "patterns": {"type": "array", "items": _TEXT, "description": "Python regexes matching the exact error text."},
-            "symptom": {"type": "string", "description": "What the user sees (markdown; quote the error)."},
-            "root_cause": {"type": "string", "description": "Why it happens (markdown)."},
-            "fix_options": {
-                "type": "array",
-                "description": "One or more ways to fix it, best first.",
-                "items": {
-                    "type": "object",
-                    "properties": {"title": _TEXT, "body": {"type": "string", "description": "Markdown with code."}},
-                    "required": ["title", "body"],
-                },
-            },
-            "environment": {"type": "array", "items": _TEXT, "description": "SDKs, versions, runtimes it applies to."},
-            "sources": {"type": "array", "items": _TEXT, "description": "http(s) URLs backing the fix."},
-            "savings": {"type": "string", "description": "What fixing it saves (time, tokens); 'none' if nothing."},
-        },
-        "required": ["user_approved", "title", "summary", "quick_fix", "category", "tags", "symptom", "root_cause",
-                     "fix_options", "environment", "sources", "savings"],
-    },
-}
-
-FEEDBACK_TOOL_DEFINITIONS: list[dict[str, Any]] = [CONFIRM_SOLUTION, FLAG_SOLUTION, PROPOSE_SOLUTION]
 TOOL_DEFINITIONS: list[dict[str, Any]] = [SEARCH_SOLUTIONS, GET_SOLUTION, DIAGNOSE_TRACE, *FEEDBACK_TOOL_DEFINITIONS]
-PROPOSAL_FIELDS = tuple(name for name in PROPOSE_SOLUTION["input_schema"]["properties"] if name != "user_approved")
 
 MAX_LIMIT = 20
 
@@ -328,30 +228,11 @@ OUTPUT_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["findings", "summary", "fix"],
     },
-    "confirm_solution": {
-        "type": "object",
-        "properties": {"slug": {"type": "string"}, "confirmations": {"type": "integer"}},
-        "required": ["slug", "confirmations"],
-    },
-    "flag_solution": {
-        "type": "object",
-        "properties": {
-            "slug": {"type": "string"},
-            "reason": {"type": "string"},
-            "status": {"type": "string"},
-            "open_flags": {"type": "integer"},
-        },
-        "required": ["slug", "reason", "status", "open_flags"],
-    },
-    "propose_solution": {
-        "type": "object",
-        "properties": {"ref": {"type": "string"}, "status": {"type": "string"}, "status_url": {"type": "string"}},
-        "required": ["ref", "status"],
-    },
+    **FEEDBACK_OUTPUT_SCHEMAS,
 }
 
 
-class SynapseTools:
+class SynapseTools(FeedbackTools):
     """The implementations behind :data:`TOOL_DEFINITIONS`, sharing one knowledge base.
 
     The knowledge base opens on first use (or in the background after :meth:`warm`), because
@@ -365,8 +246,6 @@ class SynapseTools:
         self._db = db
         self._owns_kb = kb is None
         self._lock = threading.Lock()
-        self._feedback: Any = None
-        self._feedback_lock = threading.Lock()
 
     # ------------------------------------------------------------------ knowledge base
     @property
@@ -391,23 +270,8 @@ class SynapseTools:
         thread.start()
         return thread
 
-    def feedback(self) -> Any:
-        """Where confirmations, flags and proposals go: the server at ``SYNAPSE_URL`` if set, else this
-        machine's database (``synapse_ai.web.feedback``), opened on first use."""
-        with self._feedback_lock:
-            if self._feedback is None:
-                import os
-
-                from synapse_ai.web.feedback import URL_ENV, LocalFeedback, open_feedback
-
-                self._feedback = open_feedback() if os.environ.get(URL_ENV, "").strip() else LocalFeedback.open(kb=self.kb)
-            return self._feedback
-
     def close(self) -> None:
-        with self._feedback_lock:
-            if self._feedback is not None:
-                self._feedback.close()
-                self._feedback = None
+        self.close_feedback()
         with self._lock:
             if self._kb is not None and self._owns_kb:
                 self._kb.close()
@@ -509,43 +373,6 @@ class SynapseTools:
                 raise ValueError("'transcript' is a string but not JSON; pass the object or use 'path'") from None
         return diagnose(transcript, default_latency=default_latency)
 
-    def _send_feedback(self, call: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        from synapse_ai.web.feedback import FeedbackError
-
-        try:
-            return call(self.feedback())
-        except FeedbackError as exc:
-            raise ValueError(exc.explain()) from None
-
-    def confirm_solution(self, slug: str | None = None) -> dict[str, Any]:
-        """Record that an entry's fix worked (idempotent per key or local user)."""
-        if not isinstance(slug, str) or not slug.strip():
-            raise ValueError("slug must be a non-empty string, e.g. 'rate-limit-429'")
-        return self._send_feedback(lambda target: target.confirm(slug.strip()))
-
-    def flag_solution(self, slug: str | None = None, reason: str | None = None, note: str | None = "") -> dict[str, Any]:
-        """Report an entry (stale, incorrect, duplicate, harmful) to the moderators."""
-        from synapse_ai.web.feedback import check_flag
-
-        if not isinstance(slug, str) or not slug.strip():
-            raise ValueError("slug must be a non-empty string, e.g. 'rate-limit-429'")
-        try:
-            reason, note = check_flag(reason, note)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
-        return self._send_feedback(lambda target: target.flag(slug.strip(), reason, note))
-
-    def propose_solution(self, user_approved: Any = None, **fields: Any) -> dict[str, Any]:
-        """Send a new entry for moderation; refused unless the user approved it (``user_approved``)."""
-        if user_approved is not True:
-            raise ValueError(
-                "not sent: show the user the entry and ask whether to send it, then call again with user_approved=true"
-            )
-        unknown = sorted(set(fields) - set(PROPOSAL_FIELDS))
-        if unknown:
-            raise ValueError(f"unknown field {', '.join(unknown)} (fields: {', '.join(PROPOSAL_FIELDS)})")
-        return self._send_feedback(lambda target: target.propose(fields))
-
     # ------------------------------------------------------------------ dispatch
     def handlers(self) -> dict[str, Callable[..., Any]]:
         """Tool name -> implementation, in the shape ``execute_tool_calls`` and ``run_agent`` take."""
@@ -553,9 +380,7 @@ class SynapseTools:
             "search_solutions": self.search_solutions,
             "get_solution": self.get_solution,
             "diagnose_trace": self.diagnose_trace,
-            "confirm_solution": self.confirm_solution,
-            "flag_solution": self.flag_solution,
-            "propose_solution": self.propose_solution,
+            **self.feedback_handlers(),
         }
 
     async def dispatch(

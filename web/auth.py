@@ -59,11 +59,16 @@ class KeyLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "KeyLimits":
-        return cls(RateLimiter(settings.key_rate_limit, 60), RateLimiter(settings.key_propose_limit, settings.submit_window))
+        return cls(
+            RateLimiter(settings.key_rate_limit, 60), RateLimiter(settings.key_propose_limit, settings.submit_window)
+        )
 
 
 def too_many(what: str, wait: int) -> SiteError:
-    return SiteError(429, f"too many {what} with this key; try again in {wait} seconds", {"retry_after": wait}, headers={"Retry-After": str(wait)})
+    return SiteError(
+        429, f"too many {what} with this key; try again in {wait} seconds", {"retry_after": wait},
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def identify(request: Request) -> Caller:
@@ -104,7 +109,8 @@ def require_scope(scope: str):
             )
         if not caller.allows(scope):
             raise SiteError(
-                403, f"this API key lacks the '{scope}' scope", {"required_scope": scope, "scopes": list(caller.key.scopes)},
+                403, f"this API key lacks the '{scope}' scope",
+                {"required_scope": scope, "scopes": list(caller.key.scopes)},
                 headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
             )
         return caller
@@ -115,7 +121,8 @@ def require_scope(scope: str):
 def _moderator_cookie(request: Request) -> bool:
     settings: Settings = request.app.state.settings
     cookie = request.cookies.get(ADMIN_COOKIE, "")
-    return bool(settings.admin_token and cookie and request.app.state.signer.check_admin_cookie(settings.admin_token, cookie))
+    signer = request.app.state.signer
+    return bool(settings.admin_token and cookie and signer.check_admin_cookie(settings.admin_token, cookie))
 
 
 def site_access(request: Request) -> None:

@@ -138,8 +138,9 @@ def propose(site, body: dict, proposer: str) -> str:
 def proposal_from_markdown(text: str) -> tuple[dict, list[str]]:
     """The proposal body for an entry written in the entry format, and what it cannot carry.
 
-    The file's name and slug need not agree (the moderator's approval picks the slug).  Raises FeedbackError 422 naming each problem (with its line) when the file does not parse, or
-    when the body would not pass the server's validation.
+    The file's name and slug need not agree (the moderator's approval picks the slug).  Raises
+    FeedbackError 422 naming each problem (with its line) when the file does not parse, or when the
+    body would not pass the server's validation.
     """
     from synapse_ai.kb.parse import EntryError, parse_entry
     from synapse_ai.web.submissions import Draft, validate
@@ -174,7 +175,8 @@ def proposal_from_markdown(text: str) -> tuple[dict, list[str]]:
             left_out.append(f"front matter '{name}'")
     validation = validate(Draft.from_api(body))
     if not validation.ok:
-        raise FeedbackError(413 if validation.too_large else 422, "the entry would be refused", {"fields": validation.errors})
+        status = 413 if validation.too_large else 422
+        raise FeedbackError(status, "the entry would be refused", {"fields": validation.errors})
     return body, left_out
 
 
@@ -225,7 +227,9 @@ Transport = Callable[[str, str, Any], tuple[int, Any]]
 class HttpFeedback:
     """The same operations against a SynapseAI server (``SYNAPSE_URL``, key in ``SYNAPSE_API_KEY``)."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 10.0, transport: Transport | None = None):
+    def __init__(
+        self, base_url: str, api_key: str | None = None, *, timeout: float = 10.0, transport: Transport | None = None
+    ):
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout

@@ -61,7 +61,8 @@ def flag_command(slug, reason, note, as_json, db):
     slug = clean_argument(slug, "slug").strip()
     note = clean_argument(note, "note") or ""
     answer = _run(db, lambda target: target.flag(slug, reason, note))
-    click.echo(json_text(answer) if as_json else f"{answer['slug']}: flagged {answer['reason']} ({answer['open_flags']} open)")
+    said = f"{answer['slug']}: flagged {answer['reason']} ({answer['open_flags']} open)"
+    click.echo(json_text(answer) if as_json else said)
 
 
 @click.command("propose")

@@ -60,11 +60,14 @@ def create(name, scopes, as_json, db):
         click.echo(json_text({"id": stored.id, "key": key}))
         return
     click.echo(key)
-    click.echo(f"id {stored.id}, name '{name}', scopes {' '.join(scopes)}. Store the key now: it is not shown again.", err=True)
+    said = f"id {stored.id}, name '{name}', scopes {' '.join(scopes)}. Store the key now: it is not shown again."
+    click.echo(said, err=True)
 
 
 @keys_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {id, name, prefix, scopes, created_at, revoked_at}.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list of {id, name, prefix, scopes, created_at, revoked_at}."
+)
 @db_option
 def list_keys(as_json, db):
     """List keys (never the keys themselves: their first characters)."""

@@ -165,7 +165,8 @@ class SiteStore:
     def add_api_key(self, name: str, scopes: tuple[str, ...], key_hash: str, prefix: str) -> ApiKey:
         key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now_precise())
         self._write(
-            "insert into api_keys (id, name, key_hash, prefix, scopes, created_at, revoked_at) values (?, ?, ?, ?, ?, ?, '')",
+            "insert into api_keys (id, name, key_hash, prefix, scopes, created_at, revoked_at) "
+            "values (?, ?, ?, ?, ?, ?, '')",
             [key.id, name, key_hash, prefix, " ".join(scopes), key.created_at],
         )
         return key
@@ -206,13 +207,16 @@ class SiteStore:
     def open_entry_flags(self, slug: str | None = None) -> list[dict]:
         """Open flags, oldest first, without who sent them (voters stay private)."""
         where, params = ("status = 'open' and slug = ?", [slug]) if slug else ("status = 'open'", [])
-        rows = self._read(f"select id, slug, reason, note, created_at from entry_flags where {where} order by created_at, id", params)
+        rows = self._read(
+            f"select id, slug, reason, note, created_at from entry_flags where {where} order by created_at, id", params
+        )
         return [dict(r) for r in rows]
 
     def resolve_entry_flags(self, slug: str, resolution: str) -> int:
         """Close every open flag of an entry (the moderator reviewed it); returns how many."""
         return self._write(
-            "update entry_flags set status = 'resolved', resolved_at = ?, resolution = ? where slug = ? and status = 'open'",
+            "update entry_flags set status = 'resolved', resolved_at = ?, resolution = ? "
+            "where slug = ? and status = 'open'",
             [_now(), resolution, slug],
         )
 
@@ -237,4 +241,5 @@ class SiteStore:
 
 
 def _api_key(row: sqlite3.Row) -> ApiKey:
-    return ApiKey(row["id"], row["name"], row["prefix"], tuple(row["scopes"].split()), row["created_at"], row["revoked_at"] or "")
+    scopes = tuple(row["scopes"].split())
+    return ApiKey(row["id"], row["name"], row["prefix"], scopes, row["created_at"], row["revoked_at"] or "")

@@ -45,7 +45,8 @@ def test_confirmations_never_lift_an_entry_past_a_specific_hit():
     assert dict(out)["popular"] <= dict(out)["specific"]
     # ...but an entry already above the specific hit keeps its place and may still gain
     fused = [("keywords", 0.06), ("specific", 0.05), ("popular", 0.0499)]
-    out = apply_feedback(fused, {"keywords": Feedback(confirmations=1), "popular": Feedback(confirmations=9)}, {"specific"})
+    said = {"keywords": Feedback(confirmations=1), "popular": Feedback(confirmations=9)}
+    out = apply_feedback(fused, said, {"specific"})
     assert _order(out) == ["keywords", "specific", "popular"]
 
 
@@ -74,7 +75,8 @@ def test_entries_flagged_incorrect_by_several_keys_go_last_until_reviewed():
     assert several.demoted and not Feedback(incorrect_flags=DEMOTE_AT - 1).demoted
     assert _order(apply_feedback(fused, {"top": several}, {"top"})) == ["second", "third", "top"]
     # fewer flags than that only count as flags: nothing moves
-    assert _order(apply_feedback(fused, {"top": Feedback(incorrect_flags=DEMOTE_AT - 1)}, {"top"})) == ["top", "second", "third"]
+    fewer = {"top": Feedback(incorrect_flags=DEMOTE_AT - 1)}
+    assert _order(apply_feedback(fused, fewer, {"top"})) == ["top", "second", "third"]
     # confirmations do not rescue a demoted entry; demoted entries keep their own order
     both = {"top": Feedback(confirmations=100, incorrect_flags=DEMOTE_AT), "second": Feedback(incorrect_flags=9)}
     assert _order(apply_feedback(fused, both, set())) == ["third", "top", "second"]

@@ -26,9 +26,10 @@ def tools(tmp_path, entries_copy):
 def test_definitions_say_when_to_use_them():
     by_name = {d["name"]: d for d in FEEDBACK_TOOL_DEFINITIONS}
     assert "fix worked" in by_name["confirm_solution"]["description"]
-    assert "did not solve" in by_name["flag_solution"]["description"] and "outdated" in by_name["flag_solution"]["description"]
+    flag = by_name["flag_solution"]
+    assert "did not solve" in flag["description"] and "outdated" in flag["description"]
     assert "user's explicit approval" in by_name["propose_solution"]["description"]
-    assert by_name["flag_solution"]["input_schema"]["properties"]["reason"]["enum"] == ["stale", "incorrect", "duplicate", "harmful"]
+    assert flag["input_schema"]["properties"]["reason"]["enum"] == ["stale", "incorrect", "duplicate", "harmful"]
     assert set(by_name) <= set(OUTPUT_SCHEMAS)
     for definition in FEEDBACK_TOOL_DEFINITIONS:
         schema = definition["input_schema"]
@@ -47,13 +48,15 @@ def test_confirm_and_flag_record_once_per_local_user(tools):
 
 @pytest.mark.parametrize(
     ("name", "arguments", "message"),
-    [("confirm_solution", {}, "slug must be"), ("confirm_solution", {"slug": "rate-limit-42"}, "did you mean: rate-limit-429"),
+    [("confirm_solution", {}, "slug must be"),
+     ("confirm_solution", {"slug": "rate-limit-42"}, "did you mean: rate-limit-429"),
      ("flag_solution", {"slug": "rate-limit-429", "reason": "meh"}, "reason must be one of"),
      ("flag_solution", {"slug": "rate-limit-429", "reason": "stale", "note": 5}, "note must be a string"),
      ("propose_solution", valid_api_payload(), "user_approved=true"),
      ("propose_solution", {**valid_api_payload(), "user_approved": "yes"}, "user_approved=true"),
      ("propose_solution", {**valid_api_payload(), "user_approved": True, "slug": "x"}, "unknown field slug"),
-     ("propose_solution", {**valid_api_payload(tags="a,b", fix_options=["x"]), "user_approved": True}, "fix_options: a list")],
+     ("propose_solution", {**valid_api_payload(tags="a,b", fix_options=["x"]), "user_approved": True},
+      "fix_options: a list")],
 )
 def test_bad_calls_are_one_clear_message(tools, name, arguments, message):
     with pytest.raises(ValueError) as raised:

@@ -126,8 +126,10 @@ async def test_list_search_get_diagnose_over_stdio(served_home, tmp_path):
 
             # the feedback loop, on the local store
             confirmed = await session.call_tool("confirm_solution", {"slug": "rate-limit-429"})
-            assert not confirmed.is_error and confirmed.structured_content == {"slug": "rate-limit-429", "confirmations": 1}
-            flagged = await session.call_tool("flag_solution", {"slug": "rate-limit-429", "reason": "stale", "note": "v3"})
+            assert not confirmed.is_error
+            assert confirmed.structured_content == {"slug": "rate-limit-429", "confirmations": 1}
+            flag = {"slug": "rate-limit-429", "reason": "stale", "note": "v3"}
+            flagged = await session.call_tool("flag_solution", flag)
             assert not flagged.is_error and flagged.structured_content["open_flags"] == 1
             unasked = await session.call_tool("propose_solution", {"title": "x"})
             assert unasked.is_error and "user_approved=true" in _text(unasked)

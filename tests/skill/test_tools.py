@@ -28,7 +28,9 @@ def _client(api: FakeMessagesAPI) -> anthropic.AsyncAnthropic:
 
 def test_definitions_are_well_formed():
     names = [d["name"] for d in TOOL_DEFINITIONS]
-    assert names == ["search_solutions", "get_solution", "diagnose_trace", "confirm_solution", "flag_solution", "propose_solution"]
+    assert names == [
+        "search_solutions", "get_solution", "diagnose_trace", "confirm_solution", "flag_solution", "propose_solution"
+    ]
     for definition in TOOL_DEFINITIONS:
         assert set(definition) == {"name", "description", "input_schema"}
         schema = definition["input_schema"]

@@ -31,7 +31,8 @@ def site(db_path) -> SiteStore:
 # ---------------------------------------------------------------------- keys
 def test_keys_create_list_revoke(tmp_path):
     db = str(tmp_path / "fresh.db")  # a new database: created and migrated, no entries indexed
-    created = run("keys", "create", "--name", "ci agent", "--scope", "read", "--scope", "vote", "--scope", "read", "--json", "--db", db)
+    scopes = ["--scope", "read", "--scope", "vote", "--scope", "read"]
+    created = run("keys", "create", "--name", "ci agent", *scopes, "--json", "--db", db)
     assert created.exit_code == 0, created.output
     data = json.loads(created.stdout)
     assert set(data) == {"id", "key"} and data["key"].startswith("syn_") and len(data["key"]) >= 40
@@ -39,7 +40,9 @@ def test_keys_create_list_revoke(tmp_path):
     assert plain.exit_code == 0 and plain.stdout.strip().startswith("syn_") and "not shown again" in plain.stderr
 
     listed = json.loads(run("keys", "list", "--json", "--db", db).stdout)
-    assert [(k["name"], k["scopes"], k["revoked_at"]) for k in listed] == [("ci agent", ["read", "vote"], None), ("mod", ["moderate"], None)]
+    assert [(k["name"], k["scopes"], k["revoked_at"]) for k in listed] == [
+        ("ci agent", ["read", "vote"], None), ("mod", ["moderate"], None)
+    ]
     assert data["key"] not in run("keys", "list", "--db", db).stdout  # only a prefix is ever shown
     stored = SiteStore(db)
     assert stored.api_key_by_hash(__import__("hashlib").sha256(data["key"].encode()).hexdigest()).id == data["id"]
@@ -55,7 +58,8 @@ def test_keys_create_list_revoke(tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--name", "x", "--scope", "admin"], "Invalid value for '--scope'"), (["--scope", "read"], "Missing option '--name'"),
+    [(["--name", "x", "--scope", "admin"], "Invalid value for '--scope'"),
+     (["--scope", "read"], "Missing option '--name'"),
      (["--name", "x"], "Missing option '--scope'"), (["--name", "  ", "--scope", "read"], "give the key a name")],
 )
 def test_keys_create_refuses_bad_input(tmp_path, args, message):
@@ -105,7 +109,8 @@ def test_propose_a_file_locally_and_nothing_is_searchable_before_approval(db_pat
     assert submission.status == "pending" and submission.title.startswith("ZorblaxHandshakeError")
     assert "local user" in submission.contact
     store.close()
-    found = json.loads(run("search", "--json", "--db", str(db_path), "ZorblaxHandshakeError: zorblax refused the handshake").stdout)
+    query = "ZorblaxHandshakeError: zorblax refused the handshake"
+    found = json.loads(run("search", "--json", "--db", str(db_path), query).stdout)
     assert all("Zorblax" not in r["title"] for r in found["results"]) and not found["matched"]
     assert run("show", "zorblax-handshake-refused", "--db", str(db_path)).exit_code == 1
 

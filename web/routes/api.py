@@ -184,12 +184,13 @@ def api_entries(
     name="api_entry",
     summary="One entry, with its sections and fix options",
     response_model=None,
-    responses={200: {"description": "`kb.views.entry_to_dict(entry)` plus `stars`, `confirmations` (distinct keys) and open `flags`: `quick_fix` and `verified` (`{date, against}` or null) first, then the sections and fix options."}, 404: _err("No such entry; detail.did_you_mean lists close slugs.")},
+    responses={200: {"description": "`kb.views.entry_to_dict(entry)` plus `stars`: `quick_fix` and `verified` (`{date, against}` or null) first, then the sections and fix options."}, 404: _err("No such entry; detail.did_you_mean lists close slugs.")},
 )
 def api_entry(slug: str, kb: KB, site: Site) -> JSONResponse:
     entry = find_entry(kb, slug)
     data = entry_to_dict(entry)
     data["stars"] = site.star_count(slug)
+    # The feedback loop (docs/feedback.md): distinct keys that confirmed, and the open flags.
     data["confirmations"] = site.confirmation_count(slug)
     data["flags"] = [{k: f[k] for k in ("id", "reason", "note", "created_at")} for f in site.open_entry_flags(slug)]
     return JSONResponse(data)
