@@ -257,3 +257,12 @@ def test_anonymous_reading_can_be_turned_off(make_app, monkeypatch, dom):
     monkeypatch.setenv("SYNAPSE_ANONYMOUS_READ", "1")
     with TestClient(make_app()) as c:
         assert c.get("/api/search", params={"q": "429"}).status_code == 200
+
+
+def test_a_moderate_key_approves_proposals_and_other_keys_do_not(client):
+    proposer, moderator, voter = make_key(client, "propose"), make_key(client, "moderate"), make_key(client, "vote")
+    ref = client.post("/api/proposals", json=valid_api_payload(), headers=bearer(proposer)).json()["ref"]
+    refused = client.post(f"/admin/submissions/{ref}/approve", headers=bearer(voter), follow_redirects=False)
+    assert refused.status_code == 401 and client.app.state.site.submission(ref).status == "pending"
+    approved = client.post(f"/admin/submissions/{ref}/approve", headers=bearer(moderator), follow_redirects=False)
+    assert approved.status_code == 303 and client.app.state.site.submission(ref).status == "approved"
