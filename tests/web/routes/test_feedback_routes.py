@@ -266,3 +266,11 @@ def test_a_moderate_key_approves_proposals_and_other_keys_do_not(client):
     assert refused.status_code == 401 and client.app.state.site.submission(ref).status == "pending"
     approved = client.post(f"/admin/submissions/{ref}/approve", headers=bearer(moderator), follow_redirects=False)
     assert approved.status_code == 303 and client.app.state.site.submission(ref).status == "approved"
+
+
+def test_the_feedback_routes_are_in_the_api_reference(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/entries/{slug}/confirm", "/api/entries/{slug}/flag", "/api/proposals", "/api/flags"):
+        assert path in paths
+    assert set(paths["/api/proposals"]["post"]["responses"]) >= {"201", "401", "403", "422", "429"}
+    assert "/api/proposals" in client.get("/docs").text
