@@ -7,7 +7,8 @@ entry's own error text) ranked above it.  Open ``incorrect`` flags from several 
 demote an entry below every other candidate until a moderator reviews it (resolves the flags).
 
 ``apply_feedback`` works on the fused ``(id, score)`` list of ``kb.fusion.rrf``; the counts come from
-whoever keeps them (the site store), through a ``FeedbackLookup`` the caller passes to the search.
+whoever keeps them (the site store), through a ``FeedbackLookup`` the caller passes to the search,
+asked only for the candidates that could reach the shown results (``gather_feedback``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,31 @@ def confirmation_bonus(confirmations: int) -> float:
     """Grows with the first few confirmations and saturates below ``PRIOR_MAX``."""
     n = max(0, confirmations)
     return PRIOR_MAX * n / (n + PRIOR_HALF)
+
+
+def in_reach(fused: Sequence[tuple[str, float]], shown: int) -> list[str]:
+    """The candidates that feedback could place among the first ``shown``: confirmations move an
+    entry up by less than ``PRIOR_MAX``, so one scoring below the ``shown``-th by more than that
+    cannot get there.  (Demotions free places: ask again with ``shown`` raised by their number.)"""
+    if shown <= 0 or not fused:
+        return []
+    floor = fused[min(shown, len(fused)) - 1][1] - PRIOR_MAX
+    return [slug for slug, score in fused if score >= floor]
+
+
+def gather_feedback(fused: Sequence[tuple[str, float]], shown: int, lookup: FeedbackLookup) -> dict[str, Feedback]:
+    """The feedback of every candidate in reach of the first ``shown`` places, asked in as few
+    calls as the demotions allow (usually one).  Counts for candidates out of reach cannot change
+    what is shown, and asking for all of them costs milliseconds per search on a busy server."""
+    said: dict[str, Feedback] = {}
+    asked: set[str] = set()
+    while True:
+        demoted = sum(1 for found in said.values() if found.demoted)
+        missing = [slug for slug in in_reach(fused, shown + demoted) if slug not in asked]
+        if not missing:
+            return said
+        asked.update(missing)
+        said.update(lookup(missing))
 
 
 def apply_feedback(

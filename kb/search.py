@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from synapse_ai.kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
-from synapse_ai.kb.feedback import FeedbackLookup, apply_feedback
+from synapse_ai.kb.feedback import FeedbackLookup, apply_feedback, gather_feedback
 from synapse_ai.kb.fusion import rrf
 from synapse_ai.kb.signals import Evidence, SignalIndex
 from synapse_ai.kb.signature import MAX_SCAN, normalize
@@ -275,7 +275,7 @@ def hybrid_search(
         [specific_rank, generic_rank, bm25_rank, dense_rank],
         weights=[PATTERN_WEIGHT, PATTERN_WEIGHT if status_only else GENERIC_WEIGHT, 1.0, DENSE_WEIGHT],
     )
-    said = feedback([slug for slug, _ in fused]) if feedback is not None and fused else {}
+    said = gather_feedback(fused, limit, feedback) if feedback is not None else {}
     if said:
         fused = apply_feedback(fused, said, set(specific_rank))
     bm25_scores = dict(bm25)

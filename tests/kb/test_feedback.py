@@ -6,7 +6,15 @@ import random
 
 import pytest
 
-from synapse_ai.kb.feedback import DEMOTE_AT, PRIOR_MAX, Feedback, apply_feedback, confirmation_bonus
+from synapse_ai.kb.feedback import (
+    DEMOTE_AT,
+    PRIOR_MAX,
+    Feedback,
+    apply_feedback,
+    confirmation_bonus,
+    gather_feedback,
+    in_reach,
+)
 from synapse_ai.kb.fusion import rrf
 
 
@@ -82,6 +90,40 @@ def test_entries_flagged_incorrect_by_several_keys_go_last_until_reviewed():
     assert _order(apply_feedback(fused, both, set())) == ["third", "top", "second"]
 
 
+def test_in_reach_is_what_could_be_shown():
+    fused = [("a", 0.10), ("b", 0.05), ("c", 0.05 - PRIOR_MAX / 2), ("d", 0.05 - PRIOR_MAX * 2), ("e", 0.0)]
+    assert in_reach(fused, 2) == ["a", "b", "c"]
+    assert in_reach(fused, 1) == ["a"]
+    assert in_reach(fused, 10) == ["a", "b", "c", "d", "e"]
+    assert in_reach(fused, 0) == [] and in_reach([], 3) == []
+
+
+def test_asking_only_in_reach_shows_the_same_as_asking_for_everything():
+    rng = random.Random(5)
+    for _ in range(400):
+        n = rng.randint(0, 40)
+        # RRF-like scores: many near-ties, a few clear gaps
+        scores = sorted((round(rng.uniform(0.0, 0.1), rng.choice([3, 4, 5])) for _ in range(n)), reverse=True)
+        fused = [(f"e{i}", s) for i, s in enumerate(scores)]
+        everything = {
+            slug: Feedback(confirmations=rng.randint(0, 30), incorrect_flags=rng.choice([0, 0, 0, 1, DEMOTE_AT]))
+            for slug, _ in fused if rng.random() < 0.5
+        }
+        specific = {slug for slug, _ in fused if rng.random() < 0.2}
+        shown = rng.randint(1, 10)
+        calls: list[list[str]] = []
+
+        def lookup(slugs):
+            calls.append(list(slugs))
+            return {slug: everything[slug] for slug in slugs if slug in everything}
+
+        said = gather_feedback(fused, shown, lookup)
+        assert apply_feedback(fused, said, specific)[:shown] == apply_feedback(fused, everything, specific)[:shown]
+        asked = [slug for call in calls for slug in call]
+        assert len(asked) == len(set(asked))  # nobody is asked about twice
+    assert gather_feedback([], 5, lambda slugs: {}) == {}
+
+
 def test_search_applies_the_prior_and_explains_it(kb):
     query = 'anthropic.RateLimitError: Error code: 429 {"type":"error","error":{"type":"rate_limit_error"}}'
     plain = kb.search(query, 5)
@@ -98,7 +140,7 @@ def test_search_applies_the_prior_and_explains_it(kb):
 
     # the same answer as without feedback when nobody said anything
     assert kb.search(query, 5, feedback=lookup({})).to_dict() == plain.to_dict()
-    assert len(seen[0]) >= 5  # asked about every fused candidate, not only the shown ones
+    assert 5 <= len(seen[0]) < 30  # asked about the candidates that could be shown, not all of them
     # many confirmations of the runner-up do not beat the specific hit
     boosted = kb.search(query, 5, feedback=lookup({runner_up: Feedback(confirmations=1000)}))
     assert [r.slug for r in boosted.results][:2] == [top, runner_up] and boosted.matched
