@@ -193,7 +193,7 @@ class SiteStore:
         ) == 1
 
     def confirmation_count(self, slug: str) -> int:
-        return self._read("select count(*) from confirmations where slug = ?", [slug])[0][0]
+        return self._read(f"select count(*) from confirmations where slug = ? and {_COUNTED}", [slug])[0][0]
 
     def add_entry_flag(self, slug: str, voter: str, reason: str, note: str) -> None:
         """One open flag per (entry, voter, reason): flagging again only replaces the note."""
@@ -221,15 +221,18 @@ class SiteStore:
         )
 
     def feedback_for(self, slugs: Sequence[str]) -> dict[str, Feedback]:
-        """Confirmations and open ``incorrect`` flags (distinct voters) of these entries, for ranking."""
+        """Confirmations and open ``incorrect`` flags (distinct voters, revoked keys left out) of these
+        entries, for ranking."""
         slugs = list(dict.fromkeys(slugs))
         if not slugs:
             return {}
         marks = ", ".join("?" * len(slugs))
-        confirmed = self._read(f"select slug, count(*) from confirmations where slug in ({marks}) group by slug", slugs)
+        confirmed = self._read(
+            f"select slug, count(*) from confirmations where slug in ({marks}) and {_COUNTED} group by slug", slugs
+        )
         incorrect = self._read(
             f"select slug, count(distinct voter) from entry_flags where status = 'open' and reason = 'incorrect' "
-            f"and slug in ({marks}) group by slug",
+            f"and slug in ({marks}) and {_COUNTED} group by slug",
             slugs,
         )
         counts: dict[str, list[int]] = {}
@@ -238,6 +241,11 @@ class SiteStore:
         for slug, n in incorrect:
             counts.setdefault(slug, [0, 0])[1] = n
         return {slug: Feedback(confirmations=c, incorrect_flags=i) for slug, (c, i) in counts.items()}
+
+
+# Revoking a key withdraws what it said: its confirmations and flags stop counting (the rows stay,
+# and its flags stay in the moderation queue), so keys made to stuff votes can be undone at once.
+_COUNTED = "voter not in (select 'key:' || id from api_keys where revoked_at != '')"
 
 
 def _api_key(row: sqlite3.Row) -> ApiKey:

@@ -274,3 +274,18 @@ def test_the_feedback_routes_are_in_the_api_reference(client):
         assert path in paths
     assert set(paths["/api/proposals"]["post"]["responses"]) >= {"201", "401", "403", "422", "429"}
     assert "/api/proposals" in client.get("/docs").text
+
+
+def test_revoking_a_key_withdraws_its_confirmations_and_flags(client):
+    site = client.app.state.site
+    keys = [make_key(client, "vote", name=f"k{i}") for i in range(DEMOTE_AT)]
+    for key in keys:
+        client.post(f"/api/entries/{SLUG}/confirm", headers=bearer(key))
+        client.post(f"/api/entries/{SLUG}/flag", json={"reason": "incorrect"}, headers=bearer(key))
+    assert site.feedback_for([SLUG])[SLUG].demoted
+    stuffed = next(k for k in site.api_keys() if k.name == "k0")
+    site.revoke_api_key(stuffed.id)
+    assert client.get(f"/api/entries/{SLUG}").json()["confirmations"] == DEMOTE_AT - 1
+    counts = site.feedback_for([SLUG])[SLUG]
+    assert (counts.confirmations, counts.incorrect_flags, counts.demoted) == (DEMOTE_AT - 1, DEMOTE_AT - 1, False)
+    assert len(site.open_entry_flags(SLUG)) == DEMOTE_AT  # the moderator still sees every report
