@@ -19,11 +19,10 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 REASONS = ("stale", "incorrect", "duplicate", "harmful")
 MAX_NOTE_CHARS = 2000
@@ -236,6 +235,9 @@ class HttpFeedback:
         self._transport = transport or self._urllib
 
     def _urllib(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        import urllib.error  # here, not at the top: the local path never pays for http.client
+        import urllib.request
+
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:
@@ -264,10 +266,10 @@ class HttpFeedback:
         raise FeedbackError(status, f"{self.base_url} answered {status}: {message or 'unexpected answer'}", detail)
 
     def confirm(self, slug: str) -> dict:
-        return self._send(f"/api/entries/{urllib.request.quote(slug, safe='')}/confirm")
+        return self._send(f"/api/entries/{quote(slug, safe='')}/confirm")
 
     def flag(self, slug: str, reason: str, note: str = "") -> dict:
-        return self._send(f"/api/entries/{urllib.request.quote(slug, safe='')}/flag", {"reason": reason, "note": note})
+        return self._send(f"/api/entries/{quote(slug, safe='')}/flag", {"reason": reason, "note": note})
 
     def propose(self, body: dict) -> dict:
         return self._send("/api/proposals", body)
