@@ -27,8 +27,14 @@ DEMOTE_AT = 3  # distinct keys with an open ``incorrect`` flag that demote an en
 
 @dataclass(frozen=True)
 class Feedback:
-    confirmations: int = 0  # distinct voters who said it fixed their problem
-    incorrect_flags: int = 0  # distinct voters with an open "incorrect" flag
+    """What distinct voters (API keys, the moderator, the local user) said about one entry."""
+
+    __pydantic_config__ = {"use_attribute_docstrings": True}  # the API schema's field descriptions
+
+    confirmations: int = 0
+    """Distinct voters who said its fix worked."""
+    incorrect_flags: int = 0
+    """Distinct voters with an open "incorrect" flag on it."""
 
     @property
     def demoted(self) -> bool:

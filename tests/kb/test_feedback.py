@@ -128,7 +128,7 @@ def test_search_applies_the_prior_and_explains_it(kb):
     query = 'anthropic.RateLimitError: Error code: 429 {"type":"error","error":{"type":"rate_limit_error"}}'
     plain = kb.search(query, 5)
     top, runner_up = plain.results[0].slug, plain.results[1].slug
-    assert plain.matched and plain.results[0].why["decision"]["rule"] == "specific"
+    assert plain.matched and plain.results[0].why.decision.rule == "specific"
     seen: list[list[str]] = []
 
     def lookup(counts):
@@ -144,8 +144,15 @@ def test_search_applies_the_prior_and_explains_it(kb):
     # many confirmations of the runner-up do not beat the specific hit
     boosted = kb.search(query, 5, feedback=lookup({runner_up: Feedback(confirmations=1000)}))
     assert [r.slug for r in boosted.results][:2] == [top, runner_up] and boosted.matched
-    assert boosted.results[1].why["feedback"] == {"confirmations": 1000, "incorrect_flags": 0, "demoted": False}
+    assert boosted.results[1].why.feedback == Feedback(confirmations=1000)
+    expected = {"confirmations": 1000, "incorrect_flags": 0, "demoted": False}
+    assert boosted.to_dict()["results"][1]["why"]["feedback"] == expected
     # the specific hit flagged incorrect by several keys: demoted, and no longer a confident match
     demoted = kb.search(query, 5, feedback=lookup({top: Feedback(incorrect_flags=DEMOTE_AT)}))
     assert demoted.results[0].slug != top and not demoted.matched
+    # the JSON round trip keeps the feedback (remote clients read it back)
+    from synapse_ai.kb.why import Why
+
+    assert Why.from_dict(boosted.results[1].why.to_dict()) == boosted.results[1].why
+    assert "feedback" not in plain.to_dict()["results"][1]["why"]  # absent when nobody said anything
     assert kb.match(query, 5, feedback=lookup({top: Feedback(incorrect_flags=DEMOTE_AT)})).results[0].slug != top

@@ -179,6 +179,9 @@ def test_confirmations_do_not_outrank_a_specific_hit_in_the_api(client):
     for _ in range(6):
         client.post(f"/api/entries/{runner_up}/confirm", headers=bearer(make_key(client, "vote")))
     boosted = client.get("/api/search", params={"q": SPECIFIC_QUERY}).json()
+    from synapse_ai.web.routes.api import SearchOut
+
+    assert SearchOut.model_validate(boosted).results[1].why.feedback.confirmations == 6  # the schema reads it back
     assert [r["slug"] for r in boosted["results"][:2]] == [SLUG, runner_up]
     assert boosted["results"][1]["why"]["feedback"]["confirmations"] == 6
     assert boosted["results"][1]["score"] > plain["results"][1]["score"]
