@@ -28,6 +28,10 @@ LAZY_COMMANDS = {
     "skill": ("synapse_ai.skill.install", "skill_group", "Install the SynapseAI Agent Skill into an agent."),
     "hook": ("synapse_ai.skill.hook", "hook_command", "Claude Code PostToolUseFailure hook: read hook JSON on stdin, print context."),
     "mcp": ("synapse_ai.skill.mcp_server", "mcp_command", "Serve the knowledge base as MCP tools over stdio."),
+    "keys": ("synapse_ai.web.keys_cli", "keys_group", "Create, list and revoke API keys for the server."),
+    "confirm": ("synapse_ai.web.feedback_cli", "confirm_command", "Say an entry's fix worked (local, or SYNAPSE_URL)."),
+    "flag": ("synapse_ai.web.feedback_cli", "flag_command", "Report an entry as stale, incorrect or harmful."),
+    "propose": ("synapse_ai.web.feedback_cli", "propose_command", "Propose a new entry (markdown) for moderation."),
 }
 
 

@@ -115,3 +115,41 @@ def m004_entry_signals(db):
     for column in ("quick_fix", "verified", "http_statuses", "error_types", "generic_patterns", "generic_literals"):
         db["entries"].add_column(column, str)
     db.execute("update entries set content_hash = ''")
+
+
+@migrations()
+def m005_api_keys_and_feedback(db):
+    # Site data for the feedback loop (web/keys.py, web/feedback.py), kept apart from the index
+    # tables so it moves with the rest of the site's schema.  Plain types, text ids and no
+    # autoincrement, so the same tables exist on PostgreSQL.
+    #
+    # API keys: only the sha256 of the key is stored (see web/keys.py for why not bcrypt).
+    # ``scopes`` is space-separated ("read vote"); ``revoked_at`` empty while the key works.
+    db["api_keys"].create(
+        {"id": str, "name": str, "key_hash": str, "prefix": str, "scopes": str, "created_at": str, "revoked_at": str},
+        pk="id",
+    )
+    db["api_keys"].create_index(["key_hash"], unique=True)
+    # "This fixed it": one row per (entry, voter), so repeating is idempotent and the count is of
+    # distinct voters ("key:<id>", "local:<user>").  No foreign key: re-indexing rewrites entries.
+    db["confirmations"].create({"slug": str, "voter": str, "created_at": str}, pk=("slug", "voter"))
+    # Reports that an entry is stale, incorrect, a duplicate or harmful.  One open report per
+    # (entry, voter, reason) (a repeat updates its note); a moderator resolves them.
+    db["entry_flags"].create(
+        {
+            "id": str,
+            "slug": str,
+            "voter": str,
+            "reason": str,
+            "note": str,
+            "status": str,  # open | resolved
+            "created_at": str,
+            "resolved_at": str,
+            "resolution": str,
+        },
+        pk="id",
+    )
+    db.execute(
+        "create unique index entry_flags_open_once on entry_flags (slug, voter, reason) where status = 'open'"
+    )
+    db["entry_flags"].create_index(["status", "slug"])

@@ -293,7 +293,9 @@ class KnowledgeBase:
         return self.query_embedder().embed_one(text)
 
     # ------------------------------------------------------------------ queries
-    def search(self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False) -> SearchResponse:
+    def search(
+        self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False, feedback=None
+    ) -> SearchResponse:
         """Search with a question, a symptom or a pasted error.  A text holding error blocks is
         searched by them (``synapse_ai.kb.extract``); ``error_text=True`` treats the whole text as a failure's
         output even when no block is recognised (``match``).
@@ -301,6 +303,8 @@ class KnowledgeBase:
         ``lazy_meaning``: skip the embedding model when it cannot change ``matched`` (specific
         evidence already decides, or an error text without agent context can never match on
         meaning).  The hook uses it: most failed tool calls are then answered without numpy.
+
+        ``feedback``: a ``synapse_ai.kb.feedback.FeedbackLookup`` (the site's confirmations and flags).
         """
         with self._lock:
             signals = self._signal_index()
@@ -318,7 +322,7 @@ class KnowledgeBase:
             # pool) use both cores instead of queueing behind each other.  Store access stays serialised.
             vector = self._cached_vector(embedder, analysis.focus) if embedder is not None else None
         with self._lock:
-            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis)
+            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis, feedback=feedback)
 
     def _cached_vector(self, embedder: Embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by
@@ -336,10 +340,10 @@ class KnowledgeBase:
                 self._vectors.popitem(last=False)
         return vector
 
-    def match(self, error_text: str, limit: int = 5, *, lazy_meaning: bool = False) -> SearchResponse:
+    def match(self, error_text: str, limit: int = 5, *, lazy_meaning: bool = False, feedback=None) -> SearchResponse:
         """Look up a failure's output (a pasted log, a hook's error): the same pipeline, with the
         rule for error text (no match on meaning alone without agent context)."""
-        return self.search(error_text, limit, error_text=True, lazy_meaning=lazy_meaning)
+        return self.search(error_text, limit, error_text=True, lazy_meaning=lazy_meaning, feedback=feedback)
 
     def get(self, slug: str) -> Entry | None:
         with self._lock:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, NamedTuple
 
+from synapse_ai.kb.feedback import Feedback
+
 # pydantic reads this (without being imported here): the attribute docstrings describe the fields.
 _DOCUMENTED = {"use_attribute_docstrings": True}
 
@@ -81,7 +83,8 @@ class DecisionTrace:
     __pydantic_config__ = _DOCUMENTED
 
     rule: str
-    """The rule that decided: "specific", "generic+context", "meaning", "meaning+keywords", or why none did."""
+    """The rule that decided: "specific", "generic+context", "meaning", "meaning+keywords", or why none did
+    ("flagged-incorrect": several keys reported the entry and no moderator has reviewed it yet)."""
     generic_candidates: int
     """How many entries the generic evidence points at."""
     lead: float | None
@@ -142,6 +145,8 @@ class Why:
     """Text around the match; matched terms wrapped in **…**."""
     signals: Signals = field(default_factory=Signals)
     """Ranks and scores of each retriever."""
+    feedback: Feedback | None = None
+    """Confirmations and open "incorrect" flags, when the search was given them and anyone gave any."""
     decision: DecisionTrace | None = None
     """How ``matched`` was decided; on the top result only."""
 
@@ -178,6 +183,8 @@ class Why:
             "snippet": self.snippet,
             "signals": self.signals.to_dict(),
         }
+        if self.feedback is not None:
+            data["feedback"] = self.feedback.to_dict()
         if self.decision is not None:
             data["decision"] = self.decision.to_dict()
         return data
@@ -186,7 +193,7 @@ class Why:
     def from_dict(cls, data: dict[str, Any] | None) -> Why:
         """The inverse of ``to_dict`` (missing keys take their defaults)."""
         data = data or {}
-        evidence, decision = data.get("evidence"), data.get("decision")
+        evidence, decision, said = data.get("evidence"), data.get("decision"), data.get("feedback")
         return cls(
             pattern=data.get("pattern"),
             pattern_text=data.get("pattern_text"),
@@ -194,5 +201,6 @@ class Why:
             section=data.get("section"),
             snippet=data.get("snippet") or "",
             signals=Signals.from_dict(data.get("signals")),
+            feedback=Feedback(said.get("confirmations", 0), said.get("incorrect_flags", 0)) if said else None,
             decision=DecisionTrace.from_dict(decision) if decision else None,
         )

@@ -20,7 +20,8 @@ from synapse_ai.kb.paths import shipped_entries_dir
 from synapse_ai.kb.service import KnowledgeBase, local_entries_dir
 from synapse_ai.web import accesslog, errors
 from synapse_ai.web.deps import Limiters
-from synapse_ai.web.routes import api, entries, moderation, pages, search, submit
+from synapse_ai.web.auth import KeyLimits, SiteAccess
+from synapse_ai.web.routes import api, entries, feedback, moderation, pages, search, submit
 from synapse_ai.web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
 from synapse_ai.web.settings import Settings
 from synapse_ai.web.sitestore import SiteStore
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
         docs_url=None,  # FastAPI's Swagger page loads from a CDN; /docs is our own offline page
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[SiteAccess],  # API keys; SYNAPSE_ANONYMOUS_READ=0 closes reading to keys
     )
     app.state.settings = settings
     app.state.signer = Signer(settings.secret_key)
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
         star=RateLimiter(settings.star_limit, settings.submit_window),
         login=RateLimiter(settings.login_limit, settings.submit_window),
     )
+    app.state.key_limits = KeyLimits.from_settings(settings)
     # Added last = outermost: security headers wrap everything, including error pages.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClientIdMiddleware, secure=settings.secure_cookies)
@@ -94,6 +97,8 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (pages, search, entries, submit, moderation, api):
         app.include_router(module.router)
+    app.include_router(feedback.router)
+    app.include_router(feedback.admin_router)
     return app
 
 

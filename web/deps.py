@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.errors import SiteError, is_api
+from synapse_ai.web.keys import hash_key
 from synapse_ai.web.security import ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, RateLimiter, Signer, check_admin_token
 from synapse_ai.web.settings import Settings
 from synapse_ai.web.sitestore import SiteStore
@@ -110,7 +111,11 @@ def admin_auth(request: Request) -> str | None:
         return None
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        return "bearer" if check_admin_token(settings.admin_token, header[7:].strip()) else None
+        token = header[7:].strip()
+        if check_admin_token(settings.admin_token, token):
+            return "bearer"
+        key = request.app.state.site.api_key_by_hash(hash_key(token))  # an API key with the moderate scope
+        return "bearer" if key is not None and key.active and key.allows("moderate") else None
     cookie = request.cookies.get(ADMIN_COOKIE, "")
     if cookie and request.app.state.signer.check_admin_cookie(settings.admin_token, cookie):
         return "cookie"

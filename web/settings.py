@@ -22,6 +22,11 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value not in ("0", "false", "no", "off")
+
+
 @dataclass
 class Settings:
     db: Path | None = None  # None: $SYNAPSE_DB or the per-user data dir (KnowledgeBase.open decides)
@@ -37,6 +42,10 @@ class Settings:
     star_limit: int = 60  # star changes per client IP per window
     login_limit: int = 10  # admin login attempts per client IP per window
     secure_cookies: bool = field(default_factory=lambda: os.environ.get("SYNAPSE_SECURE_COOKIES", "") == "1")
+    # API keys (web/auth.py): reading without a key unless SYNAPSE_ANONYMOUS_READ=0; per-key limits.
+    anonymous_read: bool = field(default_factory=lambda: _env_flag("SYNAPSE_ANONYMOUS_READ", True))
+    key_rate_limit: int = field(default_factory=lambda: _env_int("SYNAPSE_KEY_RATE_LIMIT", 600))  # requests/minute
+    key_propose_limit: int = field(default_factory=lambda: _env_int("SYNAPSE_KEY_PROPOSE_LIMIT", 20))  # per window
 
     @classmethod
     def from_env(cls) -> "Settings":

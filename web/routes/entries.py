@@ -47,6 +47,8 @@ def entry_page(request: Request, slug: str, kb: KB, site: Site, client: ClientId
             "view": entry_view(entry),
             "stars": site.star_count(slug),
             "starred": site.is_starred(slug, client),
+            "confirmations": site.confirmation_count(slug),
+            "open_flags": site.open_entry_flags(slug),
             "related": kb.related(slug, 5),
         },
     )

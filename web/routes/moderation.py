@@ -45,6 +45,7 @@ def admin_queue(request: Request, settings: AppSettings, auth: AdminAuth, site: 
             "approved": site.submissions("approved", limit=10),
             "rejected": site.submissions("rejected", limit=10),
             "counts": site.submission_counts(),
+            "entry_flags": site.open_entry_flags(),
             "done": done if done in ("approved", "rejected") else "",
             "done_slug": slug,
             "via_cookie": auth == "cookie",

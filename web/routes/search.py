@@ -38,7 +38,7 @@ def search_page(
         notice = f"Your query was long, so only its last {MAX_QUERY_CHARS:,} characters were searched."
     context: dict = {"q": q if len(q) <= MAX_QUERY_CHARS else query, "notice": notice, "results": [], "matched": False, "searched": False}
     if query:
-        response = kb.search(query, limit)
+        response = kb.search(query, limit, feedback=site.feedback_for)
         stars = site.star_counts()
         context.update(
             searched=True,
