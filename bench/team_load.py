@@ -15,14 +15,17 @@ What it does:
    same client code agents run (``synapse_ai.kb.remote``).  Each picks, by weight: a search (a
    labelled query), a match (a labelled error text), an entry read, or a write.  The writes are what
    the deployment offers: confirmations and proposals when the server has them (``/api/entries/
-   {slug}/confirm``, ``/api/proposals``, with ``--api-key``), else submissions (``/api/submissions``);
+   {slug}/confirm``, ``/api/proposals``; each client gets its own key, made with ``synapse keys
+   create`` before the replicas start, as each agent of a team would), else anonymous submissions;
 4. afterwards checks that nothing was lost: every write the server accepted (2xx) is read back
-   through *another* replica than the one that accepted it.
+   through *another* replica than the one that accepted it (a proposal's status page; an entry's
+   confirmation count, which must equal the number of distinct keys that confirmed it).
 
 Reported: requests/s, p50/p90/p99 by kind and overall, errors by kind (target: 0; a refused
 request, a 5xx or a dropped connection are all errors), and the lost-write count (target: 0).
-The submission rate limit is raised for the run (``SYNAPSE_SUBMIT_LIMIT``): 50 agents share one
-address here, unlike a real team.
+The submission and proposal rate limits are raised for the run (``SYNAPSE_SUBMIT_LIMIT``,
+``SYNAPSE_KEY_PROPOSE_LIMIT``): 50 agents share one address here, and the point is the deployment,
+not the limiter.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from bench.common import (
     write_result,
 )
 
-WEIGHTS = {"search": 55, "match": 20, "entry": 10, "write": 15}
+WEIGHTS = {"search": 55, "match": 20, "entry": 10, "confirm": 10, "propose": 5}
 
 
 def numpy_import_s(runs: int = 3) -> float:
@@ -101,7 +104,8 @@ def start_replicas(
     replicas = []
     for i in range(n):
         port = free_port()
-        env = bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries), SYNAPSE_SUBMIT_LIMIT="1000000", **db_env)
+        env = bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries), SYNAPSE_SUBMIT_LIMIT="1000000",
+                        SYNAPSE_KEY_PROPOSE_LIMIT="1000000", **db_env)
         if model == "hash":
             env["SYNAPSE_MODEL"] = "hash"
         log_file = open(home / f"replica-{i}.log", "w")
@@ -155,12 +159,13 @@ class Agent(threading.Thread):
 
     def __init__(self, index: int, url: str, deadline: float, texts: dict, slugs: list[str], api_key: str | None,
                  writes: str) -> None:
+        """``writes``: "feedback" (confirm and propose with ``api_key``) or "submission" (anonymous)."""
         super().__init__(name=f"agent-{index}", daemon=True)
         self.index, self.url, self.deadline = index, url, deadline
         self.texts, self.slugs, self.api_key, self.writes = texts, slugs, api_key, writes
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: Counter = Counter()
-        self.accepted: list[tuple[str, str]] = []  # (what, id) of each accepted write
+        self.accepted: list[tuple[str, str]] = []  # (what, ref or slug) of each accepted write
         self.rng = random.Random(index)
 
     def run(self) -> None:
@@ -191,10 +196,14 @@ class Agent(threading.Thread):
             slug = self.rng.choice(self.slugs)
             if remote.get(slug) is None:
                 raise_missing(slug)
-        elif self.writes == "confirm":
+        elif kind == "confirm" and self.writes == "feedback":
             slug = self.rng.choice(self.slugs)
             answer = remote.post_json(f"/api/entries/{slug}/confirm", {})
-            self.accepted.append(("confirm", slug, int(answer.get("confirmations", 0))))
+            assert answer["confirmations"] >= 1
+            self.accepted.append(("confirm", slug))
+        elif kind == "propose" and self.writes == "feedback":
+            answer = remote.post_json("/api/proposals", submission_body(self.index, n))
+            self.accepted.append(("proposal", answer["ref"]))
         else:
             answer = remote.post_json("/api/submissions", submission_body(self.index, n))
             self.accepted.append(("submission", answer["ref"]))
@@ -207,26 +216,34 @@ def raise_missing(slug: str) -> None:
 
 
 def lost_writes(agents: list[Agent], urls: list[str]) -> dict:
-    """Read every accepted write back through a replica other than the one that accepted it."""
+    """Read every accepted write back through a replica other than the one that accepted it.
+
+    A submission or proposal must have its status page; an entry's confirmation count must be the
+    number of distinct keys whose confirmation of it was accepted (repeats by one key count once)."""
     from synapse_ai.kb.remote import HttpTransport
 
     checked = lost = 0
     examples = []
+    confirmed: dict[str, set[int]] = defaultdict(set)
     transports = {url: HttpTransport(url, timeout=30) for url in urls}
     try:
         for agent in agents:
-            other = urls[(urls.index(agent.url) + 1) % len(urls)]
-            for write in agent.accepted:
-                if write[0] == "submission":
-                    response = transports[other].request("GET", f"/submissions/{write[1]}")
-                    present = response.status_code == 200
-                else:
-                    data = transports[other].request("GET", f"/api/entries/{write[1]}").json()
-                    present = int(data.get("confirmations", 0)) >= 1
+            other = transports[urls[(urls.index(agent.url) + 1) % len(urls)]]
+            for what, ref in agent.accepted:
+                if what == "confirm":
+                    confirmed[ref].add(agent.index)
+                    continue
                 checked += 1
-                if not present:
+                if other.request("GET", f"/submissions/{ref}").status_code != 200:
                     lost += 1
-                    examples.append(list(write))
+                    examples.append([what, ref])
+        reader = transports[urls[-1]]
+        for slug, keys in sorted(confirmed.items()):
+            checked += len(keys)
+            count = int(reader.request("GET", f"/api/entries/{slug}").json().get("confirmations", 0))
+            if count != len(keys):
+                lost += max(0, len(keys) - count)
+                examples.append(["confirmations", slug, f"{count} counted, {len(keys)} keys accepted"])
     finally:
         for transport in transports.values():
             transport.close()
@@ -240,8 +257,8 @@ def labelled_texts() -> dict:
     return {"all": [q.text for q in queries], "errors": [q.text for q in queries if q.kind == "error"]}
 
 
-def available_writes(url: str, api_key: str | None) -> str:
-    """"confirm" when the server has confirmations and a key was given, else "submission"."""
+def has_feedback(url: str) -> bool:
+    """Whether the server takes confirmations and proposals (it lists them in its OpenAPI schema)."""
     from synapse_ai.kb.remote import HttpTransport
 
     transport = HttpTransport(url, timeout=30)
@@ -249,10 +266,33 @@ def available_writes(url: str, api_key: str | None) -> str:
         paths = transport.request("GET", "/openapi.json").json().get("paths", {})
     finally:
         transport.close()
-    return "confirm" if api_key and "/api/entries/{slug}/confirm" in paths else "submission"
+    return "/api/entries/{slug}/confirm" in paths and "/api/proposals" in paths
 
 
-def run(clients: int, replicas: int, seconds: float, database_url: str | None, model: str, api_key: str | None) -> dict:
+def create_keys(n: int, home: Path, entries: Path, db_args: list[str], db_env: dict) -> list[str]:
+    """One key per client (scopes read, vote, propose), made the way an admin makes them."""
+    import json
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from synapse_ai.kb.cli import main\n"
+        "keys = []\n"
+        f"for i in range({n}):\n"
+        f"    args = ['keys', 'create', '--name', f'agent-{{i}}', '--scope', 'read', '--scope', 'vote', "
+        f"'--scope', 'propose', '--json', *{db_args!r}]\n"
+        "    done = CliRunner().invoke(main, args)\n"
+        "    assert done.exit_code == 0, done.output\n"
+        "    keys.append(json.loads(done.stdout.strip().splitlines()[-1])['key'])\n"
+        "print(json.dumps(keys))\n"
+    )
+    env = bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries), **db_env)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(clients: int, replicas: int, seconds: float, database_url: str | None, model: str) -> dict:
     home = scratch_dir("team-load")
     entries = home / "snapshot-entries"
     slugs = snapshot_entries(entries)
@@ -266,10 +306,11 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
     processes = start_replicas(replicas, home, entries, db_args, db_env, model)
     urls = [url for _p, url in processes]
     try:
-        writes = available_writes(urls[0], api_key)
+        writes = "feedback" if has_feedback(urls[0]) else "submission"
+        keys = create_keys(clients, home, entries, db_args, db_env) if writes == "feedback" else [None] * clients
         texts = labelled_texts()
         deadline = time.monotonic() + seconds
-        agents = [Agent(i, urls[i % len(urls)], deadline, texts, slugs, api_key, writes) for i in range(clients)]
+        agents = [Agent(i, urls[i % len(urls)], deadline, texts, slugs, keys[i], writes) for i in range(clients)]
         began = time.perf_counter()
         for agent in agents:
             agent.start()
@@ -315,6 +356,7 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
         "errors": sum(errors.values()),
         "error_kinds": dict(errors.most_common(10)),
         "accepted_writes": sum(len(a.accepted) for a in agents),
+        "accepted_by_kind": dict(Counter(what for a in agents for what, _ref in a.accepted)),
         "nothing_lost": lost,
         "at_start": start,
     }
@@ -332,10 +374,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="sqlite:///PATH (default: a scratch file) or postgresql://...")
     parser.add_argument("--model", choices=["real", "hash"], default="real",
                         help="real: the shipped model; hash: no model (measures the serving path only).")
-    parser.add_argument("--api-key", help="A key with vote/propose scopes, for servers that have confirmations.")
     parser.add_argument("--out", default="team_load", help="Results file name under bench/results/.")
     args = parser.parse_args()
-    result = run(args.clients, args.replicas, args.seconds, args.database_url, args.model, args.api_key)
+    result = run(args.clients, args.replicas, args.seconds, args.database_url, args.model)
     log(f"wrote {write_result(args.out, result)}")
 
 

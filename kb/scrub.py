@@ -202,12 +202,16 @@ def scrub(text: str) -> str:
     return scrub_counts(text)[0]
 
 
-def scrub_json(value):
-    """Every string inside a JSON-ready value scrubbed (dict keys stay): for bodies posted to a server."""
+REGEX_FIELDS = frozenset(("patterns", "generic_patterns"))  # regular expressions: scrubbing would break them
+
+
+def scrub_json(value, keep: frozenset[str] = REGEX_FIELDS):
+    """Every string inside a JSON-ready value scrubbed (dict keys stay): for bodies posted to a server.
+    The values of the keys in ``keep`` pass unchanged (``api_key=\\w+`` is a pattern, not a secret)."""
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        return {key: scrub_json(item) for key, item in value.items()}
+        return {key: item if key in keep else scrub_json(item, keep) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [scrub_json(item) for item in value]
+        return [scrub_json(item, keep) for item in value]
     return value

@@ -162,6 +162,11 @@ def test_scrubbing_twice_changes_nothing_more():
     assert scrub(once) == once
 
 
+def test_scrub_json_leaves_regular_expressions_alone():
+    body = {"patterns": [r"api_key=\w+", r"sk-ant-[A-Za-z0-9_-]{20,}"], "symptom": f"DB_PASSWORD={PASSWORD}"}
+    assert scrub_json(body) == {"patterns": body["patterns"], "symptom": "DB_PASSWORD=[REDACTED]"}
+
+
 def test_scrub_json_scrubs_every_string_and_keeps_keys_and_numbers():
     body = {"symptom": f"401 with {ANTHROPIC}", "tags": ["auth", f"AKIA {AWS_KEY_ID}"], "limit": 5, "api_key": None}
     out = scrub_json(body)
