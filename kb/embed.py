@@ -24,11 +24,8 @@ import struct
 from pathlib import Path
 from typing import Protocol, Sequence
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-class ModelUnavailable(RuntimeError):
-    """The configured embedding model cannot be loaded (nothing is ever downloaded)."""
+from synapse_ai.kb.config import DEFAULT_MODEL, Config
+from synapse_ai.kb.errors import ModelUnavailable
 
 
 class Embedder(Protocol):
@@ -50,7 +47,7 @@ def blob_to_vector(blob: bytes) -> list[float]:
 
 def configured_model() -> str:
     """The model name or path from ``SYNAPSE_MODEL``, defaulting to all-MiniLM-L6-v2."""
-    return os.environ.get("SYNAPSE_MODEL") or DEFAULT_MODEL
+    return Config.from_env().model
 
 
 def resolve_model_path(model: str) -> str:

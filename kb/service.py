@@ -8,7 +8,6 @@ first, so a newcomer's first ``synapse search`` just works.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -17,9 +16,11 @@ from pathlib import Path
 from typing import Sequence
 
 from synapse_ai.kb import embed
+from synapse_ai.kb.config import Config
+from synapse_ai.kb.errors import DuplicateEntry, EntryNotFound
 from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from synapse_ai.kb.model import Entry
-from synapse_ai.kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
+from synapse_ai.kb.paths import default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
 from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
@@ -29,8 +30,7 @@ QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: 
 
 def local_entries_dir() -> Path:
     """Where approved submissions are written (``SYNAPSE_ENTRIES_DIR`` overrides)."""
-    override = os.environ.get("SYNAPSE_ENTRIES_DIR")
-    return Path(override).expanduser() if override else data_dir() / "entries"
+    return Config.from_env().entries_dir
 
 
 def default_entry_dirs() -> list[Path]:
@@ -325,6 +325,13 @@ class KnowledgeBase:
         with self._lock:
             return self.store.get_entry(slug)
 
+    def require(self, slug: str) -> Entry:
+        """The entry ``slug``.  Raises ``EntryNotFound`` carrying the closest slugs (for "did you mean")."""
+        entry = self.get(slug)
+        if entry is None:
+            raise EntryNotFound(slug, self.nearest_slugs(slug))
+        return entry
+
     def markdown(self, slug: str) -> str | None:
         with self._lock:
             return self.store.markdown(slug)
@@ -372,7 +379,7 @@ class KnowledgeBase:
     def add_entry(self, entry: Entry, write_to: Path | None = None) -> Entry:
         """Write ``entry`` as ``<dir>/<slug>.md`` atomically and index it at once.
 
-        Refuses (``ValueError``) a slug that is already in use; callers choose a free slug with
+        Refuses (``DuplicateEntry``, a ``ValueError``) a slug that is already in use; callers choose a free slug with
         ``free_slug``.  If indexing fails (a full disk, say) the file and any row are removed again,
         so a retry finds the same slug free instead of stepping around an orphan (``…-2``).
         """
@@ -382,7 +389,7 @@ class KnowledgeBase:
         with self._lock:
             target = directory / f"{entry.slug}.md"
             if self._slug_in_use(entry.slug) or target.exists():
-                raise ValueError(f"an entry with slug '{entry.slug}' already exists")
+                raise DuplicateEntry(entry.slug)
             text = render_entry(entry)
             parse_entry(text, target)  # never write a file that would not index
             directory.mkdir(parents=True, exist_ok=True)
