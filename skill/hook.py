@@ -32,7 +32,7 @@ from typing import Any
 
 import click
 
-from synapse_ai.kb.cli import db_option
+from synapse_ai.kb.options import db_option
 
 EVENT = "PostToolUseFailure"
 MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 characters; stay well below.
