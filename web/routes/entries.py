@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
+from synapse_ai.kb.errors import EntryNotFound
 from synapse_ai.kb.parse import SLUG_RE
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
@@ -22,11 +23,12 @@ router = APIRouter(include_in_schema=False)
 
 
 def find_entry(kb: KnowledgeBase, slug: str):
-    """The entry, or a 404 that suggests the nearest slugs (as ``synapse show`` does)."""
+    """The entry.  Raises ``EntryNotFound`` with the nearest slugs (a 404, as ``synapse_ai.web.errors``
+    maps it; ``synapse show`` suggests the same ones); a long slug is echoed and matched by its first
+    100 characters."""
     entry = kb.get(slug) if SLUG_RE.match(slug) else None
     if entry is None:
-        near = kb.nearest_slugs(slug[:100])
-        raise SiteError(404, f"There is no entry “{slug[:100]}”.", {"did_you_mean": near})
+        raise EntryNotFound(slug[:100], kb.nearest_slugs(slug[:100]))
     return entry
 
 
