@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from synapse_ai.kb.errors import CorruptStore, DuplicateEntry, EntryNotFound, ModelUnavailable, SynapseError, UserError
+from synapse_ai.kb.parse import EntryError
 from synapse_ai.web.templating import render
 
 log = logging.getLogger("synapse.web")
@@ -41,6 +42,7 @@ TITLES = {
 STATUS_BY_ERROR: dict[type[SynapseError], int] = {
     EntryNotFound: 404,
     DuplicateEntry: 409,
+    EntryError: 422,
     UserError: 400,
     CorruptStore: 503,
     ModelUnavailable: 503,

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from synapse_ai.kb.config import Config
 from synapse_ai.kb.errors import CorruptStore, DuplicateEntry, EntryNotFound, ModelUnavailable, SynapseError, UserError
+from synapse_ai.kb.parse import EntryError
 from synapse_ai.web import errors
 from synapse_ai.web.settings import SETTINGS_ENV, Settings
 
@@ -72,6 +73,7 @@ def test_reload_worker_gets_the_same_settings(monkeypatch, tmp_path):
     [
         (EntryNotFound("x", ["y"]), 404),
         (DuplicateEntry("x"), 409),
+        (EntryError([]), 422),
         (UserError("bad"), 400),
         (CorruptStore("damaged"), 503),
         (ModelUnavailable("no model"), 503),
