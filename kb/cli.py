@@ -27,8 +27,8 @@ from pathlib import Path
 
 import click
 
-from synapse_ai.kb.errors import CorruptStore, ModelUnavailable, SynapseError, UserError
-from synapse_ai.kb.options import CommandFailed, db_option, open_kb, progress_bar
+from synapse_ai.kb.errors import SynapseError, UserError
+from synapse_ai.kb.options import CommandFailed, db_option
 
 __all__ = ["COMMANDS_ENTRY_POINTS", "LazyGroup", "UserError", "db_option", "main", "open_kb"]
 
@@ -113,6 +113,61 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except SynapseError as exc:
             raise CommandFailed(exc) from None
+
+
+def _progress():
+    """A rich progress bar on stderr, created on first use (importing rich costs ~50 ms)."""
+    state: dict = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if total < 2:
+            return
+        if "bar" not in state:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            state["bar"] = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            state["bar"].start()
+            state["tasks"] = {}
+        bar = state["bar"]
+        if stage not in state["tasks"]:
+            state["tasks"][stage] = bar.add_task(stage, total=total)
+        bar.update(state["tasks"][stage], completed=done, total=total)
+
+    def stop() -> None:
+        if "bar" in state:
+            state["bar"].stop()
+
+    report.stop = stop
+    return report
+
+
+def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
+    from synapse_ai.kb.embed import ModelUnavailable
+    from synapse_ai.kb.service import KnowledgeBase
+    from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable
+
+    progress = _progress()
+    try:
+        kb = KnowledgeBase.open(db, entries_dirs, progress=progress, remember_dirs=remember_dirs)
+    except CorruptDatabase as exc:
+        raise UserError(f"cannot use the database: {exc}") from None
+    except DatabaseUnavailable as exc:  # locked, full disk, I/O, permissions: said as what it is
+        raise UserError(str(exc)) from None
+    except ModelUnavailable as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot open the database {db or ''}: {exc.strerror or exc}".replace("  ", " ")) from None
+    finally:
+        progress.stop()
+    for notice in kb.notices:
+        click.echo(f"synapse: {notice}", err=True)
+    if kb.last_report is not None and kb.last_report.problems:
+        click.echo(f"synapse: {kb.last_report.summary()}", err=True)
+    return kb
 
 
 @click.group(
@@ -289,10 +344,11 @@ def index(entries, full, db):
             raise UserError(f"entries folder not found: {d}")
     import sqlite3
 
+    from synapse_ai.kb.embed import ModelUnavailable
     from synapse_ai.kb.service import KnowledgeBase
-    from synapse_ai.kb.store import DatabaseUnavailable
+    from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable
 
-    progress = progress_bar()
+    progress = _progress()
     kb = None
     try:
         # Absolute paths: the folders are remembered, and later runs may start elsewhere.
@@ -300,7 +356,7 @@ def index(entries, full, db):
         if full:
             kb.store.forget_file_stats()
         report = kb.index(progress)
-    except (CorruptStore, ModelUnavailable) as exc:
+    except (CorruptDatabase, ModelUnavailable) as exc:
         raise UserError(str(exc)) from None
     except DatabaseUnavailable as exc:
         raise UserError(f"cannot index: {exc}") from None
@@ -329,10 +385,12 @@ def doctor(as_json, check_only, db):
     import sqlite3
 
     from synapse_ai.kb.doctor import run_doctor
+    from synapse_ai.kb.embed import ModelUnavailable
+    from synapse_ai.kb.store import CorruptDatabase
 
     try:
         report = run_doctor(db, repair=not check_only)
-    except (CorruptStore, ModelUnavailable) as exc:
+    except (CorruptDatabase, ModelUnavailable) as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot check {db or 'the database'}: {exc.strerror or exc}") from None
@@ -362,6 +420,7 @@ def export(directory, force, as_json, db):
 
     from synapse_ai.kb.export import export_entries
     from synapse_ai.kb.service import KnowledgeBase
+    from synapse_ai.kb.store import CorruptDatabase
 
     try:
         # No refresh: indexing would first drop the entries whose files are gone.
@@ -370,7 +429,7 @@ def export(directory, force, as_json, db):
             report = export_entries(kb.store, directory, force)
         finally:
             kb.close()
-    except CorruptStore as exc:
+    except CorruptDatabase as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"cannot export to {directory}: {exc.strerror or exc}") from None

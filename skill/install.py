@@ -491,7 +491,7 @@ def _restore_or_write(path: Path, data: dict[str, Any], backups: Path) -> str:
 
 def ensure_index() -> str:
     """Build the search index now if needed: the hook only reads an existing one (it must be fast)."""
-    from synapse_ai.kb.options import open_kb
+    from synapse_ai.kb.cli import open_kb
 
     kb = open_kb(None)
     try:
