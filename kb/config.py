@@ -119,14 +119,6 @@ def _text(env: Mapping[str, str], name: str) -> str | None:
     return env.get(name) or None
 
 
-def env_int(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
-    """An integer setting; ``default`` when unset or not a whole number (a typo must not stop a server)."""
-    try:
-        return int((os.environ if environ is None else environ).get(name, default))
-    except ValueError:
-        return default
-
-
 def env_text(name: str, environ: Mapping[str, str] | None = None) -> str | None:
     """A text setting; None when unset or empty."""
     return _text(os.environ if environ is None else environ, name)

@@ -18,10 +18,17 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synapse_ai.kb.config import DB_ENV, Config, env_int, env_text
+from synapse_ai.kb.config import DB_ENV, Config, env_text
 
-ENTRIES_ENV = "SYNAPSE_WEB_ENTRIES"  # os.pathsep-separated entry folders to serve instead of the shipped ones
+ENTRIES_ENV = "SYNAPSE_WEB_ENTRIES"  # os.pathsep-separated entry folders (set by ``synapse serve --entries``)
 SETTINGS_ENV = "SYNAPSE_SERVE_SETTINGS"  # Settings.to_json(), set by ``synapse serve --reload`` for its worker
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
 
 
 @dataclass
@@ -29,12 +36,12 @@ class Settings:
     db: Path | None = None  # None: KnowledgeBase.open decides ($SYNAPSE_DATABASE_URL, $SYNAPSE_DB, the data dir)
     entries_dirs: list[Path] | None = None  # None: shipped entries + local entries folder
     write_dir: Path | None = None  # where approved entries go; None: config.entries_dir
-    admin_token: str | None = field(default_factory=lambda: env_text("SYNAPSE_ADMIN_TOKEN"))
+    admin_token: str | None = field(default_factory=lambda: os.environ.get("SYNAPSE_ADMIN_TOKEN") or None)
     # Signs CSRF tokens and the admin cookie.  Unset: a random key per process (forms and admin
     # sessions then expire on restart, which is harmless: the form is re-shown with its values).
-    secret_key: str | None = field(default_factory=lambda: env_text("SYNAPSE_SECRET_KEY"))
-    max_body_bytes: int = field(default_factory=lambda: env_int("SYNAPSE_MAX_BODY", 256 * 1024))
-    submit_limit: int = field(default_factory=lambda: env_int("SYNAPSE_SUBMIT_LIMIT", 5))
+    secret_key: str | None = field(default_factory=lambda: os.environ.get("SYNAPSE_SECRET_KEY") or None)
+    max_body_bytes: int = field(default_factory=lambda: _env_int("SYNAPSE_MAX_BODY", 256 * 1024))
+    submit_limit: int = field(default_factory=lambda: _env_int("SYNAPSE_SUBMIT_LIMIT", 5))
     submit_window: int = 600  # seconds
     star_limit: int = 60  # star changes per client IP per window
     login_limit: int = 10  # admin login attempts per client IP per window
