@@ -81,10 +81,12 @@ class LazyGroup(click.Group):
                 click.echo(f"synapse: cannot load the other commands from {self.composer} ({exc})", err=True)
 
     def list_commands(self, ctx):
+        """Every command name, lazy ones included (reading the registrations first if needed)."""
         self.load_registrations()
         return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
 
     def get_command(self, ctx, name):
+        """The command ``name`` (a lazy one is imported now), or None; raises CommandFailed if it cannot be."""
         command = super().get_command(ctx, name)
         if command is not None:
             return command
@@ -99,6 +101,7 @@ class LazyGroup(click.Group):
             raise CommandFailed(f"'{name}' is not available in this installation ({exc})") from None
 
     def format_commands(self, ctx, formatter):
+        """The ``Commands`` section of ``--help``: lazy commands show their short help, unimported."""
         rows = []
         for name in self.list_commands(ctx):
             if name in self.lazy_commands and name not in self.commands:
@@ -109,6 +112,7 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx):
+        """Run the command; a ``SynapseError`` it raises becomes ``CommandFailed`` (one line, exit 1)."""
         try:
             return super().invoke(ctx)
         except SynapseError as exc:
@@ -146,6 +150,7 @@ def _progress():
 
 
 def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
+    """The knowledge base for a command, indexed if needed; raises UserError when the database or model is unusable."""
     from synapse_ai.kb.embed import ModelUnavailable
     from synapse_ai.kb.service import KnowledgeBase
     from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable

@@ -42,6 +42,7 @@ def vector_to_blob(vector: Sequence[float]) -> bytes:
 
 
 def blob_to_vector(blob: bytes) -> list[float]:
+    """Decode a BLOB written by ``vector_to_blob``."""
     return list(struct.unpack("<" + "f" * (len(blob) // 4), blob))
 
 
@@ -76,6 +77,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def model(self):
+        """The sentence-transformers model, loaded offline on first use; raises ModelUnavailable."""
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -95,6 +97,7 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """L2-normalised float32 vectors, one per text; raises ModelUnavailable on first use."""
         vectors = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
@@ -105,6 +108,7 @@ class SentenceTransformerEmbedder:
 
 
 def model_cache_key(model: str) -> str:
+    """A short stable name for a model id: its folder in the model cache."""
     return hashlib.sha256(model.encode()).hexdigest()[:16]
 
 
@@ -355,6 +359,7 @@ class NumpyBertEmbedder:
         return self.tokenizer.encode(text).ids
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """L2-normalised vectors, one per text, computed with numpy on one BLAS thread."""
         with single_blas_thread():
             return [self._encode_one(self.token_ids(text)).tolist() for text in texts]
 
@@ -375,6 +380,7 @@ class HashingEmbedder:
     dims = 256
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Deterministic L2-normalised feature-hashing vectors of the words and word pairs."""
         import re as _re
 
         out = []

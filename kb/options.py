@@ -25,6 +25,7 @@ class CommandFailed(click.ClickException):
         super().__init__(str(error))
 
     def show(self, file=None):
+        """Print ``synapse: message`` on stderr (click's own form says ``Error:``)."""
         click.echo(f"synapse: {self.message}", err=True)
 
 

@@ -515,6 +515,7 @@ def _file_kind(mode: int) -> str:
 
 
 def read_entry(path: Path | str) -> Entry:
+    """The entry in the file at ``path``; raises EntryError when it breaks the format."""
     path = Path(path)
     return parse_entry(read_entry_text(path), path)
 

@@ -34,6 +34,7 @@ def local_entries_dir() -> Path:
 
 
 def default_entry_dirs() -> list[Path]:
+    """The folders indexed by default: the shipped entries and the local entries folder."""
     return [shipped_entries_dir(), local_entries_dir()]
 
 
@@ -116,6 +117,7 @@ class KnowledgeBase:
             raise
 
     def close(self) -> None:
+        """Close the database connection."""
         self.store.close()
 
     def _index_state(self) -> str:
@@ -270,6 +272,7 @@ class KnowledgeBase:
         return self._signals[1]
 
     def embed_query(self, text: str):
+        """The query model's vector for ``text``; raises ModelUnavailable when the model cannot be loaded."""
         return _embed_one(self.query_embedder(), text)
 
     # ------------------------------------------------------------------ queries
@@ -322,6 +325,7 @@ class KnowledgeBase:
         return self.search(error_text, limit, error_text=True, lazy_meaning=lazy_meaning)
 
     def get(self, slug: str) -> Entry | None:
+        """The entry with this slug, or None (``require`` raises EntryNotFound instead)."""
         with self._lock:
             return self.store.get_entry(slug)
 
@@ -333,10 +337,12 @@ class KnowledgeBase:
         return entry
 
     def markdown(self, slug: str) -> str | None:
+        """The entry's markdown source, or None."""
         with self._lock:
             return self.store.markdown(slug)
 
     def nearest_slugs(self, slug_like: str, n: int = 3) -> list[str]:
+        """Up to ``n`` slugs close to ``slug_like`` (difflib, then substrings), for "did you mean"."""
         with self._lock:
             slugs = self.store.slugs()
         close = get_close_matches(slug_like.lower(), slugs, n=n, cutoff=0.4)
@@ -364,14 +370,17 @@ class KnowledgeBase:
             return [e for e in (self.store.get_entry(s) for s in order) if e]
 
     def list_entries(self, category: str | None = None, tag: str | None = None) -> list[Entry]:
+        """The entries, optionally of one category or with one tag."""
         with self._lock:
             return self.store.list_entries(category, tag)
 
     def categories(self) -> list[tuple[str, int]]:
+        """``(category, entry count)`` pairs, by name."""
         with self._lock:
             return self.store.categories()
 
     def tags(self) -> list[tuple[str, int]]:
+        """``(tag, entry count)`` pairs, most used first."""
         with self._lock:
             return self.store.tags()
 
@@ -413,6 +422,7 @@ class KnowledgeBase:
         return path is not None and (not path or Path(path).exists())
 
     def free_slug(self, wanted: str) -> str:
+        """``wanted`` or the first of ``wanted-2``, ``wanted-3``... that no entry or file uses."""
         with self._lock:
             taken = {slug for slug, (path, *_stat) in self.store.entry_fingerprints().items() if not path or Path(path).exists()}
         slug, n = wanted, 2
