@@ -40,14 +40,17 @@ class HeaderTimeoutProtocol(H11Protocol):
         self._header_deadline = None
 
     def connection_made(self, transport) -> None:
+        """Start the header deadline as the connection opens."""
         super().connection_made(transport)
         self._watch_headers()
 
     def data_received(self, data: bytes) -> None:
+        """Feed the bytes to h11, then re-arm or disarm the header deadline."""
         super().data_received(data)
         self._watch_headers()
 
     def connection_lost(self, exc) -> None:
+        """Cancel the header deadline with the connection."""
         self._stop_header_deadline()
         super().connection_lost(exc)
 

@@ -83,6 +83,7 @@ def _page(request: Request, status: int, message: str, detail=None, headers=None
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):
+    """An HTTP error as JSON under ``/api``, else as the error page."""
     if isinstance(exc, SiteError):
         message, detail = exc.message, exc.extra
     else:
@@ -113,6 +114,7 @@ async def synapse_error(request: Request, exc: SynapseError):
 
 
 async def validation_error(request: Request, exc: RequestValidationError):
+    """Invalid request parameters: a 422 listing each problem (JSON or page)."""
     problems = [
         {"loc": [str(part) for part in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
@@ -124,6 +126,7 @@ async def validation_error(request: Request, exc: RequestValidationError):
 
 
 async def server_error(request: Request, exc: Exception):
+    """Anything unexpected: logged with its traceback, answered with a plain 500."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if is_api(request):
         return _json(500, "internal error", None)
@@ -131,6 +134,7 @@ async def server_error(request: Request, exc: Exception):
 
 
 def install(app: FastAPI) -> None:
+    """Register this module's handlers on ``app``."""
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(SynapseError, synapse_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -34,12 +34,14 @@ def find_entry(kb: KnowledgeBase, slug: str):
 
 @router.get("/entries/{slug}.md", name="entry_raw")
 def entry_raw(slug: str, kb: KB):
+    """The entry's markdown source; 404 with close slugs when there is no such entry."""
     find_entry(kb, slug)
     return PlainTextResponse(kb.markdown(slug), media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/entries/{slug}", response_class=HTMLResponse, name="entry")
 def entry_page(request: Request, slug: str, kb: KB, site: Site, client: ClientId):
+    """The entry page; 404 with close slugs when there is no such entry."""
     entry = find_entry(kb, slug)
     return render(
         request,
@@ -65,6 +67,7 @@ def star_form(
     limits: Limits,
     action: Annotated[Literal["star", "unstar"], Form()] = "star",
 ):
+    """Star or unstar from the entry page (CSRF-checked, rate-limited); 404 for an unknown entry."""
     find_entry(kb, slug)
     if action == "star":
         if not site.is_starred(slug, client):
