@@ -1,11 +1,12 @@
 """``Config``: every setting the CLI, the hook, the MCP server and the web site share, read in one place.
 
 Why one object: settings used to be read from the environment in four modules, each with its own
-default; a new one (a database URL, a server address) would have meant a fifth reader.  Now a program
-reads the environment once at its entry point (``Config.from_env``), applies its own options on top
-(``--db`` becomes ``config.replace(db_path=...)``) and passes the object down.  Library functions
-that are called without one (``synapse_ai.kb.paths.data_dir()``, ``KnowledgeBase.open()`` with no
-arguments) read a fresh ``Config.from_env()`` at call time, so a changed environment is always seen.
+default; a new one (a database URL, a server address) would have meant a fifth reader.  Now this is the
+one reader: a program builds a ``Config`` where it starts (``Config.from_env(**options)``: the
+environment, then its command-line options on top; the web site's settings embed one) and hands it
+down; code called without one (``synapse_ai.kb.paths.data_dir()``, ``KnowledgeBase.open()`` with no
+database) builds a fresh ``Config.from_env()`` at call time, so every reader agrees and a changed
+environment (the test suite changes it per test) is always seen.
 
 To add a setting: one field here with its comment, one line in ``from_env``, one row in the table in
 docs/architecture.md.  Settings only the web site needs are declared by the site's own settings
@@ -110,7 +111,7 @@ class Config:
         return cls(**values)
 
     def to_json(self) -> str:
-        """``to_dict`` as JSON text (``synapse serve --reload`` hands it to the server's worker)."""
+        """``to_dict`` as JSON text."""
         return json.dumps(self.to_dict())
 
 
