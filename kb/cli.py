@@ -28,6 +28,7 @@ from pathlib import Path
 import click
 
 from synapse_ai.kb.errors import SynapseError, UserError
+from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.options import CommandFailed, db_option
 
 __all__ = ["COMMANDS_ENTRY_POINTS", "LazyGroup", "UserError", "db_option", "main", "open_kb"]
@@ -248,7 +249,8 @@ def json_text(data, **options) -> str:
 
 
 def _limit_option(f):
-    return click.option("--limit", "-n", default=5, show_default=True, type=click.IntRange(1, 50), help="Number of results.")(f)
+    limits = click.IntRange(1, MAX_RESULTS)
+    return click.option("--limit", "-n", default=5, show_default=True, type=limits, help="Number of results.")(f)
 
 
 def _emit(response, as_json: bool) -> None:
