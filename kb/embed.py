@@ -374,6 +374,7 @@ class NumpyBertEmbedder(Embedder):
             return self._encode_one(self.token_ids(text))
 
     def embed_one(self, text: str):
+        """One query's vector as a float32 numpy array (``embed_array``)."""
         return self.embed_array(text)
 
 
