@@ -33,6 +33,7 @@ def db_option(f=None, *, note: str = ""):
     """The ``--db FILE`` option (also ``$SYNAPSE_DB``), given to the command as ``db``.
 
     Use as ``@db_option``, or ``@db_option(note="...")`` to add a sentence to its help."""
-    help_text = "SQLite database file (default: $SYNAPSE_DB or the per-user data directory)." + (f" {note}" if note else "")
+    help_text = "SQLite database file (default: $SYNAPSE_DB or the per-user data directory)."
+    help_text += f" {note}" if note else ""
     option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar=DB_ENV, help=help_text)
     return option(f) if f is not None else option

@@ -109,7 +109,7 @@ class WordPiece:
 
     # ------------------------------------------------------------------ the pipeline
     def normalize(self, text: str) -> str:
-        """BERT's normalisation as configured: control characters dropped, white space unified, CJK spaced, case folded."""
+        """BERT's normalisation as configured: control characters dropped, white space unified, case folded."""
         if self.clean_text:
             out = []
             for c in text:  # control characters go first; \t \n \r and other white space become " "

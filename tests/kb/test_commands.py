@@ -22,7 +22,9 @@ from synapse_ai.kb.errors import DuplicateEntry, EntryNotFound, SynapseError, Us
 ROOT = Path(__file__).resolve().parents[2]
 OTHER_COMMANDS = {"serve", "diagnose", "skill", "hook", "mcp"}
 # A module path naming the packages above kb: ``synapse_ai.web``, ``web.cli``, ``from skill import``...
-NAMES_ANOTHER_PACKAGE = re.compile(r"synapse_ai\.(web|skill)\b|\b(web|skill)\.[a-z_]+\b|\b(from|import)\s+(web|skill)\b")
+NAMES_ANOTHER_PACKAGE = re.compile(
+    r"synapse_ai\.(web|skill)\b|\b(web|skill)\.[a-z_]+\b|\b(from|import)\s+(web|skill)\b"
+)
 
 
 def test_kb_names_neither_web_nor_skill():

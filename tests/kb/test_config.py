@@ -63,7 +63,8 @@ def test_frozen_and_the_key_stays_out_of_repr(tmp_path):
 def test_round_trip_through_json(tmp_path):
     import json
 
-    config = Config.from_env({"SYNAPSE_HOME": str(tmp_path), "SYNAPSE_URL": "https://s.example", "SYNAPSE_API_KEY": "k"})
+    env = {"SYNAPSE_HOME": str(tmp_path), "SYNAPSE_URL": "https://s.example", "SYNAPSE_API_KEY": "k"}
+    config = Config.from_env(env)
     assert Config.from_dict(json.loads(config.to_json())) == config
 
 

@@ -63,7 +63,8 @@ def test_reload_worker_gets_the_same_settings(monkeypatch, tmp_path):
     assert target == "synapse_ai.web.app:create_app_from_env" and serialised
     assert SETTINGS_ENV not in os.environ and "SYNAPSE_DB" not in os.environ
     worker = Settings.from_json(serialised)
-    assert worker.db == tmp_path / "r.db" and worker.entries_dirs == [entries.resolve()] and worker.admin_token == "admin"
+    assert worker.db == tmp_path / "r.db" and worker.entries_dirs == [entries.resolve()]
+    assert worker.admin_token == "admin"
     monkeypatch.setenv(SETTINGS_ENV, serialised)
     assert create_app_from_env().state.settings == worker
 
@@ -107,7 +108,8 @@ def failing_app():
 
 def test_domain_errors_reach_an_api_client_as_json(failing_app):
     r = failing_app.get("/api/v1/model")
-    assert r.status_code == 503 and r.json() == {"error": "cannot load the embedding model 'm' (SYNAPSE_MODEL)", "detail": None}
+    assert r.status_code == 503
+    assert r.json() == {"error": "cannot load the embedding model 'm' (SYNAPSE_MODEL)", "detail": None}
     r = failing_app.get("/api/v1/entry")
     assert r.status_code == 404
     assert r.json() == {"error": "There is no entry “rate-limt”.", "detail": {"did_you_mean": ["rate-limit-429"]}}
