@@ -12,8 +12,11 @@ from pathlib import Path
 
 import click
 
-from synapse_ai.kb.config import DB_ENV
 from synapse_ai.kb.errors import SynapseError, UserError
+
+# The variable Config reads for the database (synapse_ai.kb.config.DB_ENV), spelled out so that the
+# hook's every-call path does not import the config module just to declare an option.
+DB_ENV = "SYNAPSE_DB"
 
 __all__ = ["CommandFailed", "UserError", "db_option"]
 

@@ -81,6 +81,12 @@ def test_path_helpers_read_the_same_config(monkeypatch, tmp_path):
     assert configured_model() == config.model == "hash"  # the test suite's SYNAPSE_MODEL
 
 
+def test_the_db_option_reads_the_variable_config_reads():
+    from synapse_ai.kb import config, options
+
+    assert options.DB_ENV == config.DB_ENV
+
+
 def test_importing_config_stays_cheap():
     """The hook imports it on every failed tool call: standard library only."""
     code = (
