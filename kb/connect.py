@@ -97,6 +97,9 @@ class FallbackReader:
     def get(self, slug: str):
         return self._call("get", slug)
 
+    def require(self, slug: str):
+        return self._call("require", slug)
+
     def markdown(self, slug: str):
         return self._call("markdown", slug)
 

@@ -12,6 +12,7 @@ migrations = Migrations("synapse")
 
 @migrations()
 def m001_core(db):
+    """Create the core tables: entries (with full-text search), sections, code blocks, tags, embeddings, meta."""
     db["entries"].create(
         {
             "slug": str,
@@ -65,6 +66,7 @@ def m001_core(db):
 
 @migrations()
 def m002_submissions_and_stars(db):
+    """Create the site's submissions and stars tables."""
     # Solutions sent through the web form / API, waiting for (or after) moderation.  ``ref`` is the
     # random token the submitter gets for the status page.  ``data`` holds the fields as typed
     # (JSON), ``markdown`` the entry as it would be written, ``flags`` the moderator warnings (JSON).
@@ -93,6 +95,7 @@ def m002_submissions_and_stars(db):
 
 @migrations()
 def m003_pattern_literals(db):
+    """Store each pattern's required literal beside the patterns."""
     # Each pattern's required literal (kb.signature.required_literal), parallel to ``patterns``:
     # computing them costs ~0.1 ms per pattern, seconds per process at 10k entries, so it is done
     # once when an entry is indexed.
@@ -108,6 +111,7 @@ def m003_pattern_literals(db):
 
 @migrations()
 def m004_entry_signals(db):
+    """Add the matching and freshness columns (quick fix, verified, statuses, error types, generic patterns)."""
     # The front-matter fields added for matching and freshness: the one-breath fix, the statuses and
     # error types an entry explains, its generic patterns (with their required literals, as m003),
     # and when it was last verified (JSON).  Emptying content_hash makes the next index rewrite every

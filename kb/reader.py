@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from synapse_ai.kb.errors import SynapseError
+
 if TYPE_CHECKING:
     from synapse_ai.kb.model import Entry
     from synapse_ai.kb.search import SearchResponse
@@ -30,6 +32,8 @@ class KnowledgeReader(Protocol):
 
     def get(self, slug: str) -> Entry | None: ...
 
+    def require(self, slug: str) -> Entry: ...
+
     def markdown(self, slug: str) -> str | None: ...
 
     def nearest_slugs(self, slug_like: str, n: int = 3) -> list[str]: ...
@@ -37,8 +41,9 @@ class KnowledgeReader(Protocol):
     def close(self) -> None: ...
 
 
-class RemoteError(Exception):
-    """A team server could not answer the request (the message says why, in one line)."""
+class RemoteError(SynapseError):
+    """A team server could not answer the request (the message says why, in one line: the CLI shows
+    it as ``synapse: ...``, exit 1)."""
 
 
 class ServerUnreachable(RemoteError):

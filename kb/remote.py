@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from synapse_ai.kb import __version__
+from synapse_ai.kb.errors import EntryNotFound
 from synapse_ai.kb.model import Entry
 from synapse_ai.kb.reader import API_VERSION, IncompatibleServer, ServerRefused, ServerUnreachable
 from synapse_ai.kb.scrub import scrub, scrub_json
@@ -255,6 +256,13 @@ class RemoteKnowledgeBase:
             self._near[slug] = list(near.get("did_you_mean") or []) if isinstance(near, dict) else []
             return None
         return entry_from_dict(self._data(response, f"entry '{slug}'"))
+
+    def require(self, slug: str) -> Entry:
+        """The entry ``slug``; raises ``EntryNotFound`` with the server's closest slugs."""
+        entry = self.get(slug)
+        if entry is None:
+            raise EntryNotFound(slug, self.nearest_slugs(slug))
+        return entry
 
     def markdown(self, slug: str) -> str | None:
         self._checked()

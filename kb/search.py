@@ -49,6 +49,7 @@ class Result:
     quick_fix: str = ""  # the entry's fix in one breath ("" for entries written before the field)
 
     def to_dict(self) -> dict:
+        """The result in the JSON shape the CLI, the API and the tools share."""
         return {
             "slug": self.slug,
             "title": self.title,
@@ -80,6 +81,7 @@ class SearchResponse:
     results: list[Result]
 
     def to_dict(self) -> dict:
+        """``{query, matched, results}``: the JSON shape the CLI, the API and the tools share."""
         return {"query": echo(self.query), "matched": self.matched, "results": [r.to_dict() for r in self.results]}
 
     @classmethod

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from synapse_ai.kb.embed import vector_to_blob
+from synapse_ai.kb.errors import CorruptStore
 from synapse_ai.kb.model import Entry, Section, Verified, code_blocks_in
 from synapse_ai.kb.signature import required_literal
 
@@ -68,8 +69,7 @@ _ADVICE = {
 }
 
 
-class CorruptDatabase(Exception):
-    """The file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)."""
+CorruptDatabase = CorruptStore  # the file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)
 
 
 class DatabaseUnavailable(OSError):

@@ -43,10 +43,12 @@ class Signals:
     """Rank by meaning."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The signals as the JSON ``why.signals`` object."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Signals:
+        """The inverse of ``to_dict``; unknown keys are ignored, None gives empty signals."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
@@ -67,12 +69,14 @@ class MatchedEvidence:
     """The entry pattern that matched (kind "pattern" only)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The evidence as JSON (``pattern`` only for a pattern match)."""
         if self.kind == "pattern":
             return {"level": self.level, "kind": self.kind, "pattern": self.pattern, "text": self.text}
         return {"level": self.level, "kind": self.kind, "text": self.text}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MatchedEvidence:
+        """The inverse of ``to_dict``; raises KeyError when ``level``, ``kind`` or ``text`` is missing."""
         return cls(level=data["level"], kind=data["kind"], text=data["text"], pattern=data.get("pattern"))
 
 
@@ -97,6 +101,7 @@ class DecisionTrace:
     """The first error blocks found (kind, error_type, message, repeats)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The trace as JSON (tuples as lists)."""
         return {
             "rule": self.rule,
             "generic_candidates": self.generic_candidates,
@@ -108,6 +113,7 @@ class DecisionTrace:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DecisionTrace:
+        """The inverse of ``to_dict``; raises KeyError when a required key is missing."""
         return cls(
             rule=data["rule"],
             generic_candidates=data["generic_candidates"],

@@ -40,7 +40,7 @@ from typing import Annotated, Any
 import click
 from pydantic import PlainValidator  # module level: tool signatures are evaluated from module globals
 
-from synapse_ai.kb.cli import db_option
+from synapse_ai.kb.options import db_option
 from synapse_ai.skill.feedback_tools import CONFIRM_DESCRIPTION, FLAG_DESCRIPTION, PROPOSE_DESCRIPTION
 from synapse_ai.skill.tools import (
     DIAGNOSE_DESCRIPTION,

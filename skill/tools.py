@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from synapse_ai.kb.service import KnowledgeBase
 
+from synapse_ai.kb.errors import EntryNotFound
 from synapse_ai.skill.feedback_tools import FEEDBACK_OUTPUT_SCHEMAS, FEEDBACK_TOOL_DEFINITIONS, FeedbackTools
 
 __all__ = [
@@ -322,11 +323,10 @@ class SynapseTools(FeedbackTools):
         if not isinstance(slug, str) or not slug.strip():
             raise ValueError("slug must be a non-empty string, e.g. 'rate-limit-429'")
         slug = slug.strip()
-        entry = self.kb.get(slug)
-        if entry is None:
-            near = self.kb.nearest_slugs(slug)
-            hint = f"; close slugs: {', '.join(near)}" if near else "; use search_solutions to find one"
-            raise ValueError(f"no entry '{slug}'{hint}")
+        try:
+            entry = self.kb.require(slug)
+        except EntryNotFound as exc:  # a ValueError here: the executor reports it to the model as is
+            raise ValueError(exc.describe("close slugs", otherwise="use search_solutions to find one")) from None
         from synapse_ai.kb.views import entry_to_dict
 
         if section is not None and not isinstance(section, str):

@@ -21,18 +21,22 @@ from synapse_ai.web.sitestore import SiteStore
 
 
 def get_kb(request: Request) -> KnowledgeBase:
+    """The app's KnowledgeBase (opened once in the lifespan)."""
     return request.app.state.kb
 
 
 def get_site(request: Request) -> SiteStore:
+    """The app's SiteStore (submissions and stars)."""
     return request.app.state.site
 
 
 def get_settings(request: Request) -> Settings:
+    """The app's Settings."""
     return request.app.state.settings
 
 
 def get_signer(request: Request) -> Signer:
+    """The app's Signer (CSRF tokens and admin cookies)."""
     return request.app.state.signer
 
 
@@ -55,6 +59,7 @@ class Limiters:
 
 
 def get_limiters(request: Request) -> Limiters:
+    """The app's rate limiters."""
     return request.app.state.limiters
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import click
 
-from synapse_ai.kb.cli import UserError, clean_argument, db_option, decode_input, json_text
+from synapse_ai.kb.cli import clean_argument, decode_input, json_text
+from synapse_ai.kb.errors import UserError
+from synapse_ai.kb.options import db_option
 from synapse_ai.web.feedback import REASONS, FeedbackError, FeedbackTarget, open_feedback, proposal_from_markdown
 
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
-from synapse_ai.kb.cli import UserError, db_option, json_text
+from synapse_ai.kb.cli import json_text
+from synapse_ai.kb.errors import UserError
+from synapse_ai.kb.options import db_option
 from synapse_ai.web.keys import SCOPES, check_name, check_scopes, hash_key, key_prefix, new_key
 
 

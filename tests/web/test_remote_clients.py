@@ -91,6 +91,11 @@ def live(index_db):
     server.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server.app = app
     server.access = access
+    from synapse_ai.web.keys import hash_key, key_prefix, new_key
+
+    server.key = new_key()  # a real key of this server (scopes read, vote, propose)
+    scopes = ("read", "vote", "propose")
+    app.state.site.add_api_key("remote-tests", scopes, hash_key(server.key), key_prefix(server.key))
     yield server
     server.should_exit = True
     thread.join(10)
@@ -307,10 +312,10 @@ def test_access_log_lines_never_hold_query_strings(live):
     from synapse_ai.kb.remote import RemoteKnowledgeBase
 
     live.access.clear()
-    remote = RemoteKnowledgeBase(live.url, api_key="syn_k1")
+    remote = RemoteKnowledgeBase(live.url, api_key=live.key)
     try:
         response = remote._http.request("GET", "/api/search", params={"q": f"429 {SECRET_KEY}", "limit": 1},
-                                        headers={"Authorization": "Bearer syn_k1"})
+                                        headers={"Authorization": f"Bearer {live.key}"})
         assert response.status_code == 200
         remote.search("tool calls run one after another")
     finally:
@@ -321,6 +326,7 @@ def test_access_log_lines_never_hold_query_strings(live):
     assert any('"GET /api/search HTTP/1.1" 200' in line for line in live.access), live.access
     assert any('"POST /api/search HTTP/1.1" 200' in line for line in live.access), live.access
     assert not any("?" in line or "q=" in line or "sk-ant" in line or "tool calls" in line for line in live.access)
+    assert not any(live.key in line for line in live.access)
 
 
 @pytest.mark.parametrize(
@@ -380,7 +386,7 @@ def test_agent_tools_answer_the_same_from_the_server(live, index_db, monkeypatch
         local_kb.close()
 
 
-@pytest.mark.parametrize("url", ["team-server", "http://", "ftp://team-server", "http://[::1", "http://team-server:abc"])
+@pytest.mark.parametrize("url", ["team-server", "http://", "ftp://team-server", "http://[::1", "http://host:abc"])
 def test_a_malformed_server_url_is_one_line(url, index_db):
     done = synapse(["search", "--json", "429", "--db", str(index_db)], url=url)
     assert done.returncode == 1 and done.stdout == b""
@@ -413,7 +419,26 @@ def test_the_mcp_server_on_a_team_server_imports_no_numpy_sqlite_or_model_code(l
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n"
     )
     env = {**os.environ, "SYNAPSE_URL": live.url}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=HANG_GUARD_S * 3, env=env, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=HANG_GUARD_S * 3, env=env,
+                          cwd=ROOT)
     assert json.loads(done.stdout) == [True, "rate-limit-429"], done.stderr
     # The MCP SDK itself brings httpx and rich (a long-lived process: their import cost is paid once).
     assert json.loads(done.stderr.decode().strip().splitlines()[-1]) in ([], ["httpx"], ["rich"], ["httpx", "rich"])
+
+
+def test_post_json_confirms_and_proposes_with_the_key(live):
+    from synapse_ai.kb.remote import RemoteKnowledgeBase
+    from tests.web.conftest import valid_api_payload
+
+    remote = RemoteKnowledgeBase(live.url, api_key=live.key)
+    try:
+        first = remote.post_json("/api/entries/tool-use-without-tool-result/confirm", {})
+        again = remote.post_json("/api/entries/tool-use-without-tool-result/confirm", {})
+        leaky = valid_api_payload(root_cause=f"The key {SECRET_KEY} was revoked.")
+        proposal = remote.post_json("/api/proposals", leaky)
+    finally:
+        remote.close()
+    assert first == again == {"slug": "tool-use-without-tool-result", "confirmations": 1}  # one key counts once
+    assert proposal["status"] == "pending"
+    stored = repr(live.app.state.site.submission(proposal["ref"]))
+    assert "sk-ant-api03-[REDACTED]" in stored and SECRET_KEY not in stored

@@ -31,6 +31,7 @@ def search_page(
     q: Annotated[str, Query(description="Question, symptom or error text")] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 10,
 ):
+    """The search page: results with why each matched (the same search as the API and the CLI)."""
     query = q.strip()
     notice = None
     if len(query) > MAX_QUERY_CHARS:
