@@ -152,7 +152,7 @@ def test_batch_search_goes_to_the_server(live, index_db):
 def test_the_remote_path_imports_no_numpy_sqlite_or_model_code(live, argv):
     probe = (
         "import sys, json\n"
-        "from synapse_ai.kb.cli import main\n"
+        "from synapse_ai.cli import main  # the synapse program\n"
         f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n"
     )
