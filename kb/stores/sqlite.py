@@ -1,4 +1,6 @@
-"""The SQLite store: entries, sections, code blocks, tags, embeddings and FTS5.
+"""The SQLite store (``IndexStore`` for one machine): entries, sections, code blocks, tags, embeddings
+and FTS5.  Keywords are ranked by FTS5's BM25; meaning by a numpy matrix of every vector, loaded once
+per index generation and kept here, so the rest of the code never learns where vectors live.
 
 Every logical write (an entry with all its rows, a batch of vectors, the index's bookkeeping) is one
 ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction on this connection, so a reader, a crash or a second
@@ -19,13 +21,14 @@ import json
 import os
 import sqlite3
 import time
-from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from synapse_ai.kb.embed import vector_to_blob
-from synapse_ai.kb.model import Entry, Section, Verified, code_blocks_in
+from synapse_ai.kb.model import Entry, Section, code_blocks_in
 from synapse_ai.kb.signature import required_literal
+from synapse_ai.kb.stores import Hit
+from synapse_ai.kb.stores.rows import SIGNAL_COLUMNS, entry_row, row_to_entry, signals_of
 
 
 # The names of every migration in kb/migrations.py, in order (tests/kb/test_store_index.py keeps
@@ -179,17 +182,6 @@ def _applied_migrations(conn) -> tuple[str, ...]:
     return tuple(r[0] for r in rows)
 
 
-def _json(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _verified(text: str | None) -> Verified | None:
-    if not text:
-        return None
-    data = json.loads(text)
-    return Verified(date.fromisoformat(data["date"]), tuple(data["against"]))
-
-
 def _upsert_sql(table: str, columns: list[str], key: tuple[str, ...]) -> str:
     """INSERT … ON CONFLICT DO UPDATE: unlike INSERT OR REPLACE it fires the UPDATE trigger that
     keeps the FTS5 index in step (REPLACE deletes without firing the delete trigger)."""
@@ -200,10 +192,20 @@ def _upsert_sql(table: str, columns: list[str], key: tuple[str, ...]) -> str:
     )
 
 
-class Store:
+def fts_expression(terms) -> str | None:
+    """An FTS5 MATCH expression that cannot be a syntax error: every term quoted, OR-ed together."""
+    quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
+    return " OR ".join(quoted) if quoted else None
+
+
+class SqliteStore:
+    shared = False  # one machine's file: approved entries are written as files next to it
+
     def __init__(self, path: Path | str | None = None, *, memory: bool = False):
         self.path = None if memory else Path(path)
+        self.url = ":memory:" if memory else str(self.path)
         self._db = None
+        self._matrix = None  # (generation, model, (slugs, fields, float32 matrix))
         self._depth = 0  # > 0 inside ``transaction()``
         self.conn = None
         try:
@@ -342,33 +344,7 @@ class Store:
         """Write one entry with its sections, code blocks and tags (and, by trigger, its FTS row),
         replacing any previous version, as one transaction: all of it lands or none of it does."""
         slug = entry.slug
-        row = {
-            "slug": slug,
-            "title": entry.title,
-            "summary": entry.summary,
-            "category": entry.category,
-            "tags": _json(entry.tags),
-            "patterns": _json(entry.patterns),
-            "environment": _json(entry.environment),
-            "savings": entry.savings,
-            "sources": _json(entry.sources),
-            "created": entry.created.isoformat(),
-            "updated": entry.updated.isoformat(),
-            "body": "\n\n".join([entry.quick_fix] + [f"## {s.name}\n\n{s.body}" for s in entry.sections]),
-            "patterns_text": "\n".join(entry.patterns),
-            "pattern_literals": _json([required_literal(p) for p in entry.patterns]),
-            "quick_fix": entry.quick_fix,
-            "verified": _json(entry.verified.to_dict()) if entry.verified else None,
-            "http_statuses": _json(entry.http_statuses),
-            "error_types": _json(entry.error_types),
-            "generic_patterns": _json(entry.generic_patterns),
-            "generic_literals": _json([required_literal(p) for p in entry.generic_patterns]),
-            "markdown": markdown,
-            "path": str(entry.path) if entry.path else "",
-            "file_mtime_ns": mtime_ns,
-            "file_size": size,
-            "content_hash": content_hash,
-        }
+        row = entry_row(entry, markdown, content_hash, mtime_ns, size)
         sections = [(slug, i, s.name, s.body) for i, s in enumerate(entry.sections)]
         blocks = [
             (slug, s.name, j, b.language, " ".join(b.attrs), b.code) for s in entry.sections for j, b in enumerate(code_blocks_in(s.body))
@@ -457,30 +433,28 @@ class Store:
     def _row_to_entry(self, row: dict, sections: list[Section] | None = None) -> Entry:
         if sections is None:
             sections = self._sections_for([row["slug"]]).get(row["slug"], [])
-        return Entry(
-            slug=row["slug"],
-            title=row["title"],
-            summary=row["summary"],
-            category=row["category"],
-            tags=json.loads(row["tags"]),
-            patterns=json.loads(row["patterns"]),
-            environment=json.loads(row["environment"]),
-            savings=row["savings"],
-            sources=json.loads(row["sources"]),
-            created=date.fromisoformat(row["created"]),
-            updated=date.fromisoformat(row["updated"]),
-            quick_fix=row.get("quick_fix") or "",
-            verified=_verified(row.get("verified")),
-            http_statuses=json.loads(row.get("http_statuses") or "[]"),
-            error_types=json.loads(row.get("error_types") or "[]"),
-            generic_patterns=json.loads(row.get("generic_patterns") or "[]"),
-            sections=sections,
-            path=Path(row["path"]) if row["path"] else None,
-        )
+        return row_to_entry(row, sections)
 
     def markdown(self, slug: str) -> str | None:
         row = self.conn.execute("select markdown from entries where slug = ?", [slug]).fetchone()
         return row[0] if row else None
+
+    def entries_markdown(self) -> dict[str, str]:
+        """slug -> the markdown each entry was indexed from (``synapse export``)."""
+        return {slug: md for slug, md in self.conn.execute("select slug, markdown from entries order by slug") if md}
+
+    def approved_markdown(self) -> list[tuple[str, str]]:
+        """(slug, markdown) of the approved submissions in this file (the site store keeps them here by
+        default): ``synapse export`` writes back an approved entry whose file was lost."""
+        try:
+            rows = self.conn.execute(
+                "select slug, markdown from submissions where status = 'approved' and slug != '' order by slug"
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # the site never opened this file
+                return []
+            raise
+        return [(slug, md) for slug, md in rows]
 
     def all_patterns(self) -> dict[str, list[tuple[str, str]]]:
         """slug -> [(pattern, required literal)], the literals as stored at index time."""
@@ -494,22 +468,7 @@ class Store:
     def all_signals(self) -> dict[str, dict]:
         """slug -> the entry's matching signals (``synapse_ai.kb.signals.SignalIndex``): specific and generic
         patterns as (pattern, required literal) pairs, HTTP statuses and error types."""
-        out = {}
-        rows = self.conn.execute(
-            "select slug, patterns, pattern_literals, generic_patterns, generic_literals, http_statuses, error_types, title from entries"
-        )
-        for slug, patterns, literals, generic, generic_literals, statuses, types, title in rows:
-            patterns, generic = json.loads(patterns), json.loads(generic or "[]")
-            literals = json.loads(literals) if literals else [required_literal(p) for p in patterns]
-            generic_literals = json.loads(generic_literals) if generic_literals else [required_literal(p) for p in generic]
-            out[slug] = {
-                "patterns": list(zip(patterns, literals)),
-                "generic_patterns": list(zip(generic, generic_literals)),
-                "http_statuses": json.loads(statuses or "[]"),
-                "error_types": json.loads(types or "[]"),
-                "title": title or "",
-            }
-        return out
+        return {row[0]: signals_of(*row[1:]) for row in self.conn.execute(f"select {SIGNAL_COLUMNS} from entries")}
 
     def categories(self) -> list[tuple[str, int]]:
         return [tuple(r) for r in self.conn.execute("select category, count(*) from entries group by category order by category")]
@@ -535,7 +494,14 @@ class Store:
             self.conn.executemany("delete from embeddings where slug = ? and field = ?", stale)
 
     def embedding_matrix(self, model: str):
-        """(slugs, fields, float32 matrix) of every stored vector for ``model``."""
+        """(slugs, fields, float32 matrix) of every stored vector for ``model``, read once per index
+        generation (``meta.generation`` moves whenever entries or vectors change)."""
+        generation = self.get_meta("generation", "0")
+        if self._matrix is None or self._matrix[:2] != (generation, model):
+            self._matrix = (generation, model, self._read_matrix(model))
+        return self._matrix[2]
+
+    def _read_matrix(self, model: str):
         import numpy as np
 
         rows = self.conn.execute("select slug, field, vector from embeddings where model = ? order by slug, field", [model]).fetchall()
@@ -544,7 +510,36 @@ class Store:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
         return [r[0] for r in rows], [r[1] for r in rows], matrix
 
+    def has_vectors(self, model: str) -> bool:
+        return bool(len(self.embedding_matrix(model)[0]))
+
+    def entry_vectors(self, slug: str, model: str) -> list:
+        slugs, _fields, matrix = self.embedding_matrix(model)
+        return [matrix[i] for i, s in enumerate(slugs) if s == slug]
+
+    def vector_search(self, vector, model: str, limit: int) -> list[Hit]:
+        """The ``limit`` entries nearest ``vector`` by cosine (vectors are unit length), one hit per
+        entry: its best field."""
+        import numpy as np
+
+        slugs, fields, matrix = self.embedding_matrix(model)
+        if not len(slugs):
+            return []
+        sims = matrix @ np.asarray(vector, dtype=np.float32)
+        hits: dict[str, Hit] = {}
+        for i in np.argsort(-sims):
+            if slugs[i] not in hits:
+                hits[slugs[i]] = Hit(slugs[i], float(sims[i]), fields[i])
+                if len(hits) >= limit:
+                    break
+        return list(hits.values())
+
     # ------------------------------------------------------------------ full text
+    def lexical_search(self, terms, limit: int) -> list[Hit]:
+        """FTS5 BM25 over title, summary, body and patterns for any of ``terms``, best first."""
+        expression = fts_expression(terms)
+        return [Hit(slug, score) for slug, score in self.fts_search(expression, limit)] if expression else []
+
     def fts_search(self, match_expr: str, limit: int = 50) -> list[tuple[str, float]]:
         """(slug, bm25 score) best first.  FTS5's bm25 is lower-is-better, so the sign is flipped
         here and every caller sees higher-is-better."""
@@ -555,3 +550,6 @@ class Store:
             "where entries_fts match ? order by score limit ?"
         )
         return [(slug, -rank) for slug, rank in self.conn.execute(sql, [match_expr, limit])]
+
+
+Store = SqliteStore  # the name callers used before there were two backends
