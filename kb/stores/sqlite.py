@@ -378,6 +378,7 @@ class SqliteStore:
             self.conn.execute(f"delete from {table} where slug = ?", [slug])
 
     def delete_entries(self, slugs: Iterable[str]) -> None:
+        self._matrix = None
         with self.transaction():
             for slug in slugs:
                 self._delete_children(slug)
@@ -483,12 +484,14 @@ class SqliteStore:
     def save_embeddings(self, rows: list[tuple[str, str, str, str, list[float]]]) -> None:
         """rows: (slug, field, model, content_hash, vector), written in one transaction."""
         columns = ["slug", "field", "model", "content_hash", "vector"]
+        self._matrix = None  # this process sees its own writes; others reload when the generation moves
         with self.transaction():
             self.conn.executemany(
                 _upsert_sql("embeddings", columns, ("slug", "field")), [(s, f, m, h, vector_to_blob(v)) for s, f, m, h, v in rows]
             )
 
     def delete_embeddings_except(self, keep: set[tuple[str, str]]) -> None:
+        self._matrix = None
         with self.transaction():
             stale = [key for key in self.embedding_hashes() if key not in keep]
             self.conn.executemany("delete from embeddings where slug = ? and field = ?", stale)
