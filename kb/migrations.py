@@ -1,4 +1,6 @@
-"""Numbered schema migrations, applied whenever a store is opened (sqlite-utils ``Migrations``).
+"""Numbered schema migrations of the SQLite index, applied whenever a store is opened (sqlite-utils
+``Migrations``).  The PostgreSQL index has its own set (``kb/stores/pg_migrations.py``); the web site's
+tables are the site's (``synapse_ai.web.sitestore``).
 
 Never edit a migration that has shipped: add the next number.
 """
@@ -65,30 +67,10 @@ def m001_core(db):
 
 @migrations()
 def m002_submissions_and_stars(db):
-    # Solutions sent through the web form / API, waiting for (or after) moderation.  ``ref`` is the
-    # random token the submitter gets for the status page.  ``data`` holds the fields as typed
-    # (JSON), ``markdown`` the entry as it would be written, ``flags`` the moderator warnings (JSON).
-    db["submissions"].create(
-        {
-            "ref": str,
-            "status": str,  # pending | approved | rejected
-            "created_at": str,
-            "updated_at": str,
-            "title": str,
-            "data": str,
-            "markdown": str,
-            "flags": str,
-            "contact": str,
-            "reason": str,  # why it was rejected (shown to the submitter)
-            "slug": str,  # the entry written on approval
-        },
-        pk="ref",
-    )
-    db["submissions"].create_index(["status", "created_at"])
-    # One star per (entry, client).  No foreign key to entries: re-indexing deletes and re-creates
-    # entry rows, and stars must survive that.
-    db["stars"].create({"slug": str, "client": str, "created_at": str}, pk=("slug", "client"))
-    db["stars"].create_index(["slug"])
+    # Once created the web site's submissions and stars tables.  The site owns its schema now
+    # (``synapse_ai.web.sitestore``, migration set ``synapse.site``), so this step does nothing; it
+    # keeps its name so databases that applied it and new ones list the same migrations.
+    pass
 
 
 @migrations()

@@ -96,6 +96,13 @@ def is_postgres_url(url: str | Path | None) -> bool:
     return isinstance(url, str) and url.startswith(POSTGRES_SCHEMES)
 
 
+def redacted_url(url: str) -> str:
+    """``url`` without its password, for messages and reports."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
 def sqlite_path(url: str | Path) -> Path:
     """A bare path, ``sqlite:///abs/path`` or ``sqlite:relative/path`` as a file path."""
     text = str(url)

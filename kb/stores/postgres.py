@@ -19,7 +19,6 @@ dimension, so two models can share the table.
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from typing import Iterable, Iterator, Sequence
 
@@ -28,7 +27,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from synapse_ai.kb.model import Entry, Section, code_blocks_in
-from synapse_ai.kb.stores import Hit
+from synapse_ai.kb.stores import Hit, redacted_url
 from synapse_ai.kb.stores.pg_migrations import kb_migrations
 from synapse_ai.kb.stores.rows import SIGNAL_COLUMNS, entry_row, row_to_entry, signals_of
 from synapse_ai.kb.stores.sqlite import INDEX_WAIT_S, DatabaseUnavailable
@@ -79,11 +78,6 @@ _DOC_LEN_SQL = (
 )
 
 
-def _redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
 def _vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(repr(float(v)) for v in vector) + "]"
 
@@ -108,7 +102,7 @@ class PostgresStore:
             )
             self._pool.open(wait=True, timeout=30)
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(None, "cannot-open", f"cannot connect to {_redacted(url)}: {exc}") from None
+            raise DatabaseUnavailable(None, "cannot-open", f"cannot connect to {redacted_url(url)}: {exc}") from None
         try:
             with self._conn() as conn:
                 kb_migrations.apply(conn)
@@ -123,7 +117,7 @@ class PostgresStore:
             with self._pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(None, "io", f"{_redacted(self.url)}: {exc}") from None
+            raise DatabaseUnavailable(None, "io", f"{redacted_url(self.url)}: {exc}") from None
 
     def _rows(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
         with self._conn() as conn:
