@@ -407,6 +407,16 @@ class KnowledgeBase:
             self.store.set_meta("generation", str(int(self.store.get_meta("generation", "0")) + 1))
             return self.store.get_entry(entry.slug)
 
+    def remove_entry(self, slug: str) -> None:
+        """Take back an entry written at run time (``add_entry``): its row, and its file if it has one
+        in a folder entries are written to.  Used when an approval loses a race to another server."""
+        with self._lock, self.store.index_lock():
+            path = self.store.entry_path(slug)
+            if path:
+                Path(path).unlink(missing_ok=True)
+            self.store.delete_entries([slug])
+            self.store.set_meta("generation", str(int(self.store.get_meta("generation", "0")) + 1))
+
     def _slug_in_use(self, slug: str) -> bool:
         """An indexed entry whose file still exists (a row left by a failed write does not count)."""
         path = self.store.entry_path(slug)

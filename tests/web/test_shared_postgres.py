@@ -66,3 +66,34 @@ def test_stars_given_on_one_replica_are_counted_on_the_other(replicas, csrf):
     _within_a_second(lambda: second.get("/api/entries/rate-limit-429").json()["stars"] == 1)
     second.post("/entries/rate-limit-429/star", data={"csrf_token": csrf(second, "/"), "action": "star"})  # its own cookie
     _within_a_second(lambda: first.get("/api/entries/rate-limit-429").json()["stars"] == 2)
+
+
+def test_two_replicas_approving_the_same_submission_at_once_publish_one_entry(replicas, monkeypatch):
+    import contextlib
+    import threading
+
+    from synapse_ai.web import moderate
+    from synapse_ai.web.moderate import ModerationError, approve
+
+    # The two apps share this process; two servers would not share its approval lock.
+    monkeypatch.setattr(moderate, "_approve_lock", contextlib.nullcontext())
+    first, second = replicas
+    ref = first.post("/api/submissions", json=valid_api_payload()).json()["ref"]
+    outcomes: list[str] = []
+
+    def moderate(client):
+        state = client.app.state
+        try:
+            outcomes.append(approve(state.kb, state.site, state.settings, ref).slug)
+        except ModerationError as exc:
+            outcomes.append(f"refused: {exc}")
+
+    threads = [threading.Thread(target=moderate, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    published = [o for o in outcomes if not o.startswith("refused")]
+    assert len(published) == 1 and len(outcomes) == 2, outcomes
+    slugs = [e.slug for e in first.app.state.kb.list_entries() if e.title == valid_api_payload()["title"]]
+    assert slugs == published and first.app.state.site.submission(ref).slug == published[0]
