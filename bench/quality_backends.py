@@ -95,8 +95,11 @@ def run(database_url: str | None, limit: int) -> dict:
 
 
 def table(data: dict) -> str:
-    rows = ["| store | keywords hit@1 | keywords MRR | hybrid hit@1 | hybrid hit@3 | hybrid MRR | matched & correct | abstention |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| store | keywords hit@1 | keywords MRR | hybrid hit@1 | hybrid hit@3 | hybrid MRR | matched & correct "
+        "| abstention |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, modes in data["stores"].items():
         k, h = modes["keywords"], modes["hybrid"]
         rows.append(f"| {name} | {k['hit_at_1']:.3f} | {k['mrr']:.3f} | {h['hit_at_1']:.3f} | {h['hit_at_3']:.3f} | "

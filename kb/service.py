@@ -1,6 +1,7 @@
 """``KnowledgeBase``: the one object the CLI, the web site and the skill talk to.
 
-It owns an ``IndexStore`` (``synapse_ai.kb.stores``: SQLite or PostgreSQL), the entry folders it mirrors, and the embedders.  Opening it is cheap when the
+It owns an ``IndexStore`` (``synapse_ai.kb.stores``: SQLite or PostgreSQL), the entry folders it
+mirrors, and the embedders.  Opening it is cheap when the
 index is current (one directory stat per entry folder and file); otherwise it (re)builds the index
 first, so a newcomer's first ``synapse search`` just works.
 """

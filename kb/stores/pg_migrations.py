@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+CONNECT_TIMEOUT_S = 10
+
 LEDGER = (
     "create table if not exists _synapse_migrations ("
     "migration_set text not null, name text not null, applied_at timestamptz not null default now(), "
@@ -67,6 +69,28 @@ class PgMigrations:
                 conn.execute("insert into _synapse_migrations (migration_set, name) values (%s, %s)", [self.name, name])
                 ran.append(name)
             return ran
+
+
+def open_migrated_pool(url: str, migrations: PgMigrations, max_size: int):
+    """Connect once (failing fast, with the server's own reason, when it cannot be reached), apply
+    ``migrations``, then open a connection pool (autocommit; transactions are explicit)."""
+    import psycopg
+    from psycopg_pool import ConnectionPool, PoolTimeout
+
+    from synapse_ai.kb.stores import redacted_url
+    from synapse_ai.kb.stores.errors import server_unavailable
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            migrations.apply(conn)
+        pool = ConnectionPool(
+            url, min_size=1, max_size=max(2, max_size), kwargs={"autocommit": True}, open=False, timeout=30
+        )
+        pool.open(wait=True, timeout=30)
+        return pool
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise server_unavailable(f"cannot connect to {redacted_url(url)}: {reason}") from None
 
 
 kb_migrations = PgMigrations("synapse.kb")

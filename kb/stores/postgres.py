@@ -24,13 +24,14 @@ from typing import Iterable, Iterator, Sequence
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from synapse_ai.kb.model import Entry, Section, code_blocks_in
 from synapse_ai.kb.stores import Hit, redacted_url
-from synapse_ai.kb.stores.pg_migrations import kb_migrations
+from synapse_ai.kb.stores.errors import server_unavailable
+from synapse_ai.kb.stores.pg_migrations import kb_migrations, open_migrated_pool
 from synapse_ai.kb.stores.rows import SIGNAL_COLUMNS, entry_row, row_to_entry, signals_of
-from synapse_ai.kb.stores.sqlite import INDEX_WAIT_S, DatabaseUnavailable
+from synapse_ai.kb.stores.sqlite import INDEX_WAIT_S
 
 POOL_MAX = 8  # connections per process; a replica's thread pool rarely has more searches in flight
 HNSW_EF_SEARCH = 100  # candidates HNSW keeps while searching (pgvector's default is 40)
@@ -47,7 +48,8 @@ LEXICAL_RANKINGS = {
             select t.lexeme, greatest(ln((stats.n - count(*) + 0.5) / (count(*) + 0.5)), 1e-6) as idf
             from entry_terms t join q using (lexeme) cross join stats group by t.lexeme, stats.n
         )
-        select t.slug, sum(idf.idf * t.tf * {K1 + 1} / (t.tf + {K1} * ({1 - B} + {B} * e.doc_len / stats.avgdl))) as score
+        select t.slug,
+               sum(idf.idf * t.tf * {K1 + 1} / (t.tf + {K1} * ({1 - B} + {B} * e.doc_len / stats.avgdl))) as score
         from entry_terms t join idf using (lexeme) join entries e on e.slug = t.slug cross join stats
         group by t.slug order by score desc, t.slug limit %(limit)s
     """,
@@ -96,19 +98,7 @@ class PostgresStore:
         self.path = None  # no file: nothing to move aside, no lock files
         self._lexical_sql = LEXICAL_RANKINGS[lexical]
         self._indexed_dims: set[int] = set()
-        try:
-            self._pool = ConnectionPool(
-                url, min_size=1, max_size=max(2, pool_max), kwargs={"autocommit": True}, open=False, timeout=30
-            )
-            self._pool.open(wait=True, timeout=30)
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(None, "cannot-open", f"cannot connect to {redacted_url(url)}: {exc}") from None
-        try:
-            with self._conn() as conn:
-                kb_migrations.apply(conn)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._pool = open_migrated_pool(url, kb_migrations, pool_max)
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[psycopg.Connection]:
@@ -117,7 +107,7 @@ class PostgresStore:
             with self._pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(None, "io", f"{redacted_url(self.url)}: {exc}") from None
+            raise server_unavailable(f"{redacted_url(self.url)}: {exc}") from None
 
     def _rows(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
         with self._conn() as conn:
@@ -140,7 +130,8 @@ class PostgresStore:
                     yield False
                     return
                 if deadline is not None and time.monotonic() > deadline:
-                    raise DatabaseUnavailable(None, "locked", f"the index is busy: another process held it for over {timeout:.0f}s")
+                    held = f"the index is busy: another process held it for over {timeout:.0f}s"
+                    raise server_unavailable(held, "locked")
                 time.sleep(0.05)
             try:
                 yield True
@@ -158,7 +149,8 @@ class PostgresStore:
     def set_metas(self, values: dict[str, str]) -> None:
         with self._conn() as conn, conn.transaction():
             conn.cursor().executemany(
-                "insert into kb_meta (key, value) values (%s, %s) on conflict (key) do update set value = excluded.value",
+                "insert into kb_meta (key, value) values (%s, %s) "
+                "on conflict (key) do update set value = excluded.value",
                 list(values.items()),
             )
 
@@ -189,7 +181,8 @@ class PostgresStore:
             cur = conn.cursor()
             cur.executemany("insert into sections (slug, position, name, body) values (%s, %s, %s, %s)", sections)
             cur.executemany(
-                "insert into code_blocks (slug, section, position, language, attrs, code) values (%s, %s, %s, %s, %s, %s)",
+                "insert into code_blocks (slug, section, position, language, attrs, code) "
+                "values (%s, %s, %s, %s, %s, %s)",
                 blocks,
             )
             cur.executemany(
@@ -209,7 +202,9 @@ class PostgresStore:
         return (rows[0][0] or "") if rows else None
 
     def touch_entry(self, slug: str, mtime_ns: int, size: int) -> None:
-        self._rows("update entries set file_mtime_ns = %s, file_size = %s where slug = %s returning slug", [mtime_ns, size, slug])
+        with self._conn() as conn:
+            sql = "update entries set file_mtime_ns = %s, file_size = %s where slug = %s"
+            conn.execute(sql, [mtime_ns, size, slug])
 
     def forget_file_stats(self) -> None:
         with self._conn() as conn:
@@ -223,7 +218,8 @@ class PostgresStore:
 
     def child_counts(self, slug: str) -> tuple[int, int]:
         rows = self._rows(
-            "select (select count(*) from sections where slug = %s), (select count(*) from tags where slug = %s)", [slug, slug]
+            "select (select count(*) from sections where slug = %(s)s), (select count(*) from tags where slug = %(s)s)",
+            {"s": slug},
         )
         return rows[0][0], rows[0][1]
 
@@ -252,7 +248,8 @@ class PostgresStore:
     def _sections_for(self, slugs: list[str]) -> dict[str, list[Section]]:
         out: dict[str, list[Section]] = {}
         if slugs:
-            rows = self._rows("select slug, name, body from sections where slug = any(%s) order by slug, position", [slugs])
+            sql = "select slug, name, body from sections where slug = any(%s) order by slug, position"
+            rows = self._rows(sql, [slugs])
             for slug, name, body in rows:
                 out.setdefault(slug, []).append(Section(name, body))
         return out
@@ -272,13 +269,14 @@ class PostgresStore:
         return [(slug, md) for slug, md in self._rows(sql)]
 
     def all_patterns(self) -> dict[str, list[tuple[str, str]]]:
-        return {slug: signals_of(*rest)["patterns"] for slug, *rest in self._rows(f"select {SIGNAL_COLUMNS} from entries")}
+        return {slug: signals["patterns"] for slug, signals in self.all_signals().items()}
 
     def all_signals(self) -> dict[str, dict]:
         return {slug: signals_of(*rest) for slug, *rest in self._rows(f"select {SIGNAL_COLUMNS} from entries")}
 
     def categories(self) -> list[tuple[str, int]]:
-        return [tuple(r) for r in self._rows("select category, count(*) from entries group by category order by category")]
+        sql = "select category, count(*) from entries group by category order by category"
+        return [tuple(r) for r in self._rows(sql)]
 
     def tags(self) -> list[tuple[str, int]]:
         return [tuple(r) for r in self._rows("select tag, count(*) c from tags group by tag order by c desc, tag")]

@@ -13,7 +13,9 @@ from pathlib import Path
 from synapse_ai.kb.model import Entry, Section, Verified
 from synapse_ai.kb.signature import required_literal
 
-SIGNAL_COLUMNS = "slug, patterns, pattern_literals, generic_patterns, generic_literals, http_statuses, error_types, title"
+SIGNAL_COLUMNS = (
+    "slug, patterns, pattern_literals, generic_patterns, generic_literals, http_statuses, error_types, title"
+)
 
 
 def _json(value) -> str:

@@ -28,6 +28,7 @@ from synapse_ai.kb.embed import vector_to_blob
 from synapse_ai.kb.model import Entry, Section, code_blocks_in
 from synapse_ai.kb.signature import required_literal
 from synapse_ai.kb.stores import Hit
+from synapse_ai.kb.stores.errors import CorruptDatabase, DatabaseUnavailable  # noqa: F401 - re-exported
 from synapse_ai.kb.stores.rows import SIGNAL_COLUMNS, entry_row, row_to_entry, signals_of
 
 
@@ -59,40 +60,6 @@ _KIND_BY_TEXT = (
     ("readonly database", "read-only"),
     ("unable to open database file", "cannot-open"),
 )
-_ERRNO_BY_KIND = {"full": errno.ENOSPC, "io": errno.EIO, "read-only": errno.EROFS, "permission": errno.EACCES, "locked": errno.EBUSY}
-_ADVICE = {
-    "locked": "another process is writing to it; try again in a moment",
-    "full": "the disk is full; free some space and try again",
-    "io": "the disk reported an I/O error",
-    "read-only": "the file or its folder is read-only",
-    "permission": "permission denied",
-    "cannot-open": "the file or its folder cannot be opened",
-}
-
-
-class CorruptDatabase(Exception):
-    """The file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)."""
-
-
-class DatabaseUnavailable(OSError):
-    """The database is intact but cannot be used right now (locked, disk full, I/O, permissions).
-
-    An ``OSError`` (with errno ENOSPC, EIO, EROFS, EACCES or EBUSY where one fits) so callers that
-    report file problems report this one too; nothing about the file was changed.
-    """
-
-    def __init__(self, path, kind: str, detail: str):
-        self.kind = kind
-        self.path = path
-        where = f"the database {path}" if path else "the database"
-        advice = _ADVICE.get(kind)
-        message = f"{where}: {detail}" + (f" ({advice})" if advice else "") + "; the file was left as it is"
-        super().__init__(_ERRNO_BY_KIND.get(kind, 0), message)
-
-    def __str__(self) -> str:
-        return self.strerror
-
-
 def is_damage(exc: BaseException) -> bool:
     """Whether SQLite itself says the file is damaged (and nothing else: locks, full disks, I/O)."""
     if not isinstance(exc, sqlite3.DatabaseError):

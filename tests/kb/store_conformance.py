@@ -101,7 +101,8 @@ def check_listing(store: IndexStore) -> None:
     tag = entries[0].tags[0]
     assert {e.slug for e in store.list_entries(tag=tag)} == {e.slug for e in entries if tag in e.tags}
     category = entries[1].category
-    assert {e.slug for e in store.list_entries(category=category)} == {e.slug for e in entries if e.category == category}
+    in_category = {e.slug for e in entries if e.category == category}
+    assert {e.slug for e in store.list_entries(category=category)} == in_category
     assert dict(store.categories()) == {c: sum(e.category == c for e in entries) for c in {e.category for e in entries}}
 
 
@@ -173,4 +174,7 @@ def check_index_lock_excludes_a_second_holder(store: IndexStore, other: IndexSto
         assert held
 
 
-CHECKS = [value for name, value in dict(globals()).items() if name.startswith("check_") and name != "check_index_lock_excludes_a_second_holder"]
+CHECKS = [
+    value for name, value in dict(globals()).items()
+    if name.startswith("check_") and name != "check_index_lock_excludes_a_second_holder"
+]

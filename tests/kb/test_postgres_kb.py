@@ -56,12 +56,15 @@ def test_related_and_listing(pg_kb):
     assert pg_kb.list_entries(tag="anthropic") and pg_kb.categories()
 
 
-def test_an_entry_added_through_one_process_is_seen_by_another_and_survives_its_reindex(postgres_url, entries_copy, tmp_path):
+def test_an_entry_added_through_one_process_is_seen_by_another_and_survives_its_reindex(
+    postgres_url, entries_copy, tmp_path
+):
     first = KnowledgeBase.open(postgres_url, [entries_copy], embedder=HashingEmbedder())
     second = KnowledgeBase.open(postgres_url, [entries_copy], embedder=HashingEmbedder())
     try:
         base = read_entry(ENTRIES / "rate-limit-429.md")
-        entry = dataclasses.replace(base, slug="team-only-fix", title="Zyxwv quota exhausted on the team proxy", path=None)
+        title = "Zyxwv quota exhausted on the team proxy"
+        entry = dataclasses.replace(base, slug="team-only-fix", title=title, path=None)
         added = first.add_entry(entry, write_to=tmp_path / "nowhere")
         assert added.slug == "team-only-fix" and not (tmp_path / "nowhere").exists()  # the store holds it, no file
         assert second.get("team-only-fix").title == entry.title

@@ -25,7 +25,10 @@ def replicas(postgres_url, web_entries, tmp_path):
     KnowledgeBase.open(postgres_url, entry_dirs(settings), embedder=HashingEmbedder()).close()  # `synapse index`
 
     def app():
-        return create_app(settings, kb_factory=lambda: KnowledgeBase.open(postgres_url, entry_dirs(settings), embedder=HashingEmbedder()))
+        def open_kb():
+            return KnowledgeBase.open(postgres_url, entry_dirs(settings), embedder=HashingEmbedder())
+
+        return create_app(settings, kb_factory=open_kb)
 
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with TestClient(app(), headers=headers) as first, TestClient(app(), headers=headers) as second:
@@ -64,7 +67,8 @@ def test_stars_given_on_one_replica_are_counted_on_the_other(replicas, csrf):
     first, second = replicas
     first.post("/entries/rate-limit-429/star", data={"csrf_token": csrf(first, "/"), "action": "star"})
     _within_a_second(lambda: second.get("/api/entries/rate-limit-429").json()["stars"] == 1)
-    second.post("/entries/rate-limit-429/star", data={"csrf_token": csrf(second, "/"), "action": "star"})  # its own cookie
+    # The second client has its own cookie: a second star.
+    second.post("/entries/rate-limit-429/star", data={"csrf_token": csrf(second, "/"), "action": "star"})
     _within_a_second(lambda: first.get("/api/entries/rate-limit-429").json()["stars"] == 2)
 
 

@@ -14,11 +14,11 @@ import secrets
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from synapse_ai.kb.stores import redacted_url
-from synapse_ai.kb.stores.pg_migrations import PgMigrations
-from synapse_ai.kb.stores.sqlite import DatabaseUnavailable
+from synapse_ai.kb.stores.errors import server_unavailable
+from synapse_ai.kb.stores.pg_migrations import PgMigrations, open_migrated_pool
 from synapse_ai.web.sitestore.records import Submission, client_key as _client_key, now as _now
 
 migrations = PgMigrations("synapse.site")
@@ -30,8 +30,9 @@ def m001_submissions_and_stars(conn):
     # ``flags`` the moderator warnings (JSON).  Stars have no foreign key to entries (re-indexing
     # re-creates entry rows) and are keyed by a hash of the client cookie.
     conn.execute(
-        "create table if not exists submissions (ref text primary key, status text not null, created_at text not null, "
-        "updated_at text not null, title text, data text, markdown text, flags text, contact text, reason text, slug text)"
+        "create table if not exists submissions (ref text primary key, status text not null, "
+        "created_at text not null, updated_at text not null, title text, data text, markdown text, flags text, "
+        "contact text, reason text, slug text)"
     )
     conn.execute("create index if not exists submissions_status_created on submissions (status, created_at)")
     conn.execute(
@@ -44,17 +45,7 @@ def m001_submissions_and_stars(conn):
 class PostgresSiteStore:
     def __init__(self, url: str, *, pool_max: int = 8):
         self.url = url
-        try:
-            self._pool = ConnectionPool(url, min_size=1, max_size=max(2, pool_max), kwargs={"autocommit": True}, open=False)
-            self._pool.open(wait=True, timeout=30)
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(None, "cannot-open", f"cannot connect to {redacted_url(url)}: {exc}") from None
-        try:
-            with self._pool.connection() as conn:
-                migrations.apply(conn)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._pool = open_migrated_pool(url, migrations, pool_max)
 
     def close(self) -> None:
         self._pool.close()
@@ -64,23 +55,26 @@ class PostgresSiteStore:
             with self._pool.connection() as conn:
                 return conn.execute(sql, params).rowcount
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(None, "io", f"{redacted_url(self.url)}: {exc}") from None
+            raise server_unavailable(f"{redacted_url(self.url)}: {exc}") from None
 
     def _read(self, sql: str, params: list | tuple = ()) -> list[dict]:
         try:
             with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
                 return cur.execute(sql, params).fetchall()
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(None, "io", f"{redacted_url(self.url)}: {exc}") from None
+            raise server_unavailable(f"{redacted_url(self.url)}: {exc}") from None
 
     # ------------------------------------------------------------------ submissions
     def add_submission(self, title: str, data: dict, markdown: str, flags: list[dict], contact: str = "") -> str:
         ref = secrets.token_urlsafe(16)
         now = _now()
         self._write(
-            "insert into submissions (ref, status, created_at, updated_at, title, data, markdown, flags, contact, reason, slug) "
-            "values (%s, 'pending', %s, %s, %s, %s, %s, %s, %s, '', '')",
-            [ref, now, now, title, json.dumps(data, ensure_ascii=False), markdown, json.dumps(flags, ensure_ascii=False), contact],
+            "insert into submissions (ref, status, created_at, updated_at, title, data, markdown, flags, contact, "
+            "reason, slug) values (%s, 'pending', %s, %s, %s, %s, %s, %s, %s, '', '')",
+            [
+                ref, now, now, title, json.dumps(data, ensure_ascii=False), markdown,
+                json.dumps(flags, ensure_ascii=False), contact,
+            ],
         )
         return ref
 
@@ -90,20 +84,23 @@ class PostgresSiteStore:
 
     def submissions(self, status: str | None = None, limit: int = 200) -> list[Submission]:
         if status:
-            rows = self._read("select * from submissions where status = %s order by created_at desc limit %s", [status, limit])
+            sql = "select * from submissions where status = %s order by created_at desc limit %s"
+            rows = self._read(sql, [status, limit])
         else:
             rows = self._read("select * from submissions order by created_at desc limit %s", [limit])
         return [Submission.from_row(r) for r in rows]
 
     def submission_counts(self) -> dict[str, int]:
         counts = {"pending": 0, "approved": 0, "rejected": 0}
-        counts.update({r["status"]: r["n"] for r in self._read("select status, count(*) as n from submissions group by status")})
+        rows = self._read("select status, count(*) as n from submissions group by status")
+        counts.update({r["status"]: r["n"] for r in rows})
         return counts
 
     def mark_approved(self, ref: str, slug: str) -> bool:
         """pending → approved; False if it was not pending (someone else moderated it)."""
         return self._write(
-            "update submissions set status = 'approved', slug = %s, updated_at = %s where ref = %s and status = 'pending'",
+            "update submissions set status = 'approved', slug = %s, updated_at = %s "
+            "where ref = %s and status = 'pending'",
             [slug, _now(), ref],
         ) == 1
 
@@ -112,7 +109,8 @@ class PostgresSiteStore:
 
     def mark_rejected(self, ref: str, reason: str) -> bool:
         return self._write(
-            "update submissions set status = 'rejected', reason = %s, updated_at = %s where ref = %s and status = 'pending'",
+            "update submissions set status = 'rejected', reason = %s, updated_at = %s "
+            "where ref = %s and status = 'pending'",
             [reason, _now(), ref],
         ) == 1
 
