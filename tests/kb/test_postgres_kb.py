@@ -78,3 +78,42 @@ def test_an_entry_added_through_one_process_is_seen_by_another_and_survives_its_
     finally:
         first.close()
         second.close()
+
+
+def test_the_cli_indexes_searches_exports_and_checks_on_postgres(postgres_url, tmp_path, monkeypatch):
+    """``SYNAPSE_DATABASE_URL`` alone sends every command to PostgreSQL; the same JSON as on SQLite."""
+    import json
+
+    from click.testing import CliRunner
+
+    from synapse_ai.kb.cli import main
+    from tests.kb.helpers import write_entry
+
+    folder = tmp_path / "entries"
+    write_entry(folder, "rate-limited", title="429 rate_limit_error from the API", patterns=r"'rate_limit_error'",
+                symptom="Requests fail with 429.")
+    write_entry(folder, "slow-tools", title="Tool calls run one after another", symptom="The agent is slow.")
+    monkeypatch.setenv("SYNAPSE_DATABASE_URL", postgres_url)
+    runner = CliRunner()
+    indexed = runner.invoke(main, ["index", "--entries", str(folder)])
+    assert indexed.exit_code == 0 and indexed.output.strip().startswith("indexed 2 entries (2 added"), indexed.output
+    found = runner.invoke(main, ["search", "--json", "rate_limit_error 429"])
+    data = json.loads(found.output)
+    assert data["matched"] and data["results"][0]["slug"] == "rate-limited"
+    exported = runner.invoke(main, ["export", str(tmp_path / "out")])
+    assert exported.exit_code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "rate-limited.md", "slow-tools.md"
+    ]
+    checked = runner.invoke(main, ["doctor"])
+    assert checked.exit_code == 0 and "no problems left" in checked.output and "postgresql://" in checked.output
+
+
+def test_an_unreachable_server_is_one_clear_line(monkeypatch):
+    from click.testing import CliRunner
+
+    from synapse_ai.kb.cli import main
+
+    monkeypatch.setenv("SYNAPSE_DATABASE_URL", "postgresql://nobody:hunter2@127.0.0.1:1/synapse")
+    result = CliRunner().invoke(main, ["search", "429"])
+    assert result.exit_code != 0 and "cannot be reached" in result.output and "hunter2" not in result.output
+    assert "Traceback" not in result.output
