@@ -41,3 +41,32 @@ def test_reopening_applies_no_migration_twice(store_url):
         assert again.get_meta("kept") == "yes"
     finally:
         again.close()
+
+
+def test_servers_starting_at_once_migrate_a_new_postgres_database_exactly_once():
+    import threading
+
+    import psycopg
+
+    from synapse_ai.kb.stores.pg_migrations import kb_migrations
+
+    url = new_database()
+    stores, errors = [], []
+
+    def start():
+        try:
+            stores.append(open_store(url))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert not errors and len(stores) == 4
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("select name from _synapse_migrations where migration_set = 'synapse.kb'").fetchall()
+    assert sorted(r[0] for r in rows) == sorted(kb_migrations.names)
