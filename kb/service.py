@@ -8,6 +8,7 @@ first, so a newcomer's first ``synapse search`` just works.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -290,7 +291,9 @@ class KnowledgeBase:
             # weights), so it runs outside the lock: concurrent searches (the web site's thread
             # pool) use both cores instead of queueing behind each other.  Store access stays serialised.
             vector = self._cached_vector(embedder, analysis.focus) if embedder is not None else None
-        with self._lock:
+        # A store that is safe across threads (a connection pool) runs concurrent searches at once;
+        # SQLite's shared connection is used by one thread at a time.
+        with contextlib.nullcontext() if self.store.thread_safe else self._lock:
             return hybrid_search(self.store, query, limit, vector, self.model_id, signals, analysis)
 
     def _cached_vector(self, embedder, query: str):

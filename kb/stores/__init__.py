@@ -46,11 +46,13 @@ class IndexStore(Protocol):
 
     ``shared`` is True for a store several processes on several machines serve from (Postgres):
     entries written at run time (approved submissions) then live in the store itself, not in a file
-    on one machine's disk.
+    on one machine's disk.  ``thread_safe`` is True when several threads may call it at once (a
+    connection pool); otherwise the caller serialises its calls.
     """
 
     url: str
     shared: bool
+    thread_safe: bool
 
     def close(self) -> None: ...
     def index_lock(self, timeout: float | None = ...) -> ContextManager[bool]: ...

@@ -90,6 +90,7 @@ def _parse_vector(text: str) -> list[float]:
 
 class PostgresStore:
     shared = True  # the database is what every replica serves: entries written at run time live here
+    thread_safe = True  # every call takes its own pooled connection
 
     def __init__(self, url: str, *, lexical: str = "bm25", pool_max: int = POOL_MAX):
         if lexical not in LEXICAL_RANKINGS:

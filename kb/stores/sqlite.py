@@ -167,6 +167,7 @@ def fts_expression(terms) -> str | None:
 
 class SqliteStore:
     shared = False  # one machine's file: approved entries are written as files next to it
+    thread_safe = False  # one sqlite3 connection: KnowledgeBase serialises its calls
 
     def __init__(self, path: Path | str | None = None, *, memory: bool = False):
         self.path = None if memory else Path(path)

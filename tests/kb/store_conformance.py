@@ -45,7 +45,7 @@ def _unit(values: list[float]) -> list[float]:
 
 def check_is_an_index_store(store: IndexStore) -> None:
     assert isinstance(store, IndexStore)
-    assert isinstance(store.url, str) and isinstance(store.shared, bool)
+    assert isinstance(store.url, str) and isinstance(store.shared, bool) and isinstance(store.thread_safe, bool)
 
 
 def check_entries_round_trip(store: IndexStore) -> None:

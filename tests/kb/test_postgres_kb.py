@@ -117,3 +117,15 @@ def test_an_unreachable_server_is_one_clear_line(monkeypatch):
     result = CliRunner().invoke(main, ["search", "429"])
     assert result.exit_code != 0 and "cannot be reached" in result.output and "hunter2" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_concurrent_searches_on_postgres_answer_as_one_at_a_time(pg_kb):
+    """Searches run at once on a pooled store: each answer is the one it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["429 rate_limit_error", "tool_use ids were found without tool_result blocks", "agent loops forever",
+               "context length exceeded", "model does not support tools"] * 4
+    alone = {q: [r.slug for r in pg_kb.search(q, 5).results] for q in set(queries)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda q: [r.slug for r in pg_kb.search(q, 5).results], queries))
+    assert together == [alone[q] for q in queries]
