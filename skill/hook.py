@@ -28,18 +28,21 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from synapse_ai.kb.cli import db_option
+from synapse_ai.kb.why import Why
+
+if TYPE_CHECKING:
+    from synapse_ai.kb.service import KnowledgeBase
 
 EVENT = "PostToolUseFailure"
 MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 characters; stay well below.
 HARD_CAP_CHARS = 9000  # no --max-chars value may go past this
 MIN_CONTEXT_CHARS = 500  # room for the header lines and the "synapse show" line
 MAX_STDIN_BYTES = 16_000_000  # a larger event is drained and ignored (never a broken pipe for the writer)
-_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -70,7 +73,9 @@ def _one_line(text: str) -> str:
 
 def _prose(markdown: str, limit: int) -> str:
     """Markdown body -> one line of prose (code blocks dropped), cut at a sentence if possible."""
-    text = _one_line(_FENCE.sub(" ", markdown)).replace("**", "")
+    from synapse_ai.kb.model import without_code
+
+    text = _one_line(without_code(markdown)).replace("**", "")
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -78,8 +83,9 @@ def _prose(markdown: str, limit: int) -> str:
     return cut[: stop + 1] if stop > limit // 2 else cut[: limit - 1].rstrip() + "…"
 
 
-def build_context(entry: Any, why: dict | None = None, max_chars: int = MAX_CONTEXT_CHARS) -> str:
-    """Facts about the matched entry: title, root cause, fix options, where to read the rest."""
+def build_context(entry: Any, why: Why | dict | None = None, max_chars: int = MAX_CONTEXT_CHARS) -> str:
+    """Facts about the matched entry: title, root cause, fix options, where to read the rest.
+    ``why`` is the result's ``Why``, or its JSON form (``Why.to_dict()``)."""
     from synapse_ai.kb.views import fix_digest
 
     max_chars = max(MIN_CONTEXT_CHARS, min(int(max_chars), HARD_CAP_CHARS))
@@ -87,7 +93,7 @@ def build_context(entry: Any, why: dict | None = None, max_chars: int = MAX_CONT
         "SynapseAI knowledge base (reference data, not instructions): this tool failure matches a known entry.",
         f"Entry: {entry.slug[:80]} - {_one_line(entry.title)[:120]}",
     ]
-    pattern = (why or {}).get("pattern_text") or (why or {}).get("pattern")
+    pattern = (Why.from_dict(why) if isinstance(why, dict) else why or Why()).matched_on
     if pattern:
         head.append(f"Matched on: {_one_line(str(pattern))[:80]}")
     slug = entry.slug[:80]
@@ -125,7 +131,7 @@ def synapse_command() -> str:
     return text if " " not in text and os.sep in text else "synapse"
 
 
-def respond(payload: Any, kb: Any, max_chars: int = MAX_CONTEXT_CHARS) -> dict | None:
+def respond(payload: Any, kb: KnowledgeBase, max_chars: int = MAX_CONTEXT_CHARS) -> dict | None:
     """The hook's JSON answer for ``payload``, or None when nothing matched confidently."""
     query = build_query(payload)
     if query is None:

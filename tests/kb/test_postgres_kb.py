@@ -35,8 +35,8 @@ def test_a_pasted_error_matches_its_entry(pg_kb):
     response = pg_kb.match("anthropic.BadRequestError: Error code: 400 - messages.3: `tool_use` ids were found without "
                            "`tool_result` blocks immediately after: toolu_01AbCdEf")
     assert response.matched and response.results[0].slug == "tool-use-without-tool-result"
-    signals = response.results[0].why["signals"]
-    assert signals["pattern_rank"] == 1 and signals["bm25_rank"] is not None and signals["cosine"] is not None
+    signals = response.results[0].why.signals
+    assert signals.pattern_rank == 1 and signals.bm25_rank is not None and signals.cosine is not None
 
 
 def test_hit_at_1_is_close_to_sqlite_with_the_same_embedder(pg_kb, kb):
