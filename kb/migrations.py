@@ -14,6 +14,7 @@ migrations = Migrations("synapse")
 
 @migrations()
 def m001_core(db):
+    """Create the core tables: entries (with full-text search), sections, code blocks, tags, embeddings, meta."""
     db["entries"].create(
         {
             "slug": str,
@@ -67,14 +68,14 @@ def m001_core(db):
 
 @migrations()
 def m002_submissions_and_stars(db):
-    # Once created the web site's submissions and stars tables.  The site owns its schema now
-    # (``synapse_ai.web.sitestore``, migration set ``synapse.site``), so this step does nothing; it
-    # keeps its name so databases that applied it and new ones list the same migrations.
-    pass
+    """Nothing now: it created the web site's submissions and stars tables, which the site owns."""
+    # The site creates them itself (``synapse_ai.web.sitestore``, migration set ``synapse.site``); the
+    # name stays so databases that applied it and new ones list the same migrations.
 
 
 @migrations()
 def m003_pattern_literals(db):
+    """Store each pattern's required literal beside the patterns."""
     # Each pattern's required literal (kb.signature.required_literal), parallel to ``patterns``:
     # computing them costs ~0.1 ms per pattern, seconds per process at 10k entries, so it is done
     # once when an entry is indexed.
@@ -90,6 +91,7 @@ def m003_pattern_literals(db):
 
 @migrations()
 def m004_entry_signals(db):
+    """Add the matching and freshness columns (quick fix, verified, statuses, error types, generic patterns)."""
     # The front-matter fields added for matching and freshness: the one-breath fix, the statuses and
     # error types an entry explains, its generic patterns (with their required literals, as m003),
     # and when it was last verified (JSON).  Emptying content_hash makes the next index rewrite every
@@ -97,3 +99,9 @@ def m004_entry_signals(db):
     for column in ("quick_fix", "verified", "http_statuses", "error_types", "generic_patterns", "generic_literals"):
         db["entries"].add_column(column, str)
     db.execute("update entries set content_hash = ''")
+
+
+@migrations()
+def m005_api_keys_and_feedback(db):
+    """Nothing now: it created the site's api_keys, confirmations and entry_flags tables, which the
+    site's own set creates (``synapse.site`` m002); the name stays for databases that applied it."""

@@ -14,7 +14,6 @@ and give one hit per entry (its best embedded field).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ContextManager, Iterable, Protocol, Sequence, runtime_checkable
@@ -22,7 +21,6 @@ from typing import TYPE_CHECKING, ContextManager, Iterable, Protocol, Sequence, 
 if TYPE_CHECKING:
     from synapse_ai.kb.model import Entry
 
-DATABASE_URL_ENV = "SYNAPSE_DATABASE_URL"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -89,11 +87,11 @@ class IndexStore(Protocol):
 
 
 def configured_database_url() -> str | None:
-    """``SYNAPSE_DATABASE_URL`` (e.g. ``postgresql://user@host/synapse``), or None for the default file.
+    """``SYNAPSE_DATABASE_URL`` (e.g. ``postgresql://user@host/synapse``) as ``Config`` reads it, or None
+    for the default file: every command (index, serve, search, ...) picks the same backend."""
+    from synapse_ai.kb.config import Config
 
-    The one place the variable is read, so every command (index, serve, search, ...) picks the same
-    backend."""
-    return os.environ.get(DATABASE_URL_ENV) or None
+    return Config.from_env().database_url
 
 
 def is_postgres_url(url: str | Path | None) -> bool:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import errno
 
+from synapse_ai.kb.errors import CorruptStore
+
 _ERRNO_BY_KIND = {
     "full": errno.ENOSPC, "io": errno.EIO, "read-only": errno.EROFS, "permission": errno.EACCES, "locked": errno.EBUSY,
     "unreachable": errno.ECONNREFUSED,
@@ -22,8 +24,7 @@ _ADVICE = {
 }
 
 
-class CorruptDatabase(Exception):
-    """The file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)."""
+CorruptDatabase = CorruptStore  # the file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)
 
 
 class DatabaseUnavailable(OSError):

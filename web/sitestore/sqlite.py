@@ -15,10 +15,14 @@ import json
 import secrets
 import sqlite3
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
 
 from sqlite_utils.migrations import Migrations
 
+from synapse_ai.kb.feedback import Feedback
+from synapse_ai.web.keys import ApiKey, new_key_id
 from synapse_ai.web.sitestore.records import Submission, client_key as _client_key, now as _now
 
 migrations = Migrations("synapse.site")
@@ -51,6 +55,50 @@ def m001_submissions_and_stars(db):
     # entry rows, and stars must survive that.
     db["stars"].create({"slug": str, "client": str, "created_at": str}, pk=("slug", "client"), if_not_exists=True)
     db["stars"].create_index(["slug"], if_not_exists=True)
+
+
+@migrations()
+def m002_api_keys_and_feedback(db):
+    # The feedback loop's rows (web/keys.py, web/feedback.py); databases whose kb set ran the old
+    # ``m005_api_keys_and_feedback`` already have them, so only what is missing is created.
+    # API keys: only the sha256 of the key is stored (see web/keys.py for why not bcrypt).
+    # ``scopes`` is space-separated ("read vote"); ``revoked_at`` empty while the key works.
+    db["api_keys"].create(
+        {"id": str, "name": str, "key_hash": str, "prefix": str, "scopes": str, "created_at": str, "revoked_at": str},
+        pk="id",
+        if_not_exists=True,
+    )
+    db["api_keys"].create_index(["key_hash"], unique=True, if_not_exists=True)
+    # "This fixed it": one row per (entry, voter), so repeating is idempotent and the count is of
+    # distinct voters ("key:<id>", "local:<user>").  No foreign key: re-indexing rewrites entries.
+    db["confirmations"].create({"slug": str, "voter": str, "created_at": str}, pk=("slug", "voter"), if_not_exists=True)
+    # Reports that an entry is stale, incorrect, a duplicate or harmful.  One open report per
+    # (entry, voter, reason) (a repeat updates its note); a moderator resolves them.
+    db["entry_flags"].create(
+        {
+            "id": str,
+            "slug": str,
+            "voter": str,
+            "reason": str,
+            "note": str,
+            "status": str,  # open | resolved
+            "created_at": str,
+            "resolved_at": str,
+            "resolution": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db.execute(
+        "create unique index if not exists entry_flags_open_once on entry_flags (slug, voter, reason) "
+        "where status = 'open'"
+    )
+    db["entry_flags"].create_index(["status", "slug"], if_not_exists=True)
+
+
+def _now_precise() -> str:
+    """Microseconds, so rows made within one second (keys, flags) still list in the order they came."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 class SqliteSiteStore:
@@ -166,6 +214,97 @@ class SqliteSiteStore:
     def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
         rows = self._read("select slug, count(*) c from stars group by slug order by c desc, slug limit ?", [n])
         return [(r[0], r[1]) for r in rows]
+
+    # ------------------------------------------------------------------ API keys (migration m002)
+    def add_api_key(self, name: str, scopes: tuple[str, ...], key_hash: str, prefix: str) -> ApiKey:
+        key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now_precise())
+        self._write(
+            "insert into api_keys (id, name, key_hash, prefix, scopes, created_at, revoked_at) "
+            "values (?, ?, ?, ?, ?, ?, '')",
+            [key.id, name, key_hash, prefix, " ".join(scopes), key.created_at],
+        )
+        return key
+
+    def api_keys(self) -> list[ApiKey]:
+        return [_api_key(r) for r in self._read("select * from api_keys order by created_at, id")]
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        rows = self._read("select * from api_keys where key_hash = ?", [key_hash])
+        return _api_key(rows[0]) if rows else None
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """False when there is no such key or it was already revoked."""
+        return self._write(
+            "update api_keys set revoked_at = ? where id = ? and revoked_at = ''", [_now(), key_id]
+        ) == 1
+
+    # ------------------------------------------------------------------ confirmations and entry flags
+    def confirm(self, slug: str, voter: str) -> bool:
+        """Idempotent: one confirmation per (entry, voter).  Returns whether one was added."""
+        return self._write(
+            "insert into confirmations (slug, voter, created_at) values (?, ?, ?) on conflict do nothing",
+            [slug, voter, _now()],
+        ) == 1
+
+    def confirmation_count(self, slug: str) -> int:
+        return self._read(f"select count(*) from confirmations where slug = ? and {_COUNTED}", [slug])[0][0]
+
+    def add_entry_flag(self, slug: str, voter: str, reason: str, note: str) -> None:
+        """One open flag per (entry, voter, reason): flagging again only replaces the note."""
+        self._write(
+            "insert into entry_flags (id, slug, voter, reason, note, status, created_at, resolved_at, resolution) "
+            "values (?, ?, ?, ?, ?, 'open', ?, '', '') "
+            "on conflict (slug, voter, reason) where status = 'open' do update set note = excluded.note",
+            [secrets.token_hex(8), slug, voter, reason, note, _now_precise()],
+        )
+
+    def open_entry_flags(self, slug: str | None = None) -> list[dict]:
+        """Open flags, oldest first, without who sent them (voters stay private)."""
+        where, params = ("status = 'open' and slug = ?", [slug]) if slug else ("status = 'open'", [])
+        rows = self._read(
+            f"select id, slug, reason, note, created_at from entry_flags where {where} order by created_at, id", params
+        )
+        return [dict(r) for r in rows]
+
+    def resolve_entry_flags(self, slug: str, resolution: str) -> int:
+        """Close every open flag of an entry (the moderator reviewed it); returns how many."""
+        return self._write(
+            "update entry_flags set status = 'resolved', resolved_at = ?, resolution = ? "
+            "where slug = ? and status = 'open'",
+            [_now(), resolution, slug],
+        )
+
+    def feedback_for(self, slugs: Sequence[str]) -> dict[str, Feedback]:
+        """Confirmations and open ``incorrect`` flags (distinct voters, revoked keys left out) of these
+        entries, for ranking."""
+        slugs = list(dict.fromkeys(slugs))
+        if not slugs:
+            return {}
+        marks = ", ".join("?" * len(slugs))
+        confirmed = self._read(
+            f"select slug, count(*) from confirmations where slug in ({marks}) and {_COUNTED} group by slug", slugs
+        )
+        incorrect = self._read(
+            f"select slug, count(distinct voter) from entry_flags where status = 'open' and reason = 'incorrect' "
+            f"and slug in ({marks}) and {_COUNTED} group by slug",
+            slugs,
+        )
+        counts: dict[str, list[int]] = {}
+        for slug, n in confirmed:
+            counts.setdefault(slug, [0, 0])[0] = n
+        for slug, n in incorrect:
+            counts.setdefault(slug, [0, 0])[1] = n
+        return {slug: Feedback(confirmations=c, incorrect_flags=i) for slug, (c, i) in counts.items()}
+
+
+# Revoking a key withdraws what it said: its confirmations and flags stop counting (the rows stay,
+# and its flags stay in the moderation queue), so keys made to stuff votes can be undone at once.
+_COUNTED = "voter not in (select 'key:' || id from api_keys where revoked_at != '')"
+
+
+def _api_key(row: sqlite3.Row) -> ApiKey:
+    scopes = tuple(row["scopes"].split())
+    return ApiKey(row["id"], row["name"], row["prefix"], scopes, row["created_at"], row["revoked_at"] or "")
 
 
 SiteStore = SqliteSiteStore  # the name callers used before there were two backends
