@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import datetime, timezone
+from typing import Sequence
 
 import psycopg
 from psycopg.rows import dict_row
@@ -19,6 +21,8 @@ from psycopg_pool import PoolTimeout
 from synapse_ai.kb.stores import redacted_url
 from synapse_ai.kb.stores.errors import server_unavailable
 from synapse_ai.kb.stores.pg_migrations import PgMigrations, open_migrated_pool
+from synapse_ai.kb.feedback import Feedback
+from synapse_ai.web.keys import ApiKey, new_key_id
 from synapse_ai.web.sitestore.records import Submission, client_key as _client_key, now as _now
 
 migrations = PgMigrations("synapse.site")
@@ -40,6 +44,45 @@ def m001_submissions_and_stars(conn):
         "primary key (slug, client))"
     )
     conn.execute("create index if not exists stars_slug on stars (slug)")
+
+
+@migrations()
+def m002_api_keys_and_feedback(conn):
+    # As SQLite's m002: keys stored as their sha256 only, one confirmation per (entry, voter), one open
+    # flag per (entry, voter, reason).
+    conn.execute(
+        "create table if not exists api_keys (id text primary key, name text not null, key_hash text not null, "
+        "prefix text not null, scopes text not null, created_at text not null, revoked_at text not null default '')"
+    )
+    conn.execute("create unique index if not exists api_keys_key_hash on api_keys (key_hash)")
+    conn.execute(
+        "create table if not exists confirmations (slug text not null, voter text not null, created_at text not null, "
+        "primary key (slug, voter))"
+    )
+    conn.execute(
+        "create table if not exists entry_flags (id text primary key, slug text not null, voter text not null, "
+        "reason text not null, note text, status text not null, created_at text not null, resolved_at text, "
+        "resolution text)"
+    )
+    conn.execute(
+        "create unique index if not exists entry_flags_open_once on entry_flags (slug, voter, reason) "
+        "where status = 'open'"
+    )
+    conn.execute("create index if not exists entry_flags_status_slug on entry_flags (status, slug)")
+
+
+# Revoking a key withdraws what it said (as in SQLite): its confirmations and flags stop counting.
+_COUNTED = "voter not in (select 'key:' || id from api_keys where revoked_at != '')"
+
+
+def _now_precise() -> str:
+    """Microseconds, so rows made within one second (keys, flags) still list in the order they came."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _api_key(row: dict) -> ApiKey:
+    return ApiKey(row["id"], row["name"], row["prefix"], tuple(row["scopes"].split()), row["created_at"],
+                  row["revoked_at"] or "")
 
 
 class PostgresSiteStore:
@@ -140,3 +183,83 @@ class PostgresSiteStore:
     def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
         rows = self._read("select slug, count(*) as c from stars group by slug order by c desc, slug limit %s", [n])
         return [(r["slug"], r["c"]) for r in rows]
+
+    # ------------------------------------------------------------------ API keys (migration m002)
+    def add_api_key(self, name: str, scopes: tuple[str, ...], key_hash: str, prefix: str) -> ApiKey:
+        key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now_precise())
+        self._write(
+            "insert into api_keys (id, name, key_hash, prefix, scopes, created_at, revoked_at) "
+            "values (%s, %s, %s, %s, %s, %s, '')",
+            [key.id, name, key_hash, prefix, " ".join(scopes), key.created_at],
+        )
+        return key
+
+    def api_keys(self) -> list[ApiKey]:
+        return [_api_key(r) for r in self._read("select * from api_keys order by created_at, id")]
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        rows = self._read("select * from api_keys where key_hash = %s", [key_hash])
+        return _api_key(rows[0]) if rows else None
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """False when there is no such key or it was already revoked."""
+        return self._write(
+            "update api_keys set revoked_at = %s where id = %s and revoked_at = ''", [_now(), key_id]
+        ) == 1
+
+    # ------------------------------------------------------------------ confirmations and entry flags
+    def confirm(self, slug: str, voter: str) -> bool:
+        """Idempotent: one confirmation per (entry, voter).  Returns whether one was added."""
+        return self._write(
+            "insert into confirmations (slug, voter, created_at) values (%s, %s, %s) on conflict do nothing",
+            [slug, voter, _now()],
+        ) == 1
+
+    def confirmation_count(self, slug: str) -> int:
+        sql = f"select count(*) as n from confirmations where slug = %s and {_COUNTED}"
+        return self._read(sql, [slug])[0]["n"]
+
+    def add_entry_flag(self, slug: str, voter: str, reason: str, note: str) -> None:
+        """One open flag per (entry, voter, reason): flagging again only replaces the note."""
+        self._write(
+            "insert into entry_flags (id, slug, voter, reason, note, status, created_at, resolved_at, resolution) "
+            "values (%s, %s, %s, %s, %s, 'open', %s, '', '') "
+            "on conflict (slug, voter, reason) where status = 'open' do update set note = excluded.note",
+            [secrets.token_hex(8), slug, voter, reason, note, _now_precise()],
+        )
+
+    def open_entry_flags(self, slug: str | None = None) -> list[dict]:
+        """Open flags, oldest first, without who sent them (voters stay private)."""
+        where, params = ("status = 'open' and slug = %s", [slug]) if slug else ("status = 'open'", [])
+        return self._read(
+            f"select id, slug, reason, note, created_at from entry_flags where {where} order by created_at, id", params
+        )
+
+    def resolve_entry_flags(self, slug: str, resolution: str) -> int:
+        """Close every open flag of an entry (the moderator reviewed it); returns how many."""
+        return self._write(
+            "update entry_flags set status = 'resolved', resolved_at = %s, resolution = %s "
+            "where slug = %s and status = 'open'",
+            [_now(), resolution, slug],
+        )
+
+    def feedback_for(self, slugs: Sequence[str]) -> dict[str, Feedback]:
+        """Confirmations and open ``incorrect`` flags (distinct voters, revoked keys left out) of these
+        entries, for ranking."""
+        slugs = list(dict.fromkeys(slugs))
+        if not slugs:
+            return {}
+        confirmed = self._read(
+            f"select slug, count(*) as n from confirmations where slug = any(%s) and {_COUNTED} group by slug", [slugs]
+        )
+        incorrect = self._read(
+            "select slug, count(distinct voter) as n from entry_flags where status = 'open' and reason = 'incorrect' "
+            f"and slug = any(%s) and {_COUNTED} group by slug",
+            [slugs],
+        )
+        counts: dict[str, list[int]] = {}
+        for row in confirmed:
+            counts.setdefault(row["slug"], [0, 0])[0] = row["n"]
+        for row in incorrect:
+            counts.setdefault(row["slug"], [0, 0])[1] = row["n"]
+        return {slug: Feedback(confirmations=c, incorrect_flags=i) for slug, (c, i) in counts.items()}
