@@ -101,3 +101,18 @@ def test_two_replicas_approving_the_same_submission_at_once_publish_one_entry(re
     assert len(published) == 1 and len(outcomes) == 2, outcomes
     slugs = [e.slug for e in first.app.state.kb.list_entries() if e.title == valid_api_payload()["title"]]
     assert slugs == published and first.app.state.site.submission(ref).slug == published[0]
+
+
+def test_a_confirmation_and_a_flag_through_one_replica_are_seen_by_the_other(replicas):
+    from synapse_ai.web.keys import hash_key, key_prefix, new_key
+
+    first, second = replicas
+    key = new_key()
+    first.app.state.site.add_api_key("agent", ("vote",), hash_key(key), key_prefix(key))
+    agent = {"Authorization": f"Bearer {key}"}  # a key made on one replica works on the other
+    confirmed = second.post("/api/entries/rate-limit-429/confirm", headers=agent)
+    assert confirmed.status_code == 200 and confirmed.json()["confirmations"] == 1, confirmed.text
+    _within_a_second(lambda: first.get("/api/entries/rate-limit-429").json()["confirmations"] == 1)
+    flagged = first.post("/api/entries/rate-limit-429/flag", headers=agent, json={"reason": "stale", "note": "v2 API"})
+    assert flagged.status_code in (200, 201), flagged.text
+    _within_a_second(lambda: [f["reason"] for f in second.app.state.site.open_entry_flags("rate-limit-429")] == ["stale"])
