@@ -115,4 +115,5 @@ def test_a_confirmation_and_a_flag_through_one_replica_are_seen_by_the_other(rep
     _within_a_second(lambda: first.get("/api/entries/rate-limit-429").json()["confirmations"] == 1)
     flagged = first.post("/api/entries/rate-limit-429/flag", headers=agent, json={"reason": "stale", "note": "v2 API"})
     assert flagged.status_code in (200, 201), flagged.text
-    _within_a_second(lambda: [f["reason"] for f in second.app.state.site.open_entry_flags("rate-limit-429")] == ["stale"])
+    site = second.app.state.site
+    _within_a_second(lambda: [f["reason"] for f in site.open_entry_flags("rate-limit-429")] == ["stale"])
