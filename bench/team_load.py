@@ -2,14 +2,16 @@
 
     .venv/bin/python -m bench.team_load [--clients 50] [--replicas 2] [--seconds 60] [--database-url URL]
                                         [--model real|hash]      # → bench/results/team_load.json
+    .venv/bin/python -m bench.team_load --database-url pgserver  # a scratch PostgreSQL 16 + pgvector
 
 What it does:
 
 1. builds the index of a snapshot of the shipped entries in a scratch SYNAPSE_HOME (the real model by
    default; ``--model hash`` for a quick run that measures the serving path without the model);
 2. starts ``--replicas`` ``synapse serve`` processes on one database: ``--database-url`` is a
-   ``sqlite:///PATH`` (the default, a scratch file: passed as ``--db``) or a ``postgresql://`` URL
-   (passed as ``SYNAPSE_DATABASE_URL``, for a deployment where the shared store is PostgreSQL);
+   ``sqlite:///PATH`` (the default, a scratch file: passed as ``--db``), a ``postgresql://`` URL
+   (passed as ``SYNAPSE_DATABASE_URL``, for a deployment where the shared store is PostgreSQL), or
+   ``pgserver``: a scratch PostgreSQL from the ``pgserver`` package (``pip install -e '.[test]'``);
 3. runs ``--clients`` agent clients for ``--seconds``: each is a thread with its own keep-alive
    connection to one replica (client i talks to replica i mod R, as behind a load balancer) and the
    same client code agents run (``synapse_ai.kb.remote``).  Each picks, by weight: a search (a
@@ -65,6 +67,17 @@ def numpy_import_s(runs: int = 3) -> float:
         subprocess.run([sys.executable, "-c", "import numpy"], check=True)
         times.append(time.perf_counter() - started)
     return sorted(times)[len(times) // 2]
+
+
+def scratch_postgres(home: Path) -> tuple[object, str]:
+    """A PostgreSQL 16 + pgvector server in ``home`` (pgserver) and the URL of a new database on it."""
+    import pgserver
+    import psycopg
+
+    server = pgserver.get_server(home / "pgdata", cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute('create database "team_load"')
+    return server, server.get_uri("team_load")
 
 
 def database_args(url: str) -> tuple[list[str], dict[str, str]]:
@@ -297,6 +310,9 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
     entries = home / "snapshot-entries"
     slugs = snapshot_entries(entries)
     database_url = database_url or f"sqlite://{home / 'team.db'}"
+    postgres = None
+    if database_url == "pgserver":
+        postgres, database_url = scratch_postgres(home)
     db_args, db_env = database_args(database_url)
     where = database_url.split("@")[-1]  # never the password of a postgresql:// URL
     log(f"team_load: {len(slugs)} entries, {replicas} replicas on {where}, {clients} clients, {seconds:.0f}s")
@@ -326,6 +342,8 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if postgres is not None:
+            postgres.cleanup()
     numpy_s = (numpy_before + numpy_import_s()) / 2
     by_kind: dict[str, list[float]] = defaultdict(list)
     errors: Counter = Counter()
@@ -371,7 +389,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50, help="Concurrent agent clients.")
     parser.add_argument("--replicas", type=int, default=2, help="synapse serve processes on the one database.")
     parser.add_argument("--seconds", type=float, default=60, help="How long the clients run.")
-    parser.add_argument("--database-url", help="sqlite:///PATH (default: a scratch file) or postgresql://...")
+    parser.add_argument("--database-url",
+                        help="sqlite:///PATH (default: a scratch file), postgresql://..., or pgserver "
+                             "(a scratch PostgreSQL).")
     parser.add_argument("--model", choices=["real", "hash"], default="real",
                         help="real: the shipped model; hash: no model (measures the serving path only).")
     parser.add_argument("--out", default="team_load", help="Results file name under bench/results/.")
