@@ -76,3 +76,29 @@ def test_health_says_version_api_version_model_and_entries(pair):
     local, remote = pair
     health = remote.health()
     assert health == {"version": __version__, "api_version": "1", "model": "hash", "entries": len(local.list_entries())}
+
+
+def test_a_server_on_postgresql_answers_like_its_own_knowledge_base(postgres_url, web_entries):
+    """The remote reader over an app whose database is PostgreSQL (pgvector, full-text search): the
+    same wire shape and the same answers as that KnowledgeBase, and ``connect`` opens the URL itself."""
+    from synapse_ai.kb import KnowledgeBase
+    from synapse_ai.kb.connect import connect
+    from synapse_ai.kb.embed import HashingEmbedder
+    from synapse_ai.web.app import create_app
+    from synapse_ai.web.settings import Settings
+
+    KnowledgeBase.open(postgres_url, [web_entries], embedder=HashingEmbedder()).close()
+    app = create_app(Settings(entries_dirs=[web_entries]),
+                     kb_factory=lambda: KnowledgeBase.open(postgres_url, [web_entries], embedder=HashingEmbedder()))
+    queries = [q.text for q in load_query_set(ROOT / "tests" / "queries")][::20]
+    with TestClient(app) as client:
+        local, remote = client.app.state.kb, RemoteKnowledgeBase(http=client)
+        for text in queries:
+            assert remote.search(text, 5).to_dict() == wire(local.search(text, 5).to_dict())
+            assert remote.match(text, 3).to_dict() == wire(local.match(text, 3).to_dict())
+        assert entry_to_dict(remote.require("rate-limit-429")) == wire(entry_to_dict(local.get("rate-limit-429")))
+    direct = connect(postgres_url)
+    try:
+        assert isinstance(direct, KnowledgeReader) and direct.get("rate-limit-429") is not None
+    finally:
+        direct.close()
