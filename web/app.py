@@ -20,7 +20,7 @@ from synapse_ai.kb.paths import shipped_entries_dir
 from synapse_ai.kb.service import KnowledgeBase, local_entries_dir
 from synapse_ai.web import errors
 from synapse_ai.web.deps import Limiters
-from synapse_ai.web.routes import api, entries, moderation, pages, search, submit
+from synapse_ai.web.routes import api, edits, entries, feeds, moderation, pages, search, submit
 from synapse_ai.web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
 from synapse_ai.web.settings import Settings
 from synapse_ai.web.sitestore import SiteStore
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (pages, search, entries, submit, moderation, api):
+    for module in (pages, search, entries, edits, submit, moderation, api, feeds):
         app.include_router(module.router)
     return app
 

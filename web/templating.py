@@ -18,6 +18,7 @@ from starlette.requests import Request
 from synapse_ai.kb import __version__
 from synapse_ai.kb.model import CATEGORIES
 from synapse_ai.web import rendering
+from synapse_ai.web.urls import canonical_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -84,6 +85,7 @@ def _environment() -> jinja2.Environment:
         nice_date=nice_date,
         code=lambda code, language="text": Markup(rendering.code_block_html(code, language)),
     )
+    env.globals["canonical_url"] = canonical_url
     return env
 
 
