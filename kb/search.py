@@ -208,6 +208,22 @@ def analyse(query: str, signals: SignalIndex, error_text: bool | None = None) ->
     )
 
 
+FILTERED_FTS_CANDIDATES = 1000  # BM25 rows read when a filter will drop most of them
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Only entries of ``category`` and/or tagged ``tag``.  Applied to every retriever's candidates
+    before fusion and the limit, so a filtered search still returns up to ``limit`` hits."""
+
+    category: str | None = None
+    tag: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.category or self.tag)
+
+
 def hybrid_search(
     store,
     query: str,
@@ -216,13 +232,15 @@ def hybrid_search(
     dense_index=None,
     signals: SignalIndex | None = None,
     analysis: QueryAnalysis | None = None,
+    allowed: frozenset[str] | None = None,
 ) -> SearchResponse:
     """Run the retrievers over the query's ``focus`` (its error blocks; the query itself when it
     holds none) and fuse them: specific evidence, generic evidence, BM25 and dense.
 
     ``dense_index`` is a ``(slugs, fields, matrix)`` triple (``Store.embedding_matrix``) and
     ``query_vector`` the embedding of the focus; without them the search is lexical + signals only.
-    ``analysis`` is ``analyse(query, signals)`` when the caller already has it.
+    ``analysis`` is ``analyse(query, signals)`` when the caller already has it.  ``allowed``: the
+    slugs a ``SearchFilter`` lets through (None: every entry).
     """
     limit = clamp_limit(limit)
     if analysis is None:
@@ -230,12 +248,18 @@ def hybrid_search(
     blocks, focus, error_text, evidence, context = (
         analysis.blocks, analysis.focus, analysis.error_text, analysis.evidence, analysis.context
     )
-    specific_rank = evidence.specific_rank()
+    def keep(slugs: list[str]) -> list[str]:
+        return slugs if allowed is None else [slug for slug in slugs if slug in allowed]
+
+    specific_rank = keep(evidence.specific_rank())
     terms = query_terms(focus)
     expression = fts_expression(terms)
-    bm25 = store.fts_search(expression, CANDIDATES) if expression else []
+    depth = CANDIDATES if allowed is None else FILTERED_FTS_CANDIDATES
+    bm25 = store.fts_search(expression, depth) if expression else []
+    if allowed is not None:
+        bm25 = [(slug, score) for slug, score in bm25 if slug in allowed][:CANDIDATES]
     bm25_rank = [slug for slug, _ in bm25]
-    generic_rank = evidence.generic_rank(bm25_rank)
+    generic_rank = keep(evidence.generic_rank(bm25_rank))
 
     cosines: dict[str, tuple[float, str]] = {}
     if query_vector is not None and dense_index is not None and len(dense_index[0]):
@@ -245,7 +269,7 @@ def hybrid_search(
         sims = matrix @ np.asarray(query_vector, dtype=np.float32)
         for i in np.argsort(-sims):
             slug = slugs[i]
-            if slug not in cosines:
+            if slug not in cosines and (allowed is None or slug in allowed):
                 cosines[slug] = (float(sims[i]), fields[i])
             if len(cosines) >= CANDIDATES:
                 break

@@ -22,7 +22,7 @@ from synapse_ai.kb.embed import Embedder
 from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from synapse_ai.kb.model import Entry
 from synapse_ai.kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
-from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
+from synapse_ai.kb.search import SearchFilter, SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
 if TYPE_CHECKING:
@@ -293,7 +293,15 @@ class KnowledgeBase:
         return self.query_embedder().embed_one(text)
 
     # ------------------------------------------------------------------ queries
-    def search(self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False) -> SearchResponse:
+    def search(
+        self,
+        query: str,
+        limit: int = 5,
+        *,
+        error_text: bool | None = None,
+        lazy_meaning: bool = False,
+        only: SearchFilter | None = None,
+    ) -> SearchResponse:
         """Search with a question, a symptom or a pasted error.  A text holding error blocks is
         searched by them (``synapse_ai.kb.extract``); ``error_text=True`` treats the whole text as a failure's
         output even when no block is recognised (``match``).
@@ -301,9 +309,12 @@ class KnowledgeBase:
         ``lazy_meaning``: skip the embedding model when it cannot change ``matched`` (specific
         evidence already decides, or an error text without agent context can never match on
         meaning).  The hook uses it: most failed tool calls are then answered without numpy.
+
+        ``only``: a category and/or tag filter, applied to the candidates before the limit.
         """
         with self._lock:
             signals = self._signal_index()
+            allowed = self._filtered_slugs(only) if only is not None and only.active else None
         analysis = analyse(query, signals, error_text)
         use_meaning = bool(analysis.focus)
         if lazy_meaning and (analysis.evidence.specific_rank() or (analysis.error_text and not analysis.context)):
@@ -318,7 +329,16 @@ class KnowledgeBase:
             # pool) use both cores instead of queueing behind each other.  Store access stays serialised.
             vector = self._cached_vector(embedder, analysis.focus) if embedder is not None else None
         with self._lock:
-            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis)
+            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis, allowed)
+
+    def _filtered_slugs(self, only: SearchFilter) -> frozenset[str]:
+        """The slugs a filter lets through (one indexed query, no entry bodies loaded)."""
+        sql, params = "select slug from entries where 1 = 1", []
+        if only.category:
+            sql, params = sql + " and category = ?", params + [only.category]
+        if only.tag:
+            sql, params = sql + " and slug in (select slug from tags where tag = ?)", params + [only.tag]
+        return frozenset(row[0] for row in self.store.conn.execute(sql, params))
 
     def _cached_vector(self, embedder: Embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by

@@ -53,13 +53,32 @@ def home(request: Request, kb: KB, site: Site):
     )
 
 
+LIST_PAGE_SIZE = 24  # entry cards per page on /entries, category and tag pages
+# Sort keys of the entry lists.  "confirmed" (most "this fixed it" confirmations) joins them once
+# confirmations are stored; it ranks like "stars", from a per-slug count.
+LIST_SORTS = {"newest": "Newest", "stars": "Most starred", "title": "Title"}
+
+
+def _listing(entries, stars: dict[str, int], sort: str, page: int) -> dict:
+    """One page of an entry list in the asked order, with what the sort and pager controls need."""
+    if sort not in LIST_SORTS:
+        sort = "newest"
+    if sort == "newest":
+        entries = _by_recency(entries)
+    elif sort == "stars":
+        entries = sorted(_by_recency(entries), key=lambda e: -stars.get(e.slug, 0))  # stable: ties newest first
+    pages = max(1, -(-len(entries) // LIST_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * LIST_PAGE_SIZE:page * LIST_PAGE_SIZE]
+    return {"entries": shown, "total": len(entries), "sort": sort, "sorts": LIST_SORTS, "page": page, "pages": pages}
+
+
 @router.get("/entries", response_class=HTMLResponse, name="entries")
-def all_entries(request: Request, kb: KB, site: Site):
-    return render(
-        request,
-        "list.html",
-        {"heading": "All entries", "description": "Every solution in the knowledge base.", "entries": kb.list_entries(), "stars": site.star_counts(), "kind": "all"},
-    )
+def all_entries(request: Request, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    stars = site.star_counts()
+    context = {"heading": "All entries", "description": "Every solution in the knowledge base.", "stars": stars}
+    context["kind"] = "all"
+    return render(request, "list.html", context | _listing(kb.list_entries(), stars, sort, page))
 
 
 @router.get("/categories", response_class=HTMLResponse, name="categories")
@@ -69,22 +88,23 @@ def categories(request: Request, kb: KB):
 
 
 @router.get("/categories/{name}", response_class=HTMLResponse, name="category")
-def category(request: Request, name: str, kb: KB, site: Site):
+def category(request: Request, name: str, kb: KB, site: Site, sort: str = "newest", page: int = 1):
     if name not in CATEGORIES:
         raise SiteError(404, f"There is no category “{name}”.")
     from synapse_ai.web.templating import category_description, category_label
 
+    stars = site.star_counts()
     return render(
         request,
         "list.html",
         {
             "heading": category_label(name),
             "description": category_description(name),
-            "entries": kb.list_entries(category=name),
-            "stars": site.star_counts(),
+            "stars": stars,
             "kind": "category",
             "name": name,
-        },
+        }
+        | _listing(kb.list_entries(category=name), stars, sort, page),
     )
 
 
@@ -94,15 +114,14 @@ def tags(request: Request, kb: KB):
 
 
 @router.get("/tags/{tag}", response_class=HTMLResponse, name="tag")
-def tag(request: Request, tag: str, kb: KB, site: Site):
+def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "newest", page: int = 1):
     entries = kb.list_entries(tag=tag)
     if not entries:
         raise SiteError(404, f"No entry is tagged “{tag}”.")
-    return render(
-        request,
-        "list.html",
-        {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "entries": entries, "stars": site.star_counts(), "kind": "tag", "name": tag},
-    )
+    stars = site.star_counts()
+    context = {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "stars": stars}
+    context |= {"kind": "tag", "name": tag}
+    return render(request, "list.html", context | _listing(entries, stars, sort, page))
 
 
 def _operations(spec: dict) -> list[dict]:
