@@ -16,9 +16,9 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from synapse_ai.kb.freshness import tag_problem
 from synapse_ai.kb.model import CATEGORIES
 from synapse_ai.web.deps import KB
+from synapse_ai.web.tags import canonical_counts
 from synapse_ai.web.urls import absolute_url
 
 router = APIRouter(include_in_schema=False)
@@ -57,9 +57,8 @@ def sitemap(request: Request, kb: KB):
     for category in CATEGORIES:
         if counts.get(category):
             add(absolute_url(request, "category", name=category))
-    for tag, _count in kb.tags():
-        if tag_problem(tag) is None:  # only canonical tags have pages worth indexing
-            add(absolute_url(request, "tag", tag=tag))
+    for tag, _count in canonical_counts(kb.tags()):  # only canonical tags have pages
+        add(absolute_url(request, "tag", tag=tag))
     for entry in kb.list_entries():
         add(absolute_url(request, "entry", slug=entry.slug), entry.updated.isoformat())
     return _xml(urlset, "application/xml")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from synapse_ai.kb.model import CATEGORIES
 from synapse_ai.web.deps import KB, ClientId, Site
 from synapse_ai.web.errors import SiteError
+from synapse_ai.web.tags import canonical_counts, canonical_tag, spellings
 from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +46,7 @@ def home(request: Request, kb: KB, site: Site):
         {
             "total": len(entries),
             "categories": [(c, counts.get(c, 0)) for c in CATEGORIES],
-            "tags": kb.tags()[:36],
+            "tags": canonical_counts(kb.tags())[:36],
             "most_starred": starred,
             "recent": _by_recency(entries)[:6],
             "stars": stars,
@@ -110,12 +111,18 @@ def category(request: Request, name: str, kb: KB, site: Site, sort: str = "newes
 
 @router.get("/tags", response_class=HTMLResponse, name="tags")
 def tags(request: Request, kb: KB):
-    return render(request, "tags.html", {"tags": kb.tags()})
+    return render(request, "tags.html", {"tags": canonical_counts(kb.tags())})
 
 
 @router.get("/tags/{tag}", response_class=HTMLResponse, name="tag")
 def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "newest", page: int = 1):
-    entries = kb.list_entries(tag=tag)
+    """Canonical tags only: another spelling of a tag redirects to its canonical page, which lists the
+    entries under every spelling of it."""
+    canonical = canonical_tag(tag)
+    if canonical and canonical != tag:
+        return RedirectResponse(request.app.url_path_for("tag", tag=canonical), status_code=301)
+    by_slug = {e.slug: e for spelling in spellings(canonical, kb.tags()) for e in kb.list_entries(tag=spelling)}
+    entries = sorted(by_slug.values(), key=lambda e: e.title.lower())
     if not entries:
         raise SiteError(404, f"No entry is tagged “{tag}”.")
     stars = site.star_counts()

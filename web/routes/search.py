@@ -19,6 +19,7 @@ from synapse_ai.kb.search import SearchFilter
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.kb.signature import MAX_SCAN
 from synapse_ai.web.deps import KB, Site
+from synapse_ai.web.tags import canonical_counts, canonical_tag
 from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,11 +38,12 @@ class FilterError(ValueError):
 
 def search_filter(kb: KnowledgeBase, category: str, tag: str) -> SearchFilter:
     """The filter a request asks for, checked against what exists (FilterError names the field)."""
-    category, tag = category.strip(), tag.strip().lower()
+    category, asked = category.strip(), tag.strip()
     if category and category not in CATEGORIES:
         raise FilterError("category", f"unknown category '{category[:60]}'; one of: {', '.join(CATEGORIES)}")
-    if tag and tag not in {t for t, _n in kb.tags()}:
-        raise FilterError("tag", f"no entry is tagged '{tag[:60]}'")
+    tag = canonical_tag(asked) if asked else ""  # "retry" finds the entries tagged "retries"
+    if asked and tag not in {t for t, _n in kb.tags()}:
+        raise FilterError("tag", f"no entry is tagged '{asked[:60]}'")
     return SearchFilter(category or None, tag or None)
 
 
@@ -79,7 +81,7 @@ def search_page(
     context: dict = {"q": q if len(q) <= MAX_QUERY_CHARS else query, "notice": notice, "results": [], "matched": False, "searched": False}
     context.update(
         category=only.category or "", tag=only.tag or "", filter_error=filter_error, page=page, limit=limit,
-        has_more=False, filter_tags=[t for t, _n in kb.tags()],
+        has_more=False, filter_tags=[t for t, _n in canonical_counts(kb.tags())],
     )
     if query:
         response = kb.search(query, offset + limit + 1, only=only)  # one more: is there a next page?
