@@ -115,3 +115,30 @@ def m004_entry_signals(db):
     for column in ("quick_fix", "verified", "http_statuses", "error_types", "generic_patterns", "generic_literals"):
         db["entries"].add_column(column, str)
     db.execute("update entries set content_hash = ''")
+
+
+@migrations()
+def m005_site_revisions(db):
+    # Site data (not knowledge): suggested edits to entries and their moderation.  ``ref`` is the
+    # random token of the suggestion's status page; ``base`` the entry file's text the edit was made
+    # on (approval refuses when the file has changed since), ``markdown`` the proposed text,
+    # ``author`` the public credit (may be empty), ``note`` the editor's summary, ``flags`` the
+    # moderator warnings (JSON), ``reason`` why it was rejected.  Plain columns and one index, so
+    # the table ports to any SQL database as it is.
+    db["revisions"].create(
+        {
+            "ref": str,
+            "slug": str,
+            "status": str,  # pending | approved | rejected
+            "created_at": str,
+            "updated_at": str,
+            "author": str,
+            "note": str,
+            "base": str,
+            "markdown": str,
+            "flags": str,
+            "reason": str,
+        },
+        pk="ref",
+    )
+    db["revisions"].create_index(["slug", "status", "created_at"])

@@ -31,7 +31,9 @@ from synapse_ai.kb.signature import required_literal
 # The names of every migration in kb/migrations.py, in order (tests/kb/test_store_index.py keeps
 # the two in agreement).  Comparing them with what the database has applied needs only sqlite3,
 # so opening a current database never imports sqlite-utils.
-SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals", "m004_entry_signals")
+SCHEMA_MIGRATIONS = (
+    "m001_core", "m002_submissions_and_stars", "m003_pattern_literals", "m004_entry_signals", "m005_site_revisions"
+)
 
 
 def _busy_timeout() -> float:

@@ -59,6 +59,28 @@ class Submission:
         )
 
 
+@dataclass
+class Revision:
+    """A suggested edit to an entry (table ``revisions``, migration m005)."""
+
+    ref: str
+    slug: str
+    status: str
+    created_at: str
+    updated_at: str
+    author: str
+    note: str
+    base: str
+    markdown: str
+    flags: list[dict]
+    reason: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "Revision":
+        values = {key: row[key] or "" for key in row.keys()}
+        return cls(**{**values, "flags": json.loads(values["flags"] or "[]")})
+
+
 class SiteStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -151,3 +173,36 @@ class SiteStore:
     def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
         rows = self._read("select slug, count(*) c from stars group by slug order by c desc, slug limit ?", [n])
         return [(r[0], r[1]) for r in rows]
+
+    # ------------------------------------------------------------------ suggested edits (m005)
+    def add_revision(self, slug: str, base: str, markdown: str, author: str, note: str, flags: list[dict]) -> str:
+        """Store a suggested edit as pending; returns the reference for its status page."""
+        ref, now = secrets.token_urlsafe(16), _now()
+        self._write(
+            "insert into revisions (ref, slug, status, created_at, updated_at, author, note, base, markdown, flags, "
+            "reason) values (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, '')",
+            [ref, slug, now, now, author, note, base, markdown, json.dumps(flags, ensure_ascii=False)],
+        )
+        return ref
+
+    def revision(self, ref: str) -> Revision | None:
+        rows = self._read("select * from revisions where ref = ?", [ref])
+        return Revision.from_row(rows[0]) if rows else None
+
+    def revisions(self, *, status: str | None = None, slug: str | None = None, limit: int = 200) -> list[Revision]:
+        """Newest first, optionally only one status and/or one entry's."""
+        sql, params = "select * from revisions where 1 = 1", []
+        if status:
+            sql, params = sql + " and status = ?", params + [status]
+        if slug:
+            sql, params = sql + " and slug = ?", params + [slug]
+        rows = self._read(sql + " order by created_at desc, rowid desc limit ?", params + [limit])
+        return [Revision.from_row(r) for r in rows]
+
+    def decide_revision(self, ref: str, status: str, reason: str = "") -> bool:
+        """pending → ``status`` (approved or rejected); False if it was not pending any more."""
+        return self._write(
+            "update revisions set status = ?, reason = ?, updated_at = ? where ref = ? and status = 'pending'",
+            [status, reason, _now(), ref],
+        ) == 1
+
