@@ -42,7 +42,7 @@ def entry_raw(slug: str, kb: KB):
 def agent_prompts(entry: Entry, url: str) -> list[tuple[str, str]]:
     """(label, text) per fix option: a compact prompt an agent can act on, the entry's quick fix
     plus that option's code (its prose is left out: the code and the quick fix carry the fix)."""
-    head = [f"Apply this fix (SynapseAI: {url})", f"Problem: {plain(entry.title)}: {plain(entry.summary)}"]
+    head = [f"Apply this fix (SynapseAI: {url})", f"Problem: {plain(entry.title)}"]
     if entry.quick_fix:
         head.append(f"Quick fix: {plain(entry.quick_fix)}")
     prompts = []
