@@ -43,8 +43,8 @@ def _serve(tmp_path: Path, db: Path, entries: Path):
     env = {**os.environ, "SYNAPSE_ADMIN_TOKEN": ADMIN_TOKEN, "SYNAPSE_MODEL": "hash", "PYTHONUNBUFFERED": "1"}
     log = open(tmp_path / "serve.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "synapse_ai.kb", "serve", "--port", str(port), "--db", str(db), "--entries", str(entries),
-         "--log-level", "warning"],
+        [sys.executable, "-m", "synapse_ai.kb", "serve", "--port", str(port), "--db", str(db),
+         "--entries", str(entries), "--log-level", "warning"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
     )
     base = f"http://127.0.0.1:{port}"
@@ -100,6 +100,14 @@ def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")  # sticky bars otherwise land mid-image
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page, server: str) -> None:
+    """Sign in as the moderator through the login form (the admin cookie)."""
+    page.goto(server + "/admin")
+    page.fill("#token", ADMIN_TOKEN)
+    page.click("#login-btn")
+    page.wait_for_url("**/admin")
 
 
 def _fill_submission(page, *, pattern: str, sources: str) -> None:
@@ -174,10 +182,7 @@ def test_site_journey(server, browser):
     status_url = page.url.split("?")[0]
 
     # Moderation: sign in with the token and approve.
-    page.goto(server + "/admin")
-    page.fill("#token", ADMIN_TOKEN)
-    page.click("#login-btn")
-    page.wait_for_url("**/admin")
+    _sign_in(page, server)
     page.click(f"#queue li.queue-item >> text={TITLE}")
     page.click("#approve-btn")
     page.wait_for_url("**/admin?done=approved*")
@@ -229,7 +234,8 @@ def test_contributor_features(private_server, browser):
     """Filters and paging, sorting, copy for my agent, suggest an edit from form to approved
     revision, and dark mode (computed colours and their contrast)."""
     server = private_server
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
+    clipboard = ["clipboard-read", "clipboard-write"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=clipboard)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -274,10 +280,7 @@ def test_contributor_features(private_server, browser):
     page.wait_for_url("**/edits/*")
     assert page.text_content("#status") == "pending"
     status_url = page.url.split("?")[0]
-    page.goto(server + "/admin")
-    page.fill("#token", ADMIN_TOKEN)
-    page.click("#login-btn")
-    page.wait_for_url("**/admin")
+    _sign_in(page, server)
     page.click("#edits-link")
     page.click("#pending-edits a >> nth=0")
     assert page.locator("#diff .diff-add", has_text="The limit counts per organisation.").is_visible()
