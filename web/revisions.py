@@ -119,7 +119,10 @@ def entry_file_text(entry: Entry) -> str:
     """The entry's file as it is now on disk (what an edit is made on)."""
     if entry.path is None:
         raise RevisionError("this entry has no file to edit")
-    return Path(entry.path).read_text(encoding="utf-8")
+    try:
+        return Path(entry.path).read_text(encoding="utf-8")
+    except OSError as exc:  # removed or unreadable since it was indexed
+        raise RevisionError(f"its file cannot be read ({exc.strerror or exc})") from exc
 
 
 def with_updated(markdown: str, today: date) -> str:

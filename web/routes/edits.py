@@ -41,10 +41,18 @@ def _edit_page(request: Request, entry, base: str, markdown: str, author: str = 
     return render(request, "edit.html", context | extra, status_code=status_code, headers=NO_STORE)
 
 
+def _file_text(entry) -> str:
+    """The entry's file, or a clear 409 when it cannot be read."""
+    try:
+        return revisions.entry_file_text(entry)
+    except RevisionError as exc:
+        raise SiteError(409, f"This entry cannot be edited here: {exc}.") from exc
+
+
 @router.get("/entries/{slug}/edit", response_class=HTMLResponse, name="edit_entry")
 def edit_form(request: Request, slug: str, kb: KB):
     entry = find_entry(kb, slug)
-    base = revisions.entry_file_text(entry)
+    base = _file_text(entry)
     return _edit_page(request, entry, base, base)
 
 
@@ -62,7 +70,7 @@ def edit_post(
     action: Annotated[Literal["preview", "send"], Form()] = "preview",
 ):
     entry = find_entry(kb, slug)
-    base = revisions.entry_file_text(entry)
+    base = _file_text(entry)
     page = {"author": author, "note": note}
     if action == "preview":
         check = revisions.check_edit(entry, base, markdown)

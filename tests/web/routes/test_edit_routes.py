@@ -147,3 +147,15 @@ def test_moderating_edits_needs_the_moderator(client):
 def test_an_edit_without_csrf_token_is_refused(client):
     response = client.post(f"/entries/{SLUG}/edit", data={"markdown": "x", "action": "send"})
     assert response.status_code == 403
+
+
+def test_an_entry_whose_file_is_gone_cannot_be_edited_or_approved_but_says_why(edit_env):
+    client, entries = edit_env
+    path = entries / f"{SLUG}.md"
+    location = _send(client, path.read_text().replace("## Root Cause", "## Root Cause\n\nGone.", 1)).headers["location"]
+    ref = location.split("/edits/")[1].split("?")[0]
+    path.unlink()
+    response = client.get(f"/entries/{SLUG}/edit")
+    assert response.status_code == 409 and "cannot be read" in response.text
+    refused = client.post(f"/admin/edits/{ref}/approve", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert refused.status_code == 409 and "cannot be read" in refused.text
