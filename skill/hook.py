@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from synapse_ai.kb.cli import db_option
-from synapse_ai.kb.why import Why
+from synapse_ai.kb.options import db_option
 
 if TYPE_CHECKING:
     from synapse_ai.kb.service import KnowledgeBase
+    from synapse_ai.kb.why import Why
 
 EVENT = "PostToolUseFailure"
 MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 characters; stay well below.
@@ -87,6 +87,7 @@ def build_context(entry: Any, why: Why | dict | None = None, max_chars: int = MA
     """Facts about the matched entry: title, root cause, fix options, where to read the rest.
     ``why`` is the result's ``Why``, or its JSON form (``Why.to_dict()``)."""
     from synapse_ai.kb.views import fix_digest
+    from synapse_ai.kb.why import Why  # here, not at the top: the PostToolUse nudge runs on every call
 
     max_chars = max(MIN_CONTEXT_CHARS, min(int(max_chars), HARD_CAP_CHARS))
     head = [
@@ -158,6 +159,11 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
     except ValueError:
         _note("stdin is not JSON; expected a Claude Code hook event")
         return None
+    if isinstance(payload, dict) and payload.get("hook_event_name") == "PostToolUse":
+        from .nudge_hook import respond as nudge  # no knowledge base on this path: it runs on every call
+
+        note = nudge(payload)
+        return json.dumps(note) if note else None
     if build_query(payload) is None:
         return None
     from synapse_ai.kb.paths import default_db_path
@@ -200,7 +206,9 @@ def _note(message: str) -> None:
     help=(
         "Claude Code PostToolUseFailure hook: read the hook event JSON on stdin and, when the "
         "failure matches a knowledge-base entry confidently, print hookSpecificOutput.additionalContext "
-        "with the entry's title, root cause and fixes. Prints nothing otherwise. Always exits 0."
+        "with the entry's title, root cause and fixes. On PostToolUse events, print a one-time timing "
+        "note when the session just made independent tool calls one per turn. Prints nothing otherwise. "
+        "Always exits 0."
     ),
 )
 @click.option(

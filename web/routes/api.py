@@ -132,6 +132,7 @@ NEXT_OFFSET_HEADER = "X-Next-Offset"  # set on a search page that has a next pag
 )
 def api_search(
     kb: KB,
+    site: Site,
     q: Annotated[str, Query(description="A question, a symptom or an error message.")] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS, description="Number of results.")] = 5,
     category: Annotated[str, Query(description="Only entries of this category.")] = "",
@@ -151,7 +152,7 @@ def api_search(
     too_far = page_bounds(offset, limit)
     if too_far:
         raise SiteError(422, too_far, {"field": "offset"})
-    response = kb.search(q, offset + limit + 1, only=only)
+    response = kb.search(q, offset + limit + 1, feedback=site.feedback_for, only=only)
     body = response.to_dict()  # the same object as ``synapse search --json``, cut to the asked page
     body["results"] = body["results"][offset:offset + limit]
     more = len(response.results) > offset + limit and offset + 2 * limit <= MAX_RESULTS
@@ -195,6 +196,9 @@ def api_entry(slug: str, kb: KB, site: Site) -> JSONResponse:
     entry = find_entry(kb, slug)
     data = entry_to_dict(entry)
     data["stars"] = site.star_count(slug)
+    # The feedback loop (docs/feedback.md): distinct keys that confirmed, and the open flags.
+    data["confirmations"] = site.confirmation_count(slug)
+    data["flags"] = [{k: f[k] for k in ("id", "reason", "note", "created_at")} for f in site.open_entry_flags(slug)]
     return JSONResponse(data)
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from synapse_ai.kb.model import CATEGORIES
 from synapse_ai.web.deps import KB, ClientId, Site
 from synapse_ai.web.errors import SiteError
+from synapse_ai.web.sitestore import SiteStore
 from synapse_ai.web.tags import canonical_counts, canonical_tag, spellings
 from synapse_ai.web.templating import render
 
@@ -35,6 +36,7 @@ def _by_recency(entries):
 
 @router.get("/", response_class=HTMLResponse, name="home")
 def home(request: Request, kb: KB, site: Site):
+    """The home page: categories with counts, tags, the most starred and the newest entries."""
     entries = kb.list_entries()
     stars = site.star_counts()
     by_slug = {e.slug: e for e in entries}
@@ -55,19 +57,19 @@ def home(request: Request, kb: KB, site: Site):
 
 
 LIST_PAGE_SIZE = 24  # entry cards per page on /entries, category and tag pages
-# Sort keys of the entry lists.  "confirmed" (most "this fixed it" confirmations) joins them once
-# confirmations are stored; it ranks like "stars", from a per-slug count.
-LIST_SORTS = {"newest": "Newest", "stars": "Most starred", "title": "Title"}
+# Sort keys of the entry lists: "confirmed" counts "this fixed it" confirmations, "stars" stars.
+LIST_SORTS = {"newest": "Newest", "confirmed": "Most confirmed", "stars": "Most starred", "title": "Title"}
 
 
-def _listing(entries, stars: dict[str, int], sort: str, page: int) -> dict:
+def _listing(entries, site: SiteStore, stars: dict[str, int], sort: str, page: int) -> dict:
     """One page of an entry list in the asked order, with what the sort and pager controls need."""
     if sort not in LIST_SORTS:
         sort = "newest"
     if sort == "newest":
         entries = _by_recency(entries)
-    elif sort == "stars":
-        entries = sorted(_by_recency(entries), key=lambda e: -stars.get(e.slug, 0))  # stable: ties newest first
+    elif sort in ("stars", "confirmed"):
+        counts = stars if sort == "stars" else site.confirmation_counts()
+        entries = sorted(_by_recency(entries), key=lambda e: -counts.get(e.slug, 0))  # stable: ties newest first
     pages = max(1, -(-len(entries) // LIST_PAGE_SIZE))
     page = min(max(page, 1), pages)
     shown = entries[(page - 1) * LIST_PAGE_SIZE:page * LIST_PAGE_SIZE]
@@ -76,20 +78,23 @@ def _listing(entries, stars: dict[str, int], sort: str, page: int) -> dict:
 
 @router.get("/entries", response_class=HTMLResponse, name="entries")
 def all_entries(request: Request, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    """Every entry, sorted and paged."""
     stars = site.star_counts()
     context = {"heading": "All entries", "description": "Every solution in the knowledge base.", "stars": stars}
     context["kind"] = "all"
-    return render(request, "list.html", context | _listing(kb.list_entries(), stars, sort, page))
+    return render(request, "list.html", context | _listing(kb.list_entries(), site, stars, sort, page))
 
 
 @router.get("/categories", response_class=HTMLResponse, name="categories")
 def categories(request: Request, kb: KB):
+    """The categories with their entry counts."""
     counts = dict(kb.categories())
     return render(request, "categories.html", {"categories": [(c, counts.get(c, 0)) for c in CATEGORIES]})
 
 
 @router.get("/categories/{name}", response_class=HTMLResponse, name="category")
 def category(request: Request, name: str, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    """The entries of one category, sorted and paged; 404 for an unknown category."""
     if name not in CATEGORIES:
         raise SiteError(404, f"There is no category “{name}”.")
     from synapse_ai.web.templating import category_description, category_label
@@ -105,12 +110,13 @@ def category(request: Request, name: str, kb: KB, site: Site, sort: str = "newes
             "kind": "category",
             "name": name,
         }
-        | _listing(kb.list_entries(category=name), stars, sort, page),
+        | _listing(kb.list_entries(category=name), site, stars, sort, page),
     )
 
 
 @router.get("/tags", response_class=HTMLResponse, name="tags")
 def tags(request: Request, kb: KB):
+    """Every canonical tag with its entry count."""
     return render(request, "tags.html", {"tags": canonical_counts(kb.tags())})
 
 
@@ -128,7 +134,7 @@ def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "newest", pa
     stars = site.star_counts()
     context = {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "stars": stars}
     context |= {"kind": "tag", "name": tag}
-    return render(request, "list.html", context | _listing(entries, stars, sort, page))
+    return render(request, "list.html", context | _listing(entries, site, stars, sort, page))
 
 
 def _operations(spec: dict) -> list[dict]:

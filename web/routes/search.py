@@ -65,6 +65,7 @@ def search_page(
     tag: str = "",
     page: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 1,
 ):
+    """The search page: results with why each matched (the same search as the API and the CLI)."""
     query = q.strip()
     notice = filter_error = None
     try:
@@ -84,7 +85,7 @@ def search_page(
         has_more=False, filter_tags=[t for t, _n in canonical_counts(kb.tags())],
     )
     if query:
-        response = kb.search(query, offset + limit + 1, only=only)  # one more: is there a next page?
+        response = kb.search(query, offset + limit + 1, feedback=site.feedback_for, only=only)  # one more: is there a next page?
         stars = site.star_counts()
         shown = response.results[offset:offset + limit]
         context.update(

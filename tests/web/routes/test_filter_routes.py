@@ -82,3 +82,12 @@ def test_entry_list_sorts_and_paginates(client, dom, csrf):
     assert names == sorted(names)
     active = tree.by_id("sort-links").find("span", cls="chip-active")
     assert active.attrs["data-sort"] == "stars"
+
+
+def test_entry_list_sorts_by_most_confirmed(client, dom):
+    site = client.app.state.site
+    for voter in ("local:a", "local:b"):
+        site.confirm("overloaded-529", voter)
+    site.confirm("rate-limit-429", "local:a")
+    cards = dom(client.get("/entries", params={"sort": "confirmed"}).text).by_id("entry-list").find_all("article")
+    assert [c.attrs["data-slug"] for c in cards[:2]] == ["overloaded-529", "rate-limit-429"]
