@@ -85,7 +85,8 @@ def search_page(
         has_more=False, filter_tags=[t for t, _n in canonical_counts(kb.tags())],
     )
     if query:
-        response = kb.search(query, offset + limit + 1, feedback=site.feedback_for, only=only)  # one more: is there a next page?
+        # one more than the page: is there a next page?
+        response = kb.search(query, offset + limit + 1, feedback=site.feedback_for, only=only)
         stars = site.star_counts()
         shown = response.results[offset:offset + limit]
         context.update(

@@ -9,7 +9,8 @@ def test_api_search_category_filter_returns_only_that_category_and_still_fills_t
     kb = client.app.state.kb
     in_category = len(kb.list_entries(category="async-execution"))
     assert in_category >= 3
-    body = client.get("/api/search", params={"q": "rate limit error 429", "category": "async-execution", "limit": 3}).json()
+    params = {"q": "rate limit error 429", "category": "async-execution", "limit": 3}
+    body = client.get("/api/search", params=params).json()
     assert len(body["results"]) == 3  # filtered before the limit: the 429 entries do not crowd it out
     assert {r["category"] for r in body["results"]} == {"async-execution"}
     unfiltered = client.get("/api/search", params={"q": "rate limit error 429", "limit": 3}).json()
@@ -45,7 +46,8 @@ def test_api_search_pages_with_offset_and_a_clear_maximum(client):
 
 def test_search_page_filters_pages_and_explains_a_bad_filter(client, dom):
     tree = dom(client.get("/search", params={"q": "error", "category": "mcp"}).text)
-    categories = {li.find("a", cls="chip-category").attrs["href"].rsplit("/", 1)[1] for li in tree.by_id("results").find_all("li")}
+    chips = [li.find("a", cls="chip-category") for li in tree.by_id("results").find_all("li")]
+    categories = {a.attrs["href"].rsplit("/", 1)[1] for a in chips}
     assert categories == {"mcp"}
     selected = [o for o in tree.by_id("filter-category").find_all("option") if "selected" in o.attrs]
     assert [o.attrs["value"] for o in selected] == ["mcp"]
@@ -70,7 +72,8 @@ def test_entry_list_sorts_and_paginates(client, dom, csrf):
     total = len(client.app.state.kb.list_entries())
     assert len(cards) == min(total, 24)
     if total > 24:
-        rest = dom(client.get("/entries", params={"sort": "stars", "page": 2}).text).by_id("entry-list").find_all("article")
+        second = dom(client.get("/entries", params={"sort": "stars", "page": 2}).text)
+        rest = second.by_id("entry-list").find_all("article")
         assert len(rest) == min(total - 24, 24)
         assert not {c.attrs["data-slug"] for c in cards} & {c.attrs["data-slug"] for c in rest}
     newest = dom(client.get("/entries").text).by_id("entry-list").find_all("article")
