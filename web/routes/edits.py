@@ -18,6 +18,7 @@ from synapse_ai.web.deps import KB, AdminAction, AdminAuth, AppSettings, ClientI
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.revisions import MAX_AUTHOR_CHARS, MAX_EDIT_CHARS, MAX_NOTE_CHARS, RevisionError
 from synapse_ai.web.routes.entries import find_entry
+from synapse_ai.web.routes.submit import _preview_limiter
 from synapse_ai.web.sitestore import Revision, SiteStore
 from synapse_ai.web.templating import render
 
@@ -73,6 +74,10 @@ def edit_post(
     base = _file_text(entry)
     page = {"author": author, "note": note}
     if action == "preview":
+        wait = _preview_limiter(request).hit(ip)  # previews cost a validation too: the same limit as the form's
+        if wait:
+            note_text = f"You have asked for many previews in a short time. Wait {wait} seconds; your text is kept."
+            return _edit_page(request, entry, base, markdown, **page, errors=[note_text], status_code=429)
         check = revisions.check_edit(entry, base, markdown)
         return _edit_page(
             request, entry, base, markdown, **page, errors=check.errors, flags=check.flags,

@@ -125,7 +125,9 @@ def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "newest", pa
     """Canonical tags only: another spelling of a tag redirects to its canonical page, which lists the
     entries under every spelling of it."""
     canonical = canonical_tag(tag)
-    if canonical and canonical != tag:
+    if not canonical:
+        raise SiteError(404, f"No entry is tagged “{tag[:100]}”.")
+    if canonical != tag:
         return RedirectResponse(request.app.url_path_for("tag", tag=canonical), status_code=301)
     by_slug = {e.slug: e for spelling in spellings(canonical, kb.tags()) for e in kb.list_entries(tag=spelling)}
     entries = sorted(by_slug.values(), key=lambda e: e.title.lower())

@@ -159,3 +159,12 @@ def test_an_entry_whose_file_is_gone_cannot_be_edited_or_approved_but_says_why(e
     assert response.status_code == 409 and "cannot be read" in response.text
     refused = client.post(f"/admin/edits/{ref}/approve", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert refused.status_code == 409 and "cannot be read" in refused.text
+
+
+def test_previews_are_rate_limited_and_keep_the_text(make_app, dom, web_entries):
+    with TestClient(make_app(submit_limit=1)) as client:
+        edited = (web_entries / f"{SLUG}.md").read_text() + "\nMore.\n"
+        codes = [_send(client, edited, action="preview").status_code for _ in range(12)]
+        assert codes[0] == 200 and codes[-1] == 429
+        last = _send(client, edited, action="preview")
+        assert dom(last.text).by_id("markdown").text() == edited and "previews" in last.text
