@@ -78,6 +78,11 @@ def draft_from_entry(entry: Entry) -> Draft:
     )
 
 
+def _flags(entry: Entry) -> list[flagging.Flag]:
+    """What the moderator is asked to look at in an entry's text (as for a submission)."""
+    return flagging.scan(draft_from_entry(entry).scan_text()) + flagging.regex_flags(entry.patterns)
+
+
 def _field_problems(entry: Entry) -> dict[str, str]:
     return validate(draft_from_entry(entry)).errors
 
@@ -100,8 +105,9 @@ def check_edit(original: Entry, base: str, markdown: str) -> EditCheck:
     for name, message in _field_problems(edited).items():
         if before.get(name) != message:
             errors.append(f"{name.replace('_', ' ').capitalize()}: {message}")
-    draft = draft_from_entry(edited)
-    found = flagging.scan(draft.scan_text()) + flagging.regex_flags(edited.patterns)
+    # Only what the edit brings in is flagged: the entry's own text was reviewed when it was published.
+    known = {(f.rule, f.excerpt) for f in _flags(original)}
+    found = [f for f in _flags(edited) if (f.rule, f.excerpt) not in known]
     return EditCheck(None if errors else edited, errors, found)
 
 
