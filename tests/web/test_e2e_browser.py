@@ -309,4 +309,12 @@ def test_contributor_features(private_server, browser):
     code_bg = _colour(dark, "#fix .codeblock", "backgroundColor")
     assert min(dark.evaluate(_CONTRAST, [t, code_bg]) for t in tokens) >= 3.0  # every highlight colour
     _shot(dark, "entry-dark")
+
+    # The new pages fit a phone: no sideways scrolling at 390 px.
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    for path in ("/search?q=error&category=mcp", "/entries?sort=stars", "/entries/rate-limit-429/edit",
+                 "/entries/rate-limit-429/history", status_url.removeprefix(server)):
+        phone.goto(server + path)
+        overflow = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 390px"
     assert not errors, errors
