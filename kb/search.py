@@ -209,7 +209,10 @@ def analyse(query: str, signals: SignalIndex, error_text: bool | None = None) ->
     )
 
 
-FILTERED_CANDIDATES = 1000  # rows each retriever reads when a filter will drop most of them
+# Candidates read when a filter will drop most of them: BM25 reads 1000; the nearest-vector search
+# 200 (PostgreSQL's HNSW search explores at most 1000 rows, 4 per entry asked for).
+FILTERED_CANDIDATES = 1000
+FILTERED_VECTOR_CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -265,7 +268,7 @@ def hybrid_search(
 
     cosines: dict[str, tuple[float, str]] = {}
     if query_vector is not None and model is not None:
-        hits = store.vector_search(query_vector, model, depth)
+        hits = store.vector_search(query_vector, model, CANDIDATES if allowed is None else FILTERED_VECTOR_CANDIDATES)
         hits = hits if allowed is None else [hit for hit in hits if hit.slug in allowed][:CANDIDATES]
         cosines = {hit.slug: (hit.score, hit.field) for hit in hits}
     dense_rank = list(cosines)
