@@ -70,21 +70,35 @@ def db_option(f):
     )(f)
 
 
+STAGE_LINE_AFTER = 0.4  # seconds into an index stage before its line is written (off a terminal)
+
+
 def _progress():
-    """A rich progress bar on stderr, created on first use (importing rich costs ~50 ms)."""
-    state: dict = {}
+    """Index progress on stderr: on a terminal a rich bar per stage (its clock keeps moving during
+    a long stage); off one, a line for each stage that lasts more than ``STAGE_LINE_AFTER``, so a
+    log or an agent sees within the first second why the first command takes seconds, while a
+    small update prints nothing.  Nothing at all when the index is current."""
+    state: dict = {"stage": None}
+
+    def announce(stage: str, line: str) -> None:
+        if state["stage"] == stage:  # still in it: a stage that takes time is worth a line
+            click.echo(line, err=True)
 
     def report(stage: str, done: int, total: int) -> None:
-        if total < 2:
+        if not sys.stderr.isatty():
+            if stage != state["stage"] and stage not in state:
+                import threading
+
+                state[stage] = state["stage"] = stage
+                count = f" ({total})" if total > 1 else ""
+                timer = threading.Timer(STAGE_LINE_AFTER, announce, [stage, f"synapse: building the index: {stage}{count}"])
+                timer.daemon = True
+                timer.start()
             return
         if "bar" not in state:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from synapse_ai.kb.terminal import index_progress_bar
 
-            state["bar"] = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=True,
-            )
+            state["bar"] = index_progress_bar()
             state["bar"].start()
             state["tasks"] = {}
         bar = state["bar"]
@@ -93,6 +107,7 @@ def _progress():
         bar.update(state["tasks"][stage], completed=done, total=total)
 
     def stop() -> None:
+        state["stage"] = None
         if "bar" in state:
             state["bar"].stop()
 

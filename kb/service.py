@@ -23,7 +23,6 @@ from synapse_ai.kb.paths import data_dir, default_db_path, model_cache_dir, ship
 from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
-SMALL_BATCH = 24  # up to this many texts are embedded with the light query model
 QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: ~0.8 MB)
 
 
@@ -199,27 +198,22 @@ class KnowledgeBase:
         return model_cache_dir() / embed.model_cache_key(self.model_id)
 
     def _embedder_for(self, n: int):
+        """The embedder for indexing ``n`` texts: the numpy port whenever the model has one (no
+        torch), else the reference.  ``n == 0`` only asks for the model id: nothing loads."""
         if self._embedder is not None:
             return self._embedder
         if self.model_id == "hash":
             return self.query_embedder()
-        if n == 0:
-            # The indexer only asks for the model id here (to hash texts): answer with the lazy
-            # sentence-transformers wrapper, which costs nothing to construct, instead of loading
-            # the numpy model's weights (~0.15-0.25 s) on every no-change re-index.
-            if self._batch_embedder is None:
-                self._batch_embedder = embed.SentenceTransformerEmbedder(self.model_id)
-            return self._batch_embedder
-        if 0 < n <= SMALL_BATCH:
-            light = self.query_embedder(load_reference=False)
-            if light is not None:
-                return light
+        if n > 0:
+            port = self.query_embedder(load_reference=False)
+            if port is not None:
+                return port
         if self._batch_embedder is None:
             self._batch_embedder = embed.SentenceTransformerEmbedder(self.model_id)
         return self._batch_embedder
 
     def _export_query_model(self) -> None:
-        """Write the numpy port once, while the reference model is loaded anyway."""
+        """Write the numpy port from the loaded reference model (models without a safetensors folder)."""
         st = self._batch_embedder
         if st is None or st._model is None or self._numpy_dir().exists():
             return
@@ -228,8 +222,21 @@ class KnowledgeBase:
         except (ValueError, AttributeError, KeyError, OSError) as exc:
             self.notices.append(f"fast query model unavailable for {self.model_id} ({exc}); queries use sentence-transformers")
 
+    def _export_without_torch(self) -> bool:
+        """Write the numpy port straight from the model's folder (``model.safetensors``): ~1 s, no torch."""
+        source = Path(embed.resolve_model_path(self.model_id))
+        if not (source / "model.safetensors").is_file():
+            return False
+        try:
+            embed.export_numpy_model_from_folder(source, self._numpy_dir())
+        except (ValueError, KeyError, OSError):
+            return False  # not a layout the port reads: the reference loads it
+        return self._numpy_dir().exists()
+
     def query_embedder(self, load_reference: bool = True):
-        """The embedder for queries: the numpy port when it exists (no torch), else the reference."""
+        """The embedder for queries: the numpy port (exported on first use, without torch when the
+        model folder allows), else the reference.  With ``load_reference=False``, None instead of
+        loading the reference."""
         if self._embedder is not None:
             return self._embedder
         if self._query_embedder is not None:
@@ -241,10 +248,11 @@ class KnowledgeBase:
         if self._query_embedder is None:
             if self.model_id == "hash":
                 self._query_embedder = embed.HashingEmbedder()
-            elif self._numpy_dir().exists():
+            elif self._numpy_dir().exists() or self._export_without_torch():
                 self._query_embedder = embed.NumpyBertEmbedder(self._numpy_dir(), self.model_id)
             elif load_reference:
-                self._embedder_for(SMALL_BATCH + 1)
+                if self._batch_embedder is None:
+                    self._batch_embedder = embed.SentenceTransformerEmbedder(self.model_id)
                 self._batch_embedder.model  # noqa: B018 - load, then export
                 self._export_query_model()
                 self._query_embedder = (
