@@ -23,6 +23,7 @@ from synapse_ai.kb.paths import data_dir, default_db_path, model_cache_dir, ship
 from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
+LARGE_BATCH = 2000  # texts to embed from which sentence-transformers, when installed, beats the numpy port
 QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: ~0.8 MB)
 
 
@@ -34,6 +35,12 @@ def local_entries_dir() -> Path:
 
 def default_entry_dirs() -> list[Path]:
     return [shipped_entries_dir(), local_entries_dir()]
+
+
+def _reference_installed() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("sentence_transformers") is not None
 
 
 def _embed_one(embedder, text: str):
@@ -199,11 +206,17 @@ class KnowledgeBase:
 
     def _embedder_for(self, n: int):
         """The embedder for indexing ``n`` texts: the numpy port whenever the model has one (no
-        torch), else the reference.  ``n == 0`` only asks for the model id: nothing loads."""
+        torch), else the reference.  ``n == 0`` only asks for the model id: nothing loads.
+
+        From ``LARGE_BATCH`` texts on, the reference is used when it is installed: torch's kernels
+        embed a large collection faster than numpy, which then outweighs loading torch (10-40 s).
+        """
         if self._embedder is not None:
             return self._embedder
         if self.model_id == "hash":
             return self.query_embedder()
+        if n >= LARGE_BATCH and _reference_installed():
+            n = 0  # the lazy reference below
         if n > 0:
             port = self.query_embedder(load_reference=False)
             if port is not None:
@@ -286,15 +299,17 @@ class KnowledgeBase:
         searched by them (``synapse_ai.kb.extract``); ``error_text=True`` treats the whole text as a failure's
         output even when no block is recognised (``match``).
 
-        ``lazy_meaning``: skip the embedding model when it cannot change ``matched`` (specific
-        evidence already decides, or an error text without agent context can never match on
-        meaning).  The hook uses it: most failed tool calls are then answered without numpy.
+        The embedding model is skipped when specific evidence (an entry's own error text) names
+        the answer: meaning cannot change ``matched`` or the first result then, and a pasted error
+        is answered without loading numpy (a cold ``synapse search`` of an error costs about what
+        the hook does).  ``lazy_meaning`` also skips it for an error text without agent context,
+        which can never match on meaning (the hook uses it).
         """
         with self._lock:
             signals = self._signal_index()
         analysis = analyse(query, signals, error_text)
         use_meaning = bool(analysis.focus)
-        if lazy_meaning and (analysis.evidence.specific_rank() or (analysis.error_text and not analysis.context)):
+        if analysis.evidence.specific_rank() or (lazy_meaning and analysis.error_text and not analysis.context):
             use_meaning = False
         dense = vector = None
         if use_meaning:
