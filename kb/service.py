@@ -12,7 +12,6 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Sequence
 
@@ -355,6 +354,8 @@ class KnowledgeBase:
     def nearest_slugs(self, slug_like: str, n: int = 3) -> list[str]:
         with self._lock:
             slugs = self.store.slugs()
+        from difflib import get_close_matches  # ~8 ms to import: only for a mistyped slug
+
         close = get_close_matches(slug_like.lower(), slugs, n=n, cutoff=0.4)
         if len(close) < n:
             close += [s for s in slugs if slug_like.lower() in s and s not in close][: n - len(close)]
