@@ -1,3 +1,3 @@
-from synapse_ai.kb.cli import main
+from synapse_ai.kb.launch import main
 
 main()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import sys
 
 # The query model's matrices are tiny: BLAS worker threads only add wake-up latency (and contend
@@ -19,6 +18,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from pathlib import Path
 
 import click
+
+from synapse_ai.kb.launch import clean_text, json_text  # click-free, shared with the entry point
 
 LAZY_COMMANDS = {
     "serve": ("synapse_ai.web.cli", "serve_command", "Run the web site (FastAPI)."),
@@ -149,24 +150,6 @@ def main():
     """
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def clean_text(text: str) -> tuple[str, bool]:
-    """``(text, changed)`` with every lone surrogate replaced by U+FFFD.
-
-    Python hands undecodable bytes in argv (and in stdin, unless told otherwise) over as lone
-    surrogates (``surrogateescape``); they cannot be encoded, so the tokenizer, SQLite and stdout
-    would all raise.  Escaped bytes become U+FFFD as a strict-but-forgiving UTF-8 decoder would make
-    them; other lone surrogates (``\\ud800`` from a JSON client) too: one U+FFFD each.
-    """
-    try:
-        text.encode("utf-8")
-        return text, False
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text), True
-
-
 def clean_argument(text: str | None, what: str) -> str | None:
     """An argument with its undecodable bytes replaced, said once on stderr."""
     if text is None:
@@ -198,13 +181,6 @@ def decode_input(data: bytes, what: str) -> str:
     except UnicodeDecodeError:
         click.echo(f"synapse: the {what} is not valid UTF-8; undecodable bytes were replaced with U+FFFD", err=True)
         return data.decode("utf-8", "replace")
-
-
-def json_text(data, **options) -> str:
-    """``json.dumps`` that always gives valid JSON text: a lone surrogate left in a string (it can
-    come from the stored entries or a query) is replaced by U+FFFD instead of breaking the output."""
-    text = json.dumps(data, ensure_ascii=False, **options)
-    return clean_text(text)[0]
 
 
 def _limit_option(f):

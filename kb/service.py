@@ -143,7 +143,9 @@ class KnowledgeBase:
             state = "stale" if force else self._index_state()
             if state == "current":
                 return None
-            has_index = self.store.count() > 0
+            # An index counts once one build has finished (its fingerprint is stored): entries that
+            # another process is still writing for the first time are not an index to answer from.
+            has_index = bool(self.store.get_meta("fingerprint")) and self.store.count() > 0
             if state == "failed" and has_index:
                 self.notices.append("the index is out of date: its last update failed; run 'synapse index' to retry")
                 return None
