@@ -19,7 +19,7 @@ from synapse_ai.kb.embed import HashingEmbedder, NumpyBertEmbedder, vector_to_bl
 from synapse_ai.kb.indexer import embedding_texts, text_hash
 
 from tests.conftest import ENTRIES
-from tests.kb.helpers import write_entry
+from tests.kb.helpers import CountingEmbedder, write_entry
 
 HIDDEN, HEADS, LAYERS, INTER = 16, 4, 2, 32
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "rate", "limit", "error", "tool", "call", "##s", "slow", "the", "a", "429"]
@@ -167,17 +167,6 @@ def test_shipped_vectors_round_trip_and_refuse_damage(tmp_path):
     path.write_bytes(bytes(raw))
     assert len(shipped_vectors.load("hash", path)) == 0
     assert len(shipped_vectors.load("hash", tmp_path / "missing.bin")) == 0
-
-
-class CountingEmbedder(HashingEmbedder):
-    """The hashing embedder, counting the texts it is asked to embed."""
-
-    def __init__(self):
-        self.texts: list[str] = []
-
-    def embed(self, texts):
-        self.texts.extend(texts)
-        return super().embed(texts)
 
 
 def _index_with_shipped(tmp_path, monkeypatch, vectors_from):
