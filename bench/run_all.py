@@ -25,7 +25,7 @@ import time
 
 from bench.common import ROOT, SIZES, log
 
-ORDER = ("quality", "first_run", "cold_cli", "indexing", "warm_api")
+ORDER = ("quality", "first_run", "cold_cli", "indexing", "warm_api", "nudge")
 
 
 def main(argv: list[str] | None = None) -> int:

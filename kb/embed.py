@@ -25,19 +25,21 @@ import struct
 from pathlib import Path
 from typing import Protocol, Sequence
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-class ModelUnavailable(RuntimeError):
-    """The configured embedding model cannot be loaded (nothing is ever downloaded)."""
+from synapse_ai.kb.config import DEFAULT_MODEL, Config
+from synapse_ai.kb.errors import ModelUnavailable
 
 
 class Embedder(Protocol):
-    """Anything that turns texts into L2-normalised float vectors."""
+    """Anything that turns texts into L2-normalised float vectors.  The embedders here subclass it
+    and so inherit ``embed_one``; one that embeds a single text faster overrides it."""
 
     model_id: str
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_one(self, text: str) -> Sequence[float]:
+        """One text's vector: the query hot path (a float32 numpy array where the embedder has one)."""
+        return self.embed([text])[0]
 
 
 def vector_to_blob(vector: Sequence[float]) -> bytes:
@@ -46,12 +48,13 @@ def vector_to_blob(vector: Sequence[float]) -> bytes:
 
 
 def blob_to_vector(blob: bytes) -> list[float]:
+    """Decode a BLOB written by ``vector_to_blob``."""
     return list(struct.unpack("<" + "f" * (len(blob) // 4), blob))
 
 
 def configured_model() -> str:
     """The model name or path from ``SYNAPSE_MODEL``, defaulting to all-MiniLM-L6-v2."""
-    return os.environ.get("SYNAPSE_MODEL") or DEFAULT_MODEL
+    return Config.from_env().model
 
 
 def resolve_model_path(model: str) -> str:
@@ -88,7 +91,7 @@ def missing_model_message(model: str) -> str:
     )
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(Embedder):
     """The reference embedder (torch).  Loaded lazily: constructing it costs nothing."""
 
     def __init__(self, model: str | None = None, batch_size: int = 32):
@@ -98,6 +101,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def model(self):
+        """The sentence-transformers model, loaded offline on first use; raises ModelUnavailable."""
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -120,6 +124,7 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """L2-normalised float32 vectors, one per text; raises ModelUnavailable on first use."""
         vectors = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
@@ -130,6 +135,7 @@ class SentenceTransformerEmbedder:
 
 
 def model_cache_key(model: str) -> str:
+    """A short stable name for a model id: its folder in the model cache."""
     return hashlib.sha256(model.encode()).hexdigest()[:16]
 
 
@@ -398,7 +404,7 @@ def _load_wordpiece(directory: Path, max_length: int):
     return wordpiece
 
 
-class NumpyBertEmbedder:
+class NumpyBertEmbedder(Embedder):
     """BERT forward pass + pooling in numpy, from ``export_numpy_model`` output."""
 
     def __init__(self, directory: Path, model_id: str):
@@ -581,8 +587,12 @@ class NumpyBertEmbedder:
         with single_blas_thread():
             return self._encode_one(self.token_ids(text))
 
+    def embed_one(self, text: str):
+        """One query's vector as a float32 numpy array (``embed_array``)."""
+        return self.embed_array(text)
 
-class HashingEmbedder:
+
+class HashingEmbedder(Embedder):
     """A deterministic bag-of-words embedder (feature hashing), selected with ``SYNAPSE_MODEL=hash``.
 
     It knows no semantics: it exists so tests and machines without the model can exercise the whole
@@ -593,6 +603,7 @@ class HashingEmbedder:
     dims = 256
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Deterministic L2-normalised feature-hashing vectors of the words and word pairs."""
         import re as _re
 
         out = []

@@ -5,8 +5,8 @@ costs ~45 ms of CPU, a fifth of such a process on the project machine.  This mod
 one shape of command line (``search``, ``--json``, optional ``--limit/-n N`` and ``--db PATH``, one
 query argument) when the index is current, printing exactly what the click command prints
 (``tests/kb/test_launch.py`` compares them).  Anything else, and anything unusual on the way (an
-index to build, a damaged or locked database, a missing model), goes to the click CLI
-(``synapse_ai.kb.cli``), which says it with its progress and messages; a search only reads, so
+index to build, a damaged or locked database, a missing model), goes to the click program
+(``synapse_ai.cli``), which says it with its progress and messages; a search only reads, so
 handing over part-way is safe.
 """
 
@@ -17,8 +17,13 @@ import os
 import re
 import sys
 
+from synapse_ai.kb.limits import MAX_RESULTS
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_LIMIT = 50  # as ``--limit`` in kb/cli.py
+# The whole ``synapse`` program (kb's commands with the web site's and the skill's, synapse_ai/cli.py);
+# named, not imported, as kb/cli.py names it: kb does not depend on it.
+PROGRAM = "synapse_ai.cli:main"
+KB_COMMANDS = "synapse_ai.kb.cli:main"  # kb's group alone (``python -m synapse_ai.kb``)
 
 
 def clean_text(text: str) -> tuple[str, bool]:
@@ -55,7 +60,7 @@ def plain_json_search(argv: list[str]) -> tuple[str, int, str | None] | None:
             as_json = True
         elif arg in ("--limit", "-n"):
             value = next(args, "")
-            if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+            if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_RESULTS:
                 return None
             limit = int(value)
         elif arg == "--db":
@@ -97,10 +102,22 @@ def answer(query: str, limit: int, db: str | None) -> bool:
     return True
 
 
-def main() -> None:
+def run(fallback: str) -> None:
+    """Answer a plain ``search --json`` here, or run the click command at ``fallback`` (``module:attr``)."""
     request = plain_json_search(sys.argv[1:])
     if request is not None and answer(*request):
         return
-    from synapse_ai.kb.cli import main as cli_main
+    import importlib
 
-    cli_main()
+    module, _, attr = fallback.partition(":")
+    try:
+        command = getattr(importlib.import_module(module), attr)
+    except ImportError:  # an install without the web site or the skill: kb's own commands
+        module, _, attr = KB_COMMANDS.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+    command()
+
+
+def main() -> None:
+    """The ``synapse`` console script."""
+    run(PROGRAM)

@@ -8,19 +8,25 @@ first, so a newcomer's first ``synapse search`` just works.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from synapse_ai.kb import embed
+from synapse_ai.kb.config import Config
+from synapse_ai.kb.embed import Embedder
+from synapse_ai.kb.errors import DuplicateEntry, EntryNotFound
 from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from synapse_ai.kb.model import Entry
-from synapse_ai.kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
+from synapse_ai.kb.paths import default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
 from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
+
+if TYPE_CHECKING:
+    from synapse_ai.kb.signals import SignalIndex
 
 LARGE_BATCH = 2000  # texts to embed from which sentence-transformers, when installed, beats the numpy port
 QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: ~0.8 MB)
@@ -28,11 +34,11 @@ QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: 
 
 def local_entries_dir() -> Path:
     """Where approved submissions are written (``SYNAPSE_ENTRIES_DIR`` overrides)."""
-    override = os.environ.get("SYNAPSE_ENTRIES_DIR")
-    return Path(override).expanduser() if override else data_dir() / "entries"
+    return Config.from_env().entries_dir
 
 
 def default_entry_dirs() -> list[Path]:
+    """The folders indexed by default: the shipped entries and the local entries folder."""
     return [shipped_entries_dir(), local_entries_dir()]
 
 
@@ -42,22 +48,31 @@ def _reference_installed() -> bool:
     return find_spec("sentence_transformers") is not None
 
 
-def _embed_one(embedder, text: str):
-    if hasattr(embedder, "embed_array"):
-        return embedder.embed_array(text)
-    return embedder.embed([text])[0]
+# (slugs, fields, matrix) from ``Store.embedding_matrix``: matrix row i embeds field i of entry i.
+DenseIndex = tuple[Sequence[str], Sequence[str], Any]
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """What searches read from the index, valid while its ``generation`` stays the same.  Each part
+    is loaded on first use: the hook often decides on ``signals`` alone and never imports numpy."""
+
+    generation: str
+    signals: SignalIndex | None = None  # patterns, statuses and error types
+    dense: DenseIndex | None = None  # the embedding matrix of the current model
 
 
 class KnowledgeBase:
-    def __init__(self, store: Store, dirs: Sequence[Path], embedder=None, notices: list[str] | None = None):
+    def __init__(
+        self, store: Store, dirs: Sequence[Path], embedder: Embedder | None = None, notices: list[str] | None = None
+    ):
         self.store = store
         self.dirs = [Path(d) for d in dirs]
         self._embedder = embedder
         self.model_id = embedder.model_id if embedder is not None else embed.configured_model()
         self._query_embedder = None
         self._batch_embedder = None
-        self._dense = None  # (generation, (slugs, fields, matrix))
-        self._signals = None  # (generation, SignalIndex)
+        self._snapshot = IndexSnapshot("")  # replaced (never changed) when the index's generation moves
         self._lock = threading.RLock()
         self._vectors: OrderedDict = OrderedDict()  # (model, query) -> vector, least recent first
         self.notices = notices or []
@@ -72,7 +87,7 @@ class KnowledgeBase:
         db: Path | str | None = None,
         entries_dirs: Sequence[Path] | None = None,
         *,
-        embedder=None,
+        embedder: Embedder | None = None,
         progress: Progress | None = None,
         refresh: bool = True,
         remember_dirs: bool = False,
@@ -121,6 +136,7 @@ class KnowledgeBase:
             raise
 
     def close(self) -> None:
+        """Close the database connection."""
         self.store.close()
 
     def _index_state(self) -> str:
@@ -205,7 +221,7 @@ class KnowledgeBase:
     def _numpy_dir(self) -> Path:
         return model_cache_dir() / embed.model_cache_key(self.model_id)
 
-    def _embedder_for(self, n: int):
+    def _embedder_for(self, n: int) -> Embedder:
         """The embedder for indexing ``n`` texts: the numpy port whenever the model has one (no
         torch), else the reference.  ``n == 0`` only asks for the model id: nothing loads.
 
@@ -247,7 +263,7 @@ class KnowledgeBase:
             return False  # not a layout the port reads: the reference loads it
         return self._numpy_dir().exists()
 
-    def query_embedder(self, load_reference: bool = True):
+    def query_embedder(self, load_reference: bool = True) -> Embedder | None:
         """The embedder for queries: the numpy port (exported on first use, without torch when the
         model folder allows), else the reference.  With ``load_reference=False``, None instead of
         loading the reference."""
@@ -258,7 +274,7 @@ class KnowledgeBase:
         with self._lock:  # concurrent first searches load the model once
             return self._load_query_embedder(load_reference)
 
-    def _load_query_embedder(self, load_reference: bool):
+    def _load_query_embedder(self, load_reference: bool) -> Embedder | None:
         if self._query_embedder is None:
             if self.model_id == "hash":
                 self._query_embedder = embed.HashingEmbedder()
@@ -274,28 +290,37 @@ class KnowledgeBase:
                 )
         return self._query_embedder
 
-    def _dense_index(self):
-        """The embedding matrix, cached until the index changes (its generation moves)."""
+    def _current_snapshot(self) -> IndexSnapshot:
+        """The snapshot of the index as it is now: a fresh, empty one once the generation moved."""
         generation = self.store.get_meta("generation", "0")
-        if self._dense is None or self._dense[0] != generation:
-            self._dense = (generation, self.store.embedding_matrix(self.model_id))
-        return self._dense[1]
+        if self._snapshot.generation != generation:
+            self._snapshot = IndexSnapshot(generation)
+        return self._snapshot
 
-    def _signal_index(self):
-        """Patterns, statuses and error types, cached like the matrix.  Kept apart from it: the
-        hook often decides on these alone and then never imports numpy."""
+    def _dense_index(self) -> DenseIndex:
+        """The embedding matrix, cached until the index changes (its generation moves)."""
+        snapshot = self._current_snapshot()
+        if snapshot.dense is None:
+            snapshot = self._snapshot = replace(snapshot, dense=self.store.embedding_matrix(self.model_id))
+        return snapshot.dense
+
+    def _signal_index(self) -> SignalIndex:
+        """Patterns, statuses and error types, cached like the matrix."""
         from synapse_ai.kb.signals import SignalIndex
 
-        generation = self.store.get_meta("generation", "0")
-        if self._signals is None or self._signals[0] != generation:
-            self._signals = (generation, SignalIndex(self.store.all_signals()))
-        return self._signals[1]
+        snapshot = self._current_snapshot()
+        if snapshot.signals is None:
+            snapshot = self._snapshot = replace(snapshot, signals=SignalIndex(self.store.all_signals()))
+        return snapshot.signals
 
     def embed_query(self, text: str):
-        return _embed_one(self.query_embedder(), text)
+        """The query model's vector for ``text``; raises ModelUnavailable when the model cannot be loaded."""
+        return self.query_embedder().embed_one(text)
 
     # ------------------------------------------------------------------ queries
-    def search(self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False) -> SearchResponse:
+    def search(
+        self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False, feedback=None
+    ) -> SearchResponse:
         """Search with a question, a symptom or a pasted error.  A text holding error blocks is
         searched by them (``synapse_ai.kb.extract``); ``error_text=True`` treats the whole text as a failure's
         output even when no block is recognised (``match``).
@@ -305,6 +330,8 @@ class KnowledgeBase:
         is answered without loading numpy (a cold ``synapse search`` of an error costs about what
         the hook does).  ``lazy_meaning`` also skips it for an error text without agent context,
         which can never match on meaning (the hook uses it).
+
+        ``feedback``: a ``synapse_ai.kb.feedback.FeedbackLookup`` (the site's confirmations and flags).
         """
         with self._lock:
             signals = self._signal_index()
@@ -322,9 +349,9 @@ class KnowledgeBase:
             # pool) use both cores instead of queueing behind each other.  Store access stays serialised.
             vector = self._cached_vector(embedder, analysis.focus) if embedder is not None else None
         with self._lock:
-            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis)
+            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis, feedback=feedback)
 
-    def _cached_vector(self, embedder, query: str):
+    def _cached_vector(self, embedder: Embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by
         retrying agents and by the site's suggested queries); the model runs only on a miss."""
         key = (self.model_id, query)
@@ -333,27 +360,37 @@ class KnowledgeBase:
             if vector is not None:
                 self._vectors.move_to_end(key)
                 return vector
-        vector = _embed_one(embedder, query)
+        vector = embedder.embed_one(query)
         with self._lock:
             self._vectors[key] = vector
             while len(self._vectors) > QUERY_CACHE_SIZE:
                 self._vectors.popitem(last=False)
         return vector
 
-    def match(self, error_text: str, limit: int = 5, *, lazy_meaning: bool = False) -> SearchResponse:
+    def match(self, error_text: str, limit: int = 5, *, lazy_meaning: bool = False, feedback=None) -> SearchResponse:
         """Look up a failure's output (a pasted log, a hook's error): the same pipeline, with the
         rule for error text (no match on meaning alone without agent context)."""
-        return self.search(error_text, limit, error_text=True, lazy_meaning=lazy_meaning)
+        return self.search(error_text, limit, error_text=True, lazy_meaning=lazy_meaning, feedback=feedback)
 
     def get(self, slug: str) -> Entry | None:
+        """The entry with this slug, or None (``require`` raises EntryNotFound instead)."""
         with self._lock:
             return self.store.get_entry(slug)
 
+    def require(self, slug: str) -> Entry:
+        """The entry ``slug``.  Raises ``EntryNotFound`` carrying the closest slugs (for "did you mean")."""
+        entry = self.get(slug)
+        if entry is None:
+            raise EntryNotFound(slug, self.nearest_slugs(slug))
+        return entry
+
     def markdown(self, slug: str) -> str | None:
+        """The entry's markdown source, or None."""
         with self._lock:
             return self.store.markdown(slug)
 
     def nearest_slugs(self, slug_like: str, n: int = 3) -> list[str]:
+        """Up to ``n`` slugs close to ``slug_like`` (difflib, then substrings), for "did you mean"."""
         with self._lock:
             slugs = self.store.slugs()
         from difflib import get_close_matches  # ~8 ms to import: only for a mistyped slug
@@ -383,14 +420,17 @@ class KnowledgeBase:
             return [e for e in (self.store.get_entry(s) for s in order) if e]
 
     def list_entries(self, category: str | None = None, tag: str | None = None) -> list[Entry]:
+        """The entries, optionally of one category or with one tag."""
         with self._lock:
             return self.store.list_entries(category, tag)
 
     def categories(self) -> list[tuple[str, int]]:
+        """``(category, entry count)`` pairs, by name."""
         with self._lock:
             return self.store.categories()
 
     def tags(self) -> list[tuple[str, int]]:
+        """``(tag, entry count)`` pairs, most used first."""
         with self._lock:
             return self.store.tags()
 
@@ -398,7 +438,7 @@ class KnowledgeBase:
     def add_entry(self, entry: Entry, write_to: Path | None = None) -> Entry:
         """Write ``entry`` as ``<dir>/<slug>.md`` atomically and index it at once.
 
-        Refuses (``ValueError``) a slug that is already in use; callers choose a free slug with
+        Refuses (``DuplicateEntry``, a ``ValueError``) a slug that is already in use; callers choose a free slug with
         ``free_slug``.  If indexing fails (a full disk, say) the file and any row are removed again,
         so a retry finds the same slug free instead of stepping around an orphan (``…-2``).
         """
@@ -408,7 +448,7 @@ class KnowledgeBase:
         with self._lock:
             target = directory / f"{entry.slug}.md"
             if self._slug_in_use(entry.slug) or target.exists():
-                raise ValueError(f"an entry with slug '{entry.slug}' already exists")
+                raise DuplicateEntry(entry.slug)
             text = render_entry(entry)
             parse_entry(text, target)  # never write a file that would not index
             directory.mkdir(parents=True, exist_ok=True)
@@ -432,6 +472,7 @@ class KnowledgeBase:
         return path is not None and (not path or Path(path).exists())
 
     def free_slug(self, wanted: str) -> str:
+        """``wanted`` or the first of ``wanted-2``, ``wanted-3``... that no entry or file uses."""
         with self._lock:
             taken = {slug for slug, (path, *_stat) in self.store.entry_fingerprints().items() if not path or Path(path).exists()}
         slug, n = wanted, 2

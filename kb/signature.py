@@ -39,6 +39,7 @@ def normalize(text: str, quoted: bool = False) -> str:
 
 @lru_cache(maxsize=4096)
 def compile_pattern(pattern: str) -> re.Pattern | None:
+    """The pattern compiled case-insensitively, or None when it is not a valid regex."""
     try:
         return re.compile(pattern, re.I)
     except re.error:

@@ -1,11 +1,13 @@
 """SynapseAI as agent tools: Messages API tool definitions plus the code that answers them.
 
 Why this module exists: an agent built on the ``anthropic`` SDK should be able to look up a fix
-the moment a call fails, without shelling out to ``synapse``. It gets three tools:
+the moment a call fails, without shelling out to ``synapse``. It gets these tools:
 
 * ``search_solutions`` - search the knowledge base with an error message, traceback or symptom;
 * ``get_solution`` - one entry in full (root cause, fix options with code);
-* ``diagnose_trace`` - find tool calls in a saved transcript that could have run in parallel.
+* ``diagnose_trace`` - find tool calls in a saved transcript that could have run in parallel;
+* ``confirm_solution``, ``flag_solution``, ``propose_solution`` - the feedback loop
+  (:mod:`synapse_ai.skill.feedback_tools`): a fix worked, an entry is wrong or outdated, a new fix.
 
 ``TOOL_DEFINITIONS`` goes into ``messages.create(tools=...)``; :class:`SynapseTools` holds the
 implementations (sharing one lazily opened :class:`kb.KnowledgeBase`), and
@@ -30,10 +32,17 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from synapse_ai.kb.service import KnowledgeBase
+
+from synapse_ai.kb.errors import EntryNotFound
+from synapse_ai.skill.feedback_tools import FEEDBACK_OUTPUT_SCHEMAS, FEEDBACK_TOOL_DEFINITIONS, FeedbackTools
 
 __all__ = [
     "DIAGNOSE_TRACE",
+    "FEEDBACK_TOOL_DEFINITIONS",
     "GET_SOLUTION",
     "MAX_LIMIT",
     "OUTPUT_SCHEMAS",
@@ -84,6 +93,8 @@ DIAGNOSE_DESCRIPTION = (
     "seconds."
 )
 
+MAX_LIMIT = 20  # results per search_solutions call: a model reads every one of them
+
 SEARCH_SOLUTIONS: dict[str, Any] = {
     "name": "search_solutions",
     "description": SEARCH_DESCRIPTION,
@@ -97,7 +108,7 @@ SEARCH_SOLUTIONS: dict[str, Any] = {
             "limit": {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": 20,
+                "maximum": MAX_LIMIT,
                 "default": 5,
                 "description": "Maximum number of results (default 5).",
             },
@@ -149,9 +160,7 @@ DIAGNOSE_TRACE: dict[str, Any] = {
     },
 }
 
-TOOL_DEFINITIONS: list[dict[str, Any]] = [SEARCH_SOLUTIONS, GET_SOLUTION, DIAGNOSE_TRACE]
-
-MAX_LIMIT = 20
+TOOL_DEFINITIONS: list[dict[str, Any]] = [SEARCH_SOLUTIONS, GET_SOLUTION, DIAGNOSE_TRACE, *FEEDBACK_TOOL_DEFINITIONS]
 
 # What each tool returns, as JSON Schema (MCP publishes these as ``outputSchema`` and sends the
 # result as ``structuredContent`` too). Only the keys a client can rely on are required; entries
@@ -223,10 +232,11 @@ OUTPUT_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["findings", "summary", "fix"],
     },
+    **FEEDBACK_OUTPUT_SCHEMAS,
 }
 
 
-class SynapseTools:
+class SynapseTools(FeedbackTools):
     """The implementations behind :data:`TOOL_DEFINITIONS`, sharing one knowledge base.
 
     The knowledge base opens on first use (or in the background after :meth:`warm`), because
@@ -235,7 +245,7 @@ class SynapseTools:
     ``ValueError`` for bad input, which the executor turns into an ``is_error`` result.
     """
 
-    def __init__(self, kb: Any = None, *, db: str | Path | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase | None = None, *, db: str | Path | None = None) -> None:
         self._kb = kb
         self._db = db
         self._owns_kb = kb is None
@@ -243,7 +253,7 @@ class SynapseTools:
 
     # ------------------------------------------------------------------ knowledge base
     @property
-    def kb(self) -> Any:
+    def kb(self) -> KnowledgeBase:
         with self._lock:
             if self._kb is None:
                 from synapse_ai.kb.service import KnowledgeBase
@@ -265,6 +275,7 @@ class SynapseTools:
         return thread
 
     def close(self) -> None:
+        self.close_feedback()
         with self._lock:
             if self._kb is not None and self._owns_kb:
                 self._kb.close()
@@ -279,10 +290,10 @@ class SynapseTools:
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string: pass the error message or symptom")
         limit = check_limit(limit)
-        response = self.kb.search(query, limit).to_dict()
+        found = self.kb.search(query, limit)
+        response = found.to_dict()
         results = []
-        for item in response["results"]:
-            why = item.get("why") or {}
+        for result, item in zip(found.results, response["results"]):
             results.append(
                 {
                     "slug": item["slug"],
@@ -291,7 +302,7 @@ class SynapseTools:
                     "quick_fix": item["quick_fix"],
                     "category": item["category"],
                     "score": item["score"],
-                    "why": {k: why.get(k) for k in ("pattern", "section", "snippet") if why.get(k)},
+                    "why": result.why.for_agent(),
                 }
             )
         out: dict[str, Any] = {"query": response["query"][:500], "matched": response["matched"], "results": results}
@@ -314,11 +325,10 @@ class SynapseTools:
         if not isinstance(slug, str) or not slug.strip():
             raise ValueError("slug must be a non-empty string, e.g. 'rate-limit-429'")
         slug = slug.strip()
-        entry = self.kb.get(slug)
-        if entry is None:
-            near = self.kb.nearest_slugs(slug)
-            hint = f"; close slugs: {', '.join(near)}" if near else "; use search_solutions to find one"
-            raise ValueError(f"no entry '{slug}'{hint}")
+        try:
+            entry = self.kb.require(slug)
+        except EntryNotFound as exc:  # a ValueError here: the executor reports it to the model as is
+            raise ValueError(exc.describe("close slugs", otherwise="use search_solutions to find one")) from None
         from synapse_ai.kb.views import entry_to_dict
 
         if section is not None and not isinstance(section, str):
@@ -373,6 +383,7 @@ class SynapseTools:
             "search_solutions": self.search_solutions,
             "get_solution": self.get_solution,
             "diagnose_trace": self.diagnose_trace,
+            **self.feedback_handlers(),
         }
 
     async def dispatch(
@@ -409,4 +420,6 @@ def check_limit(limit: Any) -> int:
     whole = isinstance(limit, int) or (isinstance(limit, float) and limit.is_integer())
     if isinstance(limit, bool) or not whole:
         raise ValueError(f"limit must be a whole number between 1 and {MAX_LIMIT}, got {limit!r}")
-    return max(1, min(int(limit), MAX_LIMIT))
+    from synapse_ai.kb.limits import clamp_limit
+
+    return clamp_limit(limit, MAX_LIMIT)

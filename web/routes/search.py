@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.signature import MAX_SCAN
 from synapse_ai.web.deps import KB, Site
 from synapse_ai.web.templating import render
@@ -22,27 +23,15 @@ router = APIRouter(include_in_schema=False)
 MAX_QUERY_CHARS = MAX_SCAN  # the page searches at most this much of a pasted log, and says when it cut
 
 
-def explain(why: dict) -> list[tuple[str, str]]:
-    """Human labels for a result's ``why``: (kind, text) pairs, strongest evidence first."""
-    signals = why.get("signals") or {}
-    reasons: list[tuple[str, str]] = []
-    if why.get("pattern"):
-        reasons.append(("pattern", f"Error pattern matched: {why.get('pattern_text') or why['pattern']}"))
-    if signals.get("bm25") is not None:
-        reasons.append(("keywords", f"Keywords (rank {signals.get('bm25_rank')})"))
-    if signals.get("cosine") is not None:
-        reasons.append(("meaning", f"Meaning (similarity {signals['cosine']:.2f})"))
-    return reasons
-
-
 @router.get("/search", response_class=HTMLResponse, name="search")
 def search_page(
     request: Request,
     kb: KB,
     site: Site,
     q: Annotated[str, Query(description="Question, symptom or error text")] = "",
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 10,
 ):
+    """The search page: results with why each matched (the same search as the API and the CLI)."""
     query = q.strip()
     notice = None
     if len(query) > MAX_QUERY_CHARS:
@@ -50,11 +39,11 @@ def search_page(
         notice = f"Your query was long, so only its last {MAX_QUERY_CHARS:,} characters were searched."
     context: dict = {"q": q if len(q) <= MAX_QUERY_CHARS else query, "notice": notice, "results": [], "matched": False, "searched": False}
     if query:
-        response = kb.search(query, limit)
+        response = kb.search(query, limit, feedback=site.feedback_for)
         stars = site.star_counts()
         context.update(
             searched=True,
             matched=response.matched,
-            results=[(r, explain(r.why), stars.get(r.slug, 0)) for r in response.results],
+            results=[(r, r.why.reasons(), stars.get(r.slug, 0)) for r in response.results],
         )
     return render(request, "search.html", context)

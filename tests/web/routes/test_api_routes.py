@@ -67,6 +67,7 @@ def test_entry_is_entry_to_dict_plus_stars(client):
     data = client.get(f"/api/entries/{slug}").json()
     stars = data.pop("stars")
     assert stars == 0
+    assert (data.pop("confirmations"), data.pop("flags")) == (0, [])  # the feedback loop's counts
     assert data == json.loads(json.dumps(entry_to_dict(client.app.state.kb.get(slug))))
     assert [o["number"] for o in data["fix"]["options"]] == [1, 2, 3]
 
@@ -183,3 +184,18 @@ def test_star_rate_limit(make_app):
         with TestClient(app) as c:  # fresh client each time, same address
             codes.append(c.post("/api/entries/rate-limit-429/star", headers={"content-type": "application/json"}).status_code)
     assert codes == [200, 200, 429]
+
+
+def test_search_answer_is_what_the_schema_describes(client):
+    from synapse_ai.web.routes.api import SearchOut
+
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    why = schemas["Why"]["properties"]
+    assert {"pattern", "pattern_text", "evidence", "section", "snippet", "signals", "feedback", "decision"} == set(why)
+    assert all(prop.get("description") for prop in why.values())
+    signals = {"pattern_rank", "generic_rank", "bm25", "bm25_rank", "cosine", "dense_rank"}
+    assert set(schemas["Signals"]["properties"]) == signals
+    for q in ("anthropic.RateLimitError: Error code: 429", "tool calls run one after another"):
+        body = client.get("/api/search", params={"q": q, "limit": 5}).json()
+        parsed = SearchOut.model_validate(body)  # the typed model reads the real answer back
+        assert [r.why.to_dict() for r in parsed.results] == [r["why"] for r in body["results"]]
