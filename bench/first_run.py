@@ -103,10 +103,14 @@ def run(runs: int) -> dict:
     cases = {name: {**summary(values, 3), "runs_s": [round(v, 3) for v in values]} for name, values in times.items()}
     _s, proc = _timed([sys.executable, "-X", "importtime", "-m", "synapse_ai.kb", "search", "--json", SYMPTOM_QUERY],
                       _fresh_env("first-importtime"))
-    modules = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    modules = {line.split("|")[-1].strip().split(".")[0] for line in lines}
     heavy = sorted(modules & {"torch", "sentence_transformers", "transformers"})
-    seconds, proc = _timed([SYNAPSE, "search", "--json", SYMPTOM_QUERY], _fresh_env("first-noship", SYNAPSE_MODEL="all-MiniLM-L6-v2"))
-    cases["first_search_without_shipped_vectors"] = {"n": 1, "median": round(seconds, 3), "stderr": proc.stderr.strip()[-400:]}
+    same_weights_other_name = _fresh_env("first-noship", SYNAPSE_MODEL="all-MiniLM-L6-v2")
+    seconds, proc = _timed([SYNAPSE, "search", "--json", SYMPTOM_QUERY], same_weights_other_name)
+    cases["first_search_without_shipped_vectors"] = {
+        "n": 1, "median": round(seconds, 3), "stderr": proc.stderr.strip()[-400:],
+    }
     log(f"first search without shipped vectors: {seconds:.1f}s")
     numpy_s = cases["numpy_import"]["median"]
     return {
@@ -139,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in c.items():
         print(f"| {name} | {r['median']:.2f} | {r.get('min', r['median']):.2f} | {r.get('max', r['median']):.2f} | "
               f"{data['ratio_to_numpy_import'][name]} |")
-    print(f"\ntorch/sentence-transformers imported by the first search: {data['heavy_modules_imported_by_first_search'] or 'no'}")
+    heavy = data["heavy_modules_imported_by_first_search"]
+    print(f"\ntorch/sentence-transformers imported by the first search: {heavy or 'no'}")
     print(f"wrote {path}")
     return 0
 

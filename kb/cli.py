@@ -141,7 +141,8 @@ def _progress():
 
                 state[stage] = state["stage"] = stage
                 count = f" ({total})" if total > 1 else ""
-                timer = threading.Timer(STAGE_LINE_AFTER, announce, [stage, f"synapse: building the index: {stage}{count}"])
+                line = f"synapse: building the index: {stage}{count}"
+                timer = threading.Timer(STAGE_LINE_AFTER, announce, [stage, line])
                 timer.daemon = True
                 timer.start()
             return

@@ -524,8 +524,8 @@ class NumpyBertEmbedder(Embedder):
             qkv = x @ layer["qkv_w"] + layer["qkv_b"]
             # Contiguous per-head blocks: numpy's stacked matmul hands those to BLAS, while strided
             # views fall back to its plain loop (measured: most of a batch's time went there).
-            q, k, v = (np.ascontiguousarray(qkv[:, i * hidden:(i + 1) * hidden].reshape(rows, n, heads, d).transpose(0, 2, 1, 3))
-                       for i in range(3))
+            per_head = qkv.reshape(rows, n, 3, heads, d).transpose(2, 0, 3, 1, 4)  # q, k, v: (rows, heads, n, d)
+            q, k, v = (np.ascontiguousarray(part) for part in per_head)
             scores = q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2))
             scores *= np.float32(1.0 / math.sqrt(d))
             scores += padding
@@ -538,7 +538,8 @@ class NumpyBertEmbedder(Embedder):
                 block = x[start : start + FFN_ROWS]
                 inter = block @ layer["i_w"]
                 inter += layer["i_b"]
-                x[start : start + FFN_ROWS] = self._layer_norm(block + _gelu_in_place(inter) @ layer["out_w"] + layer["out_b"], layer["ln2"])
+                out = _gelu_in_place(inter) @ layer["out_w"] + layer["out_b"]
+                x[start : start + FFN_ROWS] = self._layer_norm(block + out, layer["ln2"])
         x = x.reshape(rows, n, hidden)
         if self.meta["pooling"] == "cls":
             pooled = x[:, 0]

@@ -164,7 +164,9 @@ def _rows_complete(store: Store, entry: Entry) -> bool:
     return store.child_counts(entry.slug) == (len(entry.sections), len(set(entry.tags)))
 
 
-def embed_missing(store: Store, embedder_for: Callable[[int], object], progress: Progress | None = None, batch: int = 64) -> int:
+def embed_missing(
+    store: Store, embedder_for: Callable[[int], object], progress: Progress | None = None, batch: int = 64
+) -> int:
     """Embed every entry text whose (model, text) hash is not stored yet; drop stale vectors.
 
     Texts of the shipped entries take their vectors from the package (``synapse_ai.kb.shipped_vectors``)

@@ -28,7 +28,8 @@ need_chromium() {  # the browser test drives Debian's chromium with Playwright
     return 0
   fi
   EXCLUDED+=(browser)
-  SKIPPED+=("the browser test (-m browser): it needs Debian's chromium at /usr/bin/chromium, and this machine has no apt-get with root to install it")
+  SKIPPED+=("the browser test (-m browser): it needs Debian's chromium at /usr/bin/chromium, and this machine"\
+" has no apt-get with root to install it")
 }
 
 need_chromium

@@ -97,9 +97,11 @@ def test_first_search_from_the_wheel_builds_the_index_without_torch(installed, t
     _wheel, python, site = installed
     env = {**os.environ, "SYNAPSE_HOME": str(tmp_path / "home")}
     env.pop("SYNAPSE_MODEL", None)
-    result = _run([str(python), "-X", "importtime", "-m", "synapse_ai.kb", "search", "--json", "tool calls run one after another"],
-                  env=env, cwd=tmp_path)
+    query = "tool calls run one after another"
+    command = [str(python), "-X", "importtime", "-m", "synapse_ai.kb", "search", "--json", query]
+    result = _run(command, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)["results"][0]["slug"] == "sequential-tool-calls"
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if line.startswith("import time:")}
+    lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in lines}
     assert "numpy" in imported and not imported & {"torch", "sentence_transformers", "transformers"}

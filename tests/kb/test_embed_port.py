@@ -22,7 +22,8 @@ from tests.conftest import ENTRIES
 from tests.kb.helpers import CountingEmbedder, write_entry
 
 HIDDEN, HEADS, LAYERS, INTER = 16, 4, 2, 32
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "rate", "limit", "error", "tool", "call", "##s", "slow", "the", "a", "429"]
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+         "rate", "limit", "error", "tool", "call", "##s", "slow", "the", "a", "429"]
 
 
 def write_safetensors(path: Path, arrays: dict) -> None:
@@ -51,14 +52,18 @@ def tiny_bert_state(seed: int = 0) -> dict:
     }
     for i in range(LAYERS):
         p = f"encoder.layer.{i}."
-        for name in ("query", "key", "value"):
-            state[p + f"attention.self.{name}.weight"], state[p + f"attention.self.{name}.bias"] = r(HIDDEN, HIDDEN), r(HIDDEN)
-        state[p + "attention.output.dense.weight"], state[p + "attention.output.dense.bias"] = r(HIDDEN, HIDDEN), r(HIDDEN)
-        state[p + "attention.output.LayerNorm.weight"], state[p + "attention.output.LayerNorm.bias"] = 1 + r(HIDDEN), r(HIDDEN)
+        for name in ("query", "key", "value", "output.dense"):
+            full = f"attention.self.{name}" if name != "output.dense" else "attention.output.dense"
+            state[p + full + ".weight"], state[p + full + ".bias"] = r(HIDDEN, HIDDEN), r(HIDDEN)
+        state[p + "attention.output.LayerNorm.weight"] = 1 + r(HIDDEN)
+        state[p + "attention.output.LayerNorm.bias"] = r(HIDDEN)
         state[p + "intermediate.dense.weight"], state[p + "intermediate.dense.bias"] = r(INTER, HIDDEN), r(INTER)
         state[p + "output.dense.weight"], state[p + "output.dense.bias"] = r(HIDDEN, INTER), r(HIDDEN)
         state[p + "output.LayerNorm.weight"], state[p + "output.LayerNorm.bias"] = 1 + r(HIDDEN), r(HIDDEN)
     return state
+
+
+CLS, SEP = ({"SpecialToken": {"id": token, "type_id": 0}} for token in ("[CLS]", "[SEP]"))
 
 
 def tokenizer_json() -> dict:
@@ -69,10 +74,9 @@ def tokenizer_json() -> dict:
                        "strip_accents": None, "lowercase": True},
         "pre_tokenizer": {"type": "BertPreTokenizer"},
         "post_processor": {"type": "TemplateProcessing",
-                           "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                                      {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-                           "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                                    {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                           "single": [CLS, {"Sequence": {"id": "A", "type_id": 0}}, SEP],
+                           "pair": [CLS, {"Sequence": {"id": "A", "type_id": 0}}, SEP,
+                                    {"Sequence": {"id": "B", "type_id": 1}},
                                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
                            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
                                               "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
@@ -133,7 +137,8 @@ def test_export_from_a_model_folder_packs_every_weight(tmp_path):
 @pytest.mark.parametrize("pooling, model_type", [("max", "bert"), ("mean", "roberta")])
 def test_export_refuses_what_the_port_cannot_run(tmp_path, pooling, model_type):
     with pytest.raises(ValueError):
-        embed.export_numpy_model_from_folder(write_model_folder(tmp_path / "model", pooling, model_type), tmp_path / "port")
+        folder = write_model_folder(tmp_path / "model", pooling, model_type)
+        embed.export_numpy_model_from_folder(folder, tmp_path / "port")
     assert not (tmp_path / "port").exists()
 
 
@@ -152,12 +157,14 @@ def test_batch_encoder_equals_one_text_at_a_time(tmp_path, pooling):
 def test_batch_encoder_reports_progress_to_the_end(tmp_path):
     port = embed.export_numpy_model_from_folder(write_model_folder(tmp_path / "model"), tmp_path / "port")
     seen = []
-    NumpyBertEmbedder(port, "tiny").embed(["rate limit"] * 70 + ["tool call " * 40] * 30, progress=lambda d, t: seen.append((d, t)))
+    texts = ["rate limit"] * 70 + ["tool call " * 40] * 30
+    NumpyBertEmbedder(port, "tiny").embed(texts, progress=lambda d, t: seen.append((d, t)))
     assert seen and seen[-1] == (100, 100) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
 def test_shipped_vectors_round_trip_and_refuse_damage(tmp_path):
-    vectors = {text_hash("hash", t): vector_to_blob(v) for t, v in zip(["a b", "c d"], HashingEmbedder().embed(["a b", "c d"]))}
+    texts = ["a b", "c d"]
+    vectors = {text_hash("hash", t): vector_to_blob(v) for t, v in zip(texts, HashingEmbedder().embed(texts))}
     path = tmp_path / "v.bin"
     shipped_vectors.write(path, "hash", vectors)
     assert shipped_vectors.load("hash", path).blobs == vectors
@@ -178,7 +185,8 @@ def _index_with_shipped(tmp_path, monkeypatch, vectors_from):
         write_entry(folder, slug, title=f"Entry {slug}", symptom=f"Symptom of {slug}.")
     texts = [t for slug in ("one", "two") for t in embedding_texts(read_entry(folder / f"{slug}.md")).values()]
     path = tmp_path / "shipped.bin"
-    shipped_vectors.write(path, "hash", {text_hash("hash", t): vector_to_blob(v) for t, v in zip(texts, vectors_from.embed(texts))})
+    vectors = {text_hash("hash", t): vector_to_blob(v) for t, v in zip(texts, vectors_from.embed(texts))}
+    shipped_vectors.write(path, "hash", vectors)
     monkeypatch.setattr(shipped_vectors, "VECTORS_FILE", path)
     counting = CountingEmbedder()
     kb = KnowledgeBase.open(tmp_path / "kb.db", [folder], embedder=counting)

@@ -51,7 +51,8 @@ def test_torch_free_export_holds_the_reference_weights(reference, tmp_path):
 
     from synapse_ai.kb import embed
 
-    from_folder = embed.export_numpy_model_from_folder(Path(embed.resolve_model_path(embed.DEFAULT_MODEL)), tmp_path / "a")
+    source = Path(embed.resolve_model_path(embed.DEFAULT_MODEL))
+    from_folder = embed.export_numpy_model_from_folder(source, tmp_path / "a")
     from_torch = embed.export_numpy_model(reference.model, tmp_path / "b")
     assert (from_folder / "config.json").read_text() == (from_torch / "config.json").read_text()
     a, b = embed._packed_weights(from_folder), embed._packed_weights(from_torch)
