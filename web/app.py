@@ -23,7 +23,7 @@ from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web import errors
 from synapse_ai.web.deps import Limiters
 from synapse_ai.web.auth import KeyLimits, SiteAccess
-from synapse_ai.web.routes import api, entries, feedback, moderation, pages, search, submit
+from synapse_ai.web.routes import api, edits, entries, feedback, feeds, moderation, pages, search, submit
 from synapse_ai.web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
 from synapse_ai.web.settings import SETTINGS_ENV, Settings
 from synapse_ai.web.sitestore import open_site_store
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (pages, search, entries, submit, moderation, api):
+    for module in (pages, search, entries, edits, submit, moderation, api, feeds):
         app.include_router(module.router)
     app.include_router(feedback.router)
     app.include_router(feedback.admin_router)

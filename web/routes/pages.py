@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from synapse_ai.kb.model import CATEGORIES
 from synapse_ai.web.deps import KB, ClientId, Site
 from synapse_ai.web.errors import SiteError
+from synapse_ai.web.sitestore import SiteStore
+from synapse_ai.web.tags import canonical_counts, canonical_tag, spellings
 from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +48,7 @@ def home(request: Request, kb: KB, site: Site):
         {
             "total": len(entries),
             "categories": [(c, counts.get(c, 0)) for c in CATEGORIES],
-            "tags": kb.tags()[:36],
+            "tags": canonical_counts(kb.tags())[:36],
             "most_starred": starred,
             "recent": _by_recency(entries)[:6],
             "stars": stars,
@@ -54,14 +56,33 @@ def home(request: Request, kb: KB, site: Site):
     )
 
 
+LIST_PAGE_SIZE = 24  # entry cards per page on /entries, category and tag pages
+# Sort keys of the entry lists: "confirmed" counts "this fixed it" confirmations, "stars" stars.
+LIST_SORTS = {"newest": "Newest", "confirmed": "Most confirmed", "stars": "Most starred", "title": "Title"}
+
+
+def _listing(entries, site: SiteStore, stars: dict[str, int], sort: str, page: int) -> dict:
+    """One page of an entry list in the asked order, with what the sort and pager controls need."""
+    if sort not in LIST_SORTS:
+        sort = "newest"
+    if sort == "newest":
+        entries = _by_recency(entries)
+    elif sort in ("stars", "confirmed"):
+        counts = stars if sort == "stars" else site.confirmation_counts()
+        entries = sorted(_by_recency(entries), key=lambda e: -counts.get(e.slug, 0))  # stable: ties newest first
+    pages = max(1, -(-len(entries) // LIST_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * LIST_PAGE_SIZE:page * LIST_PAGE_SIZE]
+    return {"entries": shown, "total": len(entries), "sort": sort, "sorts": LIST_SORTS, "page": page, "pages": pages}
+
+
 @router.get("/entries", response_class=HTMLResponse, name="entries")
-def all_entries(request: Request, kb: KB, site: Site):
-    """Every entry, listed."""
-    return render(
-        request,
-        "list.html",
-        {"heading": "All entries", "description": "Every solution in the knowledge base.", "entries": kb.list_entries(), "stars": site.star_counts(), "kind": "all"},
-    )
+def all_entries(request: Request, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    """Every entry, sorted and paged."""
+    stars = site.star_counts()
+    context = {"heading": "All entries", "description": "Every solution in the knowledge base.", "stars": stars}
+    context["kind"] = "all"
+    return render(request, "list.html", context | _listing(kb.list_entries(), site, stars, sort, page))
 
 
 @router.get("/categories", response_class=HTMLResponse, name="categories")
@@ -72,43 +93,50 @@ def categories(request: Request, kb: KB):
 
 
 @router.get("/categories/{name}", response_class=HTMLResponse, name="category")
-def category(request: Request, name: str, kb: KB, site: Site):
-    """The entries of one category; 404 for an unknown category."""
+def category(request: Request, name: str, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    """The entries of one category, sorted and paged; 404 for an unknown category."""
     if name not in CATEGORIES:
         raise SiteError(404, f"There is no category “{name}”.")
     from synapse_ai.web.templating import category_description, category_label
 
+    stars = site.star_counts()
     return render(
         request,
         "list.html",
         {
             "heading": category_label(name),
             "description": category_description(name),
-            "entries": kb.list_entries(category=name),
-            "stars": site.star_counts(),
+            "stars": stars,
             "kind": "category",
             "name": name,
-        },
+        }
+        | _listing(kb.list_entries(category=name), site, stars, sort, page),
     )
 
 
 @router.get("/tags", response_class=HTMLResponse, name="tags")
 def tags(request: Request, kb: KB):
-    """Every tag with its entry count."""
-    return render(request, "tags.html", {"tags": kb.tags()})
+    """Every canonical tag with its entry count."""
+    return render(request, "tags.html", {"tags": canonical_counts(kb.tags())})
 
 
 @router.get("/tags/{tag}", response_class=HTMLResponse, name="tag")
-def tag(request: Request, tag: str, kb: KB, site: Site):
-    """The entries with one tag; 404 when none has it."""
-    entries = kb.list_entries(tag=tag)
+def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    """Canonical tags only: another spelling of a tag redirects to its canonical page, which lists the
+    entries under every spelling of it."""
+    canonical = canonical_tag(tag)
+    if not canonical:
+        raise SiteError(404, f"No entry is tagged “{tag[:100]}”.")
+    if canonical != tag:
+        return RedirectResponse(request.app.url_path_for("tag", tag=canonical), status_code=301)
+    by_slug = {e.slug: e for spelling in spellings(canonical, kb.tags()) for e in kb.list_entries(tag=spelling)}
+    entries = sorted(by_slug.values(), key=lambda e: e.title.lower())
     if not entries:
         raise SiteError(404, f"No entry is tagged “{tag}”.")
-    return render(
-        request,
-        "list.html",
-        {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "entries": entries, "stars": site.star_counts(), "kind": "tag", "name": tag},
-    )
+    stars = site.star_counts()
+    context = {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "stars": stars}
+    context |= {"kind": "tag", "name": tag}
+    return render(request, "list.html", context | _listing(entries, site, stars, sort, page))
 
 
 def _operations(spec: dict) -> list[dict]:
