@@ -44,7 +44,7 @@ from pathlib import Path
 
 from bench.common import at_start, ROOT, SYNAPSE, bench_env, latest_indexed_corpus, log, scratch_dir, snapshot_entries, summary, write_result
 
-TARGET_S, STRETCH_S = 0.5, 0.25
+TARGET_S, STRETCH_S = 0.30, 0.25  # median cold search on the project machine (issue 10), stretch
 HOOK_TARGET_S = 0.30  # median per failed tool call, on the project machine
 ERROR_QUERY = (
     "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "

@@ -8,8 +8,9 @@ Per corpus size (real entries + bench/synthetic.py variants, see bench/common.pr
 
 * full index — a fresh data dir, then exactly what ``synapse index --entries DIR`` does
   (``KnowledgeBase.open(refresh=False, remember_dirs=True).index()``) in a fresh process: parse
-  every file, embed every text with sentence-transformers (torch import and model load included),
-  export the numpy query model.  A progress line is printed while it runs (10k takes minutes).
+  every file, take the shipped vectors of unchanged shipped entries, embed every other text (the
+  numpy port; sentence-transformers from ``kb.service.LARGE_BATCH`` texts on, torch import and
+  model load included), export the numpy query model.  A progress line is printed while it runs (10k takes minutes).
 * no-change re-index — the same again with nothing changed: it must embed nothing (asserts the
   report's ``embedded == 0``).  Measured in-process (the indexer's own clock) and as the wall time
   of a whole ``synapse index`` process; one run under cProfile for the breakdown.

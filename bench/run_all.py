@@ -4,8 +4,10 @@
     .venv/bin/python -m bench.run_all --sizes 50,1000       # the quick version (~10 min)
     .venv/bin/python -m bench.run_all --skip indexing       # warm_api reuses the last indexed corpora
 
-Order: quality, cold_cli, indexing (builds the 50 / 1,000 / 10,000-entry indexes), warm_api (reuses
-them), plot.  Results: bench/results/<name>.json and bench/results/latency_vs_corpus.png.
+Order: quality, first_run (a newcomer's first search and site on an empty data directory), cold_cli,
+indexing (builds the 50 / 1,000 / 10,000-entry indexes), warm_api (reuses them), plot.  Every
+benchmark reports medians over repeated runs with the load average beside them, and ratios to
+``python -c "import numpy"`` measured in the same run.  Results: bench/results/<name>.json and bench/results/latency_vs_corpus.png.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 
 from bench.common import ROOT, SIZES, log
 
-ORDER = ("quality", "cold_cli", "indexing", "warm_api", "nudge")
+ORDER = ("quality", "first_run", "cold_cli", "indexing", "warm_api", "nudge")
 
 
 def main(argv: list[str] | None = None) -> int:

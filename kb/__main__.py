@@ -1,3 +1,3 @@
-from synapse_ai.kb.cli import main
+from synapse_ai.kb.launch import KB_COMMANDS, run
 
-main()
+run(KB_COMMANDS)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import sys
 
 # The query model's matrices are tiny: BLAS worker threads only add wake-up latency (and contend
@@ -30,6 +29,7 @@ import click
 from synapse_ai.kb.errors import SynapseError, UserError
 from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.options import CommandFailed, db_option
+from synapse_ai.kb.launch import clean_text, json_text  # click-free, shared with the entry point
 
 __all__ = ["COMMANDS_ENTRY_POINTS", "LazyGroup", "UserError", "db_option", "main", "open_kb"]
 
@@ -120,21 +120,36 @@ class LazyGroup(click.Group):
             raise CommandFailed(exc) from None
 
 
+STAGE_LINE_AFTER = 0.4  # seconds into an index stage before its line is written (off a terminal)
+
+
 def _progress():
-    """A rich progress bar on stderr, created on first use (importing rich costs ~50 ms)."""
-    state: dict = {}
+    """Index progress on stderr: on a terminal a rich bar per stage (its clock keeps moving during
+    a long stage); off one, a line for each stage that lasts more than ``STAGE_LINE_AFTER``, so a
+    log or an agent sees within the first second why the first command takes seconds, while a
+    small update prints nothing.  Nothing at all when the index is current."""
+    state: dict = {"stage": None}
+
+    def announce(stage: str, line: str) -> None:
+        if state["stage"] == stage:  # still in it: a stage that takes time is worth a line
+            click.echo(line, err=True)
 
     def report(stage: str, done: int, total: int) -> None:
-        if total < 2:
+        if not sys.stderr.isatty():
+            if stage != state["stage"] and stage not in state:
+                import threading
+
+                state[stage] = state["stage"] = stage
+                count = f" ({total})" if total > 1 else ""
+                line = f"synapse: building the index: {stage}{count}"
+                timer = threading.Timer(STAGE_LINE_AFTER, announce, [stage, line])
+                timer.daemon = True
+                timer.start()
             return
         if "bar" not in state:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from synapse_ai.kb.terminal import index_progress_bar
 
-            state["bar"] = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=True,
-            )
+            state["bar"] = index_progress_bar()
             state["bar"].start()
             state["tasks"] = {}
         bar = state["bar"]
@@ -143,6 +158,7 @@ def _progress():
         bar.update(state["tasks"][stage], completed=done, total=total)
 
     def stop() -> None:
+        state["stage"] = None
         if "bar" in state:
             state["bar"].stop()
 
@@ -203,24 +219,6 @@ def main():
     """
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def clean_text(text: str) -> tuple[str, bool]:
-    """``(text, changed)`` with every lone surrogate replaced by U+FFFD.
-
-    Python hands undecodable bytes in argv (and in stdin, unless told otherwise) over as lone
-    surrogates (``surrogateescape``); they cannot be encoded, so the tokenizer, SQLite and stdout
-    would all raise.  Escaped bytes become U+FFFD as a strict-but-forgiving UTF-8 decoder would make
-    them; other lone surrogates (``\\ud800`` from a JSON client) too: one U+FFFD each.
-    """
-    try:
-        text.encode("utf-8")
-        return text, False
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text), True
-
-
 def clean_argument(text: str | None, what: str) -> str | None:
     """An argument with its undecodable bytes replaced, said once on stderr."""
     if text is None:
@@ -252,13 +250,6 @@ def decode_input(data: bytes, what: str) -> str:
     except UnicodeDecodeError:
         click.echo(f"synapse: the {what} is not valid UTF-8; undecodable bytes were replaced with U+FFFD", err=True)
         return data.decode("utf-8", "replace")
-
-
-def json_text(data, **options) -> str:
-    """``json.dumps`` that always gives valid JSON text: a lone surrogate left in a string (it can
-    come from the stored entries or a query) is replaced by U+FFFD instead of breaking the output."""
-    text = json.dumps(data, ensure_ascii=False, **options)
-    return clean_text(text)[0]
 
 
 def _limit_option(f):

@@ -165,12 +165,17 @@ def _rows_complete(store: Store, entry: Entry) -> bool:
     return store.child_counts(entry.slug) == (len(entry.sections), len(set(entry.tags)))
 
 
-def embed_missing(store: Store, embedder_for: Callable[[int], object], progress: Progress | None = None, batch: int = 32) -> int:
-    """Embed every entry text whose (model, text) hash is not stored yet; drop stale vectors."""
+def embed_missing(
+    store: Store, embedder_for: Callable[[int], object], progress: Progress | None = None, batch: int = 64
+) -> int:
+    """Embed every entry text whose (model, text) hash is not stored yet; drop stale vectors.
+
+    Texts of the shipped entries take their vectors from the package (``synapse_ai.kb.shipped_vectors``)
+    once one of them has been re-embedded with the installed model and agrees; the rest are embedded.
+    Returns how many texts were embedded here (shipped vectors do not count)."""
     hashes = store.embedding_hashes()
     todo: list[tuple[str, str, str, str]] = []  # slug, field, text, hash
     keep: set[tuple[str, str]] = set()
-    model_id = None
     for entry in store.list_entries():
         for field_name, text in embedding_texts(entry).items():
             keep.add((entry.slug, field_name))
@@ -180,13 +185,17 @@ def embed_missing(store: Store, embedder_for: Callable[[int], object], progress:
         return 0
     # The model id is needed to hash; ask for an embedder only if something is missing, and learn
     # the model name without loading it (embedders are lazy).
-    probe = embedder_for(0)
-    model_id = probe.model_id
+    model_id = embedder_for(0).model_id
     todo = [(s, f, t, text_hash(model_id, t)) for s, f, t, _ in todo]
     todo = [row for row in todo if hashes.get((row[0], row[1])) != row[3]]
     store.delete_embeddings_except(keep)
     if not todo:
         return 0
+    todo = _take_shipped_vectors(store, todo, model_id, embedder_for, progress)
+    if not todo:
+        return 0
+    if progress:  # said before the model loads, which can take a while for a sentence-transformers model
+        progress("embedding", 0, len(todo))
     embedder = embedder_for(len(todo))
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
@@ -195,6 +204,27 @@ def embed_missing(store: Store, embedder_for: Callable[[int], object], progress:
         if progress:
             progress("embedding", min(start + batch, len(todo)), len(todo))
     return len(todo)
+
+
+def _take_shipped_vectors(store: Store, todo: list, model_id: str, embedder_for, progress: Progress | None) -> list:
+    """Store the shipped vectors of the rows that have one (after checking one against the installed
+    model) and return the rows still to embed."""
+    from synapse_ai.kb import shipped_vectors
+    from synapse_ai.kb.embed import blob_to_vector
+
+    shipped = shipped_vectors.load(model_id)
+    found = [row for row in todo if shipped.get(row[3]) is not None]
+    if not found:
+        return todo
+    if progress:
+        progress("checking the shipped vectors", 0, 1)
+    probe = min(found, key=lambda row: len(row[2]))  # the shortest text: the cheapest to re-embed
+    if not shipped_vectors.verify(embedder_for(1), probe[2], shipped.get(probe[3])):
+        return todo  # other weights under this model name: embed everything here
+    store.save_embeddings([(s, f, model_id, h, blob_to_vector(shipped.get(h))) for s, f, _, h in found])
+    if progress:
+        progress("checking the shipped vectors", 1, 1)
+    return [row for row in todo if shipped.get(row[3]) is None]
 
 
 def describe_dirs(dirs: Sequence[Path]) -> str:

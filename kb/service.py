@@ -14,7 +14,6 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -32,7 +31,7 @@ from synapse_ai.kb.stores.sqlite import CorruptDatabase, DatabaseUnavailable, cl
 if TYPE_CHECKING:
     from synapse_ai.kb.signals import SignalIndex
 
-SMALL_BATCH = 24  # up to this many texts are embedded with the light query model
+LARGE_BATCH = 2000  # texts to embed from which sentence-transformers, when installed, beats the numpy port
 QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: ~0.8 MB)
 
 
@@ -44,6 +43,12 @@ def local_entries_dir() -> Path:
 def default_entry_dirs() -> list[Path]:
     """The folders indexed by default: the shipped entries and the local entries folder."""
     return [shipped_entries_dir(), local_entries_dir()]
+
+
+def _reference_installed() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("sentence_transformers") is not None
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,9 @@ class KnowledgeBase:
             state = "stale" if force else self._index_state()
             if state == "current":
                 return None
-            has_index = self.store.count() > 0
+            # An index counts once one build has finished (its fingerprint is stored): entries that
+            # another process is still writing for the first time are not an index to answer from.
+            has_index = bool(self.store.get_meta("fingerprint")) and self.store.count() > 0
             if state == "failed" and has_index:
                 self.notices.append("the index is out of date: its last update failed; run 'synapse index' to retry")
                 return None
@@ -214,27 +221,28 @@ class KnowledgeBase:
         return model_cache_dir() / embed.model_cache_key(self.model_id)
 
     def _embedder_for(self, n: int) -> Embedder:
+        """The embedder for indexing ``n`` texts: the numpy port whenever the model has one (no
+        torch), else the reference.  ``n == 0`` only asks for the model id: nothing loads.
+
+        From ``LARGE_BATCH`` texts on, the reference is used when it is installed: torch's kernels
+        embed a large collection faster than numpy, which then outweighs loading torch (10-40 s).
+        """
         if self._embedder is not None:
             return self._embedder
         if self.model_id == "hash":
             return self.query_embedder()
-        if n == 0:
-            # The indexer only asks for the model id here (to hash texts): answer with the lazy
-            # sentence-transformers wrapper, which costs nothing to construct, instead of loading
-            # the numpy model's weights (~0.15-0.25 s) on every no-change re-index.
-            if self._batch_embedder is None:
-                self._batch_embedder = embed.SentenceTransformerEmbedder(self.model_id)
-            return self._batch_embedder
-        if 0 < n <= SMALL_BATCH:
-            light = self.query_embedder(load_reference=False)
-            if light is not None:
-                return light
+        if n >= LARGE_BATCH and _reference_installed():
+            n = 0  # the lazy reference below
+        if n > 0:
+            port = self.query_embedder(load_reference=False)
+            if port is not None:
+                return port
         if self._batch_embedder is None:
             self._batch_embedder = embed.SentenceTransformerEmbedder(self.model_id)
         return self._batch_embedder
 
     def _export_query_model(self) -> None:
-        """Write the numpy port once, while the reference model is loaded anyway."""
+        """Write the numpy port from the loaded reference model (models without a safetensors folder)."""
         st = self._batch_embedder
         if st is None or st._model is None or self._numpy_dir().exists():
             return
@@ -243,8 +251,21 @@ class KnowledgeBase:
         except (ValueError, AttributeError, KeyError, OSError) as exc:
             self.notices.append(f"fast query model unavailable for {self.model_id} ({exc}); queries use sentence-transformers")
 
+    def _export_without_torch(self) -> bool:
+        """Write the numpy port straight from the model's folder (``model.safetensors``): ~1 s, no torch."""
+        source = Path(embed.resolve_model_path(self.model_id))
+        if not (source / "model.safetensors").is_file():
+            return False
+        try:
+            embed.export_numpy_model_from_folder(source, self._numpy_dir())
+        except (ValueError, KeyError, OSError):
+            return False  # not a layout the port reads: the reference loads it
+        return self._numpy_dir().exists()
+
     def query_embedder(self, load_reference: bool = True) -> Embedder | None:
-        """The embedder for queries: the numpy port when it exists (no torch), else the reference."""
+        """The embedder for queries: the numpy port (exported on first use, without torch when the
+        model folder allows), else the reference.  With ``load_reference=False``, None instead of
+        loading the reference."""
         if self._embedder is not None:
             return self._embedder
         if self._query_embedder is not None:
@@ -256,10 +277,11 @@ class KnowledgeBase:
         if self._query_embedder is None:
             if self.model_id == "hash":
                 self._query_embedder = embed.HashingEmbedder()
-            elif self._numpy_dir().exists():
+            elif self._numpy_dir().exists() or self._export_without_torch():
                 self._query_embedder = embed.NumpyBertEmbedder(self._numpy_dir(), self.model_id)
             elif load_reference:
-                self._embedder_for(SMALL_BATCH + 1)
+                if self._batch_embedder is None:
+                    self._batch_embedder = embed.SentenceTransformerEmbedder(self.model_id)
                 self._batch_embedder.model  # noqa: B018 - load, then export
                 self._export_query_model()
                 self._query_embedder = (
@@ -303,9 +325,11 @@ class KnowledgeBase:
         searched by them (``synapse_ai.kb.extract``); ``error_text=True`` treats the whole text as a failure's
         output even when no block is recognised (``match``).
 
-        ``lazy_meaning``: skip the embedding model when it cannot change ``matched`` (specific
-        evidence already decides, or an error text without agent context can never match on
-        meaning).  The hook uses it: most failed tool calls are then answered without numpy.
+        The embedding model is skipped when specific evidence (an entry's own error text) names
+        the answer: meaning cannot change ``matched`` or the first result then, and a pasted error
+        is answered without loading numpy (a cold ``synapse search`` of an error costs about what
+        the hook does).  ``lazy_meaning`` also skips it for an error text without agent context,
+        which can never match on meaning (the hook uses it).
 
         ``feedback``: a ``synapse_ai.kb.feedback.FeedbackLookup`` (the site's confirmations and flags).
 
@@ -316,7 +340,7 @@ class KnowledgeBase:
             allowed = self._filtered_slugs(only) if only is not None and only.active else None
         analysis = analyse(query, signals, error_text)
         use_meaning = bool(analysis.focus)
-        if lazy_meaning and (analysis.evidence.specific_rank() or (analysis.error_text and not analysis.context)):
+        if analysis.evidence.specific_rank() or (lazy_meaning and analysis.error_text and not analysis.context):
             use_meaning = False
         vector = None
         if use_meaning:
@@ -378,6 +402,8 @@ class KnowledgeBase:
         """Up to ``n`` slugs close to ``slug_like`` (difflib, then substrings), for "did you mean"."""
         with self._lock:
             slugs = self.store.slugs()
+        from difflib import get_close_matches  # ~8 ms to import: only for a mistyped slug
+
         close = get_close_matches(slug_like.lower(), slugs, n=n, cutoff=0.4)
         if len(close) < n:
             close += [s for s in slugs if slug_like.lower() in s and s not in close][: n - len(close)]

@@ -78,3 +78,14 @@ def print_entry(entry: Entry, section: str | None = None, console: Console | Non
     if chosen is None:
         console.print(Markdown("## Savings\n\n" + entry.savings))
         console.print(Markdown("## Sources\n\n" + "\n".join(f"- {u}" for u in entry.sources)))
+
+
+def index_progress_bar():
+    """The bar ``synapse`` shows on stderr while it builds the index: one row per stage, with a
+    clock that moves on its own (rich refreshes it), so a long stage never looks hung."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv and install the project with its test tools. Safe to run repeatedly: it reinstalls
-# only when pyproject.toml changed. torch is pinned (torch==2.13.0, the CPU build these machines
-# hold) inside pyproject.toml, so pip never pulls a multi-GB CUDA build.
+# Create .venv and install the project with its test tools (the `test` extra: sentence-transformers
+# as the reference for the numpy model, torch pinned to 2.13.0, the CPU build these machines hold).
+# Safe to run repeatedly: it reinstalls only when pyproject.toml changed. Works without root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -10,7 +10,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.synapse-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+# sha256 of pyproject.toml, by Python (macOS has no sha256sum)
+want=$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "==> installing SynapseAI and its dependencies into .venv (first run takes a few minutes)"
   quiet() {  # pip warns about every missing local mirror folder on these machines; keep real errors

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from synapse_ai.kb.embed import HashingEmbedder
+
 TEMPLATE = """---
 slug: {slug}
 title: "{title}"
@@ -42,3 +44,14 @@ def write_entry(directory: Path, slug: str, *, title: str | None = None, summary
     path.write_text(TEMPLATE.format(slug=slug, title=title or slug.replace("-", " "), summary=summary, tag=tag,
                                     patterns=patterns, symptom=symptom, cause=cause, fix=fix), encoding="utf-8")
     return path
+
+
+class CountingEmbedder(HashingEmbedder):
+    """The hashing embedder, counting every text it embeds."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return super().embed(texts)

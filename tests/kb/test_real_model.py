@@ -7,6 +7,7 @@ query model gives the reference model's vectors, and asserts quality floors on t
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -25,17 +26,52 @@ MAX_MATCHED_WRONG = 0.02
 UNCOVERED_ABSTENTION = 0.90
 
 
-def test_numpy_query_model_matches_sentence_transformers(real_kb):
+@pytest.fixture(scope="module")
+def reference():
+    from synapse_ai.kb.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+def test_numpy_query_model_matches_sentence_transformers(real_kb, reference):
     import numpy as np
 
     from synapse_ai.kb.embed import NumpyBertEmbedder
 
     fast = real_kb.query_embedder()
     assert isinstance(fast, NumpyBertEmbedder)
-    reference = real_kb._embedder_for(10_000)
     texts = ["tool calls run one after another", "Error code: 429 rate_limit_error", "ünïcödé " * 300, "x"]
-    a, b = np.array(reference.embed(texts)), np.array(fast.embed(texts))
-    assert np.allclose((a * b).sum(1), 1.0, atol=1e-5)
+    a = np.array(reference.embed(texts))
+    batched, one_by_one = np.array(fast.embed(texts)), np.array([fast.embed_array(t) for t in texts])
+    assert np.abs(a - batched).max() < 1e-6 and np.abs(a - one_by_one).max() < 1e-6
+
+
+def test_torch_free_export_holds_the_reference_weights(reference, tmp_path):
+    import numpy as np
+
+    from synapse_ai.kb import embed
+
+    source = Path(embed.resolve_model_path(embed.DEFAULT_MODEL))
+    from_folder = embed.export_numpy_model_from_folder(source, tmp_path / "a")
+    from_torch = embed.export_numpy_model(reference.model, tmp_path / "b")
+    assert (from_folder / "config.json").read_text() == (from_torch / "config.json").read_text()
+    a, b = embed._packed_weights(from_folder), embed._packed_weights(from_torch)
+    assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_shipped_vectors_are_the_reference_vectors(reference):
+    import numpy as np
+
+    from synapse_ai.kb import shipped_vectors
+    from synapse_ai.kb.embed import DEFAULT_MODEL, blob_to_vector
+    from synapse_ai.kb.indexer import embedding_texts, entry_files, text_hash
+    from synapse_ai.kb.parse import read_entry
+
+    shipped = shipped_vectors.load(DEFAULT_MODEL)
+    texts = [t for p in entry_files([ENTRIES]) for t in embedding_texts(read_entry(p)).values()]
+    texts = [t for t in texts if shipped.get(text_hash(DEFAULT_MODEL, t)) is not None][:40]
+    stored = np.array([blob_to_vector(shipped.get(text_hash(DEFAULT_MODEL, t))) for t in texts])
+    assert len(texts) == 40 and np.abs(stored - np.array(reference.embed(texts))).max() < 1e-6
 
 
 @pytest.fixture(scope="module")

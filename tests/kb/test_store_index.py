@@ -10,18 +10,7 @@ from synapse_ai.kb.embed import HashingEmbedder, blob_to_vector, vector_to_blob
 from synapse_ai.kb.migrations import migrations
 from synapse_ai.kb.store import Store
 
-from tests.kb.helpers import write_entry
-
-
-class CountingEmbedder(HashingEmbedder):
-    """The hashing embedder, counting every text it embeds."""
-
-    def __init__(self):
-        self.texts: list[str] = []
-
-    def embed(self, texts):
-        self.texts.extend(texts)
-        return super().embed(texts)
+from tests.kb.helpers import CountingEmbedder, write_entry
 
 
 def open_kb(tmp_path, folder, embedder=None):

@@ -1,10 +1,8 @@
 """Build the default search index for tests that run ``synapse`` in a subprocess.
 
-Why: the subprocesses run with ``SYNAPSE_MODEL=hash`` and the test's ``SYNAPSE_HOME``. Building the
-index there from scratch would go through ``KnowledgeBase._embedder_for``, which for more than
-``SMALL_BATCH`` texts asks sentence-transformers for a model named "hash"; building it in-process
-with an explicit ``HashingEmbedder`` gives the same fingerprint (model id "hash", default entry
-folders), so the subprocess finds it current and only reads it.
+Why: the subprocesses run with ``SYNAPSE_MODEL=hash`` and the test's ``SYNAPSE_HOME``; building the
+index once in-process with an explicit ``HashingEmbedder`` gives the same fingerprint (model id
+"hash", default entry folders), so each subprocess finds it current and only reads it.
 """
 
 from __future__ import annotations
