@@ -256,7 +256,9 @@ class HttpFeedback:
             raise FeedbackError(503, f"cannot reach {self.base_url}: {reason}") from None
 
     def _send(self, path: str, body: Any = None) -> dict:
-        status, data = self._transport("POST", path, body)
+        from synapse_ai.kb.scrub import scrub_json  # what leaves the machine goes without secrets (notes, proposals)
+
+        status, data = self._transport("POST", path, None if body is None else scrub_json(body))
         if 200 <= status < 300 and isinstance(data, dict):
             return data
         message = data.get("error") if isinstance(data, dict) else None

@@ -179,8 +179,12 @@ def test_cli_talks_to_a_server_when_synapse_url_is_set(server, tmp_path):
     assert json.loads(run("confirm", SLUG, "--json", env=env).stdout) == {"slug": SLUG, "confirmations": 1}
     other = {**env, "SYNAPSE_API_KEY": _server_key(app, "vote")}
     assert json.loads(run("confirm", SLUG, "--json", env=other).stdout)["confirmations"] == 2
-    flagged = json.loads(run("flag", SLUG, "--reason", "incorrect", "--note", "off by one", "--json", env=env).stdout)
+    secret = "sk-ant-api03-" + "Q7xv2LmN9pRt4WcYb8KdJf3HsZa6" * 3  # made up, in the real shape
+    note = f"off by one; my key {secret} was in the log"
+    flagged = json.loads(run("flag", SLUG, "--reason", "incorrect", "--note", note, "--json", env=env).stdout)
     assert flagged == {"slug": SLUG, "reason": "incorrect", "status": "open", "open_flags": 1}
+    stored = [flag["note"] for flag in app.state.site.open_entry_flags(SLUG)]
+    assert stored and "off by one" in stored[0] and secret not in stored[0]  # scrubbed before it left
     proposed = run("propose", str(ROOT / "entries" / "agent-infinite-loop.md"), env=env)
     assert proposed.exit_code == 0, proposed.output
     assert "pending moderation" in proposed.stdout and "/submissions/" in proposed.stdout
