@@ -13,10 +13,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from synapse_ai.kb.config import API_KEY_ENV, SERVER_URL_ENV  # the settings' names live in kb/config.py
 from synapse_ai.kb.reader import KnowledgeReader, ServerUnreachable
-
-SERVER_URL_ENV = "SYNAPSE_URL"
-API_KEY_ENV = "SYNAPSE_API_KEY"
 
 
 def server_url() -> str | None:

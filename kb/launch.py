@@ -17,6 +17,7 @@ import os
 import re
 import sys
 
+from synapse_ai.kb.config import SERVER_URL_ENV
 from synapse_ai.kb.limits import MAX_RESULTS
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -51,8 +52,8 @@ def json_text(data, **options) -> str:
 def plain_json_search(argv: list[str]) -> tuple[str, int, str | None] | None:
     """``(query, limit, db)`` for ``search --json [--limit N | -n N] [--db PATH] QUERY`` in any
     order; None for every other command line (help, stdin, --batch, human output, odd values)."""
-    if not argv or argv[0] != "search":
-        return None
+    if not argv or argv[0] != "search" or os.environ.get(SERVER_URL_ENV, "").strip():
+        return None  # a team server answers through the click program's remote reader
     query, limit, db, as_json = None, 5, None, False
     args = iter(argv[1:])
     for arg in args:
