@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +21,19 @@ from synapse_ai.kb.service import KnowledgeBase, local_entries_dir
 from synapse_ai.web import errors
 from synapse_ai.web.deps import Limiters
 from synapse_ai.web.routes import api, entries, moderation, pages, search, submit
-from synapse_ai.web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
+from synapse_ai.web.security import (
+    BodyLimitMiddleware,
+    ClientAddressMiddleware,
+    ClientIdMiddleware,
+    HeadAsGetMiddleware,
+    PublicUrlMiddleware,
+    SecurityHeadersMiddleware,
+    Signer,
+    StoredRateLimiter,
+    parse_networks,
+    parse_public_url,
+    refuse_unencodable_text,
+)
 from synapse_ai.web.settings import Settings
 from synapse_ai.web.sitestore import SiteStore
 
@@ -54,6 +66,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     """The site.  ``kb_factory`` (tests, embedding apps) replaces opening the KnowledgeBase from
     ``settings``; the app closes the KnowledgeBase it gets when it shuts down."""
     settings = settings or Settings()
+    parse_public_url(settings.public_url)  # a wrong SYNAPSE_PUBLIC_URL stops the server here, with the reason
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -62,7 +75,13 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
         if kb.store.path is None:
             raise RuntimeError("the web site needs a file database (submissions and stars are stored in it)")
         app.state.kb = kb
-        app.state.site = SiteStore(kb.store.path)
+        app.state.site = site = SiteStore(kb.store.path)
+        # Counted in the database, atomically: simultaneous requests cannot all pass the check.
+        app.state.limiters = Limiters(
+            submit=StoredRateLimiter(site, "submit", settings.submit_limit, settings.submit_window),
+            star=StoredRateLimiter(site, "star", settings.star_limit, settings.submit_window),
+            login=StoredRateLimiter(site, "login", settings.login_limit, settings.submit_window),
+        )
         try:
             yield
         finally:
@@ -77,17 +96,17 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
         docs_url=None,  # FastAPI's Swagger page loads from a CDN; /docs is our own offline page
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[Depends(refuse_unencodable_text)],
     )
     app.state.settings = settings
     app.state.signer = Signer(settings.secret_key)
-    app.state.limiters = Limiters(
-        submit=RateLimiter(settings.submit_limit, settings.submit_window),
-        star=RateLimiter(settings.star_limit, settings.submit_window),
-        login=RateLimiter(settings.login_limit, settings.submit_window),
-    )
-    # Added last = outermost: security headers wrap everything, including error pages.
+    # Added last = outermost: security headers wrap everything, including error pages; the client's
+    # address and the public URL are settled before anything reads them.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClientIdMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(PublicUrlMiddleware, public_url=settings.public_url)
+    app.add_middleware(ClientAddressMiddleware, trusted=parse_networks(settings.trusted_proxies))
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -41,8 +41,8 @@ def get_client_id(request: Request) -> str:
 
 
 def get_client_ip(request: Request) -> str:
-    """The address rate limits are keyed by.  Behind a proxy run uvicorn with
-    ``--proxy-headers --forwarded-allow-ips`` so this is the real client, not the proxy."""
+    """The address rate limits are keyed by: the peer, or behind a proxy listed in
+    ``SYNAPSE_TRUSTED_PROXIES`` the client it forwarded for (``security.ClientAddressMiddleware``)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -113,7 +113,7 @@ def admin_auth(request: Request) -> str | None:
         return "bearer" if check_admin_token(settings.admin_token, header[7:].strip()) else None
     cookie = request.cookies.get(ADMIN_COOKIE, "")
     if cookie and request.app.state.signer.check_admin_cookie(settings.admin_token, cookie):
-        return "cookie"
+        return None if request.app.state.site.admin_session_revoked(cookie) else "cookie"
     return None
 
 

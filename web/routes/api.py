@@ -18,6 +18,7 @@ from synapse_ai.kb.views import entry_to_dict
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.moderate import store_submission
+from synapse_ai.web.security import CLIENT_COOKIE
 from synapse_ai.web.routes.entries import find_entry
 from synapse_ai.web.routes.search import MAX_QUERY_CHARS
 from synapse_ai.web.submissions import Draft, validate
@@ -224,8 +225,16 @@ def api_submit(request: Request, body: SubmissionIn, kb: KB, site: Site, ip: Cli
     return {"ref": ref, "status": "pending", "status_url": str(request.url_for("submission_status", ref=ref))}
 
 
-def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool) -> dict:
+def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool, identified: bool = True) -> dict:
     find_entry(kb, slug)
+    if on and not identified:
+        # A request without the client cookie gets a fresh identity every time, so counting it would
+        # let anyone add a star per request.  The cookie is set on this very response.
+        raise SiteError(
+            428,
+            f"star not counted: the request had no {CLIENT_COOKIE} cookie; this response sets one, send the request again with it",
+            {"retry_with_cookie": CLIENT_COOKIE},
+        )
     if on:
         if not site.is_starred(slug, client):
             wait = limits.star.hit(ip)
@@ -243,10 +252,15 @@ def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool) -> dict:
     summary="Star an entry (idempotent; one star per client cookie)",
     response_model=StarOut,
     dependencies=[CsrfProtected],
-    responses={404: _err("No such entry."), 403: _err("Cookie sent without X-CSRF-Token."), 429: _err("Too many stars.")},
+    responses={
+        404: _err("No such entry."),
+        403: _err("A `X-CSRF-Token` header that does not match this client's cookie, or a body that is not JSON and has no token."),
+        428: _err(f"Not counted: the request had no `{CLIENT_COOKIE}` cookie. The response sets it; send the same request again with it."),
+        429: _err("Too many new stars from this address; see Retry-After."),
+    },
 )
-def api_star(slug: str, kb: KB, site: Site, client: ClientId, ip: ClientIP, limits: Limits):
-    return _star(kb, site, slug, client, ip, limits, True)
+def api_star(request: Request, slug: str, kb: KB, site: Site, client: ClientId, ip: ClientIP, limits: Limits):
+    return _star(kb, site, slug, client, ip, limits, True, identified=request.state.cid_from_cookie)
 
 
 @router.delete(

@@ -84,7 +84,13 @@ def admin_login(
 
 
 @router.post("/admin/logout", name="admin_logout", dependencies=[CsrfProtected])
-def admin_logout(request: Request):
+def admin_logout(request: Request, site: Site):
+    # Revoked server-side too: a copy of the cookie (another browser, a proxy log) stops working now,
+    # not when its signed expiry passes.
+    cookie = request.cookies.get(ADMIN_COOKIE, "")
+    expires = cookie.partition(".")[0]
+    if expires.isdigit():
+        site.revoke_admin_session(cookie, float(expires))
     response = RedirectResponse(str(request.url_for("admin")), status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/admin")
     return response

@@ -1,0 +1,204 @@
+"""The site against abusers: one test per finding of the web review (H1, M2, M6, L1, L7, L8, L12).
+
+Concurrency is real: threads on separate database connections, and 20 simultaneous HTTP requests
+to a real ``synapse serve``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+
+from fastapi.testclient import TestClient
+
+from synapse_ai.kb.store import Store
+from synapse_ai.web.security import ADMIN_COOKIE, parse_networks
+from synapse_ai.web.sitestore import SiteStore
+from tests.web.conftest import ADMIN_TOKEN, csrf_from, valid_api_payload
+from tests.web.test_reliability_web import Server
+
+JSON = {"content-type": "application/json"}
+
+
+def _together(n: int, work) -> list:
+    """Run ``work(i)`` in ``n`` threads released at the same instant; their results in order."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = work(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return results
+
+
+# ------------------------------------------------------------------ H1: limits hold under concurrency
+def test_rate_slots_are_claimed_atomically_across_connections(tmp_path):
+    path = tmp_path / "kb.db"
+    Store(path).close()
+    stores = [SiteStore(path) for _ in range(20)]  # one connection per thread: no Python lock shared
+    try:
+        waits = _together(20, lambda i: stores[i].claim_rate_slot("submit", "203.0.113.7", 5, 600))
+        assert sum(1 for w in waits if w == 0) == 5
+        assert all(0 < w <= 600 for w in waits if w)
+        assert stores[0].rate_wait("submit", "203.0.113.7", 5, 600) > 0
+        assert stores[0].rate_wait("submit", "203.0.113.8", 5, 600) == 0  # other keys are untouched
+        # The window slides: 601 s later the key may act again.
+        assert stores[0].claim_rate_slot("submit", "203.0.113.7", 5, 600, now=__import__("time").time() + 601) == 0
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_twenty_simultaneous_submissions_to_a_real_server_get_five_slots(tmp_path):
+    """The review's race: 20 parallel POST /api/submissions were all accepted.  Each request here also
+    forges a different X-Forwarded-For, which the server must ignore (L8)."""
+    server = Server(tmp_path)
+    try:
+        def submit(i: int) -> int:
+            body = json.dumps(valid_api_payload(title=f"Frobnicator times out after {i + 30} seconds")).encode()
+            headers = {**JSON, "X-Forwarded-For": f"198.51.100.{i + 1}"}
+            request = urllib.request.Request(server.url("/api/submissions"), data=body, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=120) as r:
+                    return r.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        codes = Counter(_together(20, submit))
+        assert codes == Counter({201: 5, 429: 15})
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------ L8: X-Forwarded-For only from trusted proxies
+def _submissions_accepted(app, peer: str, forwarded: list[str]) -> list[int]:
+    with TestClient(app, client=(peer, 40000)) as c:
+        return [
+            c.post("/api/submissions", json=valid_api_payload(title=f"Frobnicator stalls {i}"), headers={"X-Forwarded-For": xff}).status_code
+            for i, xff in enumerate(forwarded)
+        ]
+
+
+def test_forwarded_for_is_ignored_from_an_untrusted_peer(make_app):
+    app = make_app(submit_limit=1)
+    assert _submissions_accepted(app, "127.0.0.1", ["10.0.0.1", "10.0.0.2", "10.0.0.3"]) == [201, 429, 429]
+
+
+def test_forwarded_for_names_the_client_behind_a_trusted_proxy(make_app):
+    app = make_app(submit_limit=1, trusted_proxies="10.1.0.0/16, 127.0.0.1")
+    # Each client behind the proxy has its own limit; the proxy's own hop at the right is skipped,
+    # and what a client writes at the left of the header does not choose its key.
+    codes = _submissions_accepted(
+        app, "127.0.0.1", ["203.0.113.1", "203.0.113.2, 10.1.2.3", "1.2.3.4, 203.0.113.1", "garbage"]
+    )
+    assert codes == [201, 201, 429, 201]  # "garbage" counts against the proxy's own address
+
+
+def test_trusted_proxy_setting_is_parsed_strictly():
+    assert [str(n) for n in parse_networks("10.0.0.0/8; ::1, 192.168.1.7")] == ["10.0.0.0/8", "::1/128", "192.168.1.7/32"]
+    try:
+        parse_networks("10.0.0.0/8, proxy.local")
+    except ValueError as exc:
+        assert "proxy.local" in str(exc)
+    else:
+        raise AssertionError("a host name is not a network")
+
+
+# ------------------------------------------------------------------ M2: cookie-less stars do not count
+def test_cookieless_stars_do_not_reach_most_starred(make_app, dom):
+    app = make_app()
+    for _ in range(30):
+        with TestClient(app) as fresh:
+            assert fresh.post("/api/entries/rate-limit-429/star", headers=JSON).status_code == 428
+    with TestClient(app) as c:
+        assert c.get("/api/entries/rate-limit-429").json()["stars"] == 0
+        most_starred = dom(c.get("/").text).by_id("most-starred")
+        assert not most_starred.find_all("a") and "No stars yet" in most_starred.text()
+
+
+# ------------------------------------------------------------------ M6: text that is not Unicode
+def test_lone_surrogates_in_json_are_a_422_naming_the_field(client):
+    for field, payload in (
+        ("title", valid_api_payload(title="Frobnicator \ud800 times out")),
+        ("symptom", valid_api_payload(symptom="Calls fail \udfff")),
+        ("fix_options[0].body", valid_api_payload(fix_options=[{"title": "Raise it", "body": "x \udbff y"}])),
+        ("tags[1]", valid_api_payload(tags=["frobnicator", "\ud800"])),
+    ):
+        body = json.dumps(payload)  # ensure_ascii: the surrogate travels as the escape "\ud800"
+        assert "\\ud" in body
+        r = client.post("/api/submissions", content=body, headers=JSON)
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["error"].startswith("invalid text in") and list(r.json()["detail"]["fields"]) == [field]
+        assert "surrogate" in r.json()["detail"]["fields"][field]
+    assert client.get("/api/search", params={"q": "429"}).status_code == 200  # the connection and server are fine
+
+
+def test_lone_surrogate_in_a_star_body_or_a_form_is_not_a_500(client, csrf):
+    r = client.post("/api/entries/rate-limit-429/star", content='{"note": "\\ud800"}', headers=JSON)
+    assert r.status_code == 422 and "note" in r.json()["detail"]["fields"]
+    token = csrf(client)
+    # A browser cannot send a surrogate in a form (bytes that would encode one decode to U+FFFD).
+    r = client.post("/submit", content=f"csrf_token={token}&title=%ED%A0%80&action=preview", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
+
+
+# ------------------------------------------------------------------ L7: links never come from the Host header
+def test_forged_host_header_never_reaches_links(make_app):
+    app = make_app(public_url="https://kb.example.org")
+    with TestClient(app, base_url="http://evil.example") as c:
+        for path in ("/", "/entries/rate-limit-429", "/search?q=429", "/submit", "/no-such-page", "/docs"):
+            page = c.get(path, headers={"Host": "evil.example"}).text
+            assert "evil.example" not in page, path
+        assert 'href="https://kb.example.org/entries"' in c.get("/").text
+        r = c.post("/api/submissions", json=valid_api_payload(), headers={"Host": "evil.example"})
+        assert r.status_code == 201 and r.json()["status_url"].startswith("https://kb.example.org/submissions/")
+
+
+def test_public_url_with_a_path_prefix_and_bad_values(make_app):
+    app = make_app(public_url="https://example.org/kb/")
+    with TestClient(app) as c:
+        assert 'href="https://example.org/kb/entries"' in c.get("/").text
+        assert c.get("/kb/entries/rate-limit-429").status_code == 200  # a proxy that keeps the prefix
+        assert c.get("/entries/rate-limit-429").status_code == 200  # and one that strips it
+    for bad in ("kb.example.org", "ftp://kb.example.org", "https://kb.example.org/?x=1"):
+        try:
+            make_app(public_url=bad)
+        except ValueError as exc:
+            assert "SYNAPSE_PUBLIC_URL" in str(exc)
+        else:
+            raise AssertionError(bad)
+
+
+# ------------------------------------------------------------------ L1: sign-out revokes the session
+def test_admin_cookie_replayed_after_sign_out_is_refused(client):
+    token = csrf_from(client.get("/admin").text)
+    r = client.post("/admin/login", data={"token": ADMIN_TOKEN, "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    stolen = client.cookies.get(ADMIN_COOKIE, path="/admin")
+    assert stolen and "Sign out" in client.get("/admin").text
+    client.post("/admin/logout", data={"csrf_token": token}, follow_redirects=False)
+    client.cookies.set(ADMIN_COOKIE, stolen, path="/admin")  # the copy an attacker kept
+    page = client.get("/admin").text
+    assert "Sign out" not in page and 'name="token"' in page
+    r = client.post("/admin/submissions/x/approve", data={"csrf_token": token})
+    assert r.status_code == 401
+
+
+# ------------------------------------------------------------------ L12: HEAD on every page
+def test_head_works_on_every_page(client):
+    for path in ("/", "/entries", "/entries/rate-limit-429", "/entries/rate-limit-429.md", "/categories", "/categories/api-errors",
+                 "/tags", "/search?q=429", "/submit", "/docs", "/admin", "/api/search?q=429", "/api/entries", "/openapi.json",
+                 "/static/site.css"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == 200 == got.status_code, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
+    assert client.head("/no-such-page").status_code == 404
