@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from synapse_ai.kb.model import CATEGORIES, Entry, Section
+from synapse_ai.kb.linear_regex import linear_rule_message
 from synapse_ai.kb.parse import MAX_FENCE_LINES, QUICK_FIX_MAX_WORDS, EntryError, parse_entry, pattern_error_reason, render_entry
 
 from synapse_ai.web import flags as flagging
@@ -250,6 +251,10 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
                 break
             except (RecursionError, OverflowError, MemoryError) as exc:
                 errors["patterns"] = f"Line {n} is not a usable regular expression: {pattern_error_reason(exc)}."
+                break
+            linear = linear_rule_message(pattern)  # patterns are matched under RE2: no pattern can stall a search
+            if linear:
+                errors["patterns"] = f"Line {n}, {pattern[:200]!r}, is {linear}."
                 break
     if "environment" not in errors and not _lines(draft.environment):
         errors["environment"] = "Say what this applies to: SDKs and versions, runtimes, frameworks (one per line)."

@@ -111,7 +111,7 @@ class SubmissionIn(BaseModel):
     quick_fix: str = Field("", description="The fix in one breath, at most 60 words: what to change.")
     category: str = ""
     tags: list[str] = []
-    patterns: list[str] = Field([], description="Python regular expressions, matched case-insensitively.")
+    patterns: list[str] = Field([], description="Python regular expressions, matched case-insensitively under RE2 (linear time): no look-around, backreferences or counts over 1000.")
     symptom: str = ""
     root_cause: str = ""
     fix_options: list[FixOptionIn] = []
