@@ -25,6 +25,7 @@ from synapse_ai.web.security import (
     BodyLimitMiddleware,
     ClientAddressMiddleware,
     ClientIdMiddleware,
+    ExpiredForm,
     HeadAsGetMiddleware,
     PublicUrlMiddleware,
     SecurityHeadersMiddleware,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
+    app.add_exception_handler(ExpiredForm, submit.expired_form)  # the form again, as typed, not a 403 page
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (pages, search, entries, submit, moderation, api):
         app.include_router(module.router)

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.errors import SiteError, is_api
-from synapse_ai.web.security import ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, RateLimiter, Signer, check_admin_token
+from synapse_ai.web.security import ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, ExpiredForm, RateLimiter, Signer, check_admin_token
 from synapse_ai.web.settings import Settings
 from synapse_ai.web.sitestore import SiteStore
 
@@ -91,12 +91,12 @@ async def csrf_protect(request: Request) -> None:
         if _is_json(request):
             return
         raise SiteError(403, "send Content-Type: application/json (or the X-CSRF-Token header from a site page)")
-    token = header
+    token, form = header, None
     if not token:
         form = await request.form()  # cached: FastAPI has usually parsed it already
         token = str(form.get(CSRF_FIELD, ""))
     if not request.state.cid_from_cookie or not signer.check_csrf(cid, token):
-        raise SiteError(403, "This form has expired or did not come from this site. Reload the page and send it again.")
+        raise ExpiredForm(form)
 
 
 CsrfProtected = Depends(csrf_protect)

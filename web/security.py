@@ -382,6 +382,19 @@ class HeadAsGetMiddleware:
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
+class ExpiredForm(StarletteHTTPException):
+    """A form whose CSRF token no longer verifies: the secret changed (a restart without
+    ``SYNAPSE_SECRET_KEY``) or the client cookie is gone.  Carries what was posted, so a form page
+    can be shown again with the values and a note (``routes.submit.expired_form``) instead of
+    losing them."""
+
+    MESSAGE = "This form has expired or did not come from this site. Reload the page and send it again."
+
+    def __init__(self, form=None):
+        super().__init__(403, self.MESSAGE)
+        self.form = form
+
+
 def unencodable_fields(value, path: str = "") -> dict[str, str]:
     """Fields of a parsed JSON body or form holding text that cannot be stored as UTF-8 (a lone
     surrogate such as ``"\\ud800"``, which JSON allows and Python keeps), each with why."""

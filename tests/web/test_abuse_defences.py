@@ -202,3 +202,48 @@ def test_head_works_on_every_page(client):
         assert head.status_code == 200 == got.status_code, path
         assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
     assert client.head("/no-such-page").status_code == 404
+
+
+# ------------------------------------------------------------------ M5: an expired form keeps the text
+def test_a_form_sent_after_a_restart_comes_back_with_its_values(make_app, form, dom):
+    with TestClient(make_app()) as before:
+        old_token = csrf_from(before.get("/submit").text)
+        cookie = before.cookies.get("synapse_cid")
+    # A new process without SYNAPSE_SECRET_KEY: a new random key, so the old token no longer verifies.
+    with TestClient(make_app(), cookies={"synapse_cid": cookie}) as after:
+        typed = form(title="Frobnicator stalls after a restart", symptom="It stalls <b>here</b>.", option_title=["Keep me", "", ""])
+        r = after.post("/submit", data={**typed, "csrf_token": old_token}, follow_redirects=False)
+        assert r.status_code == 403
+        page = dom(r.text)
+        assert "had expired" in page.by_id("form-banner").text()
+        assert page.by_id("title").attrs["value"] == "Frobnicator stalls after a restart"
+        assert page.by_id("symptom").text() == "It stalls <b>here</b>."
+        assert page.by_id("option_title_1").attrs["value"] == "Keep me"
+        # Sending the re-shown form (it carries a token valid now) works.
+        r = after.post("/submit", data={**typed, "csrf_token": csrf_from(r.text)}, follow_redirects=False)
+        assert r.status_code == 303 and "/submissions/" in r.headers["location"]
+    with TestClient(make_app()) as c:  # other forms keep the plain error page
+        assert "expired" in c.post("/admin/login", data={"token": "x", "csrf_token": "stale"}).text
+
+
+# ------------------------------------------------------------------ M1: patterns that cannot stall the site
+def test_a_pattern_re2_refuses_is_a_422_naming_it(client, csrf, form):
+    bad = r"quota exceeded(?! for metric)"
+    r = client.post("/api/submissions", json=valid_api_payload(patterns=[r"frobnicator timed out", bad]))
+    assert r.status_code == 422
+    message = r.json()["detail"]["fields"]["patterns"]
+    assert message.startswith("Line 2,") and bad in message and "RE2" in message and "(?!" in message
+    r = client.post("/submit", data={**form(patterns=bad), "csrf_token": csrf(client)})
+    assert r.status_code == 422 and "RE2" in r.text
+
+
+def test_a_backtracking_pattern_submitted_and_approved_cannot_stall_search(admin_client):
+    evil = "(a+)+$"  # 24 characters of input took 2.8 s under the old matcher
+    r = admin_client.post("/api/submissions", json=valid_api_payload(patterns=[evil, r"frobnicator timed out after \d+ seconds"]))
+    assert r.status_code == 201
+    assert admin_client.post(f"/admin/submissions/{r.json()['ref']}/approve").status_code in (200, 303)
+    slug = "frobnicator-times-out-after-30-seconds"
+    assert evil in admin_client.get(f"/api/entries/{slug}").json()["patterns"]
+    r = admin_client.get("/api/search", params={"q": "a" * 5000 + "!"})
+    assert r.status_code == 200  # answered at once: RE2 has no backtracking
+    assert [x["slug"] for x in admin_client.get("/api/search", params={"q": "aaaa"}).json()["results"]][:1] == [slug]

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 from synapse_ai.web.deps import KB, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.entryview import entry_view
-from synapse_ai.web.errors import SiteError
+from synapse_ai.web.errors import SiteError, http_error
 from synapse_ai.web.moderate import duplicates, store_submission, submission_entry
-from synapse_ai.web.security import RateLimiter
+from synapse_ai.web.security import ExpiredForm, RateLimiter
 from synapse_ai.web.submissions import FORM_OPTION_SLOTS, LIMITS, MAX_OPTIONS, Draft, validate
 from synapse_ai.web.templating import render
 
@@ -138,6 +138,17 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
         )
     ref = store_submission(site, draft, validation)
     return RedirectResponse(f"{request.url_for('submission_status', ref=ref)}?sent=1", status_code=303)
+
+
+async def expired_form(request: Request, exc: ExpiredForm):
+    """An expired submit form (the site restarted, or the cookie is gone) comes back with what was
+    typed and a note; this response carries a fresh token.  Other forms get the usual error page."""
+    if request.url.path != "/submit" or exc.form is None:
+        return await http_error(request, exc)
+    typed = {k: [v for v in exc.form.getlist(k) if isinstance(v, str)] for k in SubmitForm.model_fields if k in exc.form}
+    draft = SubmitForm.model_validate({k: v if k.startswith("option_") else "".join(v[:1]) for k, v in typed.items()}).draft()
+    note = "This form had expired (the site restarted or the page was open for a long time), so nothing was sent. Your text is below: check it and send again."
+    return _form_page(request, draft, status_code=403, banner=note)
 
 
 @router.get("/submissions/{ref}", response_class=HTMLResponse, name="submission_status")
