@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from synapse_ai.kb import __version__
 from synapse_ai.kb.paths import shipped_entries_dir
 from synapse_ai.kb.service import KnowledgeBase, local_entries_dir
-from synapse_ai.web import errors
+from synapse_ai.web import errors, openapi_errors
 from synapse_ai.web.deps import Limiters
 from synapse_ai.web.routes import api, entries, moderation, pages, search, submit
 from synapse_ai.web.security import (
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
+    openapi_errors.install(app)  # /openapi.json and /docs describe the error bodies really sent
     app.add_exception_handler(ExpiredForm, submit.expired_form)  # the form again, as typed, not a 403 page
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (pages, search, entries, submit, moderation, api):

@@ -247,3 +247,26 @@ def test_a_backtracking_pattern_submitted_and_approved_cannot_stall_search(admin
     r = admin_client.get("/api/search", params={"q": "a" * 5000 + "!"})
     assert r.status_code == 200  # answered at once: RE2 has no backtracking
     assert [x["slug"] for x in admin_client.get("/api/search", params={"q": "aaaa"}).json()["results"]][:1] == [slug]
+
+
+# ------------------------------------------------------------------ L12: /docs matches the real error bodies
+def test_docs_and_openapi_describe_the_error_bodies_really_sent(client, dom):
+    spec = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert spec["components"]["schemas"]["Error"]["required"] == ["error", "detail"]
+    submit = spec["paths"]["/api/submissions"]["post"]["responses"]
+    assert {"400", "413", "422", "429"} <= set(submit)
+    for path, methods in spec["paths"].items():
+        for op in methods.values():
+            for code, response in op["responses"].items():
+                if code[0] in "45":
+                    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (path, code)
+    # What the documented shapes promise is what comes back.
+    r = client.post("/api/submissions", content=b'{"title": "\xff"}', headers=JSON)
+    assert r.status_code == 400 and set(r.json()) == {"error", "detail"}
+    r = client.get("/api/search", params={"q": "x", "limit": 0})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "limit"]
+    page = dom(client.get("/docs").text)
+    errors = page.by_id("errors").text()
+    assert "428" in errors and "retry_after" in errors and "loc" in errors
+    assert "Authorization: Bearer" in page.by_id("moderation").text()
