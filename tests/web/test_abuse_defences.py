@@ -270,3 +270,12 @@ def test_docs_and_openapi_describe_the_error_bodies_really_sent(client, dom):
     errors = page.by_id("errors").text()
     assert "428" in errors and "retry_after" in errors and "loc" in errors
     assert "Authorization: Bearer" in page.by_id("moderation").text()
+
+
+def test_an_approved_submission_is_not_flagged_as_a_duplicate_of_itself(admin_client, dom):
+    ref = admin_client.post("/api/submissions", json=valid_api_payload()).json()["ref"]
+    admin_client.post(f"/admin/submissions/{ref}/approve")
+    page = dom(admin_client.get(f"/admin/submissions/{ref}").text)
+    box = page.by_id("duplicates")
+    assert "frobnicator-times-out-after-30-seconds" not in str([a.attrs.get("href") for a in box.find_all("a")])
+    assert "duplicates-strong" not in box.classes()

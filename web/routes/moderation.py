@@ -146,6 +146,9 @@ def _storage_problem(exc: Exception) -> str:
 def _detail(request: Request, kb, submission: Submission, error: str | None = None, status_code: int = 200):
     entry = submission_entry(submission)
     matched, similar = duplicates(kb, Draft.from_dict(submission.data))
+    if submission.slug:  # approved: the entry it became is not a duplicate of it (review L10)
+        matched = matched and bool(similar) and similar[0].slug != submission.slug
+        similar = [r for r in similar if r.slug != submission.slug]
     return render(
         request,
         "admin_detail.html",
