@@ -92,8 +92,7 @@ def nearest(text: str | None, kb) -> dict:
     if not response.results:
         return {"top": None, "matched": bool(response.matched), "pattern": None}
     top = response.results[0]
-    why = top.why or {}
-    return {"top": top.slug, "matched": bool(response.matched), "pattern": why.get("pattern_text") or why.get("pattern")}
+    return {"top": top.slug, "matched": bool(response.matched), "pattern": top.why.matched_on}
 
 
 def run(kb, with_match: bool = True) -> dict:

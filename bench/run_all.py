@@ -23,7 +23,7 @@ import time
 
 from bench.common import ROOT, SIZES, log
 
-ORDER = ("quality", "cold_cli", "indexing", "warm_api")
+ORDER = ("quality", "cold_cli", "indexing", "warm_api", "nudge")
 
 
 def main(argv: list[str] | None = None) -> int:

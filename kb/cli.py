@@ -20,6 +20,8 @@ from pathlib import Path
 
 import click
 
+from synapse_ai.kb.limits import MAX_RESULTS
+
 LAZY_COMMANDS = {
     "serve": ("synapse_ai.web.cli", "serve_command", "Run the web site (FastAPI)."),
     "diagnose": ("synapse_ai.skill.diagnose", "diagnose_command", "Find tool calls that could have run in parallel in an agent transcript."),
@@ -193,7 +195,8 @@ def json_text(data, **options) -> str:
 
 
 def _limit_option(f):
-    return click.option("--limit", "-n", default=5, show_default=True, type=click.IntRange(1, 50), help="Number of results.")(f)
+    limits = click.IntRange(1, MAX_RESULTS)
+    return click.option("--limit", "-n", default=5, show_default=True, type=limits, help="Number of results.")(f)
 
 
 def _emit(response, as_json: bool) -> None:

@@ -32,11 +32,16 @@ class ModelUnavailable(RuntimeError):
 
 
 class Embedder(Protocol):
-    """Anything that turns texts into L2-normalised float vectors."""
+    """Anything that turns texts into L2-normalised float vectors.  The embedders here subclass it
+    and so inherit ``embed_one``; one that embeds a single text faster overrides it."""
 
     model_id: str
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_one(self, text: str) -> Sequence[float]:
+        """One text's vector: the query hot path (a float32 numpy array where the embedder has one)."""
+        return self.embed([text])[0]
 
 
 def vector_to_blob(vector: Sequence[float]) -> bytes:
@@ -69,7 +74,7 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(Embedder):
     """The reference embedder (torch).  Loaded lazily: constructing it costs nothing."""
 
     def __init__(self, model: str | None = None, batch_size: int = 32):
@@ -260,7 +265,7 @@ def _load_wordpiece(directory: Path, max_length: int):
     return wordpiece
 
 
-class NumpyBertEmbedder:
+class NumpyBertEmbedder(Embedder):
     """BERT forward pass + pooling in numpy, from ``export_numpy_model`` output."""
 
     def __init__(self, directory: Path, model_id: str):
@@ -366,8 +371,11 @@ class NumpyBertEmbedder:
         with single_blas_thread():
             return self._encode_one(self.token_ids(text))
 
+    def embed_one(self, text: str):
+        return self.embed_array(text)
 
-class HashingEmbedder:
+
+class HashingEmbedder(Embedder):
     """A deterministic bag-of-words embedder (feature hashing), selected with ``SYNAPSE_MODEL=hash``.
 
     It knows no semantics: it exists so tests and machines without the model can exercise the whole

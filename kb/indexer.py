@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from synapse_ai.kb.model import Entry
+from synapse_ai.kb.model import Entry, prose_lines
 from synapse_ai.kb.store import Store
 
 # kb.parse (and yaml) load only when a file must actually be read: a current index is checked with
 # file stats alone, which keeps the per-error CLI start-up short.
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-_FENCE = "```"
 
 
 @dataclass
@@ -55,14 +54,7 @@ def content_hash(markdown: str) -> str:
 
 
 def _strip_code(markdown: str) -> str:
-    out, inside = [], False
-    for line in markdown.splitlines():
-        if line.startswith(_FENCE):
-            inside = not inside
-            continue
-        if not inside:
-            out.append(line)
-    return "\n".join(out)
+    return "\n".join(prose_lines(markdown))
 
 
 def embedding_texts(entry: Entry) -> dict[str, str]:
@@ -112,7 +104,8 @@ def index_dirs(
     ``embedder_for(n)`` returns the embedder to use for ``n`` texts (so a handful of texts can use the
     light query model while a full build uses the batch one); it is only called when n > 0.
     """
-    from synapse_ai.kb.parse import EntryError, Problem, read_entry, render_entry
+    from synapse_ai.kb.lint import duplicate_slug, load_entry
+    from synapse_ai.kb.parse import Problem, render_entry
 
     started = time.perf_counter()
     report = IndexReport()
@@ -133,21 +126,14 @@ def index_dirs(
             seen[slug] = path
             report.unchanged += 1
             continue
-        try:
-            entry = read_entry(path)
-        except EntryError as exc:
-            report.problems.extend(Problem(p.line, p.message, str(path)) for p in exc.problems)
+        entry, unreadable = load_entry(path)
+        if entry is None:
+            report.problems.extend(unreadable)
             continue
-        except OSError as exc:
-            report.problems.append(Problem(0, f"cannot read: {exc.strerror}", str(path)))
+        duplicate = duplicate_slug(seen, entry.slug, path)
+        if duplicate:
+            report.problems.append(duplicate)
             continue
-        except Exception as exc:  # noqa: BLE001 - one odd file is reported and skipped, never aborts the run
-            report.problems.append(Problem(0, f"cannot parse: {type(exc).__name__}: {exc}"[:300], str(path)))
-            continue
-        if entry.slug in seen:
-            report.problems.append(Problem(2, f"duplicate slug '{entry.slug}' (also in {seen[entry.slug]})", str(path)))
-            continue
-        seen[entry.slug] = path
         markdown = render_entry(entry)
         digest = content_hash(markdown)
         if previous and previous[3] == digest and previous[0] == str(path) and _rows_complete(store, entry):

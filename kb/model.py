@@ -160,6 +160,41 @@ def fence_spans(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
+def prose_lines(text: str) -> list[str]:
+    """The lines of ``text`` outside its code fences, fence lines dropped too: code stripped as the
+    parser reads fences (``fence_spans``), for the indexer's embedded text and the submission
+    checks, which work line by line.  Linear in the text."""
+    lines = text.split("\n")
+    spans = fence_spans(lines)
+    if not spans:
+        return lines
+    out, at = [], 0
+    for start, end in spans:
+        out += lines[at:start]
+        at = end + 1
+    return out + lines[at:]
+
+
+def without_code(body: str) -> str:
+    """``body`` with each fenced block (```` ``` ```` to the end of its line, through the next
+    ```` ``` ````) replaced by a space.  Found with ``str.find``: the regex that did this took
+    quadratic time on a long run of backticks with no newline.
+
+    Prose for reading (search snippets, the hook's root cause): an indented fence inside a list item
+    goes too, which ``prose_lines`` (the parser's line-start fences) keeps."""
+    out, at = [], 0
+    while True:
+        start = body.find("```", at)
+        newline = body.find("\n", start + 3) if start >= 0 else -1
+        end = body.find("```", newline + 1) if newline >= 0 else -1
+        if end < 0:  # no complete block starts here, so none starts later either
+            out.append(body[at:])
+            return "".join(out)
+        out.append(body[at:start])
+        out.append(" ")
+        at = end + 3
+
+
 def code_blocks_in(markdown: str, first_line: int = 0) -> list[CodeBlock]:
     lines = markdown.split("\n")
     blocks = []

@@ -10,12 +10,15 @@ calibrated on the labelled sets in ``tests/queries`` (see docs/search.md).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from synapse_ai.kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
 from synapse_ai.kb.fusion import rrf
+from synapse_ai.kb.limits import clamp_limit
+from synapse_ai.kb.model import without_code
 from synapse_ai.kb.signals import Evidence, SignalIndex
 from synapse_ai.kb.signature import MAX_SCAN, normalize
+from synapse_ai.kb.why import DecisionTrace, Signals, Why
 
 # Calibrated for sentence-transformers/all-MiniLM-L6-v2 (docs/search.md has the measurements).
 COSINE_ALONE = 0.70  # a cosine this high is confident by itself
@@ -41,7 +44,7 @@ class Result:
     summary: str
     category: str
     score: float
-    why: dict = field(default_factory=dict)
+    why: Why = field(default_factory=Why)
     quick_fix: str = ""  # the entry's fix in one breath ("" for entries written before the field)
 
     def to_dict(self) -> dict:
@@ -52,7 +55,7 @@ class Result:
             "quick_fix": self.quick_fix,
             "category": self.category,
             "score": round(self.score, 6),
-            "why": self.why,
+            "why": self.why.to_dict(),
         }
 
 
@@ -111,27 +114,10 @@ def best_section(sections: list[tuple[str, str]], terms: list[str]) -> tuple[str
     return name, snippet(body, terms)
 
 
-def _without_code(body: str) -> str:
-    """``body`` with each fenced block (```` ``` ```` to the end of its line, through the next
-    ```` ``` ````) replaced by a space.  Found with ``str.find``: the regex that did this took
-    quadratic time on a long run of backticks with no newline."""
-    out, at = [], 0
-    while True:
-        start = body.find("```", at)
-        newline = body.find("\n", start + 3) if start >= 0 else -1
-        end = body.find("```", newline + 1) if newline >= 0 else -1
-        if end < 0:  # no complete block starts here, so none starts later either
-            out.append(body[at:])
-            return "".join(out)
-        out.append(body[at:start])
-        out.append(" ")
-        at = end + 3
-
-
 def snippet(body: str, terms: list[str], width: int = 220) -> str:
     """Plain text around the first query term, terms wrapped in ``**``.  The entry's own markdown
     emphasis is removed first so that the only ``**`` markers are ours."""
-    text = _without_code(body)
+    text = without_code(body)
     text = text.replace("**", "").replace("__", "")
     text = re.sub(r"^#{1,6}[ \t]+", "", text, flags=re.M)  # "### Option 1: ..." reads as "Option 1: ..."
     text = re.sub(r"\s+", " ", text).strip()
@@ -238,7 +224,7 @@ def hybrid_search(
     ``query_vector`` the embedding of the focus; without them the search is lexical + signals only.
     ``analysis`` is ``analyse(query, signals)`` when the caller already has it.
     """
-    limit = max(1, min(int(limit), 50))
+    limit = clamp_limit(limit)
     if analysis is None:
         analysis = analyse(query, signals or SignalIndex(store.all_signals()))
     blocks, focus, error_text, evidence, context = (
@@ -285,22 +271,22 @@ def hybrid_search(
         cosine = cosines.get(slug)
         if cosine and not (found or bm25_scores.get(slug)):
             section_name = "Symptom" if cosine[1] == "symptom" else section_name
-        is_pattern = bool(found and found["kind"] == "pattern")
-        why = {
-            "pattern": found["pattern"] if is_pattern else None,
-            "pattern_text": found["text"] if is_pattern else None,
-            "evidence": found,
-            "section": section_name,
-            "snippet": snip,
-            "signals": {
-                "pattern_rank": specific_rank.index(slug) + 1 if slug in specific_rank else None,
-                "generic_rank": generic_rank.index(slug) + 1 if slug in generic_rank else None,
-                "bm25": round(bm25_scores[slug], 4) if slug in bm25_scores else None,
-                "bm25_rank": bm25_rank.index(slug) + 1 if slug in bm25_scores else None,
-                "cosine": round(cosine[0], 4) if cosine else None,
-                "dense_rank": dense_rank.index(slug) + 1 if cosine else None,
-            },
-        }
+        is_pattern = bool(found and found.kind == "pattern")
+        why = Why(
+            pattern=found.pattern if is_pattern else None,
+            pattern_text=found.text if is_pattern else None,
+            evidence=found,
+            section=section_name,
+            snippet=snip,
+            signals=Signals(
+                pattern_rank=specific_rank.index(slug) + 1 if slug in specific_rank else None,
+                generic_rank=generic_rank.index(slug) + 1 if slug in generic_rank else None,
+                bm25=round(bm25_scores[slug], 4) if slug in bm25_scores else None,
+                bm25_rank=bm25_rank.index(slug) + 1 if slug in bm25_scores else None,
+                cosine=round(cosine[0], 4) if cosine else None,
+                dense_rank=dense_rank.index(slug) + 1 if cosine else None,
+            ),
+        )
         results.append(Result(slug, entry.title, entry.summary, entry.category, score, why, entry.quick_fix))
 
     matched = False
@@ -320,12 +306,12 @@ def hybrid_search(
             lead=lead,
         )
         matched = decision.matched
-        top.why["decision"] = {
-            "rule": decision.rule,
-            "generic_candidates": len(generic_rank),
-            "lead": round(lead, 4) if lead is not None else None,
-            "error_text": error_text,
-            "context": context,
-            "blocks": [b.as_dict() for b in blocks[:3]],
-        }
+        top.why = replace(top.why, decision=DecisionTrace(
+            rule=decision.rule,
+            generic_candidates=len(generic_rank),
+            lead=round(lead, 4) if lead is not None else None,
+            error_text=error_text,
+            context=tuple(context),
+            blocks=tuple(b.as_dict() for b in blocks[:3]),
+        ))
     return SearchResponse(query=query, matched=matched, results=results)

@@ -12,16 +12,21 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from synapse_ai.kb import embed
+from synapse_ai.kb.embed import Embedder
 from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from synapse_ai.kb.model import Entry
 from synapse_ai.kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
 from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
+
+if TYPE_CHECKING:
+    from synapse_ai.kb.signals import SignalIndex
 
 SMALL_BATCH = 24  # up to this many texts are embedded with the light query model
 QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: ~0.8 MB)
@@ -37,22 +42,31 @@ def default_entry_dirs() -> list[Path]:
     return [shipped_entries_dir(), local_entries_dir()]
 
 
-def _embed_one(embedder, text: str):
-    if hasattr(embedder, "embed_array"):
-        return embedder.embed_array(text)
-    return embedder.embed([text])[0]
+# (slugs, fields, matrix) from ``Store.embedding_matrix``: matrix row i embeds field i of entry i.
+DenseIndex = tuple[Sequence[str], Sequence[str], Any]
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """What searches read from the index, valid while its ``generation`` stays the same.  Each part
+    is loaded on first use: the hook often decides on ``signals`` alone and never imports numpy."""
+
+    generation: str
+    signals: SignalIndex | None = None  # patterns, statuses and error types
+    dense: DenseIndex | None = None  # the embedding matrix of the current model
 
 
 class KnowledgeBase:
-    def __init__(self, store: Store, dirs: Sequence[Path], embedder=None, notices: list[str] | None = None):
+    def __init__(
+        self, store: Store, dirs: Sequence[Path], embedder: Embedder | None = None, notices: list[str] | None = None
+    ):
         self.store = store
         self.dirs = [Path(d) for d in dirs]
         self._embedder = embedder
         self.model_id = embedder.model_id if embedder is not None else embed.configured_model()
         self._query_embedder = None
         self._batch_embedder = None
-        self._dense = None  # (generation, (slugs, fields, matrix))
-        self._signals = None  # (generation, SignalIndex)
+        self._snapshot = IndexSnapshot("")  # replaced (never changed) when the index's generation moves
         self._lock = threading.RLock()
         self._vectors: OrderedDict = OrderedDict()  # (model, query) -> vector, least recent first
         self.notices = notices or []
@@ -67,7 +81,7 @@ class KnowledgeBase:
         db: Path | str | None = None,
         entries_dirs: Sequence[Path] | None = None,
         *,
-        embedder=None,
+        embedder: Embedder | None = None,
         progress: Progress | None = None,
         refresh: bool = True,
         remember_dirs: bool = False,
@@ -198,7 +212,7 @@ class KnowledgeBase:
     def _numpy_dir(self) -> Path:
         return model_cache_dir() / embed.model_cache_key(self.model_id)
 
-    def _embedder_for(self, n: int):
+    def _embedder_for(self, n: int) -> Embedder:
         if self._embedder is not None:
             return self._embedder
         if self.model_id == "hash":
@@ -228,7 +242,7 @@ class KnowledgeBase:
         except (ValueError, AttributeError, KeyError, OSError) as exc:
             self.notices.append(f"fast query model unavailable for {self.model_id} ({exc}); queries use sentence-transformers")
 
-    def query_embedder(self, load_reference: bool = True):
+    def query_embedder(self, load_reference: bool = True) -> Embedder | None:
         """The embedder for queries: the numpy port when it exists (no torch), else the reference."""
         if self._embedder is not None:
             return self._embedder
@@ -237,7 +251,7 @@ class KnowledgeBase:
         with self._lock:  # concurrent first searches load the model once
             return self._load_query_embedder(load_reference)
 
-    def _load_query_embedder(self, load_reference: bool):
+    def _load_query_embedder(self, load_reference: bool) -> Embedder | None:
         if self._query_embedder is None:
             if self.model_id == "hash":
                 self._query_embedder = embed.HashingEmbedder()
@@ -252,25 +266,31 @@ class KnowledgeBase:
                 )
         return self._query_embedder
 
-    def _dense_index(self):
-        """The embedding matrix, cached until the index changes (its generation moves)."""
+    def _current_snapshot(self) -> IndexSnapshot:
+        """The snapshot of the index as it is now: a fresh, empty one once the generation moved."""
         generation = self.store.get_meta("generation", "0")
-        if self._dense is None or self._dense[0] != generation:
-            self._dense = (generation, self.store.embedding_matrix(self.model_id))
-        return self._dense[1]
+        if self._snapshot.generation != generation:
+            self._snapshot = IndexSnapshot(generation)
+        return self._snapshot
 
-    def _signal_index(self):
-        """Patterns, statuses and error types, cached like the matrix.  Kept apart from it: the
-        hook often decides on these alone and then never imports numpy."""
+    def _dense_index(self) -> DenseIndex:
+        """The embedding matrix, cached until the index changes (its generation moves)."""
+        snapshot = self._current_snapshot()
+        if snapshot.dense is None:
+            snapshot = self._snapshot = replace(snapshot, dense=self.store.embedding_matrix(self.model_id))
+        return snapshot.dense
+
+    def _signal_index(self) -> SignalIndex:
+        """Patterns, statuses and error types, cached like the matrix."""
         from synapse_ai.kb.signals import SignalIndex
 
-        generation = self.store.get_meta("generation", "0")
-        if self._signals is None or self._signals[0] != generation:
-            self._signals = (generation, SignalIndex(self.store.all_signals()))
-        return self._signals[1]
+        snapshot = self._current_snapshot()
+        if snapshot.signals is None:
+            snapshot = self._snapshot = replace(snapshot, signals=SignalIndex(self.store.all_signals()))
+        return snapshot.signals
 
     def embed_query(self, text: str):
-        return _embed_one(self.query_embedder(), text)
+        return self.query_embedder().embed_one(text)
 
     # ------------------------------------------------------------------ queries
     def search(self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False) -> SearchResponse:
@@ -300,7 +320,7 @@ class KnowledgeBase:
         with self._lock:
             return hybrid_search(self.store, query, limit, vector, dense, signals, analysis)
 
-    def _cached_vector(self, embedder, query: str):
+    def _cached_vector(self, embedder: Embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by
         retrying agents and by the site's suggested queries); the model runs only on a miss."""
         key = (self.model_id, query)
@@ -309,7 +329,7 @@ class KnowledgeBase:
             if vector is not None:
                 self._vectors.move_to_end(key)
                 return vector
-        vector = _embed_one(embedder, query)
+        vector = embedder.embed_one(query)
         with self._lock:
             self._vectors[key] = vector
             while len(self._vectors) > QUERY_CACHE_SIZE:

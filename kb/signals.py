@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from synapse_ai.kb.extract import http_statuses
 from synapse_ai.kb.signature import PatternHit, PatternIndex
+from synapse_ai.kb.why import MatchedEvidence
 
 _TOKEN = re.compile(r"[A-Za-z_][\w.]{1,120}")
 
@@ -51,16 +52,16 @@ class Evidence:
         slugs = dict.fromkeys([h.slug for h in self.generic] + list(self.types) + list(self.statuses))
         return sorted(slugs, key=lambda slug: (tier(slug), position.get(slug, len(position)), slug))
 
-    def describe(self, slug: str) -> dict | None:
+    def describe(self, slug: str) -> MatchedEvidence | None:
         """What points at ``slug``, for the result's ``why`` (None when nothing does)."""
         for level, hits in (("specific", self.specific), ("generic", self.generic)):
             hit = next((h for h in hits if h.slug == slug), None)
             if hit:
-                return {"level": level, "kind": "pattern", "pattern": hit.pattern, "text": hit.matched_text}
+                return MatchedEvidence(level, "pattern", hit.matched_text, hit.pattern)
         if slug in self.types:
-            return {"level": "generic", "kind": "error_type", "text": self.types[slug]}
+            return MatchedEvidence("generic", "error_type", self.types[slug])
         if slug in self.statuses:
-            return {"level": "generic", "kind": "http_status", "text": str(self.statuses[slug])}
+            return MatchedEvidence("generic", "http_status", str(self.statuses[slug]))
         return None
 
 
@@ -102,12 +103,12 @@ class SignalIndex:
             seen = {h.slug for h in specific}
             specific += [h for h in self.specific.match(tail) if h.slug not in seen]
         found = Evidence(specific=specific, generic=self.generic.match(text))
-        tokens: set[str] = set()
+        tokens: dict[str, None] = {}  # in order of appearance: the first type named is the one reported
         for token in _TOKEN.findall(text):
             token = token.strip(".").lower()
-            tokens.add(token)
-            tokens.add(token.rsplit(".", 1)[-1])  # anthropic.RateLimitError also names RateLimitError
-        for name in tokens & self.by_type.keys():
+            tokens[token] = None
+            tokens[token.rsplit(".", 1)[-1]] = None  # anthropic.RateLimitError also names RateLimitError
+        for name in [t for t in tokens if t in self.by_type]:
             for slug in self.by_type[name]:
                 found.types.setdefault(slug, name)
         for status in http_statuses(text):

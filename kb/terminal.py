@@ -42,22 +42,15 @@ def print_search(response: SearchResponse, console: Console | None = None) -> No
         console.print("[bold yellow]No confident match[/] — nearest entries:\n")
     for i, r in enumerate(response.results, start=1):
         why = r.why
-        reasons = []
-        if why.get("pattern"):
-            reasons.append("error pattern")
-        signals = why.get("signals", {})
-        if signals.get("bm25_rank"):
-            reasons.append("keywords")
-        if signals.get("cosine") is not None:
-            reasons.append(f"meaning {signals['cosine']:.2f}")
         head = Text.assemble((f"{i}. ", "bold"), (r.title, "bold cyan"), (f"  [{r.slug}]", "dim"))
         console.print(head)
         console.print(Text(f"   {r.summary}"))
         if r.quick_fix:
             console.print(Text.assemble(("   Quick fix: ", "bold green"), r.quick_fix))
-        if why.get("snippet"):
-            console.print(Text("   ") + _bold_markers(why["snippet"]), style="dim")
-        console.print(Text(f"   why: {', '.join(reasons) or 'fused rank'}; section: {why.get('section') or '-'}", style="dim"))
+        if why.snippet:
+            console.print(Text("   ") + _bold_markers(why.snippet), style="dim")
+        reasons = ", ".join(reason.brief for reason in why.reasons()) or "fused rank"
+        console.print(Text(f"   why: {reasons}; section: {why.section or '-'}", style="dim"))
         console.print()
     console.print(f"[dim]Full fix: synapse show {response.results[0].slug}[/]")
 

@@ -56,7 +56,8 @@ def diagnose(transcript_obj: Any, default_latency: float = 1.0) -> dict[str, Any
         sum(transcript.model_latencies) / len(transcript.model_latencies) if transcript.model_latencies else None
     )
     findings = [_split_finding(g, default_latency, mean_rtt) for g in groups if len(g.turns) >= 2]
-    findings += _serial_findings(transcript)
+    if transcript.format != "claude-code":  # there a call's start is when its block streamed, not when it ran
+        findings += _serial_findings(transcript)
     findings += [_loop_finding(loop, default_latency) for loop in find_loops(transcript)]
     findings.sort(key=lambda f: (f["turns"][0], f["pattern"]))
     sequential = any(f["kind"] == "sequential-tool-calls" for f in findings)
@@ -131,6 +132,10 @@ def _split_finding(group: Group, default_latency: float, mean_rtt: float | None)
         finding["model_time_saved_s"] = round(saved * mean_rtt, 3)
     if group.ended_by is not None:
         finding["ended_by"] = group.ended_by
+    thread = group.turns[0][0].thread
+    if thread is not None:  # a subagent's own conversation (Claude Code Task/Agent tool)
+        finding["thread"] = thread
+        finding["message"] = f"In subagent {thread.split(':', 1)[-1]}: " + finding["message"]
     return finding
 
 
@@ -413,7 +418,9 @@ def diagnose_command(trace: str, as_json: bool, default_latency: float) -> None:
 
     TRACE is a JSON file (or - for stdin) holding an agent transcript: a list of messages or a
     request body with a "messages" list, in Anthropic Messages or OpenAI chat format, with an
-    optional "timings" object mapping tool_use id to seconds (synapse_ai.skill.executor.Recorder writes one).
+    optional "timings" object mapping tool_use id to seconds (synapse_ai.skill.executor.Recorder writes one),
+    or a Claude Code / Agent SDK session transcript (~/.claude/projects/.../SESSION.jsonl; recognised
+    automatically, timed from its record timestamps, subagents under SESSION/subagents/ included).
     """
     try:
         report = diagnose(load_path(trace), default_latency=default_latency)

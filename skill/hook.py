@@ -28,18 +28,21 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from synapse_ai.kb.cli import db_option
+
+if TYPE_CHECKING:
+    from synapse_ai.kb.service import KnowledgeBase
+    from synapse_ai.kb.why import Why
 
 EVENT = "PostToolUseFailure"
 MAX_CONTEXT_CHARS = 2000  # Claude Code truncates hook context at 10,000 characters; stay well below.
 HARD_CAP_CHARS = 9000  # no --max-chars value may go past this
 MIN_CONTEXT_CHARS = 500  # room for the header lines and the "synapse show" line
 MAX_STDIN_BYTES = 16_000_000  # a larger event is drained and ignored (never a broken pipe for the writer)
-_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -70,7 +73,9 @@ def _one_line(text: str) -> str:
 
 def _prose(markdown: str, limit: int) -> str:
     """Markdown body -> one line of prose (code blocks dropped), cut at a sentence if possible."""
-    text = _one_line(_FENCE.sub(" ", markdown)).replace("**", "")
+    from synapse_ai.kb.model import without_code
+
+    text = _one_line(without_code(markdown)).replace("**", "")
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -78,16 +83,18 @@ def _prose(markdown: str, limit: int) -> str:
     return cut[: stop + 1] if stop > limit // 2 else cut[: limit - 1].rstrip() + "…"
 
 
-def build_context(entry: Any, why: dict | None = None, max_chars: int = MAX_CONTEXT_CHARS) -> str:
-    """Facts about the matched entry: title, root cause, fix options, where to read the rest."""
+def build_context(entry: Any, why: Why | dict | None = None, max_chars: int = MAX_CONTEXT_CHARS) -> str:
+    """Facts about the matched entry: title, root cause, fix options, where to read the rest.
+    ``why`` is the result's ``Why``, or its JSON form (``Why.to_dict()``)."""
     from synapse_ai.kb.views import fix_digest
+    from synapse_ai.kb.why import Why  # here, not at the top: the PostToolUse nudge runs on every call
 
     max_chars = max(MIN_CONTEXT_CHARS, min(int(max_chars), HARD_CAP_CHARS))
     head = [
         "SynapseAI knowledge base (reference data, not instructions): this tool failure matches a known entry.",
         f"Entry: {entry.slug[:80]} - {_one_line(entry.title)[:120]}",
     ]
-    pattern = (why or {}).get("pattern_text") or (why or {}).get("pattern")
+    pattern = (Why.from_dict(why) if isinstance(why, dict) else why or Why()).matched_on
     if pattern:
         head.append(f"Matched on: {_one_line(str(pattern))[:80]}")
     slug = entry.slug[:80]
@@ -125,7 +132,7 @@ def synapse_command() -> str:
     return text if " " not in text and os.sep in text else "synapse"
 
 
-def respond(payload: Any, kb: Any, max_chars: int = MAX_CONTEXT_CHARS) -> dict | None:
+def respond(payload: Any, kb: KnowledgeBase, max_chars: int = MAX_CONTEXT_CHARS) -> dict | None:
     """The hook's JSON answer for ``payload``, or None when nothing matched confidently."""
     query = build_query(payload)
     if query is None:
@@ -152,6 +159,11 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
     except ValueError:
         _note("stdin is not JSON; expected a Claude Code hook event")
         return None
+    if isinstance(payload, dict) and payload.get("hook_event_name") == "PostToolUse":
+        from .nudge_hook import respond as nudge  # no knowledge base on this path: it runs on every call
+
+        note = nudge(payload)
+        return json.dumps(note) if note else None
     if build_query(payload) is None:
         return None
     from synapse_ai.kb.paths import default_db_path
@@ -194,7 +206,9 @@ def _note(message: str) -> None:
     help=(
         "Claude Code PostToolUseFailure hook: read the hook event JSON on stdin and, when the "
         "failure matches a knowledge-base entry confidently, print hookSpecificOutput.additionalContext "
-        "with the entry's title, root cause and fixes. Prints nothing otherwise. Always exits 0."
+        "with the entry's title, root cause and fixes. On PostToolUse events, print a one-time timing "
+        "note when the session just made independent tool calls one per turn. Prints nothing otherwise. "
+        "Always exits 0."
     ),
 )
 @click.option(

@@ -8,14 +8,11 @@ and a settings file that also hold other people's work. So it
 * refuses to replace a folder of the same name that it did not write, or that was edited after it
   wrote it, unless ``--force`` (and then moves the old folder to the SynapseAI data directory
   instead of deleting it);
-* edits Claude Code's settings file by merging one hook entry, keeping everything else; invalid
-  JSON there stops the whole command before anything is written; ``--uninstall`` removes only the
-  entries it recognises as its own;
-* writes that file the way its owner set it up: through a symlink (dotfile managers) to the
-  link's target, atomically, with the file's permissions kept (new files get 0600, because
-  Claude Code settings often carry API keys in ``env``);
-* keeps one backup per settings file (the file as it was before SynapseAI first changed it) and
-  removes it again, with any file, skills folder or settings file it created, on uninstall.
+* edits Claude Code's settings file by merging its hook entries (``PostToolUseFailure`` lookup and,
+  unless ``--no-nudge``, the ``PostToolUse`` timing nudge), keeping everything else; invalid JSON
+  there stops the whole command before anything is written; ``--uninstall`` removes only the
+  entries it recognises as its own (the settings-file rules live in :mod:`.hook_settings`);
+* removes, on uninstall, any file, skills folder, settings file or backup it created.
 
 Targets: ``claude`` (``~/.claude/skills``, hook in ``~/.claude/settings.json``), ``claude-project``
 (``./.claude/skills``, hook in ``./.claude/settings.local.json``, Claude Code's per-user file that
@@ -43,15 +40,22 @@ import click
 
 from synapse_ai.kb.cli import UserError
 
+from .hook_settings import (  # noqa: F401 - re-exported: the settings-file side lives there
+    EVENTS,
+    FAILURE_EVENT,
+    FAILURE_EVENT as HOOK_EVENT,
+    NUDGE_EVENT,
+    add_hooks,
+    is_our_hook,
+    load_settings,
+    remove_hooks,
+)
+
 SKILL_NAME = "synapse-ai"
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundle" / SKILL_NAME
 MARKER = ".synapse-install.json"
 INSTALLER_ID = "synapse-ai"
-HOOK_EVENT = "PostToolUseFailure"
-HOOK_TIMEOUT_S = 10
 NAMED_TARGETS = ("claude", "claude-project", "openclaw")
-# Settings files may hold secrets (Claude Code's "env" block): a file we create is private.
-NEW_SETTINGS_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -298,197 +302,6 @@ def hook_command_line() -> str:
     return f"{shlex.quote(str(exe))} hook" if exe else "synapse hook"
 
 
-def is_our_hook(hook: Any) -> bool:
-    """A ``{"type": "command", "command": ".../synapse hook"}`` entry, whatever the path."""
-    if not isinstance(hook, dict) or hook.get("type") != "command" or not isinstance(hook.get("command"), str):
-        return False
-    try:
-        words = shlex.split(hook["command"])
-    except ValueError:
-        return False
-    return len(words) == 2 and words[1] == "hook" and Path(words[0]).name in ("synapse", "synapse.exe")
-
-
-def load_settings(path: Path) -> dict[str, Any]:
-    """The settings object, ``{}`` when the file is missing or empty; UserError when unusable."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}: {exc}; nothing was changed") from None
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            "fix it and run the command again. Nothing was changed."
-        ) from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path} must hold a JSON object at the top level; nothing was changed")
-    hooks = data.get("hooks")
-    if hooks is not None and not isinstance(hooks, dict):
-        raise UserError(f"'hooks' in {path} is not an object; nothing was changed")
-    if isinstance(hooks, dict) and hooks.get(HOOK_EVENT) is not None and not isinstance(hooks[HOOK_EVENT], list):
-        raise UserError(f"'hooks.{HOOK_EVENT}' in {path} is not a list; nothing was changed")
-    return data
-
-
-def _backup_note(backup: Path | None) -> str:
-    return f" (backup: {backup})" if backup else ""
-
-
-def _settings_text(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step, through a symlink, keeping the file's mode.
-
-    A symlinked settings file (stow, chezmoi, yadm) stays a link: the link's target is what gets
-    replaced. The new content is written to a temporary file in the target's folder and renamed
-    over it, so a crash leaves the old or the new file, never half of one. The old file's
-    permission bits are kept; a new file gets :data:`NEW_SETTINGS_MODE`.
-    """
-    real = Path(os.path.realpath(path))
-    real.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = real.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = NEW_SETTINGS_MODE
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".synapse-tmp", dir=real.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, real)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
-
-
-def _backups_of(path: Path, folder: Path) -> list[Path]:
-    """Our backups of ``path`` in ``folder``, oldest first."""
-    return sorted(folder.glob(f"{_backup_stem(path, folder)}.bak-*")) if folder.is_dir() else []
-
-
-def _backup_stem(path: Path, folder: Path) -> str:
-    """``settings.json`` next to the file; elsewhere the name also says which project it is from."""
-    if folder == path.parent:
-        return path.name
-    digest = hashlib.sha256(str(path.absolute()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{path.parent.parent.name}-{digest}-{path.name}"
-
-
-def _backup(path: Path, folder: Path) -> Path | None:
-    """Keep one backup per settings file: the file as it was before SynapseAI first changed it.
-
-    Returns the new backup, or None when the file does not exist or a backup is already kept.
-    """
-    if not path.exists() or _backups_of(path, folder):
-        return None
-    folder.mkdir(parents=True, exist_ok=True)
-    backup = folder / f"{_backup_stem(path, folder)}.bak-{time.strftime('%Y%m%d-%H%M%S')}"
-    shutil.copy2(path, backup)  # copy2 follows a symlink and keeps the mode (0600 stays 0600)
-    return backup
-
-
-def _write_settings(path: Path, data: dict[str, Any], backups: Path | None = None) -> Path | None:
-    """Back up the file once (see :func:`_backup`), then replace it atomically; return the backup."""
-    backup = _backup(path, backups or path.parent)
-    _write_atomically(path, _settings_text(data))
-    return backup
-
-
-def add_hook(path: Path, command: str, backups: Path | None = None) -> str:
-    """Merge our PostToolUseFailure hook into ``path``; idempotent."""
-    data = load_settings(path)
-    if data.get("hooks") is None:
-        data["hooks"] = {}
-    if data["hooks"].get(HOOK_EVENT) is None:
-        data["hooks"][HOOK_EVENT] = []
-    groups = data["hooks"][HOOK_EVENT]
-    ours = [h for g in groups if isinstance(g, dict) for h in (g.get("hooks") or []) if is_our_hook(h)]
-    if ours and all(h["command"] == command for h in ours):
-        return f"The {HOOK_EVENT} hook is already registered in {path}."
-    if ours:
-        for hook in ours:
-            hook["command"] = command
-        verb = "Updated"
-    else:
-        groups.append({"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}]})
-        verb = "Registered"
-    backup = _write_settings(path, data, backups)
-    return f"{verb} the {HOOK_EVENT} hook ({command}) in {path}{_backup_note(backup)}."
-
-
-def remove_hook(path: Path, backups: Path | None = None) -> str | None:
-    """Remove only our hook entries (and containers they leave empty); None when there were none."""
-    if not path.exists():
-        return None
-    data = load_settings(path)
-    hooks = data.get("hooks")
-    groups = hooks.get(HOOK_EVENT) if isinstance(hooks, dict) else None
-    if not groups:
-        return None
-    removed = 0
-    kept_groups = []
-    for group in groups:
-        inner = group.get("hooks") if isinstance(group, dict) else None
-        if not isinstance(inner, list):
-            kept_groups.append(group)
-            continue
-        remaining = [h for h in inner if not is_our_hook(h)]
-        removed += len(inner) - len(remaining)
-        if remaining or len(remaining) == len(inner):
-            kept_groups.append({**group, "hooks": remaining})
-    if not removed:
-        return None
-    if kept_groups:
-        hooks[HOOK_EVENT] = kept_groups
-    else:
-        del hooks[HOOK_EVENT]
-        if not hooks:
-            del data["hooks"]
-    return _restore_or_write(path, data, backups or path.parent)
-
-
-def _restore_or_write(path: Path, data: dict[str, Any], backups: Path) -> str:
-    """Write the settings left after removing our hook, leaving nothing of ours behind.
-
-    * The result equals our backup (the file before SynapseAI touched it): the backup's bytes go
-      back, so the original formatting returns too, and the backup is deleted.
-    * The result is ``{}`` and there is no backup (SynapseAI created the file): the file goes.
-    * Otherwise (the user changed other settings since): write the result, keep the backup.
-    """
-    kept = _backups_of(path, backups)
-    original = None
-    if kept:
-        try:
-            original = kept[0].read_text(encoding="utf-8")
-            same = (json.loads(original) if original.strip() else {}) == data
-        except (OSError, ValueError):
-            same = False
-        if same:
-            _write_atomically(path, original)
-            for backup in kept:
-                backup.unlink()
-            return f"Removed the {HOOK_EVENT} hook from {path} (restored as it was before SynapseAI changed it)."
-    elif not data and not path.is_symlink():  # a link was set up by its owner: keep it and its target
-        path.unlink()
-        return f"Removed the {HOOK_EVENT} hook and {path}, which SynapseAI had created."
-    _write_atomically(path, _settings_text(data))
-    note = f" (the backup from before SynapseAI's first change is kept: {kept[0]})" if kept else ""
-    return f"Removed the {HOOK_EVENT} hook from {path}{note}."
-
-
 def ensure_index() -> str:
     """Build the search index now if needed: the hook only reads an existing one (it must be fast)."""
     from synapse_ai.kb.cli import open_kb
@@ -522,9 +335,16 @@ def skill_group() -> None:
 @click.option(
     "--with-hook",
     is_flag=True,
-    help="Also register 'synapse hook' as a PostToolUseFailure hook in Claude Code's settings "
-    "(claude: ~/.claude/settings.json; claude-project: ./.claude/settings.local.json, the per-user "
-    "file that is not committed), so failed tool calls are looked up automatically.",
+    help="Also register 'synapse hook' in Claude Code's settings (claude: ~/.claude/settings.json; "
+    "claude-project: ./.claude/settings.local.json, the per-user file that is not committed): as a "
+    "PostToolUseFailure hook, so failed tool calls are looked up automatically, and as a PostToolUse hook "
+    "that notes independent tool calls made one per turn (see --no-nudge).",
+)
+@click.option(
+    "--no-nudge",
+    is_flag=True,
+    help="With --with-hook: register only the PostToolUseFailure lookup, not the PostToolUse timing nudge "
+    "(a one-time note when independent tool calls go out one per turn; removed again if it was registered).",
 )
 @click.option(
     "--uninstall",
@@ -544,7 +364,9 @@ def skill_group() -> None:
     help="With --with-hook: do not build the search index now (the hook stays silent until "
     "'synapse index' or a first 'synapse search' has built it).",
 )
-def install_command(target: str, with_hook: bool, uninstall: bool, force: bool, no_index: bool) -> None:
+def install_command(
+    target: str, with_hook: bool, no_nudge: bool, uninstall: bool, force: bool, no_index: bool
+) -> None:
     """Install the SynapseAI skill so the agent can look up fixes for errors and slowdowns."""
     where = resolve_target(target)
     if where.skills_root.exists() and not where.skills_root.is_dir():
@@ -559,10 +381,10 @@ def install_command(target: str, with_hook: bool, uninstall: bool, force: bool, 
         made = created_dirs(where.dest)
         click.echo(uninstall_skill(where.dest, force))
         if where.settings is not None:
-            click.echo(remove_hook(where.settings, where.backups) or f"No SynapseAI hook in {where.settings}.")
+            click.echo(remove_hooks(where.settings, where.backups) or f"No SynapseAI hook in {where.settings}.")
             if where.legacy_settings is not None and where.legacy_settings.is_file():
                 # Older versions registered the project hook in the shared, committed file.
-                legacy = remove_hook(where.legacy_settings, where.backups)
+                legacy = remove_hooks(where.legacy_settings, where.backups)
                 if legacy:
                     click.echo(legacy)
         if not where.dest.exists():
@@ -572,7 +394,8 @@ def install_command(target: str, with_hook: bool, uninstall: bool, force: bool, 
         load_settings(where.settings)  # invalid JSON: stop before the skill is written
     click.echo(install_skill(where.dest, force))
     if with_hook:
-        click.echo(add_hook(where.settings, hook_command_line(), where.backups))
+        events = (FAILURE_EVENT,) if no_nudge else EVENTS
+        click.echo(add_hooks(where.settings, hook_command_line(), events, where.backups))
         if where.label == "claude-project" and not _git_ignores(where.settings):
             click.echo(
                 f"synapse: note: {where.settings.name} holds a path valid on this machine only and git does "

@@ -102,6 +102,7 @@ _FILE_WRITERS = frozenset("touch mkdir rm rmdir cp mv tee ln chmod chown truncat
 _READONLY_SQL = frozenset("select show describe desc explain pragma with".split())
 _SQL_WORDS = _READONLY_SQL | frozenset("insert update delete create drop alter replace truncate merge".split())
 _UPLOAD_FLAGS = frozenset("-X --request -d --data --data-raw -F --form -T --upload-file -o -O".split())
+_PY_PATH = re.compile(r"[\w./-]*/[\w.-]+\.py\b")
 _REDIRECT = re.compile(r"(?<![0-9&<])(>>?)\s*([^\s;&|]+)")
 
 
@@ -156,12 +157,21 @@ def input_tokens(value: Any) -> set[str]:
             whole = leaf.strip().lower()
             if 2 < len(whole) <= 200 and not _trivial(whole):
                 out.add(whole)
+                out |= _module_names(whole)
             out |= text_tokens(leaf)
         elif isinstance(leaf, (int, float)) and not isinstance(leaf, bool):
             token = str(leaf)
             if not _trivial(token):
                 out.add(token)
     return out
+
+
+def _module_names(path: str) -> set[str]:
+    """``pkg.sub.mod`` for a ``.../pkg/sub/mod.py`` path: how an import in an earlier result names it."""
+    if not path.endswith(".py") or "/" not in path:
+        return set()
+    parts = [p for p in path[:-3].split("/") if p and p != "."]
+    return {".".join(parts[-k:]) for k in range(2, min(len(parts), 6) + 1)}
 
 
 def _leaves(value: Any, key: str = "") -> Iterable[Any]:
@@ -409,6 +419,8 @@ def _data_dependencies(transcript: Transcript) -> tuple[list[list[list[Call]]], 
     for kind, payload in transcript.events:
         if kind == "text":
             seen |= text_tokens(payload, wanted)
+            for path in set(_PY_PATH.findall(payload or "")):  # a path named in the prompt: its module name is known
+                seen |= _module_names(path.lower()) & wanted
         elif kind == "turn":
             for call in payload:
                 deps: dict[str, str] = {}

@@ -30,7 +30,10 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from synapse_ai.kb.service import KnowledgeBase
 
 __all__ = [
     "DIAGNOSE_TRACE",
@@ -84,6 +87,8 @@ DIAGNOSE_DESCRIPTION = (
     "seconds."
 )
 
+MAX_LIMIT = 20  # results per search_solutions call: a model reads every one of them
+
 SEARCH_SOLUTIONS: dict[str, Any] = {
     "name": "search_solutions",
     "description": SEARCH_DESCRIPTION,
@@ -97,7 +102,7 @@ SEARCH_SOLUTIONS: dict[str, Any] = {
             "limit": {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": 20,
+                "maximum": MAX_LIMIT,
                 "default": 5,
                 "description": "Maximum number of results (default 5).",
             },
@@ -150,8 +155,6 @@ DIAGNOSE_TRACE: dict[str, Any] = {
 }
 
 TOOL_DEFINITIONS: list[dict[str, Any]] = [SEARCH_SOLUTIONS, GET_SOLUTION, DIAGNOSE_TRACE]
-
-MAX_LIMIT = 20
 
 # What each tool returns, as JSON Schema (MCP publishes these as ``outputSchema`` and sends the
 # result as ``structuredContent`` too). Only the keys a client can rely on are required; entries
@@ -235,7 +238,7 @@ class SynapseTools:
     ``ValueError`` for bad input, which the executor turns into an ``is_error`` result.
     """
 
-    def __init__(self, kb: Any = None, *, db: str | Path | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase | None = None, *, db: str | Path | None = None) -> None:
         self._kb = kb
         self._db = db
         self._owns_kb = kb is None
@@ -243,7 +246,7 @@ class SynapseTools:
 
     # ------------------------------------------------------------------ knowledge base
     @property
-    def kb(self) -> Any:
+    def kb(self) -> KnowledgeBase:
         with self._lock:
             if self._kb is None:
                 from synapse_ai.kb.service import KnowledgeBase
@@ -279,10 +282,10 @@ class SynapseTools:
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string: pass the error message or symptom")
         limit = check_limit(limit)
-        response = self.kb.search(query, limit).to_dict()
+        found = self.kb.search(query, limit)
+        response = found.to_dict()
         results = []
-        for item in response["results"]:
-            why = item.get("why") or {}
+        for result, item in zip(found.results, response["results"]):
             results.append(
                 {
                     "slug": item["slug"],
@@ -291,7 +294,7 @@ class SynapseTools:
                     "quick_fix": item["quick_fix"],
                     "category": item["category"],
                     "score": item["score"],
-                    "why": {k: why.get(k) for k in ("pattern", "section", "snippet") if why.get(k)},
+                    "why": result.why.for_agent(),
                 }
             )
         out: dict[str, Any] = {"query": response["query"][:500], "matched": response["matched"], "results": results}
@@ -409,4 +412,6 @@ def check_limit(limit: Any) -> int:
     whole = isinstance(limit, int) or (isinstance(limit, float) and limit.is_integer())
     if isinstance(limit, bool) or not whole:
         raise ValueError(f"limit must be a whole number between 1 and {MAX_LIMIT}, got {limit!r}")
-    return max(1, min(int(limit), MAX_LIMIT))
+    from synapse_ai.kb.limits import clamp_limit
+
+    return clamp_limit(limit, MAX_LIMIT)

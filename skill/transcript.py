@@ -1,9 +1,10 @@
-"""Load an agent transcript (Anthropic Messages or OpenAI chat format) into one neutral shape.
+"""Load an agent transcript (Anthropic Messages, OpenAI chat or Claude Code) into one neutral shape.
 
 ``synapse diagnose`` must accept whatever developers have at hand: a saved request body, a bare
-list of messages, a trace written by :class:`synapse_ai.skill.executor.Recorder`, an OpenAI chat log, or a
-JSONL file with one message per line. All of them become a :class:`Transcript`: a chronological
-list of events (context text, assistant turns with tool calls, tool results, run breaks) plus
+list of messages, a trace written by :class:`synapse_ai.skill.executor.Recorder`, an OpenAI chat log, a
+JSONL file with one message per line, or a Claude Code / Agent SDK session transcript (JSONL, one
+record per content block; read by :mod:`synapse_ai.skill.claude_code`). All of them become a
+:class:`Transcript`: a chronological list of events (context text, assistant turns with tool calls, tool results, run breaks) plus
 per-call timings. Anything malformed raises :class:`TranscriptError` with one readable sentence.
 """
 
@@ -39,6 +40,7 @@ class Call:
     seconds: float | None = None  # measured duration, when the trace has one
     start: float | None = None
     end: float | None = None
+    thread: str | None = None  # a subagent's calls name their thread ("agent:<id>"); None = the main one
 
 
 @dataclasses.dataclass
@@ -85,22 +87,51 @@ def load_path(path: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        lines = [line for line in text.splitlines() if line.strip()]
-        if len(lines) > 1:
-            try:
-                rows = [json.loads(line) for line in lines]
-            except json.JSONDecodeError:
-                rows = None
-            if rows is not None and all(isinstance(r, dict) for r in rows):
-                return rows
-        raise TranscriptError(
-            f"{label} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+        rows = _jsonl_rows(text)
+        if rows is None:
+            raise TranscriptError(
+                f"{label} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from None
+    if path != "-":
+        from .claude_code import looks_like_claude_code, subagent_records
+
+        if looks_like_claude_code(rows):
+            rows += subagent_records(Path(path))
+    return rows
+
+
+def _jsonl_rows(text: str) -> list[Any] | None:
+    """JSON Lines as a list of objects, or None when ``text`` is not JSONL.
+
+    The last line may be cut off (a session transcript is appended to while it is read): it is
+    dropped. A broken line anywhere else means the file is not JSONL.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return None
+    rows: list[Any] = []
+    for number, line in enumerate(lines):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines) - 1 and rows:
+                break
+            return None
+        if not isinstance(row, dict):
+            return None
+        rows.append(row)
+    return rows
 
 
 def parse_transcript(obj: Any) -> Transcript:
     """Turn a loaded JSON value into a :class:`Transcript` (format detected automatically)."""
     header: Mapping[str, Any] = {}
+    from .claude_code import looks_like_claude_code, parse_records  # noqa: PLC0415 - the module imports this one
+
+    if isinstance(obj, Mapping) and looks_like_claude_code([obj]):
+        obj = [obj]  # a session file holding a single record
+    if looks_like_claude_code(obj):
+        return parse_records(obj)
     if isinstance(obj, list):
         messages = obj
     elif isinstance(obj, Mapping):

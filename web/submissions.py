@@ -13,9 +13,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Callable
 
-from synapse_ai.kb.model import CATEGORIES, Entry, Section
 from synapse_ai.kb.linear_regex import linear_rule_message
+from synapse_ai.kb.model import CATEGORIES, Entry, Section, prose_lines
 from synapse_ai.kb.parse import MAX_FENCE_LINES, QUICK_FIX_MAX_WORDS, EntryError, parse_entry, pattern_error_reason, render_entry
 
 from synapse_ai.web import flags as flagging
@@ -23,49 +24,51 @@ from synapse_ai.web import flags as flagging
 MAX_OPTIONS = 8
 MAX_PATTERN_CHARS = 500
 FORM_OPTION_SLOTS = 3  # option slots the form shows without JS
+MAX_TAGS = 15
+MAX_SOURCES = 20
 
-# Per-field size limits in characters (the whole body is limited separately, in bytes).
-LIMITS = {
-    "title": 200,
-    "summary": 400,
-    "quick_fix": 600,
-    "category": 40,
-    "tags": 400,
-    "patterns": 5000,
-    "symptom": 20_000,
-    "root_cause": 20_000,
-    "option_title": 200,
-    "option_body": 30_000,
-    "environment": 2000,
-    "sources": 4000,
-    "savings": 500,
-    "contact": 200,
-}
-TEXT_FIELDS = ("title", "summary", "quick_fix", "category", "tags", "patterns", "symptom", "root_cause", "environment", "sources", "savings", "contact")
 
-_TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,39}$")
-_URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
-_RESERVED_HEADING = re.compile(r"^(#{1,2} |### Option \d+:)")
+def _text(limit: int, description: str = "", api: str = "text"):
+    """A text field of a submission.  ``limit``: its size in characters (the whole body is limited
+    separately, in bytes); ``description``: what the API docs say of it; ``api``: how the JSON API
+    sends it ("text": a string; "lines": a list of strings, one per line of the form's text; "tags":
+    a list of strings, comma-separated in the form's text)."""
+    return field(default="", metadata={"limit": limit, "description": description, "api": api})
+
+
+def _option_part(form_name: str, api_key: str, limit: int, description: str = ""):
+    """One half of the fix options: the form posts it as repeated ``form_name`` values, the API as
+    ``fix_options[].api_key``; ``limit`` characters each."""
+    metadata = {"form": form_name, "api": api_key, "limit": limit, "description": description}
+    return field(default_factory=list, metadata=metadata)
 
 
 @dataclass
 class Draft:
-    """What the person typed, as text, so a form can be shown again exactly as it was."""
+    """What the person typed, as text, so a form can be shown again exactly as it was.
 
-    title: str = ""
-    summary: str = ""
-    quick_fix: str = ""
-    category: str = ""
-    tags: str = ""
-    patterns: str = ""
-    symptom: str = ""
-    root_cause: str = ""
-    option_titles: list[str] = field(default_factory=list)
-    option_bodies: list[str] = field(default_factory=list)
-    environment: str = ""
-    sources: str = ""
-    savings: str = ""
-    contact: str = ""
+    The one declaration of a submission's fields and their limits: ``LIMITS``, ``TEXT_FIELDS``, the
+    form's fields (``form_fields``) and the JSON API's body (``api_fields``) are all read from it,
+    so a new field is one line here plus its place in ``templates/submit.html``.
+    """
+
+    title: str = _text(200)
+    summary: str = _text(400)
+    quick_fix: str = _text(600, "The fix in one breath, at most 60 words: what to change.")
+    category: str = _text(40)
+    tags: str = _text(400, api="tags")
+    patterns: str = _text(
+        5000, "Python regular expressions, matched case-insensitively under RE2 (linear time): no look-around, "
+        "backreferences or counts over 1000.", api="lines",
+    )
+    symptom: str = _text(20_000)
+    root_cause: str = _text(20_000)
+    option_titles: list[str] = _option_part("option_title", "title", 200)
+    option_bodies: list[str] = _option_part("option_body", "body", 30_000, "Markdown: prose and fenced code.")
+    environment: str = _text(2000, api="lines")
+    sources: str = _text(4000, "http(s) URLs backing the fix.", api="lines")
+    savings: str = _text(500)
+    contact: str = _text(200, "Optional; shown to the moderator only.")
 
     def __post_init__(self):
         for name in TEXT_FIELDS:
@@ -95,30 +98,27 @@ class Draft:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
+    def from_form(cls, form: Any) -> "Draft":
+        """The draft from the posted form (``web.routes.submit.SubmitForm``): text fields as typed, the
+        option halves as repeated values (a bounded number of them)."""
+        values = {f.name: getattr(form, f.name) for f in _TEXT}
+        for f in _OPTION_PARTS:
+            values[f.name] = getattr(form, f.metadata["form"])[: MAX_OPTIONS * 2]
+        return cls(**values)
+
+    @classmethod
     def from_api(cls, payload: dict) -> "Draft":
         """The JSON API takes lists where the form takes lines; normalise to the form's text."""
-
-        def lines(value) -> str:
-            return "\n".join(value) if isinstance(value, list) else (value or "")
-
-        tags = payload.get("tags") or []
+        values: dict[str, Any] = {}
+        for f in _TEXT:
+            value = payload.get(f.name) or ("" if f.metadata["api"] == "text" else [])
+            if isinstance(value, list):
+                value = (", " if f.metadata["api"] == "tags" else "\n").join(value)
+            values[f.name] = value
         options = payload.get("fix_options") or []
-        return cls(
-            title=payload.get("title") or "",
-            summary=payload.get("summary") or "",
-            quick_fix=payload.get("quick_fix") or "",
-            category=payload.get("category") or "",
-            tags=", ".join(tags) if isinstance(tags, list) else tags,
-            patterns=lines(payload.get("patterns")),
-            symptom=payload.get("symptom") or "",
-            root_cause=payload.get("root_cause") or "",
-            option_titles=[o.get("title") or "" for o in options],
-            option_bodies=[o.get("body") or "" for o in options],
-            environment=lines(payload.get("environment")),
-            sources=lines(payload.get("sources")),
-            savings=payload.get("savings") or "",
-            contact=payload.get("contact") or "",
-        )
+        for f in _OPTION_PARTS:
+            values[f.name] = [o.get(f.metadata["api"]) or "" for o in options]
+        return cls(**values)
 
     def scan_text(self) -> dict[str, str]:
         """Every free-text field, keyed by form field name, for the injection scan."""
@@ -127,6 +127,53 @@ class Draft:
             texts[f"option_title_{i}"] = title
             texts[f"option_body_{i}"] = body
         return texts
+
+
+_TEXT = tuple(f for f in dataclasses.fields(Draft) if "form" not in f.metadata)
+_OPTION_PARTS = tuple(f for f in dataclasses.fields(Draft) if "form" in f.metadata)
+TEXT_FIELDS = tuple(f.name for f in _TEXT)
+# Per-field size limits in characters, by form field name (the whole body is limited separately, in bytes).
+LIMITS = {f.metadata.get("form", f.name): f.metadata["limit"] for f in dataclasses.fields(Draft)}
+
+_TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,39}$")
+_URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
+_RESERVED_HEADING = re.compile(r"^(#{1,2} |### Option \d+:)")
+
+
+def form_fields() -> dict[str, tuple[type, Any]]:
+    """The form's fields as ``pydantic.create_model`` takes them: every text field a string, each
+    option half a list of strings under its form name."""
+    out: dict[str, tuple[type, Any]] = {f.name: (str, "") for f in _TEXT}
+    out.update({f.metadata["form"]: (list[str], []) for f in _OPTION_PARTS})
+    return out
+
+
+def _api_field(f: dataclasses.Field, default: Any) -> Any:
+    """A ``pydantic.Field`` for ``f`` in the API body: its description, and for a string its limit
+    (shown in the schema; going over it is answered by ``validate`` with a 413, not by pydantic)."""
+    from pydantic import Field
+
+    extra = {"maxLength": f.metadata["limit"]} if isinstance(default, str) else None
+    return Field(default, description=f.metadata["description"] or None, json_schema_extra=extra)
+
+
+def api_fields(option_model: type) -> dict[str, tuple[Any, Any]]:
+    """The JSON API body's fields as ``pydantic.create_model`` takes them: strings, or lists of
+    strings where the form takes lines or tags; the options as ``fix_options: list[option_model]``."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for f in dataclasses.fields(Draft):
+        if "form" in f.metadata:  # both option halves are one list of {title, body} objects
+            out.setdefault("fix_options", (list[option_model], []))
+        elif f.metadata["api"] == "text":
+            out[f.name] = (str, _api_field(f, ""))
+        else:
+            out[f.name] = (list[str], _api_field(f, []))
+    return out
+
+
+def option_fields() -> dict[str, tuple[type, Any]]:
+    """The fields of one API fix option (``{"title": ..., "body": ...}``)."""
+    return {f.metadata["api"]: (str, _api_field(f, "")) for f in _OPTION_PARTS}
 
 
 def _clean(value) -> str:
@@ -165,17 +212,13 @@ class Validation:
 
 def _check_sizes(draft: Draft, errors: dict[str, str]) -> bool:
     too_large = False
-    for name in TEXT_FIELDS:
-        value = getattr(draft, name)
-        if len(value) > LIMITS[name]:
-            errors[name] = f"Too long: {len(value):,} characters (at most {LIMITS[name]:,})."
-            too_large = True
+    sized = [(name, getattr(draft, name), LIMITS[name]) for name in TEXT_FIELDS]
     for i, (title, body) in enumerate(draft.options, start=1):
-        if len(title) > LIMITS["option_title"]:
-            errors[f"option_title_{i}"] = f"Too long: {len(title):,} characters (at most {LIMITS['option_title']:,})."
-            too_large = True
-        if len(body) > LIMITS["option_body"]:
-            errors[f"option_body_{i}"] = f"Too long: {len(body):,} characters (at most {LIMITS['option_body']:,})."
+        sized.append((f"option_title_{i}", title, LIMITS["option_title"]))
+        sized.append((f"option_body_{i}", body, LIMITS["option_body"]))
+    for key, value, limit in sized:
+        if len(value) > limit:
+            errors[key] = f"Too long: {len(value):,} characters (at most {limit:,})."
             too_large = True
     if len(draft.options) > MAX_OPTIONS:
         errors["options"] = f"At most {MAX_OPTIONS} fix options."
@@ -194,13 +237,31 @@ def _check_fence_lines(draft: Draft, errors: dict[str, str]) -> bool:
 
 
 def _reserved_heading(text: str) -> str | None:
-    in_fence = False
-    for line in text.split("\n"):
-        if line.startswith("```"):
-            in_fence = not in_fence
-        elif not in_fence and _RESERVED_HEADING.match(line):
-            return line.strip()
-    return None
+    """The first line outside code that would read as a section or option heading of the entry."""
+    return next((line.strip() for line in prose_lines(text) if _RESERVED_HEADING.match(line)), None)
+
+
+def _check_list(
+    errors: dict[str, str],
+    name: str,
+    items: list[str],
+    valid: re.Pattern,
+    most: int,
+    *,
+    empty: str,
+    bad: Callable[[list[str]], str],
+) -> None:
+    """A list field (tags, sources): at least one item, every item ``valid``, at most ``most`` of
+    them; the first problem found becomes the field's message (unless it already has one)."""
+    if name in errors:
+        return
+    wrong = [item for item in items if not valid.match(item)]
+    if not items:
+        errors[name] = empty
+    elif wrong:
+        errors[name] = bad(wrong)
+    elif len(items) > most:
+        errors[name] = f"At most {most} {name}."
 
 
 def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
@@ -227,15 +288,12 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
     need("savings", "Savings", one_line=True)
     if "category" not in errors and draft.category not in CATEGORIES:
         errors["category"] = "Choose one of the categories." if not draft.category else f"Unknown category “{draft.category}”."
-    if "tags" not in errors:
-        tags = split_tags(draft.tags)
-        bad = [t for t in tags if not _TAG_RE.match(t)]
-        if not tags:
-            errors["tags"] = "Give at least one tag (library, HTTP status, concept), separated by commas."
-        elif bad:
-            errors["tags"] = f"Tags are lowercase words with - _ . + (no spaces, at most 40 characters): {', '.join(bad[:3])}"
-        elif len(tags) > 15:
-            errors["tags"] = "At most 15 tags."
+    tag_rule = "Tags are lowercase words with - _ . + (no spaces, at most 40 characters)"
+    _check_list(
+        errors, "tags", split_tags(draft.tags), _TAG_RE, MAX_TAGS,
+        empty="Give at least one tag (library, HTTP status, concept), separated by commas.",
+        bad=lambda bad: f"{tag_rule}: {', '.join(bad[:3])}",
+    )
     if "patterns" not in errors:
         patterns = [p for p in draft.patterns.split("\n") if p.strip()]
         if len(patterns) > 20:
@@ -258,15 +316,11 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
                 break
     if "environment" not in errors and not _lines(draft.environment):
         errors["environment"] = "Say what this applies to: SDKs and versions, runtimes, frameworks (one per line)."
-    if "sources" not in errors:
-        sources = _lines(draft.sources)
-        bad = [s for s in sources if not _URL_RE.match(s)]
-        if not sources:
-            errors["sources"] = "Give at least one source URL (docs, code, issue thread) backing the fix."
-        elif bad:
-            errors["sources"] = f"Not an http(s) URL: {bad[0][:120]}"
-        elif len(sources) > 20:
-            errors["sources"] = "At most 20 sources."
+    _check_list(
+        errors, "sources", _lines(draft.sources), _URL_RE, MAX_SOURCES,
+        empty="Give at least one source URL (docs, code, issue thread) backing the fix.",
+        bad=lambda bad: f"Not an http(s) URL: {bad[0][:120]}",
+    )
     if "contact" not in errors and "\n" in draft.contact:
         errors["contact"] = "Contact must be one line."
     for name, label in (("symptom", "Symptom"), ("root_cause", "Root cause")):

@@ -118,7 +118,8 @@ async def run_agent(
     ``max_concurrency`` are passed to :func:`synapse_ai.skill.executor.execute_tool_calls`. Extra keyword
     arguments (``system``, ``temperature``, ``tool_choice`` ...) go to ``messages.create``.
     With a :class:`synapse_ai.skill.executor.Recorder`, tool calls and model requests are timed and the
-    history is attached to it, ready for ``recorder.save(path)``.
+    history is attached to it, ready for ``recorder.save(path)``; the recorder also logs a warning
+    (``synapse_ai.skill.executor`` logger) when independent calls arrive one per turn.
     """
     if max_turns < 1:
         raise ValueError("max_turns must be at least 1")
@@ -159,4 +160,6 @@ async def run_agent(
         )
         # One user message, tool_result blocks only, in tool_use order.
         history.append({"role": "user", "content": results})
+        if recorder is not None and recorder.warn:
+            recorder.check_turns(history)  # logs once when calls that could have been one turn came one per turn
     return AgentResult(history, response, "max_turns", max_turns)

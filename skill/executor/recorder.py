@@ -18,6 +18,14 @@ With your own loop, wrap the tool mapping and pass your history when saving::
 
 The ``tool_use`` id of each call is taken from :func:`synapse_ai.skill.executor.current_call` (set by the
 executor); calls made outside the executor get a generated id ``call_<n>``.
+
+Run-time warning: when calls that could have been one turn arrive one per turn (at least three
+turns in a row, independent by the rules of ``synapse diagnose``, saving at least
+``warn_min_saving_s``), the recorder logs one ``logging`` warning on the
+``synapse_ai.skill.executor`` logger, naming the turns and the seconds lost, so the slowdown is
+seen while developing. With :func:`run_agent` the turns are the real ones; with your own loop
+(no history given) a call that starts more than ``turn_gap_s`` after every earlier call has
+ended is taken to start a new turn. ``Recorder(warn=False)`` turns the warning off.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import asyncio
 import dataclasses
 import functools
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -40,6 +49,7 @@ __all__ = ["CallRecord", "Recorder", "TRANSCRIPT_FORMAT"]
 
 TRANSCRIPT_FORMAT = "synapse-transcript/1"
 _PREVIEW_CHARS = 2000
+logger = logging.getLogger("synapse_ai.skill.executor")
 
 
 @dataclasses.dataclass
@@ -74,7 +84,13 @@ class CallRecord:
 class Recorder:
     """Collects :class:`CallRecord` s (thread-safe) and model-request timings for one run."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, warn: bool = True, warn_min_saving_s: float | None = None, turn_gap_s: float = 0.05) -> None:
+        self.warn = warn
+        self.warn_min_saving_s = warn_min_saving_s
+        self.turn_gap_s = turn_gap_s
+        self._warned: set[str] = set()
+        self._in_flight = 0
+        self._turn_offset = 0
         self._t0 = time.perf_counter()
         self._lock = threading.Lock()
         self._counter = 0
@@ -93,6 +109,7 @@ class Recorder:
         call = current_call()
         with self._lock:
             self._counter += 1
+            self._in_flight += 1
             call_id = call.id if call is not None else f"call_{self._counter}"
             record = CallRecord(call_id, call.name if call else name, dict(kwargs), self._now())
             self.calls.append(record)
@@ -106,6 +123,16 @@ class Recorder:
             record.result = f"{type(error).__name__}: {text}" if text else type(error).__name__
         else:
             record.result = serialize_result(value)[:_PREVIEW_CHARS]
+        with self._lock:
+            self._in_flight -= 1
+            idle = self._in_flight == 0
+        # Own loop: turns inferred from timing, checked when the last call in flight ends (a batch of
+        # 2,000 calls is checked once, not 2,000 times). run_agent checks after each turn itself.
+        if self.warn and idle and self.messages is None:
+            try:
+                self.check_turns()
+            except Exception:  # noqa: BLE001 - a diagnostic must never break the tool call it watches
+                logger.debug("turn check failed", exc_info=True)
 
     def tool(self, fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
         """Decorator recording every call of ``fn``; keeps it async if it was async.
@@ -162,6 +189,69 @@ class Recorder:
                 "duration_s": round(finished - started, 6),
                 "stop_reason": stop_reason,
             })
+
+    # ------------------------------------------------------------------ run-time warning
+
+    def check_turns(self, messages: Sequence[Any] | None = None) -> Any:
+        """Warn once when the latest turn completed a run of independent calls made one per turn.
+
+        Uses ``messages`` (or the history :func:`run_agent` attached), else turns inferred from the
+        recorded timings. Returns the :class:`synapse_ai.skill.nudge.SplitRun` it warned about, or None.
+        """
+        from ..nudge import MIN_SAVING_S, describe_call, latest_run
+        from ..transcript import parse_transcript
+
+        history = messages if messages is not None else self.messages
+        self._turn_offset = 0
+        trace = self.to_transcript(history) if history is not None else self._inferred_transcript()
+        minimum = MIN_SAVING_S if self.warn_min_saving_s is None else self.warn_min_saving_s
+        run = latest_run(parse_transcript(trace), min_saving_s=minimum)
+        with self._lock:
+            if run is None or run.calls[0].id in self._warned:
+                return None
+            self._warned.add(run.calls[0].id)
+        turns = [t + self._turn_offset for t in run.turns]
+        consecutive = turns == list(range(turns[0], turns[-1] + 1))
+        span = f"{turns[0]}-{turns[-1]}" if consecutive else ", ".join(map(str, turns))
+        logger.warning(
+            "turns %s each issued one tool call (%s) although none needed another's result: %.2f s one after "
+            "another, about %.2f s issued in one turn (%.2f s and %d model round trips lost). Ask the model to issue "
+            "independent calls together and run them with execute_tool_calls (entry sequential-tool-calls).",
+            span, "; ".join(describe_call(c) for c in run.calls), run.sequential_s, run.together_s, run.saved_s,
+            run.turns_saved,
+        )
+        return run
+
+    def _inferred_transcript(self) -> dict[str, Any]:
+        """A trace for calls recorded without a history: a new turn starts when a call begins more than
+        ``turn_gap_s`` after every earlier call has ended (the model was being asked in between)."""
+        from ..nudge import MAX_LOOKBACK
+
+        with self._lock:
+            records = sorted(self.calls, key=lambda c: c.start)
+        messages: list[dict[str, Any]] = []
+        busy_until: float | None = None
+        starts: list[int] = []  # index in records where each inferred turn begins
+        for n, record in enumerate(records):
+            if busy_until is None or record.start > busy_until + self.turn_gap_s:
+                starts.append(n)
+            end = record.end if record.end is not None else record.start
+            busy_until = end if busy_until is None else max(busy_until, end)
+        # The warning only looks back MAX_LOOKBACK turns: older turns are left out of the trace.
+        kept = starts[-(MAX_LOOKBACK + 1):]
+        self._turn_offset = len(starts) - len(kept)  # turns left out, so warnings keep the real numbers
+        records = records[kept[0]:] if kept else records
+        busy_until = None
+        for record in records:
+            if busy_until is None or record.start > busy_until + self.turn_gap_s:
+                messages += [{"role": "assistant", "content": []}, {"role": "user", "content": []}]
+            messages[-2]["content"].append({"type": "tool_use", "id": record.id, "name": record.name,
+                                            "input": record.input})
+            messages[-1]["content"].append({"type": "tool_result", "tool_use_id": record.id,
+                                            "content": record.result or "", "is_error": record.is_error})
+            end = record.end if record.end is not None else record.start
+            busy_until = end if busy_until is None else max(busy_until, end)
+        return {"messages": messages, "calls": [c.to_dict() for c in records]}
 
     # ------------------------------------------------------------------ output
 

@@ -87,7 +87,7 @@ def test_fence_and_option_scanners_agree_with_the_regexes_they_replaced():
 
 
 def test_snippet_drops_code_like_the_regex_it_replaced():
-    from synapse_ai.kb.search import _without_code
+    from synapse_ai.kb.model import without_code as _without_code
 
     rng = random.Random(5)
     atoms = ["```", "`", "``", "\n", "a", " ", "```py\n", "b\n"]

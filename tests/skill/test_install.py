@@ -154,7 +154,11 @@ def test_with_hook_merges_backs_up_and_uninstalls_cleanly(home):
     assert "Search index ready" in first.output
     data = json.loads(settings.read_text())
     assert {k: v for k, v in data.items() if k != "hooks"} == {"model": "opus", "permissions": {"allow": ["Bash(npm test)"]}}
-    assert data["hooks"]["PostToolUse"] == USER_SETTINGS["hooks"]["PostToolUse"]
+    nudge_groups = data["hooks"]["PostToolUse"]
+    assert nudge_groups[0] == USER_SETTINGS["hooks"]["PostToolUse"][0]  # the user's own PostToolUse hook stays first
+    assert nudge_groups[1]["matcher"] == "*" and nudge_groups[1]["hooks"][0]["command"].endswith("synapse hook")
+    assert nudge_groups[1]["hooks"][0]["timeout"] == 5
+    assert "the PostToolUse nudge" in first.output
     groups = data["hooks"][HOOK_EVENT]
     assert groups[0] == USER_SETTINGS["hooks"][HOOK_EVENT][0]
     ours = groups[1]
@@ -179,7 +183,7 @@ def test_with_hook_project_uses_the_uncommitted_local_settings_and_uninstall_lea
     result = run("--target", "claude-project", "--with-hook", "--no-index")
     assert result.exit_code == 0, result.output
     local = project / ".claude" / "settings.local.json"
-    assert list(json.loads(local.read_text())["hooks"]) == [HOOK_EVENT]
+    assert list(json.loads(local.read_text())["hooks"]) == [HOOK_EVENT, "PostToolUse"]
     assert str(local) in result.output
     assert not (project / ".claude" / "settings.json").exists()  # the shared, committed file
     assert local.stat().st_mode & 0o777 == 0o600  # new settings files are private
@@ -204,6 +208,38 @@ def test_project_backups_stay_out_of_the_repository(home, _isolated_home):
     assert local.read_text() == '{"permissions": {"allow": ["Bash(make)"]}}'  # byte for byte
     assert sorted(p.name for p in local.parent.iterdir()) == ["settings.local.json"]
     assert not list((_isolated_home / "backups").glob("*settings.local.json.bak-*"))
+
+
+def test_no_nudge_registers_only_the_failure_hook_and_takes_an_earlier_nudge_out(home):
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps(USER_SETTINGS))
+    assert run("--with-hook", "--no-index").exit_code == 0
+    assert len(json.loads(settings.read_text())["hooks"]["PostToolUse"]) == 2
+
+    result = run("--with-hook", "--no-index", "--no-nudge")
+    assert result.exit_code == 0, result.output
+    assert "removed the PostToolUse nudge" in result.output
+    data = json.loads(settings.read_text())
+    assert data["hooks"]["PostToolUse"] == USER_SETTINGS["hooks"]["PostToolUse"]  # only the user's hook left
+    assert [h["command"] for h in data["hooks"][HOOK_EVENT][1]["hooks"]][0].endswith("synapse hook")
+    again = run("--with-hook", "--no-index", "--no-nudge")
+    assert "is already registered" in again.output
+
+    assert run("--uninstall").exit_code == 0
+    assert json.loads(settings.read_text()) == USER_SETTINGS
+
+
+def test_uninstall_removes_a_nudge_left_alone(home):
+    """Uninstall takes out both entries even when only the nudge is left (the user deleted the other)."""
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    command = "/old/venv/bin/synapse hook"
+    settings.write_text(json.dumps({"model": "opus", "hooks": {"PostToolUse": [
+        {"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 5}]}]}}))
+    result = run("--uninstall")
+    assert result.exit_code == 0 and "Removed the PostToolUse nudge" in result.output
+    assert json.loads(settings.read_text()) == {"model": "opus"}
 
 
 def test_uninstall_also_removes_a_project_hook_older_versions_put_in_settings_json(home):

@@ -119,3 +119,49 @@ def test_form_slots_keep_typed_options_and_pad_to_three():
     d = draft(option_titles=["a", "", "c", ""], option_bodies=["1", "", "3", ""])
     assert d.options == [("a", "1"), ("c", "3")]
     assert d.slots() == [("a", "1"), ("c", "3"), ("", "")]
+
+
+def test_form_api_and_limits_all_come_from_the_draft():
+    import dataclasses
+
+    from synapse_ai.web.routes.api import SubmissionIn
+    from synapse_ai.web.routes.submit import SubmitForm
+    from synapse_ai.web.submissions import TEXT_FIELDS
+
+    declared = [f.name for f in dataclasses.fields(Draft)]
+    assert set(TEXT_FIELDS) == set(declared) - {"option_titles", "option_bodies"}
+    assert set(LIMITS) == set(TEXT_FIELDS) | {"option_title", "option_body"}
+    assert set(SubmitForm.model_fields) == set(TEXT_FIELDS) | {"option_title", "option_body", "website", "action"}
+    assert set(SubmissionIn.model_fields) == set(TEXT_FIELDS) | {"fix_options", "website"}
+    schema = SubmissionIn.model_json_schema()
+    assert schema["properties"]["title"]["maxLength"] == LIMITS["title"]  # the documented limit is the enforced one
+    assert "Leave empty." in schema["properties"]["website"]["description"] and schema["additionalProperties"] is False
+
+
+def test_form_and_api_make_the_same_draft():
+    from synapse_ai.web.routes.submit import SubmitForm
+
+    from tests.web.conftest import valid_api_payload
+
+    payload = valid_api_payload()
+    form = SubmitForm(
+        **{k: v for k, v in payload.items() if isinstance(v, str)},
+        tags=", ".join(payload["tags"]),
+        **{k: "\n".join(payload[k]) for k in ("patterns", "environment", "sources")},
+        option_title=[o["title"] for o in payload["fix_options"]],
+        option_body=[o["body"] for o in payload["fix_options"]],
+    )
+    from_form, from_api = form.draft(), Draft.from_api(payload)
+    assert from_form == from_api and validate(from_form).ok
+    assert Draft.from_dict(from_api.to_dict()) == from_api  # what the site stores reads back the same
+
+
+def test_list_fields_share_one_rule():
+    many_tags, many_sources = " ".join(f"t{i}" for i in range(16)), "\n".join(f"https://x.y/{i}" for i in range(21))
+    errors = validate(draft(tags=many_tags, sources=many_sources)).errors
+    assert errors["tags"] == "At most 15 tags." and errors["sources"] == "At most 20 sources."
+    errors = validate(draft(tags="", sources="")).errors
+    assert errors["tags"].startswith("Give at least one tag")
+    assert errors["sources"].startswith("Give at least one source URL")
+    errors = validate(draft(tags="Bad Tag!, ok", sources="https://ok.example\nftp://nope")).errors
+    assert errors["tags"].endswith(": tag!") and errors["sources"] == "Not an http(s) URL: ftp://nope"

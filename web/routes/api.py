@@ -12,16 +12,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.views import entry_to_dict
+from synapse_ai.kb.why import Why
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.moderate import store_submission
 from synapse_ai.web.security import CLIENT_COOKIE
 from synapse_ai.web.routes.entries import find_entry
 from synapse_ai.web.routes.search import MAX_QUERY_CHARS
-from synapse_ai.web.submissions import Draft, validate
+from synapse_ai.web.submissions import Draft, api_fields, option_fields, validate
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -35,14 +37,6 @@ def _err(description: str) -> dict:
     return {**ERRORS, "description": description}
 
 
-class Why(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    pattern: str | None = Field(None, description="The entry pattern that matched the query, if any.")
-    section: str | None = Field(None, description="The section the match points to.")
-    snippet: str = Field("", description="Text around the match; matched terms wrapped in **…**.")
-    signals: dict = Field(default_factory=dict, description="Ranks and scores of each retriever.")
-
-
 class SearchResult(BaseModel):
     slug: str
     title: str
@@ -50,7 +44,7 @@ class SearchResult(BaseModel):
     quick_fix: str = Field(description="The fix in one breath; empty for entries written before the field.")
     category: str
     score: float
-    why: Why
+    why: Why = Field(description="Why it was found (`synapse_ai.kb.why.Why.to_dict()`).")
 
 
 class SearchOut(BaseModel):
@@ -76,13 +70,10 @@ class EntryList(BaseModel):
     entries: list[EntrySummary]
 
 
-class FixOptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: str = ""
-    body: str = Field("", description="Markdown: prose and fenced code.")
+FixOptionIn = create_model("FixOptionIn", __config__=ConfigDict(extra="forbid"), **option_fields())
 
 
-class SubmissionIn(BaseModel):
+class _SubmissionBody(BaseModel):
     """A new solution.  Fields mirror the entry format (see entries/README.md)."""
 
     model_config = ConfigDict(
@@ -106,20 +97,16 @@ class SubmissionIn(BaseModel):
             ]
         },
     )
-    title: str = ""
-    summary: str = ""
-    quick_fix: str = Field("", description="The fix in one breath, at most 60 words: what to change.")
-    category: str = ""
-    tags: list[str] = []
-    patterns: list[str] = Field([], description="Python regular expressions, matched case-insensitively under RE2 (linear time): no look-around, backreferences or counts over 1000.")
-    symptom: str = ""
-    root_cause: str = ""
-    fix_options: list[FixOptionIn] = []
-    environment: list[str] = []
-    sources: list[str] = Field([], description="http(s) URLs backing the fix.")
-    savings: str = ""
-    contact: str = Field("", description="Optional; shown to the moderator only.")
-    website: str = Field("", description="Leave empty.")
+
+
+# The fields come from ``synapse_ai.web.submissions.Draft``, where the form's are declared too.
+SubmissionIn = create_model(
+    "SubmissionIn",
+    __base__=_SubmissionBody,
+    __doc__=_SubmissionBody.__doc__,
+    **api_fields(FixOptionIn),
+    website=(str, Field("", description="Leave empty.")),
+)
 
 
 class SubmissionOut(BaseModel):
@@ -144,7 +131,7 @@ class StarOut(BaseModel):
 def api_search(
     kb: KB,
     q: Annotated[str, Query(description="A question, a symptom or an error message.")] = "",
-    limit: Annotated[int, Query(ge=1, le=50, description="Number of results.")] = 5,
+    limit: Annotated[int, Query(ge=1, le=MAX_RESULTS, description="Number of results.")] = 5,
 ) -> JSONResponse:
     if not q.strip():
         raise SiteError(400, "empty query", {"hint": "pass q, e.g. /api/search?q=429+rate_limit_error"})

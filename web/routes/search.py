@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.signature import MAX_SCAN
 from synapse_ai.web.deps import KB, Site
 from synapse_ai.web.templating import render
@@ -22,26 +23,13 @@ router = APIRouter(include_in_schema=False)
 MAX_QUERY_CHARS = MAX_SCAN  # the page searches at most this much of a pasted log, and says when it cut
 
 
-def explain(why: dict) -> list[tuple[str, str]]:
-    """Human labels for a result's ``why``: (kind, text) pairs, strongest evidence first."""
-    signals = why.get("signals") or {}
-    reasons: list[tuple[str, str]] = []
-    if why.get("pattern"):
-        reasons.append(("pattern", f"Error pattern matched: {why.get('pattern_text') or why['pattern']}"))
-    if signals.get("bm25") is not None:
-        reasons.append(("keywords", f"Keywords (rank {signals.get('bm25_rank')})"))
-    if signals.get("cosine") is not None:
-        reasons.append(("meaning", f"Meaning (similarity {signals['cosine']:.2f})"))
-    return reasons
-
-
 @router.get("/search", response_class=HTMLResponse, name="search")
 def search_page(
     request: Request,
     kb: KB,
     site: Site,
     q: Annotated[str, Query(description="Question, symptom or error text")] = "",
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 10,
 ):
     query = q.strip()
     notice = None
@@ -55,6 +43,6 @@ def search_page(
         context.update(
             searched=True,
             matched=response.matched,
-            results=[(r, explain(r.why), stars.get(r.slug, 0)) for r in response.results],
+            results=[(r, r.why.reasons(), stars.get(r.slug, 0)) for r in response.results],
         )
     return render(request, "search.html", context)

@@ -13,47 +13,32 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
 from synapse_ai.web.deps import KB, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.entryview import entry_view
 from synapse_ai.web.errors import SiteError, http_error
 from synapse_ai.web.moderate import duplicates, store_submission, submission_entry
 from synapse_ai.web.security import ExpiredForm, RateLimiter
-from synapse_ai.web.submissions import FORM_OPTION_SLOTS, LIMITS, MAX_OPTIONS, Draft, validate
+from synapse_ai.web.submissions import FORM_OPTION_SLOTS, LIMITS, MAX_OPTIONS, Draft, form_fields, validate
 from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-class SubmitForm(BaseModel):
+class _FormExtras(BaseModel):
     """The form's fields as posted.  Everything is a string here; ``synapse_ai.web.submissions`` validates."""
 
     model_config = ConfigDict(extra="ignore")
-    title: str = ""
-    summary: str = ""
-    quick_fix: str = ""
-    category: str = ""
-    tags: str = ""
-    patterns: str = ""
-    symptom: str = ""
-    root_cause: str = ""
-    option_title: list[str] = []
-    option_body: list[str] = []
-    environment: str = ""
-    sources: str = ""
-    savings: str = ""
-    contact: str = ""
     website: str = ""  # honeypot: hidden from people, filled by bots
     action: str = "preview"
 
     def draft(self) -> Draft:
-        return Draft(
-            title=self.title, summary=self.summary, quick_fix=self.quick_fix, category=self.category, tags=self.tags, patterns=self.patterns,
-            symptom=self.symptom, root_cause=self.root_cause, option_titles=self.option_title[:MAX_OPTIONS * 2],
-            option_bodies=self.option_body[:MAX_OPTIONS * 2], environment=self.environment, sources=self.sources,
-            savings=self.savings, contact=self.contact,
-        )
+        return Draft.from_form(self)
+
+
+# The submission's own fields come from ``Draft``, where they are declared once.
+SubmitForm = create_model("SubmitForm", __base__=_FormExtras, **form_fields())
 
 
 PREVIEWS_PER_SEND = 10  # previews allowed per send in the same window

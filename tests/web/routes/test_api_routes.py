@@ -193,3 +193,18 @@ def test_star_rate_limit_per_address_across_client_cookies(make_app):
             c.get("/")
             codes.append(c.post("/api/entries/rate-limit-429/star", headers={"content-type": "application/json"}).status_code)
     assert codes == [200, 200, 429]
+
+
+def test_search_answer_is_what_the_schema_describes(client):
+    from synapse_ai.web.routes.api import SearchOut
+
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    why = schemas["Why"]["properties"]
+    assert {"pattern", "pattern_text", "evidence", "section", "snippet", "signals", "decision"} == set(why)
+    assert all(prop.get("description") for prop in why.values())
+    signals = {"pattern_rank", "generic_rank", "bm25", "bm25_rank", "cosine", "dense_rank"}
+    assert set(schemas["Signals"]["properties"]) == signals
+    for q in ("anthropic.RateLimitError: Error code: 429", "tool calls run one after another"):
+        body = client.get("/api/search", params={"q": q, "limit": 5}).json()
+        parsed = SearchOut.model_validate(body)  # the typed model reads the real answer back
+        assert [r.why.to_dict() for r in parsed.results] == [r["why"] for r in body["results"]]
