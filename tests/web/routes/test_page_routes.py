@@ -82,3 +82,13 @@ def test_openapi_documents_only_the_api(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert all(p.startswith("/api/") for p in paths)
     assert {"/api/search", "/api/entries", "/api/entries/{slug}", "/api/submissions", "/api/entries/{slug}/star"} <= set(paths)
+
+
+def test_heading_levels_do_not_skip(client):
+    """Screen-reader users navigate by headings: h1 then h3 (review L13) hides the structure."""
+    import re
+
+    for path in ("/entries", "/categories/api-errors", "/submit", "/"):
+        levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", client.get(path).text)]
+        assert levels[0] == 1, path
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), (path, levels)
