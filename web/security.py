@@ -22,6 +22,7 @@ Why these choices:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -71,6 +72,20 @@ class Signer:
 
     def check_csrf(self, client_id: str, token: str) -> bool:
         return bool(client_id) and self.verify("csrf", client_id, token)
+
+    # -- honeypot references --------------------------------------------------------------------
+    def _honeypot_mac(self, nonce: str) -> str:
+        return base64.urlsafe_b64encode(hmac.new(self._key, f"honeypot\0{nonce}".encode(), hashlib.sha256).digest()).decode()[:10]
+
+    def honeypot_ref(self) -> str:
+        """A submission reference for a filled honeypot: shaped like a real one (22 URL-safe
+        characters) and recognisable by its signature, so its status page can answer like a real
+        pending one although nothing was stored."""
+        nonce = secrets.token_urlsafe(9)
+        return nonce + self._honeypot_mac(nonce)
+
+    def is_honeypot_ref(self, ref: str) -> bool:
+        return len(ref) == 22 and hmac.compare_digest(ref[12:].encode(), self._honeypot_mac(ref[:12]).encode())
 
     # -- admin session ------------------------------------------------------------------------
     @staticmethod

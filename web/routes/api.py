@@ -7,7 +7,6 @@ Submissions go through the same validation, flagging, honeypot and rate limit as
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -201,7 +200,7 @@ def api_submit(request: Request, body: SubmissionIn, kb: KB, site: Site, ip: Cli
         raise SiteError(429, f"too many submissions; try again in {wait} seconds", {"retry_after": wait}, headers={"Retry-After": str(wait)})
     draft = Draft.from_api(body.model_dump())
     if body.website.strip():
-        fake = secrets.token_urlsafe(16)  # looks like a real reference; nothing is stored
+        fake = request.app.state.signer.honeypot_ref()  # its status page answers "pending"; nothing is stored
         return {"ref": fake, "status": "pending", "status_url": str(request.url_for("submission_status", ref=fake))}
     validation = validate(draft)
     if validation.too_large:
