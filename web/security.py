@@ -371,7 +371,12 @@ class PublicUrlMiddleware:
             headers = [(k, v) for k, v in scope.get("headers", []) if k != b"host"] + [(b"host", self.host)]
             scope = {**scope, "scheme": self.scheme, "headers": headers}
             if self.root_path and not scope.get("root_path"):
+                # ASGI paths include the root path; a proxy that strips the prefix sends them without.
                 scope["root_path"] = self.root_path
+                if not (scope["path"] + "/").startswith(self.root_path + "/"):
+                    scope["path"] = self.root_path + scope["path"]
+                    if scope.get("raw_path") is not None:
+                        scope["raw_path"] = self.root_path.encode() + scope["raw_path"]
         await self.app(scope, receive, send)
 
 

@@ -159,6 +159,8 @@ def test_forged_host_header_never_reaches_links(make_app):
             page = c.get(path, headers={"Host": "evil.example"}).text
             assert "evil.example" not in page, path
         assert 'href="https://kb.example.org/entries"' in c.get("/").text
+        entry = c.get("/entries/rate-limit-429?utm=x", headers={"Host": "evil.example"}).text
+        assert '<link rel="canonical" href="https://kb.example.org/entries/rate-limit-429">' in entry
         r = c.post("/api/submissions", json=valid_api_payload(), headers={"Host": "evil.example"})
         assert r.status_code == 201 and r.json()["status_url"].startswith("https://kb.example.org/submissions/")
 
@@ -167,8 +169,10 @@ def test_public_url_with_a_path_prefix_and_bad_values(make_app):
     app = make_app(public_url="https://example.org/kb/")
     with TestClient(app) as c:
         assert 'href="https://example.org/kb/entries"' in c.get("/").text
-        assert c.get("/kb/entries/rate-limit-429").status_code == 200  # a proxy that keeps the prefix
-        assert c.get("/entries/rate-limit-429").status_code == 200  # and one that strips it
+        for path in ("/kb/entries/rate-limit-429", "/entries/rate-limit-429"):  # a proxy that keeps the prefix, one that strips it
+            page = c.get(path)
+            assert page.status_code == 200
+            assert '<link rel="canonical" href="https://example.org/kb/entries/rate-limit-429">' in page.text
     for bad in ("kb.example.org", "ftp://kb.example.org", "https://kb.example.org/?x=1"):
         try:
             make_app(public_url=bad)
