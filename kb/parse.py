@@ -308,7 +308,8 @@ def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problem
                 continue
             linear = linear_rule_message(pattern)  # patterns are matched under RE2 (kb.linear_regex)
             if linear:
-                problems.append(Problem(lines.get(f"{name}[{i}]", lines.get(name, 1)), f"regex in {name}: {pattern[:200]!r} is {linear}"))
+                line = lines.get(f"{name}[{i}]", lines.get(name, 1))
+                problems.append(Problem(line, f"regex in {name}: {pattern[:200]!r} is {linear}"))
     from synapse_ai.kb.freshness import tag_problem
 
     for i, tag in enumerate(clean.get("tags", [])):

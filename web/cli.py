@@ -129,7 +129,8 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
     if not os.environ.get(PUBLIC_URL_ENV):
         os.environ[PUBLIC_URL_ENV] = listen_url(host, port)
         if host in ("0.0.0.0", "::"):
-            click.echo(f"synapse: links point to {os.environ[PUBLIC_URL_ENV]}/ (set {PUBLIC_URL_ENV} to the site's public address)", err=True)
+            where = os.environ[PUBLIC_URL_ENV]
+            click.echo(f"synapse: links point to {where}/ (set {PUBLIC_URL_ENV} to the public address)", err=True)
     click.echo(f"synapse: serving on http://{host}:{port}/ (loading the knowledge base…)", err=True)
     os.environ[HEADER_TIMEOUT_ENV] = str(header_timeout)
     options = dict(

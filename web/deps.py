@@ -14,7 +14,9 @@ from fastapi import Depends, Request
 
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.errors import SiteError, is_api
-from synapse_ai.web.security import ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, ExpiredForm, RateLimiter, Signer, check_admin_token
+from synapse_ai.web.security import (
+    ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, ExpiredForm, RateLimiter, Signer, check_admin_token,
+)
 from synapse_ai.web.settings import Settings
 from synapse_ai.web.sitestore import SiteStore
 

@@ -36,7 +36,10 @@ ERROR_SCHEMA = {
 BODY_ERRORS = {
     "400": "The body is not UTF-8 JSON.",
     "413": "The body is larger than the site accepts (`SYNAPSE_MAX_BODY`, 256 KiB by default).",
-    "422": "A field does not have the type the schema says (detail: a list of `{loc, msg, type}`), or holds text that is not valid Unicode such as a lone surrogate (detail: `{fields}`).",
+    "422": (
+        "A field does not have the type the schema says (detail: a list of `{loc, msg, type}`), or holds text "
+        "that is not valid Unicode such as a lone surrogate (detail: `{fields}`)."
+    ),
 }
 PARAMETER_ERROR = "A parameter is out of range or of the wrong type (detail: a list of `{loc, msg, type}`)."
 

@@ -75,7 +75,8 @@ class Signer:
 
     # -- honeypot references --------------------------------------------------------------------
     def _honeypot_mac(self, nonce: str) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self._key, f"honeypot\0{nonce}".encode(), hashlib.sha256).digest()).decode()[:10]
+        mac = hmac.new(self._key, f"honeypot\0{nonce}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode()[:10]
 
     def honeypot_ref(self) -> str:
         """A submission reference for a filled honeypot: shaped like a real one (22 URL-safe

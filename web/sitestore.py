@@ -214,7 +214,8 @@ class SiteStore:
         """Seconds until ``key`` may do ``action`` again, without counting anything (0.0: now)."""
         now = time.time() if now is None else now
         rows = self._read(
-            "select count(*), min(at) from rate_events where action = ? and key = ? and at > ?", [action, key, now - window]
+            "select count(*), min(at) from rate_events where action = ? and key = ? and at > ?",
+            [action, key, now - window],
         )
         count, oldest = rows[0][0], rows[0][1]
         return 0.0 if count < limit else max(0.001, oldest + window - now)

@@ -82,10 +82,11 @@ def test_twenty_simultaneous_submissions_to_a_real_server_get_five_slots(tmp_pat
 # ------------------------------------------------------------------ L8: X-Forwarded-For only from trusted proxies
 def _submissions_accepted(app, peer: str, forwarded: list[str]) -> list[int]:
     with TestClient(app, client=(peer, 40000)) as c:
-        return [
-            c.post("/api/submissions", json=valid_api_payload(title=f"Frobnicator stalls {i}"), headers={"X-Forwarded-For": xff}).status_code
-            for i, xff in enumerate(forwarded)
-        ]
+        codes = []
+        for i, xff in enumerate(forwarded):
+            body = valid_api_payload(title=f"Frobnicator stalls {i}")
+            codes.append(c.post("/api/submissions", json=body, headers={"X-Forwarded-For": xff}).status_code)
+        return codes
 
 
 def test_forwarded_for_is_ignored_from_an_untrusted_peer(make_app):
@@ -104,7 +105,8 @@ def test_forwarded_for_names_the_client_behind_a_trusted_proxy(make_app):
 
 
 def test_trusted_proxy_setting_is_parsed_strictly():
-    assert [str(n) for n in parse_networks("10.0.0.0/8; ::1, 192.168.1.7")] == ["10.0.0.0/8", "::1/128", "192.168.1.7/32"]
+    networks = parse_networks("10.0.0.0/8; ::1, 192.168.1.7")
+    assert [str(n) for n in networks] == ["10.0.0.0/8", "::1/128", "192.168.1.7/32"]
     try:
         parse_networks("10.0.0.0/8, proxy.local")
     except ValueError as exc:
@@ -147,7 +149,8 @@ def test_lone_surrogate_in_a_star_body_or_a_form_is_not_a_500(client, csrf):
     assert r.status_code == 422 and "note" in r.json()["detail"]["fields"]
     token = csrf(client)
     # A browser cannot send a surrogate in a form (bytes that would encode one decode to U+FFFD).
-    r = client.post("/submit", content=f"csrf_token={token}&title=%ED%A0%80&action=preview", headers={"content-type": "application/x-www-form-urlencoded"})
+    body = f"csrf_token={token}&title=%ED%A0%80&action=preview"
+    r = client.post("/submit", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200
 
 
@@ -169,7 +172,8 @@ def test_public_url_with_a_path_prefix_and_bad_values(make_app):
     app = make_app(public_url="https://example.org/kb/")
     with TestClient(app) as c:
         assert 'href="https://example.org/kb/entries"' in c.get("/").text
-        for path in ("/kb/entries/rate-limit-429", "/entries/rate-limit-429"):  # a proxy that keeps the prefix, one that strips it
+        # A proxy that keeps the prefix, and one that strips it.
+        for path in ("/kb/entries/rate-limit-429", "/entries/rate-limit-429"):
             page = c.get(path)
             assert page.status_code == 200
             assert '<link rel="canonical" href="https://example.org/kb/entries/rate-limit-429">' in page.text
@@ -199,9 +203,9 @@ def test_admin_cookie_replayed_after_sign_out_is_refused(client):
 
 # ------------------------------------------------------------------ L12: HEAD on every page
 def test_head_works_on_every_page(client):
-    for path in ("/", "/entries", "/entries/rate-limit-429", "/entries/rate-limit-429.md", "/categories", "/categories/api-errors",
-                 "/tags", "/search?q=429", "/submit", "/docs", "/admin", "/api/search?q=429", "/api/entries", "/openapi.json",
-                 "/static/site.css"):
+    for path in ("/", "/entries", "/entries/rate-limit-429", "/entries/rate-limit-429.md", "/categories",
+                 "/categories/api-errors", "/tags", "/search?q=429", "/submit", "/docs", "/admin", "/api/search?q=429",
+                 "/api/entries", "/openapi.json", "/static/site.css"):
         got, head = client.get(path), client.head(path)
         assert head.status_code == 200 == got.status_code, path
         assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
@@ -215,7 +219,10 @@ def test_a_form_sent_after_a_restart_comes_back_with_its_values(make_app, form, 
         cookie = before.cookies.get("synapse_cid")
     # A new process without SYNAPSE_SECRET_KEY: a new random key, so the old token no longer verifies.
     with TestClient(make_app(), cookies={"synapse_cid": cookie}) as after:
-        typed = form(title="Frobnicator stalls after a restart", symptom="It stalls <b>here</b>.", option_title=["Keep me", "", ""])
+        typed = form(
+            title="Frobnicator stalls after a restart", symptom="It stalls <b>here</b>.",
+            option_title=["Keep me", "", ""],
+        )
         r = after.post("/submit", data={**typed, "csrf_token": old_token}, follow_redirects=False)
         assert r.status_code == 403
         page = dom(r.text)
@@ -243,7 +250,8 @@ def test_a_pattern_re2_refuses_is_a_422_naming_it(client, csrf, form):
 
 def test_a_backtracking_pattern_submitted_and_approved_cannot_stall_search(admin_client):
     evil = "(a+)+$"  # 24 characters of input took 2.8 s under the old matcher
-    r = admin_client.post("/api/submissions", json=valid_api_payload(patterns=[evil, r"frobnicator timed out after \d+ seconds"]))
+    body = valid_api_payload(patterns=[evil, r"frobnicator timed out after \d+ seconds"])
+    r = admin_client.post("/api/submissions", json=body)
     assert r.status_code == 201
     assert admin_client.post(f"/admin/submissions/{r.json()['ref']}/approve").status_code in (200, 303)
     slug = "frobnicator-times-out-after-30-seconds"
@@ -264,7 +272,8 @@ def test_docs_and_openapi_describe_the_error_bodies_really_sent(client, dom):
         for op in methods.values():
             for code, response in op["responses"].items():
                 if code[0] in "45":
-                    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (path, code)
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, (path, code)
     # What the documented shapes promise is what comes back.
     r = client.post("/api/submissions", content=b'{"title": "\xff"}', headers=JSON)
     assert r.status_code == 400 and set(r.json()) == {"error", "detail"}

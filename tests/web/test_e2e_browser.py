@@ -203,14 +203,16 @@ def test_search_box_on_every_page_at_every_width(server, browser):
     pages = ("/", "/search?q=429", "/entries", "/entries/sequential-tool-calls", "/categories", "/categories/api-errors",
              "/tags", "/submit", "/docs", "/admin", "/no-such-page")
     for width, height in ((390, 844), (800, 1000), (1280, 900)):
-        view = browser.new_page(viewport={"width": width, "height": height}, is_mobile=width < 1000, has_touch=width < 1000)
+        phone = width < 1000
+        view = browser.new_page(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
         for path in pages:
             view.goto(server + path)
             boxes = view.locator("form[role=search] input[name=q]")
             visible = [i for i in range(boxes.count()) if boxes.nth(i).is_visible()]
             assert visible, f"no visible search box on {path} at {width}px"
             box = boxes.nth(visible[0]).bounding_box()
-            assert box["width"] >= min(200, width * 0.5) and box["x"] >= 0 and box["x"] + box["width"] <= width, (path, width, box)
+            assert box["width"] >= min(200, width * 0.5), (path, width, box)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, (path, width, box)
             overflow = view.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
         if width == 390:

@@ -218,7 +218,8 @@ def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool, identifie
         # let anyone add a star per request.  The cookie is set on this very response.
         raise SiteError(
             428,
-            f"star not counted: the request had no {CLIENT_COOKIE} cookie; this response sets one, send the request again with it",
+            f"star not counted: the request had no {CLIENT_COOKIE} cookie; "
+            "this response sets one, send the request again with it",
             {"retry_with_cookie": CLIENT_COOKIE},
         )
     if on:
@@ -240,8 +241,8 @@ def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool, identifie
     dependencies=[CsrfProtected],
     responses={
         404: _err("No such entry."),
-        403: _err("A `X-CSRF-Token` header that does not match this client's cookie, or a body that is not JSON and has no token."),
-        428: _err(f"Not counted: the request had no `{CLIENT_COOKIE}` cookie. The response sets it; send the same request again with it."),
+        403: _err("An `X-CSRF-Token` not matching this client's cookie, or a body that is not JSON and has no token."),
+        428: _err(f"Not counted: no `{CLIENT_COOKIE}` cookie. The response sets it; send the request again with it."),
         429: _err("Too many new stars from this address; see Retry-After."),
     },
 )

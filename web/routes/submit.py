@@ -134,14 +134,20 @@ async def expired_form(request: Request, exc: ExpiredForm):
     if request.url.path != "/submit" or exc.form is None:
         return await http_error(request, exc)
     typed = {k: [v for v in exc.form.getlist(k) if isinstance(v, str)] for k in SubmitForm.model_fields if k in exc.form}
-    draft = SubmitForm.model_validate({k: v if k.startswith("option_") else "".join(v[:1]) for k, v in typed.items()}).draft()
-    note = "This form had expired (the site restarted or the page was open for a long time), so nothing was sent. Your text is below: check it and send again."
+    values = {k: v if k.startswith("option_") else "".join(v[:1]) for k, v in typed.items()}
+    draft = SubmitForm.model_validate(values).draft()
+    note = (
+        "This form had expired (the site restarted or the page was open for a long time), so nothing was sent. "
+        "Your text is below: check it and send again."
+    )
     return _form_page(request, draft, status_code=403, banner=note)
 
 
 def honeypot_submission(ref: str) -> Submission:
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return Submission(ref=ref, status="pending", created_at=now, updated_at=now, title="Your submission", data={}, markdown="")
+    return Submission(
+        ref=ref, status="pending", created_at=now, updated_at=now, title="Your submission", data={}, markdown=""
+    )
 
 
 @router.get("/submissions/{ref}", response_class=HTMLResponse, name="submission_status")
