@@ -2,7 +2,14 @@
 
 Agents call ``synapse search --json`` / ``synapse match`` as a fresh process on every error, so this
 module imports only click at start-up; rich, numpy and the model load when a command needs them.
-Subcommands that live in ``web`` and ``skill`` are imported only when invoked.
+
+Commands defined outside ``kb`` (the web site's ``serve``, the skill's ``hook``, ``mcp``, ...) are not
+named here: their packages register them as *lazy* commands (a ``module:attr`` target and a short help,
+imported only when the command runs).  The ``synapse`` program (``synapse_ai.cli``) registers them
+directly; this group on its own (``python -m synapse_ai.kb``) finds the same registrations through the
+``synapse_ai.commands`` entry points of the installed package (or, with none installed, by importing
+that program module), only when a command name is not known yet or the command list is shown
+(docs/architecture.md says why).
 """
 
 from __future__ import annotations
@@ -20,56 +27,97 @@ from pathlib import Path
 
 import click
 
+from synapse_ai.kb.errors import SynapseError, UserError
 from synapse_ai.kb.limits import MAX_RESULTS
+from synapse_ai.kb.options import CommandFailed, db_option
 
-LAZY_COMMANDS = {
-    "serve": ("synapse_ai.web.cli", "serve_command", "Run the web site (FastAPI)."),
-    "diagnose": ("synapse_ai.skill.diagnose", "diagnose_command", "Find tool calls that could have run in parallel in an agent transcript."),
-    "skill": ("synapse_ai.skill.install", "skill_group", "Install the SynapseAI Agent Skill into an agent."),
-    "hook": ("synapse_ai.skill.hook", "hook_command", "Claude Code PostToolUseFailure hook: read hook JSON on stdin, print context."),
-    "mcp": ("synapse_ai.skill.mcp_server", "mcp_command", "Serve the knowledge base as MCP tools over stdio."),
-}
+__all__ = ["COMMANDS_ENTRY_POINTS", "LazyGroup", "UserError", "db_option", "main", "open_kb"]
 
-
-class UserError(click.ClickException):
-    """A mistake in how the command was used: one clear line, exit 1, no traceback."""
-
-    def show(self, file=None):
-        click.echo(f"synapse: {self.message}", err=True)
+COMMANDS_ENTRY_POINTS = "synapse_ai.commands"  # entry points: callables ``register(group)``
+PROGRAM_MODULE = "synapse_ai.cli"  # the ``synapse`` program, which composes every package's commands
 
 
 class LazyGroup(click.Group):
+    """A click group whose commands may live in other packages and are imported only when invoked.
+
+    A ``SynapseError`` escaping any command becomes one ``synapse: ...`` line and exit 1."""
+
+    def __init__(self, *args, entry_point_group: str | None = None, composer: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, tuple[str, str]] = {}  # name -> ("module:attr", short help)
+        self.entry_point_group = entry_point_group
+        self.composer = composer
+        self.registrations_complete = entry_point_group is None and composer is None
+
+    def add_lazy_command(self, name: str, target: str, short_help: str) -> None:
+        """Register ``name`` to run the click command at ``target`` (``"package.module:attribute"``),
+        imported only when invoked; ``short_help`` is shown in ``--help`` without importing it."""
+        self.lazy_commands[name] = (target, short_help)
+
+    def load_registrations(self) -> None:
+        """Once: call every ``register(group)`` of the entry point group; when the installed metadata
+        declares none (a source checkout that was never installed, or an install made before the
+        entry points existed), import the ``composer`` module, which registers the commands itself.
+
+        Only when a command name is unknown or the command list is shown: importing
+        ``importlib.metadata`` costs tens of milliseconds.  A registration that fails is reported on
+        stderr and skipped, so the other commands still work."""
+        if self.registrations_complete:
+            return
+        self.registrations_complete = True
+        found = []
+        if self.entry_point_group:
+            from importlib.metadata import entry_points
+
+            found = list(entry_points(group=self.entry_point_group))
+        for entry_point in found:
+            try:
+                entry_point.load()(self)
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the other commands
+                click.echo(f"synapse: cannot load commands from {entry_point.value} ({exc})", err=True)
+        if not found and self.composer:
+            try:
+                importlib.import_module(self.composer)
+            except ImportError as exc:
+                click.echo(f"synapse: cannot load the other commands from {self.composer} ({exc})", err=True)
+
     def list_commands(self, ctx):
-        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+        """Every command name, lazy ones included (reading the registrations first if needed)."""
+        self.load_registrations()
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
 
     def get_command(self, ctx, name):
+        """The command ``name`` (a lazy one is imported now), or None; raises CommandFailed if it cannot be."""
         command = super().get_command(ctx, name)
-        if command is not None or name not in LAZY_COMMANDS:
+        if command is not None:
             return command
-        module, attr, _ = LAZY_COMMANDS[name]
+        if name not in self.lazy_commands:
+            self.load_registrations()
+            if name not in self.lazy_commands:
+                return None
+        module, _, attr = self.lazy_commands[name][0].partition(":")
         try:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
-            raise UserError(f"'{name}' is not available in this installation ({exc})") from None
+            raise CommandFailed(f"'{name}' is not available in this installation ({exc})") from None
 
     def format_commands(self, ctx, formatter):
+        """The ``Commands`` section of ``--help``: lazy commands show their short help, unimported."""
         rows = []
         for name in self.list_commands(ctx):
-            if name in LAZY_COMMANDS and name not in self.commands:
-                rows.append((name, LAZY_COMMANDS[name][2]))
+            if name in self.lazy_commands and name not in self.commands:
+                rows.append((name, self.lazy_commands[name][1]))
             else:
                 rows.append((name, self.commands[name].get_short_help_str(80)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-
-def db_option(f):
-    return click.option(
-        "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="SYNAPSE_DB",
-        help="SQLite database file (default: $SYNAPSE_DB or the per-user data directory).",
-    )(f)
+    def invoke(self, ctx):
+        """Run the command; a ``SynapseError`` it raises becomes ``CommandFailed`` (one line, exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except SynapseError as exc:
+            raise CommandFailed(exc) from None
 
 
 def _progress():
@@ -103,6 +151,7 @@ def _progress():
 
 
 def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
+    """The knowledge base for a command, indexed if needed; raises UserError when the database or model is unusable."""
     from synapse_ai.kb.embed import ModelUnavailable
     from synapse_ai.kb.service import KnowledgeBase
     from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable
@@ -127,7 +176,12 @@ def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
     return kb
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    entry_point_group=COMMANDS_ENTRY_POINTS,
+    composer=PROGRAM_MODULE,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="synapse-ai", prog_name="synapse")
 def main():
     """SynapseAI: solutions for errors and slowdowns in AI agents.
@@ -263,11 +317,7 @@ def show(slug, section, as_json, raw, db):
     slug = clean_argument(slug, "slug")
     section = clean_argument(section, "section name")
     kb = open_kb(db)
-    entry = kb.get(slug)
-    if entry is None:
-        near = kb.nearest_slugs(slug)
-        hint = f"; did you mean: {', '.join(near)}" if near else ""
-        raise UserError(f"no entry '{slug}'{hint}")
+    entry = kb.require(slug)  # EntryNotFound: "no entry 'x'; did you mean: ..." on stderr, exit 1
     if section is not None and entry.section(section) is None:
         names = ", ".join(s.name for s in entry.sections)
         raise UserError(f"entry '{slug}' has no section '{section}' (sections: {names})")

@@ -257,12 +257,15 @@ class DoctorReport:
 
     @property
     def healthy(self) -> bool:
+        """True when the integrity check and the full-text index pass and nothing was left unrepaired."""
         return self.integrity in ("ok", "ok (rebuilt)") and self.fts in ("ok", "rebuilt") and not self.unrepairable
 
     def to_dict(self) -> dict:
+        """The report as JSON-ready data, with ``healthy``."""
         return asdict(self) | {"healthy": self.healthy}
 
     def lines(self) -> list[str]:
+        """The report as lines for the terminal, ending with whether problems remain."""
         out = [f"database: {self.database}", f"integrity check: {self.integrity}", f"full-text index: {self.fts}", f"entries: {self.entries}"]
         out += [f"repaired {r['slug']}: {r['problem']} (re-written from {r['source']})" for r in self.repaired]
         out += [f"not repaired {r['slug']}: {r['problem']}" for r in self.unrepairable]
@@ -326,6 +329,7 @@ def _entry_problem(store: Store, row: dict, entry) -> str | None:
 
 
 def check_entries(store: Store, report: DoctorReport, repair: bool) -> None:
+    """Compare indexed entries with their files, re-writing damaged ones with ``repair``; raises sqlite3.Error."""
     from synapse_ai.kb.indexer import content_hash
     from synapse_ai.kb.parse import EntryError, render_entry
 
@@ -355,6 +359,7 @@ def check_entries(store: Store, report: DoctorReport, repair: bool) -> None:
 
 
 def check_fts(store: Store, report: DoctorReport, repair: bool) -> None:
+    """Run FTS5's integrity check; with ``repair`` rebuild the index (raises sqlite3.Error if that fails)."""
     try:
         with store.transaction():
             store.conn.execute("insert into entries_fts(entries_fts, rank) values('integrity-check', 1)")

@@ -24,11 +24,8 @@ import struct
 from pathlib import Path
 from typing import Protocol, Sequence
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-class ModelUnavailable(RuntimeError):
-    """The configured embedding model cannot be loaded (nothing is ever downloaded)."""
+from synapse_ai.kb.config import DEFAULT_MODEL, Config
+from synapse_ai.kb.errors import ModelUnavailable
 
 
 class Embedder(Protocol):
@@ -50,12 +47,13 @@ def vector_to_blob(vector: Sequence[float]) -> bytes:
 
 
 def blob_to_vector(blob: bytes) -> list[float]:
+    """Decode a BLOB written by ``vector_to_blob``."""
     return list(struct.unpack("<" + "f" * (len(blob) // 4), blob))
 
 
 def configured_model() -> str:
     """The model name or path from ``SYNAPSE_MODEL``, defaulting to all-MiniLM-L6-v2."""
-    return os.environ.get("SYNAPSE_MODEL") or DEFAULT_MODEL
+    return Config.from_env().model
 
 
 def resolve_model_path(model: str) -> str:
@@ -84,6 +82,7 @@ class SentenceTransformerEmbedder(Embedder):
 
     @property
     def model(self):
+        """The sentence-transformers model, loaded offline on first use; raises ModelUnavailable."""
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -103,6 +102,7 @@ class SentenceTransformerEmbedder(Embedder):
         return self._model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """L2-normalised float32 vectors, one per text; raises ModelUnavailable on first use."""
         vectors = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
@@ -113,6 +113,7 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 def model_cache_key(model: str) -> str:
+    """A short stable name for a model id: its folder in the model cache."""
     return hashlib.sha256(model.encode()).hexdigest()[:16]
 
 
@@ -363,6 +364,7 @@ class NumpyBertEmbedder(Embedder):
         return self.tokenizer.encode(text).ids
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """L2-normalised vectors, one per text, computed with numpy on one BLAS thread."""
         with single_blas_thread():
             return [self._encode_one(self.token_ids(text)).tolist() for text in texts]
 
@@ -372,6 +374,7 @@ class NumpyBertEmbedder(Embedder):
             return self._encode_one(self.token_ids(text))
 
     def embed_one(self, text: str):
+        """One query's vector as a float32 numpy array (``embed_array``)."""
         return self.embed_array(text)
 
 
@@ -386,6 +389,7 @@ class HashingEmbedder(Embedder):
     dims = 256
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Deterministic L2-normalised feature-hashing vectors of the words and word pairs."""
         import re as _re
 
         out = []

@@ -21,6 +21,7 @@ class LabelledQuery:
 
 
 def load_query_set(directory: Path) -> list[LabelledQuery]:
+    """Every labelled query in ``directory``; raises ValueError for a query that is not a string."""
     queries: list[LabelledQuery] = []
     for path in sorted((directory / "entries").glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -57,6 +58,7 @@ class Metrics:
     misses: list[tuple[str, str, list[str]]]  # (expected, query, top 3)
 
     def as_dict(self) -> dict:
+        """The metrics rounded to 4 places, without the list of misses."""
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items() if k != "misses"}
 
 

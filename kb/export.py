@@ -24,9 +24,11 @@ class ExportReport:
     failed: list[dict] = field(default_factory=list)  # {slug, problem}
 
     def to_dict(self) -> dict:
+        """The report as JSON-ready data."""
         return dataclasses.asdict(self)
 
     def summary(self) -> str:
+        """One line for the terminal: written, identical, kept and failed counts."""
         text = f"exported to {self.directory}: {len(self.written)} written, {len(self.unchanged)} already identical"
         if self.kept:
             text += f", {len(self.kept)} kept because a different file exists (use --force to overwrite)"
@@ -59,6 +61,7 @@ def entries_markdown(store: Store) -> dict[str, str]:
 
 
 def export_entries(store: Store, directory: Path, force: bool = False) -> ExportReport:
+    """Write each stored entry as DIRECTORY/<slug>.md (failures listed); raises OSError if DIRECTORY cannot be made."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     report = ExportReport(directory=str(directory))

@@ -100,6 +100,7 @@ class ErrorBlock:
     repeats: int = 1
 
     def as_dict(self) -> dict:
+        """The block as ``why`` shows it: kind, error type, message (200 characters at most), repeats."""
         return {"kind": self.kind, "error_type": self.error_type, "message": self.message[:200], "repeats": self.repeats}
 
 

@@ -36,9 +36,11 @@ class IndexReport:
 
     @property
     def total(self) -> int:
+        """Entries in the index after the run: added + updated + unchanged."""
         return self.added + self.updated + self.unchanged
 
     def summary(self) -> str:
+        """One line for the terminal, pointing at ``synapse lint`` when files were skipped."""
         text = (
             f"indexed {self.total} entries ({self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.removed} removed), embedded {self.embedded} texts in {self.seconds:.1f}s"
@@ -50,6 +52,7 @@ class IndexReport:
 
 
 def content_hash(markdown: str) -> str:
+    """SHA-256 of an entry's markdown: the same hash means nothing to re-index."""
     return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
 
 
@@ -69,10 +72,12 @@ def embedding_texts(entry: Entry) -> dict[str, str]:
 
 
 def text_hash(model: str, text: str) -> str:
+    """SHA-256 of a model id and a text: a stored embedding is reused while both are unchanged."""
     return hashlib.sha256(f"{model}\n{text}".encode("utf-8")).hexdigest()
 
 
 def entry_files(paths: Sequence[Path]) -> list[Path]:
+    """The entry markdown files under ``paths`` (``synapse_ai.kb.lint.entry_files``)."""
     from synapse_ai.kb.lint import entry_files as files
 
     return files(list(paths))
@@ -192,4 +197,5 @@ def embed_missing(store: Store, embedder_for: Callable[[int], object], progress:
 
 
 def describe_dirs(dirs: Sequence[Path]) -> str:
+    """The folders as a JSON list of absolute paths, as the database remembers them."""
     return json.dumps([str(Path(d).resolve()) for d in dirs])

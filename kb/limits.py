@@ -1,7 +1,7 @@
 """How many results a caller may ask for: one rule, one function, each surface's own maximum.
 
 The CLI, the site and the JSON API return at most ``MAX_RESULTS``; the agent tools and MCP at most
-``synapse_ai.skill.tools.MAX_LIMIT`` (a model reads every result it is given).  Kept in a module of its
+their own, smaller ``MAX_LIMIT`` (a model reads every result it is given).  Kept in a module of its
 own, importing nothing, so ``synapse_ai.kb.cli`` can name the maximum in its options without loading search.
 """
 

@@ -12,6 +12,7 @@ migrations = Migrations("synapse")
 
 @migrations()
 def m001_core(db):
+    """Create the core tables: entries (with full-text search), sections, code blocks, tags, embeddings, meta."""
     db["entries"].create(
         {
             "slug": str,
@@ -65,6 +66,7 @@ def m001_core(db):
 
 @migrations()
 def m002_submissions_and_stars(db):
+    """Create the site's submissions and stars tables."""
     # Solutions sent through the web form / API, waiting for (or after) moderation.  ``ref`` is the
     # random token the submitter gets for the status page.  ``data`` holds the fields as typed
     # (JSON), ``markdown`` the entry as it would be written, ``flags`` the moderator warnings (JSON).
@@ -93,6 +95,7 @@ def m002_submissions_and_stars(db):
 
 @migrations()
 def m003_pattern_literals(db):
+    """Store each pattern's required literal beside the patterns."""
     # Each pattern's required literal (kb.signature.required_literal), parallel to ``patterns``:
     # computing them costs ~0.1 ms per pattern, seconds per process at 10k entries, so it is done
     # once when an entry is indexed.
@@ -108,6 +111,7 @@ def m003_pattern_literals(db):
 
 @migrations()
 def m004_entry_signals(db):
+    """Add the matching and freshness columns (quick fix, verified, statuses, error types, generic patterns)."""
     # The front-matter fields added for matching and freshness: the one-breath fix, the statuses and
     # error types an entry explains, its generic patterns (with their required literals, as m003),
     # and when it was last verified (JSON).  Emptying content_hash makes the next index rewrite every
@@ -115,3 +119,41 @@ def m004_entry_signals(db):
     for column in ("quick_fix", "verified", "http_statuses", "error_types", "generic_patterns", "generic_literals"):
         db["entries"].add_column(column, str)
     db.execute("update entries set content_hash = ''")
+
+
+@migrations()
+def m005_api_keys_and_feedback(db):
+    # Site data for the feedback loop (web/keys.py, web/feedback.py), kept apart from the index
+    # tables so it moves with the rest of the site's schema.  Plain types, text ids and no
+    # autoincrement, so the same tables exist on PostgreSQL.
+    #
+    # API keys: only the sha256 of the key is stored (see web/keys.py for why not bcrypt).
+    # ``scopes`` is space-separated ("read vote"); ``revoked_at`` empty while the key works.
+    db["api_keys"].create(
+        {"id": str, "name": str, "key_hash": str, "prefix": str, "scopes": str, "created_at": str, "revoked_at": str},
+        pk="id",
+    )
+    db["api_keys"].create_index(["key_hash"], unique=True)
+    # "This fixed it": one row per (entry, voter), so repeating is idempotent and the count is of
+    # distinct voters ("key:<id>", "local:<user>").  No foreign key: re-indexing rewrites entries.
+    db["confirmations"].create({"slug": str, "voter": str, "created_at": str}, pk=("slug", "voter"))
+    # Reports that an entry is stale, incorrect, a duplicate or harmful.  One open report per
+    # (entry, voter, reason) (a repeat updates its note); a moderator resolves them.
+    db["entry_flags"].create(
+        {
+            "id": str,
+            "slug": str,
+            "voter": str,
+            "reason": str,
+            "note": str,
+            "status": str,  # open | resolved
+            "created_at": str,
+            "resolved_at": str,
+            "resolution": str,
+        },
+        pk="id",
+    )
+    db.execute(
+        "create unique index entry_flags_open_once on entry_flags (slug, voter, reason) where status = 'open'"
+    )
+    db["entry_flags"].create_index(["status", "slug"])

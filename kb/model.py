@@ -40,6 +40,7 @@ class CodeBlock:
 
     @property
     def runnable(self) -> bool:
+        """True when the fence's info string marks the block ``runnable``."""
         return "runnable" in self.attrs
 
 
@@ -59,6 +60,7 @@ class Section:
 
     @property
     def code_blocks(self) -> list[CodeBlock]:
+        """The fenced code blocks in this section."""
         return code_blocks_in(self.body, self.line)
 
 
@@ -70,6 +72,7 @@ class Verified:
     against: tuple[str, ...]
 
     def to_dict(self) -> dict:
+        """``{"date": "YYYY-MM-DD", "against": [...]}``."""
         return {"date": self.on.isoformat(), "against": list(self.against)}
 
 
@@ -95,16 +98,19 @@ class Entry:
     path: Path | None = field(default=None, compare=False)
 
     def section(self, name: str) -> Section | None:
+        """The section with this name (any case), or None."""
         wanted = name.strip().lower()
         return next((s for s in self.sections if s.name.lower() == wanted), None)
 
     @property
     def fix_options(self) -> list[FixOption]:
+        """The numbered options of the Fix section ([] when there is none)."""
         fix = self.section("Fix")
         return split_fix_options(fix.body, fix.line) if fix else []
 
     @property
     def code_blocks(self) -> list[CodeBlock]:
+        """Every fenced code block of the entry, section by section."""
         return [block for s in self.sections for block in s.code_blocks]
 
     def content(self) -> dict:
@@ -196,6 +202,7 @@ def without_code(body: str) -> str:
 
 
 def code_blocks_in(markdown: str, first_line: int = 0) -> list[CodeBlock]:
+    """The fenced code blocks of ``markdown``, with file line numbers when ``first_line`` is given."""
     lines = markdown.split("\n")
     blocks = []
     for start, end in fence_spans(lines):
@@ -239,6 +246,7 @@ def option_headings(body: str) -> list[tuple[int, int, str, str]]:
 
 
 def option_number(digits: str) -> int:
+    """An option's number; more than MAX_OPTION_DIGITS digits give OPTION_NUMBER_TOO_LONG, not a huge int."""
     return int(digits) if len(digits) <= MAX_OPTION_DIGITS else OPTION_NUMBER_TOO_LONG
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from synapse_ai.kb.errors import SynapseError
 from synapse_ai.kb.linear_regex import linear_rule_message
 from synapse_ai.kb.model import (
     CATEGORIES,
@@ -104,7 +105,9 @@ class Problem:
         return f"{where}: {message.translate(str.maketrans(_LINE_BREAKS))}"
 
 
-class EntryError(ValueError):
+class EntryError(SynapseError, ValueError):
+    """An entry's text does not follow the format; ``problems`` says where and why (still a ValueError)."""
+
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems))
@@ -518,6 +521,7 @@ def _file_kind(mode: int) -> str:
 
 
 def read_entry(path: Path | str) -> Entry:
+    """The entry in the file at ``path``; raises EntryError when it breaks the format."""
     path = Path(path)
     return parse_entry(read_entry_text(path), path)
 

@@ -1,7 +1,9 @@
 """Where things live: the shipped entries, the per-user data directory, the default database.
 
 The shipped entries travel inside the wheel as ``synapse_ai/kb/_entries`` (see ``pyproject.toml``); in a source
-checkout (editable install, tests) they are the repository's top-level ``entries/`` folder.
+checkout (editable install, tests) they are the repository's top-level ``entries/`` folder.  The
+per-user places come from ``synapse_ai.kb.config.Config`` (read from the environment at each call here;
+code that holds a ``Config`` reads its fields instead).
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-APP_NAME = "synapse"
+from synapse_ai.kb.config import Config
 
 
 def shipped_entries_dir() -> Path:
+    """The entries that ship with the package (inside the wheel, or the checkout's ``entries/``)."""
     package_dir = Path(__file__).resolve().parent
     bundled = package_dir / "_entries"
     if bundled.is_dir():
@@ -22,24 +25,17 @@ def shipped_entries_dir() -> Path:
 
 def data_dir() -> Path:
     """Per-user data directory (``SYNAPSE_HOME`` overrides; XDG on Linux, the platform's usual place elsewhere)."""
-    override = os.environ.get("SYNAPSE_HOME")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return Config.from_env().home
 
 
 def default_db_path() -> Path:
-    override = os.environ.get("SYNAPSE_DB")
-    if override:
-        return Path(override).expanduser()
-    return data_dir() / "synapse.db"
+    """The SQLite index file (``SYNAPSE_DB`` overrides; ``synapse.db`` in the data directory)."""
+    return Config.from_env().db_path
 
 
 def model_cache_dir() -> Path:
     """Where the numpy export of the embedding model is cached."""
-    return data_dir() / "models"
+    return Config.from_env().model_cache_dir
 
 
 def write_text_atomically(target: Path, text: str) -> None:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from synapse_ai.kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
+from synapse_ai.kb.feedback import FeedbackLookup, apply_feedback, gather_feedback
 from synapse_ai.kb.fusion import rrf
 from synapse_ai.kb.limits import clamp_limit
 from synapse_ai.kb.model import without_code
@@ -48,6 +49,7 @@ class Result:
     quick_fix: str = ""  # the entry's fix in one breath ("" for entries written before the field)
 
     def to_dict(self) -> dict:
+        """The result in the JSON shape the CLI, the API and the tools share."""
         return {
             "slug": self.slug,
             "title": self.title,
@@ -66,6 +68,7 @@ class SearchResponse:
     results: list[Result]
 
     def to_dict(self) -> dict:
+        """``{query, matched, results}``: the JSON shape the CLI, the API and the tools share."""
         return {"query": echo(self.query), "matched": self.matched, "results": [r.to_dict() for r in self.results]}
 
 
@@ -216,13 +219,15 @@ def hybrid_search(
     dense_index=None,
     signals: SignalIndex | None = None,
     analysis: QueryAnalysis | None = None,
+    feedback: FeedbackLookup | None = None,
 ) -> SearchResponse:
     """Run the retrievers over the query's ``focus`` (its error blocks; the query itself when it
     holds none) and fuse them: specific evidence, generic evidence, BM25 and dense.
 
     ``dense_index`` is a ``(slugs, fields, matrix)`` triple (``Store.embedding_matrix``) and
     ``query_vector`` the embedding of the focus; without them the search is lexical + signals only.
-    ``analysis`` is ``analyse(query, signals)`` when the caller already has it.
+    ``analysis`` is ``analyse(query, signals)`` when the caller already has it.  ``feedback`` gives
+    the candidates' confirmations and flags, applied as a bounded prior (``synapse_ai.kb.feedback``).
     """
     limit = clamp_limit(limit)
     if analysis is None:
@@ -258,6 +263,9 @@ def hybrid_search(
         [specific_rank, generic_rank, bm25_rank, dense_rank],
         weights=[PATTERN_WEIGHT, PATTERN_WEIGHT if status_only else GENERIC_WEIGHT, 1.0, DENSE_WEIGHT],
     )
+    said = gather_feedback(fused, limit, feedback) if feedback is not None else {}
+    if said:
+        fused = apply_feedback(fused, said, set(specific_rank))
     bm25_scores = dict(bm25)
     results: list[Result] = []
     top_slugs = [slug for slug, _ in fused[:limit]]
@@ -286,6 +294,7 @@ def hybrid_search(
                 cosine=round(cosine[0], 4) if cosine else None,
                 dense_rank=dense_rank.index(slug) + 1 if cosine else None,
             ),
+            feedback=said.get(slug),
         )
         results.append(Result(slug, entry.title, entry.summary, entry.category, score, why, entry.quick_fix))
 
@@ -305,6 +314,8 @@ def hybrid_search(
             bm25_rank=bm25_rank.index(top.slug) + 1 if top.slug in bm25_rank else None,
             lead=lead,
         )
+        if top.slug in said and said[top.slug].demoted:  # flagged incorrect: nothing to act on unreviewed
+            decision = Decision(False, "flagged-incorrect")
         matched = decision.matched
         top.why = replace(top.why, decision=DecisionTrace(
             rule=decision.rule,

@@ -8,7 +8,6 @@ first, so a newcomer's first ``synapse search`` just works.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -18,10 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from synapse_ai.kb import embed
+from synapse_ai.kb.config import Config
 from synapse_ai.kb.embed import Embedder
+from synapse_ai.kb.errors import DuplicateEntry, EntryNotFound
 from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from synapse_ai.kb.model import Entry
-from synapse_ai.kb.paths import data_dir, default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
+from synapse_ai.kb.paths import default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
 from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
 
@@ -34,11 +35,11 @@ QUERY_CACHE_SIZE = 512  # recent query vectors kept in memory (384 floats each: 
 
 def local_entries_dir() -> Path:
     """Where approved submissions are written (``SYNAPSE_ENTRIES_DIR`` overrides)."""
-    override = os.environ.get("SYNAPSE_ENTRIES_DIR")
-    return Path(override).expanduser() if override else data_dir() / "entries"
+    return Config.from_env().entries_dir
 
 
 def default_entry_dirs() -> list[Path]:
+    """The folders indexed by default: the shipped entries and the local entries folder."""
     return [shipped_entries_dir(), local_entries_dir()]
 
 
@@ -130,6 +131,7 @@ class KnowledgeBase:
             raise
 
     def close(self) -> None:
+        """Close the database connection."""
         self.store.close()
 
     def _index_state(self) -> str:
@@ -290,10 +292,13 @@ class KnowledgeBase:
         return snapshot.signals
 
     def embed_query(self, text: str):
+        """The query model's vector for ``text``; raises ModelUnavailable when the model cannot be loaded."""
         return self.query_embedder().embed_one(text)
 
     # ------------------------------------------------------------------ queries
-    def search(self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False) -> SearchResponse:
+    def search(
+        self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False, feedback=None
+    ) -> SearchResponse:
         """Search with a question, a symptom or a pasted error.  A text holding error blocks is
         searched by them (``synapse_ai.kb.extract``); ``error_text=True`` treats the whole text as a failure's
         output even when no block is recognised (``match``).
@@ -301,6 +306,8 @@ class KnowledgeBase:
         ``lazy_meaning``: skip the embedding model when it cannot change ``matched`` (specific
         evidence already decides, or an error text without agent context can never match on
         meaning).  The hook uses it: most failed tool calls are then answered without numpy.
+
+        ``feedback``: a ``synapse_ai.kb.feedback.FeedbackLookup`` (the site's confirmations and flags).
         """
         with self._lock:
             signals = self._signal_index()
@@ -318,7 +325,7 @@ class KnowledgeBase:
             # pool) use both cores instead of queueing behind each other.  Store access stays serialised.
             vector = self._cached_vector(embedder, analysis.focus) if embedder is not None else None
         with self._lock:
-            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis)
+            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis, feedback=feedback)
 
     def _cached_vector(self, embedder: Embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by
@@ -336,20 +343,30 @@ class KnowledgeBase:
                 self._vectors.popitem(last=False)
         return vector
 
-    def match(self, error_text: str, limit: int = 5, *, lazy_meaning: bool = False) -> SearchResponse:
+    def match(self, error_text: str, limit: int = 5, *, lazy_meaning: bool = False, feedback=None) -> SearchResponse:
         """Look up a failure's output (a pasted log, a hook's error): the same pipeline, with the
         rule for error text (no match on meaning alone without agent context)."""
-        return self.search(error_text, limit, error_text=True, lazy_meaning=lazy_meaning)
+        return self.search(error_text, limit, error_text=True, lazy_meaning=lazy_meaning, feedback=feedback)
 
     def get(self, slug: str) -> Entry | None:
+        """The entry with this slug, or None (``require`` raises EntryNotFound instead)."""
         with self._lock:
             return self.store.get_entry(slug)
 
+    def require(self, slug: str) -> Entry:
+        """The entry ``slug``.  Raises ``EntryNotFound`` carrying the closest slugs (for "did you mean")."""
+        entry = self.get(slug)
+        if entry is None:
+            raise EntryNotFound(slug, self.nearest_slugs(slug))
+        return entry
+
     def markdown(self, slug: str) -> str | None:
+        """The entry's markdown source, or None."""
         with self._lock:
             return self.store.markdown(slug)
 
     def nearest_slugs(self, slug_like: str, n: int = 3) -> list[str]:
+        """Up to ``n`` slugs close to ``slug_like`` (difflib, then substrings), for "did you mean"."""
         with self._lock:
             slugs = self.store.slugs()
         close = get_close_matches(slug_like.lower(), slugs, n=n, cutoff=0.4)
@@ -377,14 +394,17 @@ class KnowledgeBase:
             return [e for e in (self.store.get_entry(s) for s in order) if e]
 
     def list_entries(self, category: str | None = None, tag: str | None = None) -> list[Entry]:
+        """The entries, optionally of one category or with one tag."""
         with self._lock:
             return self.store.list_entries(category, tag)
 
     def categories(self) -> list[tuple[str, int]]:
+        """``(category, entry count)`` pairs, by name."""
         with self._lock:
             return self.store.categories()
 
     def tags(self) -> list[tuple[str, int]]:
+        """``(tag, entry count)`` pairs, most used first."""
         with self._lock:
             return self.store.tags()
 
@@ -392,7 +412,7 @@ class KnowledgeBase:
     def add_entry(self, entry: Entry, write_to: Path | None = None) -> Entry:
         """Write ``entry`` as ``<dir>/<slug>.md`` atomically and index it at once.
 
-        Refuses (``ValueError``) a slug that is already in use; callers choose a free slug with
+        Refuses (``DuplicateEntry``, a ``ValueError``) a slug that is already in use; callers choose a free slug with
         ``free_slug``.  If indexing fails (a full disk, say) the file and any row are removed again,
         so a retry finds the same slug free instead of stepping around an orphan (``…-2``).
         """
@@ -402,7 +422,7 @@ class KnowledgeBase:
         with self._lock:
             target = directory / f"{entry.slug}.md"
             if self._slug_in_use(entry.slug) or target.exists():
-                raise ValueError(f"an entry with slug '{entry.slug}' already exists")
+                raise DuplicateEntry(entry.slug)
             text = render_entry(entry)
             parse_entry(text, target)  # never write a file that would not index
             directory.mkdir(parents=True, exist_ok=True)
@@ -426,6 +446,7 @@ class KnowledgeBase:
         return path is not None and (not path or Path(path).exists())
 
     def free_slug(self, wanted: str) -> str:
+        """``wanted`` or the first of ``wanted-2``, ``wanted-3``... that no entry or file uses."""
         with self._lock:
             taken = {slug for slug, (path, *_stat) in self.store.entry_fingerprints().items() if not path or Path(path).exists()}
         slug, n = wanted, 2

@@ -33,6 +33,7 @@ class Evidence:
     prominence: dict[str, tuple] = field(default_factory=dict)  # slug -> how much that status is its own
 
     def specific_rank(self) -> list[str]:
+        """Slugs with specific evidence, strongest first, each once."""
         return list(dict.fromkeys(h.slug for h in self.specific))
 
     def generic_rank(self, tie_order: list[str] = ()) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 MAX_SCAN = 20_000  # characters of user text scanned by patterns (a pasted log can be huge)
 

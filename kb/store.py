@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from synapse_ai.kb.embed import vector_to_blob
+from synapse_ai.kb.errors import CorruptStore
 from synapse_ai.kb.model import Entry, Section, Verified, code_blocks_in
 from synapse_ai.kb.signature import required_literal
 
@@ -31,7 +32,8 @@ from synapse_ai.kb.signature import required_literal
 # The names of every migration in kb/migrations.py, in order (tests/kb/test_store_index.py keeps
 # the two in agreement).  Comparing them with what the database has applied needs only sqlite3,
 # so opening a current database never imports sqlite-utils.
-SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals", "m004_entry_signals")
+SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals", "m004_entry_signals",
+                     "m005_api_keys_and_feedback")
 
 
 def _busy_timeout() -> float:
@@ -67,8 +69,7 @@ _ADVICE = {
 }
 
 
-class CorruptDatabase(Exception):
-    """The file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)."""
+CorruptDatabase = CorruptStore  # the file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)
 
 
 class DatabaseUnavailable(OSError):

@@ -32,6 +32,7 @@ def _bold_markers(snippet: str) -> Text:
 
 
 def print_search(response: SearchResponse, console: Console | None = None) -> None:
+    """Print a search response with rich: match or not, then each result with its quick fix and why."""
     console = console or _console()
     if not response.results:
         console.print("No entries found.")

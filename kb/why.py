@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, NamedTuple
 
+from synapse_ai.kb.feedback import Feedback
+
 # pydantic reads this (without being imported here): the attribute docstrings describe the fields.
 _DOCUMENTED = {"use_attribute_docstrings": True}
 
@@ -41,10 +43,12 @@ class Signals:
     """Rank by meaning."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The signals as the JSON ``why.signals`` object."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Signals:
+        """The inverse of ``to_dict``; unknown keys are ignored, None gives empty signals."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
@@ -65,12 +69,14 @@ class MatchedEvidence:
     """The entry pattern that matched (kind "pattern" only)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The evidence as JSON (``pattern`` only for a pattern match)."""
         if self.kind == "pattern":
             return {"level": self.level, "kind": self.kind, "pattern": self.pattern, "text": self.text}
         return {"level": self.level, "kind": self.kind, "text": self.text}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MatchedEvidence:
+        """The inverse of ``to_dict``; raises KeyError when ``level``, ``kind`` or ``text`` is missing."""
         return cls(level=data["level"], kind=data["kind"], text=data["text"], pattern=data.get("pattern"))
 
 
@@ -81,7 +87,8 @@ class DecisionTrace:
     __pydantic_config__ = _DOCUMENTED
 
     rule: str
-    """The rule that decided: "specific", "generic+context", "meaning", "meaning+keywords", or why none did."""
+    """The rule that decided: "specific", "generic+context", "meaning", "meaning+keywords", or why none did
+    ("flagged-incorrect": several keys reported the entry and no moderator has reviewed it yet)."""
     generic_candidates: int
     """How many entries the generic evidence points at."""
     lead: float | None
@@ -94,6 +101,7 @@ class DecisionTrace:
     """The first error blocks found (kind, error_type, message, repeats)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The trace as JSON (tuples as lists)."""
         return {
             "rule": self.rule,
             "generic_candidates": self.generic_candidates,
@@ -105,6 +113,7 @@ class DecisionTrace:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DecisionTrace:
+        """The inverse of ``to_dict``; raises KeyError when a required key is missing."""
         return cls(
             rule=data["rule"],
             generic_candidates=data["generic_candidates"],
@@ -142,6 +151,8 @@ class Why:
     """Text around the match; matched terms wrapped in **…**."""
     signals: Signals = field(default_factory=Signals)
     """Ranks and scores of each retriever."""
+    feedback: Feedback | None = None
+    """Confirmations and open "incorrect" flags, when the search was given them and anyone gave any."""
     decision: DecisionTrace | None = None
     """How ``matched`` was decided; on the top result only."""
 
@@ -178,6 +189,8 @@ class Why:
             "snippet": self.snippet,
             "signals": self.signals.to_dict(),
         }
+        if self.feedback is not None:
+            data["feedback"] = self.feedback.to_dict()
         if self.decision is not None:
             data["decision"] = self.decision.to_dict()
         return data
@@ -186,7 +199,7 @@ class Why:
     def from_dict(cls, data: dict[str, Any] | None) -> Why:
         """The inverse of ``to_dict`` (missing keys take their defaults)."""
         data = data or {}
-        evidence, decision = data.get("evidence"), data.get("decision")
+        evidence, decision, said = data.get("evidence"), data.get("decision"), data.get("feedback")
         return cls(
             pattern=data.get("pattern"),
             pattern_text=data.get("pattern_text"),
@@ -194,5 +207,6 @@ class Why:
             section=data.get("section"),
             snippet=data.get("snippet") or "",
             signals=Signals.from_dict(data.get("signals")),
+            feedback=Feedback(said.get("confirmations", 0), said.get("incorrect_flags", 0)) if said else None,
             decision=DecisionTrace.from_dict(decision) if decision else None,
         )

@@ -95,6 +95,7 @@ class WordPiece:
 
     @classmethod
     def load(cls, path: Path) -> "WordPiece":
+        """Read what ``save`` wrote; raises OSError, ValueError or KeyError for a missing or damaged file."""
         head, _, body = Path(path).read_text(encoding="utf-8").partition("\n")
         s = json.loads(head)
         words = body.split("\n")[:-1]
@@ -108,6 +109,7 @@ class WordPiece:
 
     # ------------------------------------------------------------------ the pipeline
     def normalize(self, text: str) -> str:
+        """BERT's normalisation as configured: control characters dropped, white space unified, case folded."""
         if self.clean_text:
             out = []
             for c in text:  # control characters go first; \t \n \r and other white space become " "
@@ -128,6 +130,7 @@ class WordPiece:
 
     @staticmethod
     def pre_tokenize(text: str) -> list[str]:
+        """Split on white space, each punctuation character a word of its own (BERT's pre-tokenizer)."""
         words, current = [], []
         for c in text:
             if c in _WHITESPACE:
@@ -146,6 +149,7 @@ class WordPiece:
         return words
 
     def word_ids(self, word: str) -> list[int]:
+        """A word's greedy longest-match-first WordPiece ids (``[UNK]`` when it cannot be split)."""
         if len(word) > self.max_word_chars:
             return [self.unk_id]
         ids, start = [], 0
@@ -165,6 +169,7 @@ class WordPiece:
         return ids
 
     def encode(self, text: str) -> list[int]:
+        """The ids for ``text`` with [CLS] and [SEP], cut to ``max_length``."""
         ids: list[int] = []
         room = self.max_length - 2
         for word in self.pre_tokenize(self.normalize(text)):

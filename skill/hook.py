@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from synapse_ai.kb.cli import db_option
+from synapse_ai.kb.options import db_option
 
 if TYPE_CHECKING:
     from synapse_ai.kb.service import KnowledgeBase

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from synapse_ai.kb.cli import UserError
+from synapse_ai.kb.errors import UserError
 
 FAILURE_EVENT = "PostToolUseFailure"
 NUDGE_EVENT = "PostToolUse"

@@ -38,7 +38,7 @@ from typing import Any
 
 import click
 
-from synapse_ai.kb.cli import UserError
+from synapse_ai.kb.errors import UserError
 
 from .hook_settings import (  # noqa: F401 - re-exported: the settings-file side lives there
     EVENTS,

@@ -1,11 +1,13 @@
 """SynapseAI as agent tools: Messages API tool definitions plus the code that answers them.
 
 Why this module exists: an agent built on the ``anthropic`` SDK should be able to look up a fix
-the moment a call fails, without shelling out to ``synapse``. It gets three tools:
+the moment a call fails, without shelling out to ``synapse``. It gets these tools:
 
 * ``search_solutions`` - search the knowledge base with an error message, traceback or symptom;
 * ``get_solution`` - one entry in full (root cause, fix options with code);
-* ``diagnose_trace`` - find tool calls in a saved transcript that could have run in parallel.
+* ``diagnose_trace`` - find tool calls in a saved transcript that could have run in parallel;
+* ``confirm_solution``, ``flag_solution``, ``propose_solution`` - the feedback loop
+  (:mod:`synapse_ai.skill.feedback_tools`): a fix worked, an entry is wrong or outdated, a new fix.
 
 ``TOOL_DEFINITIONS`` goes into ``messages.create(tools=...)``; :class:`SynapseTools` holds the
 implementations (sharing one lazily opened :class:`kb.KnowledgeBase`), and
@@ -35,8 +37,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from synapse_ai.kb.service import KnowledgeBase
 
+from synapse_ai.kb.errors import EntryNotFound
+from synapse_ai.skill.feedback_tools import FEEDBACK_OUTPUT_SCHEMAS, FEEDBACK_TOOL_DEFINITIONS, FeedbackTools
+
 __all__ = [
     "DIAGNOSE_TRACE",
+    "FEEDBACK_TOOL_DEFINITIONS",
     "GET_SOLUTION",
     "MAX_LIMIT",
     "OUTPUT_SCHEMAS",
@@ -154,7 +160,7 @@ DIAGNOSE_TRACE: dict[str, Any] = {
     },
 }
 
-TOOL_DEFINITIONS: list[dict[str, Any]] = [SEARCH_SOLUTIONS, GET_SOLUTION, DIAGNOSE_TRACE]
+TOOL_DEFINITIONS: list[dict[str, Any]] = [SEARCH_SOLUTIONS, GET_SOLUTION, DIAGNOSE_TRACE, *FEEDBACK_TOOL_DEFINITIONS]
 
 # What each tool returns, as JSON Schema (MCP publishes these as ``outputSchema`` and sends the
 # result as ``structuredContent`` too). Only the keys a client can rely on are required; entries
@@ -226,10 +232,11 @@ OUTPUT_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["findings", "summary", "fix"],
     },
+    **FEEDBACK_OUTPUT_SCHEMAS,
 }
 
 
-class SynapseTools:
+class SynapseTools(FeedbackTools):
     """The implementations behind :data:`TOOL_DEFINITIONS`, sharing one knowledge base.
 
     The knowledge base opens on first use (or in the background after :meth:`warm`), because
@@ -268,6 +275,7 @@ class SynapseTools:
         return thread
 
     def close(self) -> None:
+        self.close_feedback()
         with self._lock:
             if self._kb is not None and self._owns_kb:
                 self._kb.close()
@@ -317,11 +325,10 @@ class SynapseTools:
         if not isinstance(slug, str) or not slug.strip():
             raise ValueError("slug must be a non-empty string, e.g. 'rate-limit-429'")
         slug = slug.strip()
-        entry = self.kb.get(slug)
-        if entry is None:
-            near = self.kb.nearest_slugs(slug)
-            hint = f"; close slugs: {', '.join(near)}" if near else "; use search_solutions to find one"
-            raise ValueError(f"no entry '{slug}'{hint}")
+        try:
+            entry = self.kb.require(slug)
+        except EntryNotFound as exc:  # a ValueError here: the executor reports it to the model as is
+            raise ValueError(exc.describe("close slugs", otherwise="use search_solutions to find one")) from None
         from synapse_ai.kb.views import entry_to_dict
 
         if section is not None and not isinstance(section, str):
@@ -376,6 +383,7 @@ class SynapseTools:
             "search_solutions": self.search_solutions,
             "get_solution": self.get_solution,
             "diagnose_trace": self.diagnose_trace,
+            **self.feedback_handlers(),
         }
 
     async def dispatch(

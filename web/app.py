@@ -7,6 +7,7 @@ kept on ``app.state`` so no request ever pays for it.
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable
@@ -17,10 +18,11 @@ from starlette.concurrency import run_in_threadpool
 
 from synapse_ai.kb import __version__
 from synapse_ai.kb.paths import shipped_entries_dir
-from synapse_ai.kb.service import KnowledgeBase, local_entries_dir
+from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web import errors, openapi_errors
+from synapse_ai.web.auth import KeyLimits, SiteAccess
 from synapse_ai.web.deps import Limiters
-from synapse_ai.web.routes import api, entries, moderation, pages, search, submit
+from synapse_ai.web.routes import api, entries, feedback, moderation, pages, search, submit
 from synapse_ai.web.security import (
     BodyLimitMiddleware,
     ClientAddressMiddleware,
@@ -35,7 +37,7 @@ from synapse_ai.web.security import (
     parse_public_url,
     refuse_unencodable_text,
 )
-from synapse_ai.web.settings import Settings
+from synapse_ai.web.settings import SETTINGS_ENV, Settings
 from synapse_ai.web.sitestore import SiteStore
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -53,13 +55,14 @@ def entry_dirs(settings: Settings) -> list[Path] | None:
     if settings.entries_dirs is None and settings.write_dir is None:
         return None
     dirs = list(settings.entries_dirs) if settings.entries_dirs is not None else [shipped_entries_dir()]
-    write = Path(settings.write_dir) if settings.write_dir else local_entries_dir()
+    write = settings.approved_entries_dir
     if write.resolve() not in [d.resolve() for d in dirs]:
         dirs.append(write)
     return dirs
 
 
 def open_kb(settings: Settings) -> KnowledgeBase:
+    """The knowledge base the settings describe; raises as ``KnowledgeBase.open`` does (CorruptStore, OSError)."""
     return KnowledgeBase.open(settings.db, entry_dirs(settings))
 
 
@@ -97,10 +100,12 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
         docs_url=None,  # FastAPI's Swagger page loads from a CDN; /docs is our own offline page
         redoc_url=None,
         openapi_url="/openapi.json",
-        dependencies=[Depends(refuse_unencodable_text)],
+        # API keys (SYNAPSE_ANONYMOUS_READ=0 closes reading to keys); text that is not Unicode is a 422.
+        dependencies=[SiteAccess, Depends(refuse_unencodable_text)],
     )
     app.state.settings = settings
     app.state.signer = Signer(settings.secret_key)
+    app.state.key_limits = KeyLimits.from_settings(settings)
     # Added last = outermost: security headers wrap everything, including error pages; the client's
     # address and the public URL are settled before anything reads them.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -115,9 +120,13 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (pages, search, entries, submit, moderation, api):
         app.include_router(module.router)
+    app.include_router(feedback.router)
+    app.include_router(feedback.admin_router)
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` / ``synapse serve --reload``: settings from the environment."""
-    return create_app(Settings.from_env())
+    """Factory for ``uvicorn --factory`` / ``synapse serve --reload``: the settings ``synapse serve``
+    serialised (``SETTINGS_ENV``), else those of the environment."""
+    serialised = os.environ.get(SETTINGS_ENV)
+    return create_app(Settings.from_json(serialised) if serialised else Settings.from_env())

@@ -1,8 +1,10 @@
 """``synapse serve``: run the web site with uvicorn.
 
-kb/cli.py imports this module only when ``serve`` is invoked, so the other commands never pay for
-FastAPI.  Settings reach the app through ``synapse_ai.web.settings.Settings``; with ``--reload`` uvicorn
-re-imports the app in a child process, so they travel as environment variables instead.
+The ``synapse`` group imports this module only when ``serve`` is invoked (``synapse_ai.web.commands``
+registers it lazily), so the other commands never pay for FastAPI.  The options and the environment
+become one ``synapse_ai.web.settings.Settings``; with ``--reload`` uvicorn re-imports the app in a child
+process, so that object travels serialised in one environment variable (``SETTINGS_ENV``).  The header
+timeout is uvicorn's, not the app's: it reaches the protocol class through ``$SYNAPSE_HEADER_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import click
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from synapse_ai.web.settings import ENTRIES_ENV, PUBLIC_URL_ENV, TRUSTED_PROXIES_ENV
+from synapse_ai.kb.options import db_option
+from synapse_ai.web.settings import PUBLIC_URL_ENV, SETTINGS_ENV, TRUSTED_PROXIES_ENV
 
 HEADER_TIMEOUT_ENV = "SYNAPSE_HEADER_TIMEOUT"
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -37,14 +40,17 @@ class HeaderTimeoutProtocol(H11Protocol):
         self._header_deadline = None
 
     def connection_made(self, transport) -> None:
+        """Start the header deadline as the connection opens."""
         super().connection_made(transport)
         self._watch_headers()
 
     def data_received(self, data: bytes) -> None:
+        """Feed the bytes to h11, then re-arm or disarm the header deadline."""
         super().data_received(data)
         self._watch_headers()
 
     def connection_lost(self, exc) -> None:
+        """Cancel the header deadline with the connection."""
         self._stop_header_deadline()
         super().connection_lost(exc)
 
@@ -81,12 +87,7 @@ def listen_url(host: str, port: int) -> str:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for every interface).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SYNAPSE_DB",
-    help="SQLite database file (default: $SYNAPSE_DB or the per-user data directory). Submissions and stars are stored here too.",
-)
+@db_option(note="Submissions and stars are stored here too.")
 @click.option(
     "--entries",
     "entries",
@@ -110,27 +111,23 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
     from synapse_ai.web.app import create_app
     from synapse_ai.web.settings import Settings
 
-    if db:
-        os.environ["SYNAPSE_DB"] = str(db)
-    if entries:
-        os.environ[ENTRIES_ENV] = os.pathsep.join(str(Path(d).resolve()) for d in entries)
-    if not os.environ.get("SYNAPSE_ADMIN_TOKEN"):
-        click.echo("synapse: moderation is off (set SYNAPSE_ADMIN_TOKEN to review submissions at /admin)", err=True)
     from synapse_ai.web.security import parse_networks, parse_public_url
 
+    # Links point to SYNAPSE_PUBLIC_URL, else to the address this server listens on.
+    public_url = os.environ.get(PUBLIC_URL_ENV) or listen_url(host, port)
+    settings = Settings.from_env(db=db, entries_dirs=[Path(d).resolve() for d in entries] or None, public_url=public_url)
     try:  # a wrong setting is a one-line message, not a traceback from inside the app factory
-        parse_networks(os.environ.get(TRUSTED_PROXIES_ENV))
+        parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         raise click.ClickException(f"{TRUSTED_PROXIES_ENV}: {exc}") from None
     try:
-        parse_public_url(os.environ.get(PUBLIC_URL_ENV) or listen_url(host, port))
+        parse_public_url(settings.public_url)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    if not os.environ.get(PUBLIC_URL_ENV):
-        os.environ[PUBLIC_URL_ENV] = listen_url(host, port)
-        if host in ("0.0.0.0", "::"):
-            where = os.environ[PUBLIC_URL_ENV]
-            click.echo(f"synapse: links point to {where}/ (set {PUBLIC_URL_ENV} to the public address)", err=True)
+    if not settings.admin_token:
+        click.echo("synapse: moderation is off (set SYNAPSE_ADMIN_TOKEN to review submissions at /admin)", err=True)
+    if not os.environ.get(PUBLIC_URL_ENV) and host in ("0.0.0.0", "::"):
+        click.echo(f"synapse: links point to {public_url}/ (set {PUBLIC_URL_ENV} to the public address)", err=True)
     click.echo(f"synapse: serving on http://{host}:{port}/ (loading the knowledge base…)", err=True)
     os.environ[HEADER_TIMEOUT_ENV] = str(header_timeout)
     options = dict(
@@ -142,13 +139,17 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
     )
     if reload:
         web_dir = Path(__file__).resolve().parent
-        uvicorn.run(
-            "synapse_ai.web.app:create_app_from_env",
-            factory=True,
-            reload=True,
-            reload_dirs=[str(web_dir), str(web_dir.parent / "kb")],
-            reload_includes=["*.py", "*.html", "*.css", "*.js"],
-            **options,
-        )
+        os.environ[SETTINGS_ENV] = settings.to_json()  # read by create_app_from_env in the worker
+        try:
+            uvicorn.run(
+                "synapse_ai.web.app:create_app_from_env",
+                factory=True,
+                reload=True,
+                reload_dirs=[str(web_dir), str(web_dir.parent / "kb")],
+                reload_includes=["*.py", "*.html", "*.css", "*.js"],
+                **options,
+            )
+        finally:
+            os.environ.pop(SETTINGS_ENV, None)
     else:
-        uvicorn.run(create_app(Settings.from_env()), **options)
+        uvicorn.run(create_app(settings), **options)

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.errors import SiteError, is_api
+from synapse_ai.web.keys import hash_key
 from synapse_ai.web.security import (
     ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, ExpiredForm, RateLimiter, Signer, check_admin_token,
 )
@@ -22,18 +23,22 @@ from synapse_ai.web.sitestore import SiteStore
 
 
 def get_kb(request: Request) -> KnowledgeBase:
+    """The app's KnowledgeBase (opened once in the lifespan)."""
     return request.app.state.kb
 
 
 def get_site(request: Request) -> SiteStore:
+    """The app's SiteStore (submissions and stars)."""
     return request.app.state.site
 
 
 def get_settings(request: Request) -> Settings:
+    """The app's Settings."""
     return request.app.state.settings
 
 
 def get_signer(request: Request) -> Signer:
+    """The app's Signer (CSRF tokens and admin cookies)."""
     return request.app.state.signer
 
 
@@ -56,6 +61,7 @@ class Limiters:
 
 
 def get_limiters(request: Request) -> Limiters:
+    """The app's rate limiters."""
     return request.app.state.limiters
 
 
@@ -112,7 +118,11 @@ def admin_auth(request: Request) -> str | None:
         return None
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        return "bearer" if check_admin_token(settings.admin_token, header[7:].strip()) else None
+        token = header[7:].strip()
+        if check_admin_token(settings.admin_token, token):
+            return "bearer"
+        key = request.app.state.site.api_key_by_hash(hash_key(token))  # an API key with the moderate scope
+        return "bearer" if key is not None and key.active and key.allows("moderate") else None
     cookie = request.cookies.get(ADMIN_COOKIE, "")
     if cookie and request.app.state.signer.check_admin_cookie(settings.admin_token, cookie):
         return None if request.app.state.site.admin_session_revoked(cookie) else "cookie"

@@ -14,6 +14,7 @@ from synapse_ai.kb.model import Entry, fix_preamble
 
 
 def anchor(name: str) -> str:
+    """A section name as an HTML id: lower case, runs of other characters as one hyphen."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
@@ -44,6 +45,7 @@ class EntryView:
 
 
 def entry_view(entry: Entry) -> EntryView:
+    """What the entry page shows: symptom, root cause, the Fix's preamble and options, other sections."""
     view = EntryView(entry)
     for section in entry.sections:
         if section.name == "Symptom":

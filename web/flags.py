@@ -48,6 +48,7 @@ class Flag:
     excerpt: str
 
     def to_dict(self) -> dict:
+        """The flag as JSON-ready data."""
         return asdict(self)
 
 

@@ -52,6 +52,7 @@ def submission_entry(submission: Submission) -> Entry | None:
 
 
 def approve(kb: KnowledgeBase, site: SiteStore, settings: Settings, ref: str) -> Entry:
+    """Publish a pending submission as an entry; raises ModerationError, OSError or sqlite3.Error (nothing kept)."""
     with _approve_lock:
         submission = site.submission(ref)
         if submission is None:
@@ -76,6 +77,7 @@ def approve(kb: KnowledgeBase, site: SiteStore, settings: Settings, ref: str) ->
 
 
 def reject(site: SiteStore, ref: str, reason: str) -> None:
+    """Reject a pending submission with a reason for the submitter; raises ModerationError."""
     reason = reason.strip()
     if not reason:
         raise ModerationError("give a reason: the submitter sees it on the status page")

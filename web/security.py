@@ -61,16 +61,20 @@ class Signer:
         self._key = secret or secrets.token_bytes(32)
 
     def sign(self, purpose: str, value: str) -> str:
+        """HMAC-SHA256 of ``value``, bound to ``purpose``."""
         return hmac.new(self._key, f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
 
     def verify(self, purpose: str, value: str, signature: str) -> bool:
+        """True when ``signature`` is ``sign(purpose, value)`` (constant-time compare)."""
         return hmac.compare_digest(self.sign(purpose, value).encode(), (signature or "").encode())
 
     # -- CSRF ---------------------------------------------------------------------------------
     def csrf_token(self, client_id: str) -> str:
+        """The CSRF token for a client id."""
         return self.sign("csrf", client_id)
 
     def check_csrf(self, client_id: str, token: str) -> bool:
+        """True when ``token`` is this client's CSRF token."""
         return bool(client_id) and self.verify("csrf", client_id, token)
 
     # -- honeypot references --------------------------------------------------------------------
@@ -94,10 +98,12 @@ class Signer:
         return hashlib.sha256(admin_token.encode()).hexdigest()[:16]
 
     def admin_cookie(self, admin_token: str, now: float | None = None) -> str:
+        """A signed admin session cookie, valid for ADMIN_SESSION_SECONDS."""
         expires = int((now or time.time()) + ADMIN_SESSION_SECONDS)
         return f"{expires}.{self.sign('admin', f'{expires}:{self._token_id(admin_token)}')}"
 
     def check_admin_cookie(self, admin_token: str, cookie: str, now: float | None = None) -> bool:
+        """True when the cookie is signed for this admin token and not expired."""
         expires, _, signature = (cookie or "").partition(".")
         if not expires.isdigit() or int(expires) < (now or time.time()):
             return False
@@ -135,6 +141,7 @@ class RateLimiter:
             return max(1, int(events[0] + self.window - now + 0.999))
 
     def record(self, key: str) -> None:
+        """Count one event for ``key`` now."""
         with self._lock:
             now = self._clock()
             self._recent(key, now).append(now)

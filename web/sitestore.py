@@ -18,10 +18,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
+
+from synapse_ai.kb.feedback import Feedback
+from synapse_ai.web.keys import ApiKey, new_key_id
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _now_precise() -> str:
+    """Microseconds, so rows made within one second (keys, flags) still list in the order they came."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _client_key(client_id: str) -> str:
@@ -227,3 +236,94 @@ class SiteStore:
     def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
         rows = self._read("select slug, count(*) c from stars group by slug order by c desc, slug limit ?", [n])
         return [(r[0], r[1]) for r in rows]
+
+    # ------------------------------------------------------------------ API keys (migration m005)
+    def add_api_key(self, name: str, scopes: tuple[str, ...], key_hash: str, prefix: str) -> ApiKey:
+        key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now_precise())
+        self._write(
+            "insert into api_keys (id, name, key_hash, prefix, scopes, created_at, revoked_at) "
+            "values (?, ?, ?, ?, ?, ?, '')",
+            [key.id, name, key_hash, prefix, " ".join(scopes), key.created_at],
+        )
+        return key
+
+    def api_keys(self) -> list[ApiKey]:
+        return [_api_key(r) for r in self._read("select * from api_keys order by created_at, id")]
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        rows = self._read("select * from api_keys where key_hash = ?", [key_hash])
+        return _api_key(rows[0]) if rows else None
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """False when there is no such key or it was already revoked."""
+        return self._write(
+            "update api_keys set revoked_at = ? where id = ? and revoked_at = ''", [_now(), key_id]
+        ) == 1
+
+    # ------------------------------------------------------------------ confirmations and entry flags
+    def confirm(self, slug: str, voter: str) -> bool:
+        """Idempotent: one confirmation per (entry, voter).  Returns whether one was added."""
+        return self._write(
+            "insert into confirmations (slug, voter, created_at) values (?, ?, ?) on conflict do nothing",
+            [slug, voter, _now()],
+        ) == 1
+
+    def confirmation_count(self, slug: str) -> int:
+        return self._read(f"select count(*) from confirmations where slug = ? and {_COUNTED}", [slug])[0][0]
+
+    def add_entry_flag(self, slug: str, voter: str, reason: str, note: str) -> None:
+        """One open flag per (entry, voter, reason): flagging again only replaces the note."""
+        self._write(
+            "insert into entry_flags (id, slug, voter, reason, note, status, created_at, resolved_at, resolution) "
+            "values (?, ?, ?, ?, ?, 'open', ?, '', '') "
+            "on conflict (slug, voter, reason) where status = 'open' do update set note = excluded.note",
+            [secrets.token_hex(8), slug, voter, reason, note, _now_precise()],
+        )
+
+    def open_entry_flags(self, slug: str | None = None) -> list[dict]:
+        """Open flags, oldest first, without who sent them (voters stay private)."""
+        where, params = ("status = 'open' and slug = ?", [slug]) if slug else ("status = 'open'", [])
+        rows = self._read(
+            f"select id, slug, reason, note, created_at from entry_flags where {where} order by created_at, id", params
+        )
+        return [dict(r) for r in rows]
+
+    def resolve_entry_flags(self, slug: str, resolution: str) -> int:
+        """Close every open flag of an entry (the moderator reviewed it); returns how many."""
+        return self._write(
+            "update entry_flags set status = 'resolved', resolved_at = ?, resolution = ? "
+            "where slug = ? and status = 'open'",
+            [_now(), resolution, slug],
+        )
+
+    def feedback_for(self, slugs: Sequence[str]) -> dict[str, Feedback]:
+        """Confirmations and open ``incorrect`` flags (distinct voters, revoked keys left out) of these
+        entries, for ranking."""
+        slugs = list(dict.fromkeys(slugs))
+        if not slugs:
+            return {}
+        marks = ", ".join("?" * len(slugs))
+        confirmed = self._read(
+            f"select slug, count(*) from confirmations where slug in ({marks}) and {_COUNTED} group by slug", slugs
+        )
+        incorrect = self._read(
+            f"select slug, count(distinct voter) from entry_flags where status = 'open' and reason = 'incorrect' "
+            f"and slug in ({marks}) and {_COUNTED} group by slug",
+            slugs,
+        )
+        counts: dict[str, list[int]] = {}
+        for slug, n in confirmed:
+            counts.setdefault(slug, [0, 0])[0] = n
+        for slug, n in incorrect:
+            counts.setdefault(slug, [0, 0])[1] = n
+        return {slug: Feedback(confirmations=c, incorrect_flags=i) for slug, (c, i) in counts.items()}
+
+
+# Revoking a key withdraws what it said: its confirmations and flags stop counting (the rows stay,
+# and its flags stay in the moderation queue), so keys made to stuff votes can be undone at once.
+_COUNTED = "voter not in (select 'key:' || id from api_keys where revoked_at != '')"
+
+
+def _api_key(row: sqlite3.Row) -> ApiKey:
+    scopes = tuple(row["scopes"].split())
+    return ApiKey(row["id"], row["name"], row["prefix"], scopes, row["created_at"], row["revoked_at"] or "")

@@ -90,10 +90,12 @@ class Draft:
         return pairs + [("", "")] * max(0, minimum - len(pairs))
 
     def to_dict(self) -> dict:
+        """The draft as JSON-ready data (how a submission is stored)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Draft":
+        """A draft from stored data; keys that are not fields are ignored."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -186,6 +188,7 @@ def _lines(text: str) -> list[str]:
 
 
 def split_tags(text: str) -> list[str]:
+    """Tags from text separated by commas or spaces: lower case, each once, in order."""
     return list(dict.fromkeys(t.lower() for t in re.split(r"[,\s]+", text) if t))
 
 
@@ -207,6 +210,7 @@ class Validation:
 
     @property
     def ok(self) -> bool:
+        """True when the draft made an entry and no field has an error."""
         return self.entry is not None and not self.errors
 
 

@@ -36,14 +36,17 @@ CATEGORY_INFO: dict[str, tuple[str, str]] = {
 
 
 def category_label(slug: str) -> str:
+    """A category's display name (the slug when unknown)."""
     return CATEGORY_INFO.get(slug, (slug, ""))[0]
 
 
 def category_description(slug: str) -> str:
+    """A category's one-line description ("" when unknown)."""
     return CATEGORY_INFO.get(slug, ("", ""))[1]
 
 
 def nice_date(value) -> str:
+    """A datetime as ``YYYY-MM-DD HH:MM UTC``, a date as ISO; a string that is not a date stays as it is."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -91,4 +94,5 @@ templates = Jinja2Templates(env=_environment(), context_processors=[_site_contex
 
 
 def render(request: Request, name: str, context: dict | None = None, status_code: int = 200, headers: dict | None = None):
+    """Render a template with the site's context into an HTML response."""
     return templates.TemplateResponse(request, name, context or {}, status_code=status_code, headers=headers)

@@ -16,7 +16,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from synapse_ai.skill.mcp_server import explain_unreadable, scan_request_id
-from synapse_ai.skill.tools import OUTPUT_SCHEMAS, TOOL_DEFINITIONS, SynapseTools
+from synapse_ai.skill.tools import FEEDBACK_TOOL_DEFINITIONS, OUTPUT_SCHEMAS, TOOL_DEFINITIONS, SynapseTools
 
 from .index_helper import build_default_index
 
@@ -84,7 +84,7 @@ async def test_list_search_get_diagnose_over_stdio(served_home, tmp_path):
                 assert tool.description == definition["description"]
                 assert set(tool.input_schema.get("required", [])) == set(definition["input_schema"].get("required", []))
                 assert set(tool.input_schema["properties"]) == set(definition["input_schema"]["properties"])
-                assert tool.annotations.read_only_hint is True
+                assert tool.annotations.read_only_hint is (definition not in FEEDBACK_TOOL_DEFINITIONS)
 
             for name, tool in tools.items():
                 assert tool.output_schema == OUTPUT_SCHEMAS[name]
@@ -123,6 +123,16 @@ async def test_list_search_get_diagnose_over_stdio(served_home, tmp_path):
             assert inline.structured_content == json.loads(_text(inline))
             assert neither.is_error and "exactly one" in _text(neither)
             assert entry.structured_content["slug"] == "rate-limit-429"
+
+            # the feedback loop, on the local store
+            confirmed = await session.call_tool("confirm_solution", {"slug": "rate-limit-429"})
+            assert not confirmed.is_error
+            assert confirmed.structured_content == {"slug": "rate-limit-429", "confirmations": 1}
+            flag = {"slug": "rate-limit-429", "reason": "stale", "note": "v3"}
+            flagged = await session.call_tool("flag_solution", flag)
+            assert not flagged.is_error and flagged.structured_content["open_flags"] == 1
+            unasked = await session.call_tool("propose_solution", {"title": "x"})
+            assert unasked.is_error and "user_approved=true" in _text(unasked)
 
             # Bad arguments: the same one-line message SynapseTools gives, no validation boilerplate.
             direct = SynapseTools()

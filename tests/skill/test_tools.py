@@ -28,7 +28,9 @@ def _client(api: FakeMessagesAPI) -> anthropic.AsyncAnthropic:
 
 def test_definitions_are_well_formed():
     names = [d["name"] for d in TOOL_DEFINITIONS]
-    assert names == ["search_solutions", "get_solution", "diagnose_trace"]
+    assert names == [
+        "search_solutions", "get_solution", "diagnose_trace", "confirm_solution", "flag_solution", "propose_solution"
+    ]
     for definition in TOOL_DEFINITIONS:
         assert set(definition) == {"name", "description", "input_schema"}
         schema = definition["input_schema"]
@@ -66,7 +68,7 @@ async def test_loop_sends_search_result_back_as_tool_result(tools):
         await client.close()
 
     assert final.content[0].text.startswith("Raise")
-    assert [t["name"] for t in api.requests[0]["tools"]] == ["search_solutions", "get_solution", "diagnose_trace"]
+    assert [t["name"] for t in api.requests[0]["tools"]] == [d["name"] for d in TOOL_DEFINITIONS]
     sent = api.requests[1]["messages"][-1]
     assert sent["role"] == "user"
     assert [b["type"] for b in sent["content"]] == ["tool_result", "tool_result"]

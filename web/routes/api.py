@@ -129,6 +129,7 @@ class StarOut(BaseModel):
 )
 def api_search(
     kb: KB,
+    site: Site,
     q: Annotated[str, Query(description="A question, a symptom or an error message.")] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS, description="Number of results.")] = 5,
 ) -> JSONResponse:
@@ -136,7 +137,7 @@ def api_search(
         raise SiteError(400, "empty query", {"hint": "pass q, e.g. /api/search?q=429+rate_limit_error"})
     if len(q) > MAX_QUERY_CHARS:
         raise SiteError(413, f"query too long ({len(q):,} characters; at most {MAX_QUERY_CHARS:,})")
-    return JSONResponse(kb.search(q, limit).to_dict())
+    return JSONResponse(kb.search(q, limit, feedback=site.feedback_for).to_dict())
 
 
 @router.get("/entries", name="api_entries", summary="List entries", response_model=EntryList)
@@ -176,6 +177,9 @@ def api_entry(slug: str, kb: KB, site: Site) -> JSONResponse:
     entry = find_entry(kb, slug)
     data = entry_to_dict(entry)
     data["stars"] = site.star_count(slug)
+    # The feedback loop (docs/feedback.md): distinct keys that confirmed, and the open flags.
+    data["confirmations"] = site.confirmation_count(slug)
+    data["flags"] = [{k: f[k] for k in ("id", "reason", "note", "created_at")} for f in site.open_entry_flags(slug)]
     return JSONResponse(data)
 
 

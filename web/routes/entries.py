@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
+from synapse_ai.kb.errors import EntryNotFound
 from synapse_ai.kb.parse import SLUG_RE
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
@@ -22,22 +23,25 @@ router = APIRouter(include_in_schema=False)
 
 
 def find_entry(kb: KnowledgeBase, slug: str):
-    """The entry, or a 404 that suggests the nearest slugs (as ``synapse show`` does)."""
+    """The entry.  Raises ``EntryNotFound`` with the nearest slugs (a 404, as ``synapse_ai.web.errors``
+    maps it; ``synapse show`` suggests the same ones); a long slug is echoed and matched by its first
+    100 characters."""
     entry = kb.get(slug) if SLUG_RE.match(slug) else None
     if entry is None:
-        near = kb.nearest_slugs(slug[:100])
-        raise SiteError(404, f"There is no entry “{slug[:100]}”.", {"did_you_mean": near})
+        raise EntryNotFound(slug[:100], kb.nearest_slugs(slug[:100]))
     return entry
 
 
 @router.get("/entries/{slug}.md", name="entry_raw")
 def entry_raw(slug: str, kb: KB):
+    """The entry's markdown source; 404 with close slugs when there is no such entry."""
     find_entry(kb, slug)
     return PlainTextResponse(kb.markdown(slug), media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/entries/{slug}", response_class=HTMLResponse, name="entry")
 def entry_page(request: Request, slug: str, kb: KB, site: Site, client: ClientId):
+    """The entry page; 404 with close slugs when there is no such entry."""
     entry = find_entry(kb, slug)
     return render(
         request,
@@ -47,6 +51,8 @@ def entry_page(request: Request, slug: str, kb: KB, site: Site, client: ClientId
             "view": entry_view(entry),
             "stars": site.star_count(slug),
             "starred": site.is_starred(slug, client),
+            "confirmations": site.confirmation_count(slug),
+            "open_flags": site.open_entry_flags(slug),
             "related": kb.related(slug, 5),
         },
     )
@@ -63,6 +69,7 @@ def star_form(
     limits: Limits,
     action: Annotated[Literal["star", "unstar"], Form()] = "star",
 ):
+    """Star or unstar from the entry page (CSRF-checked, rate-limited); 404 for an unknown entry."""
     find_entry(kb, slug)
     if action == "star":
         if not site.is_starred(slug, client):

@@ -33,6 +33,7 @@ def _login_page(request: Request, error: str | None = None, status_code: int = 2
 
 @router.get("/admin", response_class=HTMLResponse, name="admin")
 def admin_queue(request: Request, settings: AppSettings, auth: AdminAuth, site: Site, done: str = "", slug: str = ""):
+    """The moderation queue, the login form, or a page saying moderation is off."""
     if not settings.admin_token:
         return render(request, "admin_off.html", {})
     if auth is None:
@@ -45,6 +46,7 @@ def admin_queue(request: Request, settings: AppSettings, auth: AdminAuth, site: 
             "approved": site.submissions("approved", limit=10),
             "rejected": site.submissions("rejected", limit=10),
             "counts": site.submission_counts(),
+            "entry_flags": site.open_entry_flags(),
             "done": done if done in ("approved", "rejected") else "",
             "done_slug": slug,
             "via_cookie": auth == "cookie",
@@ -62,6 +64,7 @@ def admin_login(
     limits: Limits,
     token: Annotated[str, Form()] = "",
 ):
+    """Check the admin token (rate-limited) and set the signed admin cookie."""
     if not settings.admin_token:
         return render(request, "admin_off.html", {}, status_code=403)
     wait = limits.login.retry_after(ip)
@@ -85,6 +88,7 @@ def admin_login(
 
 @router.post("/admin/logout", name="admin_logout", dependencies=[CsrfProtected])
 def admin_logout(request: Request, site: Site):
+    """Drop the admin cookie, and revoke it server-side."""
     # Revoked server-side too: a copy of the cookie (another browser, a proxy log) stops working now,
     # not when its signed expiry passes.
     cookie = request.cookies.get(ADMIN_COOKIE, "")
@@ -166,6 +170,7 @@ def _detail(request: Request, kb, submission: Submission, error: str | None = No
 
 @router.get("/admin/submissions/{ref}", response_class=HTMLResponse, name="admin_submission")
 def admin_submission(request: Request, ref: str, settings: AppSettings, auth: AdminAuth, site: Site, kb: KB):
+    """One submission with its preview and flags, for a moderator."""
     if not settings.admin_token or auth is None:
         return RedirectResponse(str(request.url_for("admin")), status_code=303)
     return _detail(request, kb, _submission_or_404(site, ref))
@@ -173,6 +178,7 @@ def admin_submission(request: Request, ref: str, settings: AppSettings, auth: Ad
 
 @router.post("/admin/submissions/{ref}/approve", name="admin_approve")
 def admin_approve(request: Request, ref: str, _admin: AdminAction, kb: KB, site: Site, settings: AppSettings):
+    """Approve a submission (409 when it cannot be, 503 on a storage failure; nothing half-written)."""
     submission = _submission_or_404(site, ref)
     try:
         entry = _finish_interrupted_approval(kb, site, submission) or approve(kb, site, settings, ref)
@@ -187,6 +193,7 @@ def admin_approve(request: Request, ref: str, _admin: AdminAction, kb: KB, site:
 
 @router.post("/admin/submissions/{ref}/reject", name="admin_reject")
 def admin_reject(request: Request, ref: str, _admin: AdminAction, kb: KB, site: Site, reason: Annotated[str, Form()] = ""):
+    """Reject a submission with a reason (409 or 422 when it cannot be)."""
     submission = _submission_or_404(site, ref)
     try:
         reject(site, ref, reason)

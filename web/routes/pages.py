@@ -34,6 +34,7 @@ def _by_recency(entries):
 
 @router.get("/", response_class=HTMLResponse, name="home")
 def home(request: Request, kb: KB, site: Site):
+    """The home page: categories with counts, tags, the most starred and the newest entries."""
     entries = kb.list_entries()
     stars = site.star_counts()
     by_slug = {e.slug: e for e in entries}
@@ -55,6 +56,7 @@ def home(request: Request, kb: KB, site: Site):
 
 @router.get("/entries", response_class=HTMLResponse, name="entries")
 def all_entries(request: Request, kb: KB, site: Site):
+    """Every entry, listed."""
     return render(
         request,
         "list.html",
@@ -64,12 +66,14 @@ def all_entries(request: Request, kb: KB, site: Site):
 
 @router.get("/categories", response_class=HTMLResponse, name="categories")
 def categories(request: Request, kb: KB):
+    """The categories with their entry counts."""
     counts = dict(kb.categories())
     return render(request, "categories.html", {"categories": [(c, counts.get(c, 0)) for c in CATEGORIES]})
 
 
 @router.get("/categories/{name}", response_class=HTMLResponse, name="category")
 def category(request: Request, name: str, kb: KB, site: Site):
+    """The entries of one category; 404 for an unknown category."""
     if name not in CATEGORIES:
         raise SiteError(404, f"There is no category “{name}”.")
     from synapse_ai.web.templating import category_description, category_label
@@ -90,11 +94,13 @@ def category(request: Request, name: str, kb: KB, site: Site):
 
 @router.get("/tags", response_class=HTMLResponse, name="tags")
 def tags(request: Request, kb: KB):
+    """Every tag with its entry count."""
     return render(request, "tags.html", {"tags": kb.tags()})
 
 
 @router.get("/tags/{tag}", response_class=HTMLResponse, name="tag")
 def tag(request: Request, tag: str, kb: KB, site: Site):
+    """The entries with one tag; 404 when none has it."""
     entries = kb.list_entries(tag=tag)
     if not entries:
         raise SiteError(404, f"No entry is tagged “{tag}”.")

@@ -31,6 +31,7 @@ def search_page(
     q: Annotated[str, Query(description="Question, symptom or error text")] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 10,
 ):
+    """The search page: results with why each matched (the same search as the API and the CLI)."""
     query = q.strip()
     notice = None
     if len(query) > MAX_QUERY_CHARS:
@@ -38,7 +39,7 @@ def search_page(
         notice = f"Your query was long, so only its last {MAX_QUERY_CHARS:,} characters were searched."
     context: dict = {"q": q if len(q) <= MAX_QUERY_CHARS else query, "notice": notice, "results": [], "matched": False, "searched": False}
     if query:
-        response = kb.search(query, limit)
+        response = kb.search(query, limit, feedback=site.feedback_for)
         stars = site.star_counts()
         context.update(
             searched=True,

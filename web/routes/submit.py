@@ -77,6 +77,7 @@ def _form_page(request: Request, draft: Draft, status_code: int = 200, headers: 
 
 @router.get("/submit", response_class=HTMLResponse, name="submit")
 def submit_form(request: Request):
+    """The empty submission form."""
     return _form_page(request, Draft())
 
 
@@ -89,6 +90,7 @@ def _too_many(request: Request, draft, wait: int, banner: str):
 
 @router.post("/submit", response_class=HTMLResponse, name="submit_post", dependencies=[CsrfProtected])
 def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, site: Site, ip: ClientIP, limits: Limits):
+    """Preview or send a submission: errors re-show the form with its values; sending is rate-limited."""
     # A plain ``def`` route: FastAPI runs it in its thread pool, so validating (markdown scanning,
     # code and pattern checks) never runs on the event loop that serves everyone else.
     draft = form.draft()
@@ -152,6 +154,7 @@ def honeypot_submission(ref: str) -> Submission:
 
 @router.get("/submissions/{ref}", response_class=HTMLResponse, name="submission_status")
 def submission_status(request: Request, ref: str, site: Site, sent: int = 0):
+    """A submission's status page; 404 for an unknown reference."""
     submission = site.submission(ref) if len(ref) <= 64 else None
     if submission is None and request.app.state.signer.is_honeypot_ref(ref):
         submission = honeypot_submission(ref)  # a bot's "submission": looks pending, nothing stored

@@ -67,6 +67,7 @@ def test_entry_is_entry_to_dict_plus_stars(client):
     data = client.get(f"/api/entries/{slug}").json()
     stars = data.pop("stars")
     assert stars == 0
+    assert (data.pop("confirmations"), data.pop("flags")) == (0, [])  # the feedback loop's counts
     assert data == json.loads(json.dumps(entry_to_dict(client.app.state.kb.get(slug))))
     assert [o["number"] for o in data["fix"]["options"]] == [1, 2, 3]
 
@@ -200,7 +201,7 @@ def test_search_answer_is_what_the_schema_describes(client):
 
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     why = schemas["Why"]["properties"]
-    assert {"pattern", "pattern_text", "evidence", "section", "snippet", "signals", "decision"} == set(why)
+    assert {"pattern", "pattern_text", "evidence", "section", "snippet", "signals", "feedback", "decision"} == set(why)
     assert all(prop.get("description") for prop in why.values())
     signals = {"pattern_rank", "generic_rank", "bm25", "bm25_rank", "cosine", "dense_rank"}
     assert set(schemas["Signals"]["properties"]) == signals

@@ -1,0 +1,77 @@
+"""SiteStore's API keys, confirmations and entry flags (migration m005): the contract a second
+backend has to keep."""
+
+from __future__ import annotations
+
+import pytest
+
+from synapse_ai.kb.feedback import DEMOTE_AT, Feedback
+from synapse_ai.web.keys import ApiKey, bearer_token, check_scopes, hash_key, key_prefix, new_key
+from synapse_ai.web.sitestore import SiteStore
+
+
+@pytest.fixture
+def site(db_path):
+    store = SiteStore(db_path)
+    yield store
+    store.close()
+
+
+def test_keys_are_stored_hashed_and_revoked_once(site, db_path):
+    key = new_key()
+    stored = site.add_api_key("ci", ("read", "vote"), hash_key(key), key_prefix(key))
+    assert key.startswith("syn_") and len(key) == 4 + 43 and stored.prefix == key[:8]
+    raw = b"".join(p.read_bytes() for p in db_path.parent.glob(db_path.name + "*"))  # the file and its WAL
+    assert key.encode() not in raw and hash_key(key).encode() in raw  # only the hash is on disk
+    assert site.api_key_by_hash(hash_key(key)) == stored and site.api_key_by_hash(hash_key(key + "x")) is None
+    assert site.revoke_api_key(stored.id) and not site.revoke_api_key(stored.id) and not site.revoke_api_key("nope")
+    assert not site.api_key_by_hash(hash_key(key)).active
+    with pytest.raises(Exception):  # the same hash twice is refused by the unique index
+        site.add_api_key("again", ("read",), hash_key(key), key_prefix(key))
+
+
+def test_scopes_and_bearer_parsing():
+    assert check_scopes(["vote", "read", "vote"]) == ("read", "vote")
+    for bad in ([], ["admin"], ["read", "root"]):
+        with pytest.raises(ValueError):
+            check_scopes(bad)
+    moderator = ApiKey("id", "m", "syn_abcd", ("moderate",), "now")
+    assert moderator.allows("read") and moderator.allows("moderate") and not moderator.allows("vote")
+    assert bearer_token("Bearer  syn_x ") == "syn_x" and bearer_token("bearer syn_x") == "syn_x"
+    assert bearer_token("Basic abc") is None and bearer_token("Bearer ") is None and bearer_token(None) is None
+
+
+def test_confirmations_count_distinct_voters(site):
+    assert site.confirm("a", "key:1") and not site.confirm("a", "key:1")
+    site.confirm("a", "key:2")
+    site.confirm("b", "local:me")
+    assert (site.confirmation_count("a"), site.confirmation_count("b"), site.confirmation_count("c")) == (2, 1, 0)
+
+
+def test_flags_one_open_per_voter_and_reason_until_resolved(site):
+    site.add_entry_flag("a", "key:1", "stale", "first")
+    site.add_entry_flag("a", "key:1", "stale", "second")  # replaces the note
+    site.add_entry_flag("a", "key:1", "incorrect", "")
+    site.add_entry_flag("b", "key:2", "harmful", "x")
+    assert [(f["slug"], f["reason"], f["note"]) for f in site.open_entry_flags()] == [
+        ("a", "stale", "second"), ("a", "incorrect", ""), ("b", "harmful", "x")
+    ]
+    assert set(site.open_entry_flags("a")[0]) == {"id", "slug", "reason", "note", "created_at"}
+    assert site.resolve_entry_flags("a", "fixed") == 2 and site.resolve_entry_flags("a", "again") == 0
+    assert [f["slug"] for f in site.open_entry_flags()] == ["b"]
+    site.add_entry_flag("a", "key:1", "stale", "back again")  # a resolved flag does not block a new one
+    assert [f["note"] for f in site.open_entry_flags("a")] == ["back again"]
+
+
+def test_feedback_for_counts_open_incorrect_flags_by_distinct_voters(site):
+    for i in range(DEMOTE_AT):
+        site.add_entry_flag("a", f"key:{i}", "incorrect", "")
+        site.add_entry_flag("a", f"key:{i}", "stale", "")  # other reasons do not demote
+    site.add_entry_flag("b", "key:0", "incorrect", "")
+    site.confirm("b", "key:0")
+    site.confirm("b", "key:1")
+    said = site.feedback_for(["a", "b", "c", "a"])
+    assert said == {"a": Feedback(0, DEMOTE_AT), "b": Feedback(2, 1)}
+    assert said["a"].demoted and not said["b"].demoted
+    site.resolve_entry_flags("a", "reviewed")
+    assert site.feedback_for(["a"]) == {} and site.feedback_for([]) == {}
