@@ -22,7 +22,7 @@ from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web import errors, openapi_errors
 from synapse_ai.web.auth import KeyLimits, SiteAccess
 from synapse_ai.web.deps import Limiters
-from synapse_ai.web.routes import api, entries, feedback, moderation, pages, search, submit
+from synapse_ai.web.routes import api, discovery, entries, feedback, moderation, pages, search, submit
 from synapse_ai.web.security import (
     BodyLimitMiddleware,
     ClientAddressMiddleware,
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     openapi_errors.install(app)  # /openapi.json and /docs describe the error bodies really sent
     app.add_exception_handler(ExpiredForm, submit.expired_form)  # the form again, as typed, not a 403 page
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (pages, search, entries, submit, moderation, api):
+    for module in (pages, search, entries, submit, moderation, api, discovery):
         app.include_router(module.router)
     app.include_router(feedback.router)
     app.include_router(feedback.admin_router)
