@@ -223,3 +223,17 @@ def test_search_box_on_every_page_at_every_width(server, browser):
             view.wait_for_url("**/search?q=*")
             assert view.locator("#results li.result").count() >= 1
         view.close()
+
+
+def test_dark_mode_follows_the_system_setting(server, browser):
+    for scheme, dark in (("light", False), ("dark", True)):
+        view = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+        view.goto(server + "/entries/sequential-tool-calls")
+        background = view.evaluate("getComputedStyle(document.body).backgroundColor")
+        text = view.evaluate("getComputedStyle(document.body).color")
+        rgb = [[int(x) for x in c[c.index("(") + 1:c.index(")")].split(",")[:3]] for c in (background, text)]
+        brightness = [sum(channels) for channels in rgb]
+        assert (brightness[0] < brightness[1]) is dark, (scheme, background, text)
+        if dark:
+            _shot(view, "entry-dark")
+        view.close()
