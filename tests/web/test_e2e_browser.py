@@ -237,3 +237,21 @@ def test_dark_mode_follows_the_system_setting(server, browser):
         if dark:
             _shot(view, "entry-dark")
         view.close()
+
+
+def test_copy_for_my_agent_puts_the_chosen_option_on_the_clipboard(server, browser):
+    from playwright.sync_api import expect
+
+    permissions = ["clipboard-read", "clipboard-write"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=permissions)
+    page = context.new_page()
+    page.goto(server + "/entries/sequential-tool-calls")
+    option = page.locator("article.fix-option").nth(1)
+    button = option.locator("[data-copy-prompt]")
+    expect(button).to_be_visible()  # JS shows it; without JS there is nothing to click
+    button.click()
+    expect(button).to_have_text("Copied: paste it to your agent")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == option.locator(".agent-prompt-text").text_content()
+    assert "Chosen fix, option 2:" in copied and copied.endswith("/entries/sequential-tool-calls")
+    context.close()

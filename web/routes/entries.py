@@ -32,6 +32,30 @@ def find_entry(kb: KnowledgeBase, slug: str):
     return entry
 
 
+MAX_PROMPT_CODE_LINES = 60  # a longer listing is cut: the prompt says where the rest is
+
+
+def agent_prompts(entry, url: str) -> dict[int, str]:
+    """Per fix option, a compact prompt for a coding agent: the error it is about, the quick fix,
+    that option's first code block and the entry's address (for "copy for my agent")."""
+    prompts = {}
+    for option in entry.fix_options:
+        lines = [f"Known fix for: {entry.title}"]
+        if entry.quick_fix:
+            lines.append(f"Quick fix: {entry.quick_fix}")
+        lines.append(f"Chosen fix, option {option.number}: {option.title}")
+        if option.code_blocks:
+            block = option.code_blocks[0]
+            code = block.code.rstrip("\n").split("\n")
+            cut = len(code) > MAX_PROMPT_CODE_LINES
+            lines += [f"```{block.language}", *code[:MAX_PROMPT_CODE_LINES], "```"]
+            if cut:
+                lines.append(f"(code cut at {MAX_PROMPT_CODE_LINES} lines; the rest is at the address below)")
+        lines.append(f"Full entry (symptom, root cause, sources): {url}")
+        prompts[option.number] = "\n".join(lines)
+    return prompts
+
+
 @router.get("/entries/{slug}.md", name="entry_raw")
 def entry_raw(slug: str, kb: KB):
     """The entry's markdown source; 404 with close slugs when there is no such entry."""
@@ -54,6 +78,7 @@ def entry_page(request: Request, slug: str, kb: KB, site: Site, client: ClientId
             "confirmations": site.confirmation_count(slug),
             "open_flags": site.open_entry_flags(slug),
             "related": kb.related(slug, 5),
+            "prompts": agent_prompts(entry, str(request.url_for("entry", slug=slug))),
         },
     )
 
