@@ -32,6 +32,37 @@ def _by_recency(entries):
     return sorted(entries, key=lambda e: (e.created, _mtime(e)), reverse=True)
 
 
+PAGE_SIZE = 30
+SORTS = {"title": "A to Z", "newest": "Newest", "starred": "Most starred", "confirmed": "Most confirmed"}
+
+
+def _listing(request: Request, site, entries: list, sort: str, page: int) -> dict:
+    """One page of ``entries`` in the chosen order, with what the sort and pager links need.  An
+    unknown sort is the default (A to Z); a page past the end is the last page."""
+    sort = sort if sort in SORTS else "title"
+    stars = site.star_counts()
+    if sort == "newest":
+        entries = _by_recency(entries)
+    elif sort == "starred":
+        entries = sorted(entries, key=lambda e: -stars.get(e.slug, 0))  # stable: A to Z among equals
+    elif sort == "confirmed":
+        feedback = site.feedback_for([e.slug for e in entries])
+        entries = sorted(entries, key=lambda e: -(feedback[e.slug].confirmations if e.slug in feedback else 0))
+    pages = max(1, -(-len(entries) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    base = request.url.remove_query_params(["page", "sort"])
+    return {
+        "entries": entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "total": len(entries),
+        "stars": stars,
+        "sort": sort,
+        "sorts": [(key, label, str(base.include_query_params(sort=key))) for key, label in SORTS.items()],
+        "page": page,
+        "pages": pages,
+        "page_url": lambda n: str(base.include_query_params(sort=sort, page=n)),
+    }
+
+
 @router.get("/", response_class=HTMLResponse, name="home")
 def home(request: Request, kb: KB, site: Site):
     """The home page: categories with counts, tags, the most starred and the newest entries."""
@@ -55,12 +86,13 @@ def home(request: Request, kb: KB, site: Site):
 
 
 @router.get("/entries", response_class=HTMLResponse, name="entries")
-def all_entries(request: Request, kb: KB, site: Site):
-    """Every entry, listed."""
+def all_entries(request: Request, kb: KB, site: Site, sort: str = "title", page: int = 1):
+    """Every entry, listed, sorted and paged."""
+    listing = _listing(request, site, kb.list_entries(), sort, page)
     return render(
         request,
         "list.html",
-        {"heading": "All entries", "description": "Every solution in the knowledge base.", "entries": kb.list_entries(), "stars": site.star_counts(), "kind": "all"},
+        {"heading": "All entries", "description": "Every solution in the knowledge base.", "kind": "all", **listing},
     )
 
 
@@ -72,7 +104,7 @@ def categories(request: Request, kb: KB):
 
 
 @router.get("/categories/{name}", response_class=HTMLResponse, name="category")
-def category(request: Request, name: str, kb: KB, site: Site):
+def category(request: Request, name: str, kb: KB, site: Site, sort: str = "title", page: int = 1):
     """The entries of one category; 404 for an unknown category."""
     if name not in CATEGORIES:
         raise SiteError(404, f"There is no category “{name}”.")
@@ -84,10 +116,9 @@ def category(request: Request, name: str, kb: KB, site: Site):
         {
             "heading": category_label(name),
             "description": category_description(name),
-            "entries": kb.list_entries(category=name),
-            "stars": site.star_counts(),
             "kind": "category",
             "name": name,
+            **_listing(request, site, kb.list_entries(category=name), sort, page),
         },
     )
 
@@ -99,15 +130,16 @@ def tags(request: Request, kb: KB):
 
 
 @router.get("/tags/{tag}", response_class=HTMLResponse, name="tag")
-def tag(request: Request, tag: str, kb: KB, site: Site):
+def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "title", page: int = 1):
     """The entries with one tag; 404 when none has it."""
     entries = kb.list_entries(tag=tag)
     if not entries:
         raise SiteError(404, f"No entry is tagged “{tag}”.")
+    listing = _listing(request, site, entries, sort, page)
     return render(
         request,
         "list.html",
-        {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "entries": entries, "stars": site.star_counts(), "kind": "tag", "name": tag},
+        {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "kind": "tag", "name": tag, **listing},
     )
 
 

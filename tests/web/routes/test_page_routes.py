@@ -35,12 +35,29 @@ def test_home_most_starred_and_recent(client, dom, csrf):
     assert created == sorted(created, reverse=True)
 
 
+def _listed(client, dom, path: str) -> list[str]:
+    """Every slug a paged list shows, following its "Next" links."""
+    slugs, url = [], path
+    while url:
+        tree = dom(client.get(url).text)
+        slugs += [a.attrs["data-slug"] for a in tree.by_id("entry-list").find_all("article", cls="entry-card")]
+        pager = tree.by_id("pager")
+        following = pager.find("a", rel="next") if pager else None
+        url = following.attrs["href"] if following else None
+    return slugs
+
+
 def test_all_entries_list_with_star_counts(client, dom, csrf):
+    from synapse_ai.web.routes.pages import PAGE_SIZE
+
     client.post("/entries/overloaded-529/star", data={"csrf_token": csrf(client, "/"), "action": "star"})
-    tree = dom(client.get("/entries").text)
+    listed = _listed(client, dom, "/entries")
+    assert sorted(listed) == sorted(e.slug for e in client.app.state.kb.list_entries())
+    assert len(listed) > PAGE_SIZE  # the list is paged
+    tree = dom(client.get("/entries?sort=starred").text)
     cards = tree.by_id("entry-list").find_all("article", cls="entry-card")
-    assert len(cards) == len(client.app.state.kb.list_entries())
-    card = next(c for c in cards if c.attrs["data-slug"] == "overloaded-529")
+    assert len(cards) == PAGE_SIZE and cards[0].attrs["data-slug"] == "overloaded-529"  # most starred first
+    card = cards[0]
     assert card.find("span", cls="star-count").text().strip().startswith("★ 1")
 
 
@@ -58,7 +75,8 @@ def test_tags_and_tag_page(client, dom):
     tree = dom(client.get("/tags").text)
     assert tree.by_id("tags").find("a", href="http://testserver/tags/anthropic") is not None
     r = client.get("/tags/anthropic")
-    slugs = {a.attrs["data-slug"] for a in dom(r.text).by_id("entry-list").find_all("article")}
+    assert r.status_code == 200
+    slugs = set(_listed(client, dom, "/tags/anthropic"))
     assert slugs == {e.slug for e in client.app.state.kb.list_entries(tag="anthropic")}
     assert client.get("/tags/no-such-tag-anywhere").status_code == 404
     assert client.get("/tags/%3Cscript%3E").status_code == 404
@@ -92,3 +110,20 @@ def test_heading_levels_do_not_skip(client):
         levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", client.get(path).text)]
         assert levels[0] == 1, path
         assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), (path, levels)
+
+
+def test_entry_lists_sort_and_page(client, dom):
+    from synapse_ai.web.routes.pages import PAGE_SIZE
+
+    entries = client.app.state.kb.list_entries()
+    last = -(-len(entries) // PAGE_SIZE)
+    tree = dom(client.get(f"/entries?page={last}").text)
+    assert f"page {last} of {last}" in tree.by_id("entry-count").text()
+    assert tree.by_id("pager").find("a", rel="next") is None and tree.by_id("pager").find("a", rel="prev") is not None
+    assert "page 1 of" in dom(client.get("/entries?page=-3&sort=nonsense").text).by_id("entry-count").text()
+    newest = [a.attrs["data-slug"] for a in dom(client.get("/entries?sort=newest").text).find_all("article")]
+    created = {e.slug: e.created for e in entries}
+    assert [created[s] for s in newest] == sorted((created[s] for s in newest), reverse=True)
+    sort = dom(client.get("/entries?sort=confirmed").text).by_id("sort")
+    assert sort.find("a", cls="is-current").text() == "Most confirmed"
+    assert client.get("/entries?page=x").status_code == 422  # not a number: the usual error page
