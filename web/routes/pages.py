@@ -139,7 +139,8 @@ def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "title", pag
     return render(
         request,
         "list.html",
-        {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "kind": "tag", "name": tag, **listing},
+        {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "kind": "tag", "name": tag,
+         **listing},
     )
 
 
