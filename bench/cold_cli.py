@@ -137,9 +137,9 @@ def profile_search(env: dict, home: Path) -> dict:
     wanted = [
         ("kb/cli.py", "open_kb"), ("kb/service.py", "open"), ("kb/service.py", "refresh"), ("kb/indexer.py", "fingerprint"),
         ("kb/service.py", "search"), ("kb/service.py", "query_embedder"), ("kb/embed.py", "__init__"),
-        ("kb/embed.py", "_encode_one"), ("kb/service.py", "_dense_index"), ("kb/search.py", "hybrid_search"),
-        ("kb/signature.py", "__init__"), ("kb/signature.py", "match"), ("kb/store.py", "__init__"),
-        ("kb/store.py", "embedding_matrix"), ("kb/store.py", "fts_search"),
+        ("kb/embed.py", "_encode_one"), ("kb/stores/sqlite.py", "vector_search"), ("kb/search.py", "hybrid_search"),
+        ("kb/signature.py", "__init__"), ("kb/signature.py", "match"), ("kb/stores/sqlite.py", "__init__"),
+        ("kb/stores/sqlite.py", "embedding_matrix"), ("kb/stores/sqlite.py", "lexical_search"),
     ]
     for (filename, line, func), (_cc, _nc, tt, ct, _callers) in stats.stats.items():
         for want_file, want_func in wanted:

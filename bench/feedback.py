@@ -80,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     from synapse_ai.kb.evaluation import load_query_set
     from synapse_ai.kb.service import KnowledgeBase
     from synapse_ai.web.keys import hash_key
-    from synapse_ai.web.sitestore import SiteStore
+    from synapse_ai.web.sitestore import open_site_store
 
     kb = KnowledgeBase.open(home / "kb.db", [entries], embedder=HashingEmbedder())
-    site = SiteStore(kb.store.path)
+    site = open_site_store(kb.store.url)
     rng = random.Random(7)
     log(f"filling the site store: {args.keys} keys x {args.confirmations} confirmations, {args.flags} flags")
     keys = fill_site(site, slugs, args.keys, args.confirmations, args.flags, rng)

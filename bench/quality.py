@@ -4,7 +4,7 @@
 
 Modes (one index, built with the real model over a snapshot of the shipped entries):
 
-* ``bm25``        FTS5 only: ``store.fts_search(fts_expression(query_terms(q)))``.  BM25 scores are
+* ``bm25``        FTS5 only: ``store.lexical_search(query_terms(q))``.  BM25 scores are
                   not calibrated, so there is no abstention rule: matched / abstention are "n/a".
 * ``dense_st``    dense only, query embedded by the full MiniLM (sentence-transformers, torch);
                   an entry's score is the max cosine over its stored vectors; matched = cosine ≥ COSINE_ALONE.
@@ -61,7 +61,7 @@ def dense_ranker(matrix_triple, embed_one, cosine_alone: float):
 
 def run(limit: int = 5) -> dict:
     from synapse_ai.kb.evaluation import evaluate, load_query_set
-    from synapse_ai.kb.search import COSINE_ALONE, CANDIDATES, fts_expression, query_terms
+    from synapse_ai.kb.search import COSINE_ALONE, CANDIDATES, query_terms
 
     home = scratch_dir("quality")
     use_scratch_home(home)
@@ -83,8 +83,7 @@ def run(limit: int = 5) -> dict:
     assert type(fast).__name__ == "NumpyBertEmbedder", type(fast)
 
     def bm25(text: str):
-        expression = fts_expression(query_terms(text))
-        return ([s for s, _ in kb.store.fts_search(expression, CANDIDATES)] if expression else []), False
+        return [hit.slug for hit in kb.store.lexical_search(query_terms(text), CANDIDATES)], False
 
     def hybrid(text: str):
         response = kb.search(text, limit)

@@ -135,26 +135,24 @@ def breakdown(db: Path, entries_dir: Path, home: Path, queries: list[str], n: in
 
     use_scratch_home(home)
     os.environ["SYNAPSE_ENTRIES_DIR"] = str(entries_dir)
-    from synapse_ai.kb.search import CANDIDATES, fts_expression, query_terms
+    from synapse_ai.kb.search import CANDIDATES, query_terms
     from synapse_ai.kb.service import KnowledgeBase
 
     kb = KnowledgeBase.open(db, [entries_dir], refresh=False)
     t0 = time.perf_counter()
-    kb._dense_index()
+    kb.store.embedding_matrix(kb.model_id)
     first_build = time.perf_counter() - t0
     kb.query_embedder()
     phases: dict[str, list[float]] = {"embed_query": [], "patterns": [], "bm25": [], "dense_matmul_rank": [], "search_total": []}
     signals = kb._signal_index()
-    slugs, _fields, matrix = kb._dense_index()
+    slugs, _fields, matrix = kb.store.embedding_matrix(kb.model_id)
     import numpy as np
 
     for q in queries[:n]:
         t = time.perf_counter(); v = kb.embed_query(q); phases["embed_query"].append(time.perf_counter() - t)
         t = time.perf_counter(); signals.evidence(q); phases["patterns"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        expr = fts_expression(query_terms(q))
-        if expr:
-            kb.store.fts_search(expr, CANDIDATES)
+        kb.store.lexical_search(query_terms(q), CANDIDATES)
         phases["bm25"].append(time.perf_counter() - t)
         t = time.perf_counter(); np.argsort(-(matrix @ v)); phases["dense_matmul_rank"].append(time.perf_counter() - t)
         t = time.perf_counter(); kb.search(q, 5); phases["search_total"].append(time.perf_counter() - t)
@@ -163,7 +161,7 @@ def breakdown(db: Path, entries_dir: Path, home: Path, queries: list[str], n: in
     out["other (entries, snippets, fusion)"] = round(out["search_total"] - out["embed_query"] - out["patterns"] - out["bm25"] - out["dense_matmul_rank"], 3)
     out["dense_and_pattern_index_build_s"] = round(first_build, 3)
     out["vectors"] = int(matrix.shape[0])
-    out["pattern_count"] = len(patterns.items)
+    out["pattern_count"] = len(signals.specific.items) + len(signals.generic.items)
     return out
 
 

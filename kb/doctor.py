@@ -9,6 +9,7 @@ is gone is written out next to the damaged file: damage never silently leaves co
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -17,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from synapse_ai.kb.store import CorruptDatabase, Store, file_lock
+from synapse_ai.kb.stores.sqlite import CorruptDatabase, SqliteStore as Store, file_lock
 
 COMMUNITY_TABLES = ("submissions", "stars")
 RECOVER_TIMEOUT_S = 120  # the sqlite3 shell's .recover on a badly damaged file
@@ -166,9 +167,24 @@ def salvage_database(path: Path, tables: tuple[str, ...] = COMMUNITY_TABLES + ("
     return salvage
 
 
+def _recreate_tables(store: Store, schema_rows: list[dict], tables: tuple[str, ...]) -> None:
+    """Create ``tables`` (and their indexes) in the new file as the damaged file declared them.  The
+    community tables belong to the web site (it creates them when it opens the file); kb copies their
+    declarations instead of knowing them, so the salvaged rows have somewhere to go now."""
+    with store.transaction():
+        for row in sorted(schema_rows, key=lambda r: r.get("type") != "table"):  # tables before indexes
+            sql = row.get("sql") or ""
+            if row.get("tbl_name") not in tables or row.get("type") not in ("table", "index") or not sql:
+                continue
+            store.conn.execute(re.sub(r"^\s*CREATE\s+(UNIQUE\s+)?(TABLE|INDEX)\s+(?!IF NOT EXISTS)",
+                                      r"CREATE \1\2 IF NOT EXISTS ", sql, flags=re.I))
+
+
 def _restore_rows(store: Store, table: str, rows: list[dict]) -> int:
     """Insert salvaged rows that are not there yet; returns how many were added."""
     columns = [r[1] for r in store.conn.execute(f"pragma table_info({table})")]
+    if not columns:  # the damaged file's schema could not be read: the rows stay in it
+        return 0
     added = 0
     with store.transaction():
         for row in rows:
@@ -208,9 +224,10 @@ def replace_damaged_database(path: Path, damage: CorruptDatabase, notices: list[
             companion = Path(f"{path}{suffix}")
             if companion.exists():
                 os.replace(companion, Path(f"{aside}{suffix}"))
-    salvage = salvage_database(aside)
+    salvage = salvage_database(aside, COMMUNITY_TABLES + ("entries", "sqlite_master"))
     store = Store(path)
     try:
+        _recreate_tables(store, salvage.rows.get("sqlite_master", []), COMMUNITY_TABLES)
         restored = {table: _restore_rows(store, table, salvage.rows.get(table, [])) for table in COMMUNITY_TABLES}
     finally:
         store.close()
@@ -378,6 +395,8 @@ def run_doctor(db: Path | None = None, repair: bool = True) -> DoctorReport:
     from synapse_ai.kb.service import KnowledgeBase
 
     kb = KnowledgeBase.open(db, refresh=False)
+    if not isinstance(kb.store, Store):
+        return _doctor_server_store(kb, repair)
     report = DoctorReport(database=str(kb.store.path), notices=list(kb.notices))
     try:
         problems = [r[0] for r in kb.store.conn.execute("pragma integrity_check").fetchall()]
@@ -403,10 +422,29 @@ def run_doctor(db: Path | None = None, repair: bool = True) -> DoctorReport:
                 # Other processes cache vectors and patterns by generation: make them reload.
                 kb.store.set_meta("generation", str(int(kb.store.get_meta("generation", "0")) + 1))
         indexed = set(kb.store.slugs())
-        report.approved_without_entry = [
-            slug for (slug,) in kb.store.conn.execute("select slug from submissions where status = 'approved' and slug != '' order by slug")
-            if slug not in indexed
-        ]
+        report.approved_without_entry = [slug for slug, _md in kb.store.approved_markdown() if slug not in indexed]
+    finally:
+        kb.close()
+    return report
+
+
+def _doctor_server_store(kb, repair: bool) -> DoctorReport:
+    """A database server keeps its own files whole (WAL, checksums, its own backups), and the store
+    writes every entry in one transaction: what is left to check is missing vectors and approved
+    entries with no entry row."""
+    from synapse_ai.kb.indexer import embed_missing
+    from synapse_ai.kb.stores import redacted_url
+
+    report = DoctorReport(database=redacted_url(kb.store.url), notices=list(kb.notices))
+    try:
+        report.entries = kb.store.count()
+        if repair:
+            with kb.store.index_lock():
+                report.embedded = embed_missing(kb.store, kb._embedder_for)
+                if report.embedded:
+                    kb.store.set_meta("generation", str(int(kb.store.get_meta("generation", "0")) + 1))
+        indexed = set(kb.store.slugs())
+        report.approved_without_entry = [slug for slug, _md in kb.store.approved_markdown() if slug not in indexed]
     finally:
         kb.close()
     return report

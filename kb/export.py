@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synapse_ai.kb.paths import write_text_atomically
-from synapse_ai.kb.store import Store
+from synapse_ai.kb.stores import IndexStore as Store
 
 
 @dataclass
@@ -42,8 +42,7 @@ def _approved_markdown(store: Store, indexed: set[str]) -> dict[str, str]:
     from synapse_ai.kb.parse import EntryError, parse_entry, render_entry
 
     out: dict[str, str] = {}
-    rows = store.conn.execute("select slug, markdown from submissions where status = 'approved' and slug != '' order by slug")
-    for slug, markdown in rows:
+    for slug, markdown in store.approved_markdown():
         if slug in indexed or not markdown:
             continue
         try:
@@ -56,7 +55,7 @@ def _approved_markdown(store: Store, indexed: set[str]) -> dict[str, str]:
 
 def entries_markdown(store: Store) -> dict[str, str]:
     """slug -> markdown for every entry in the database (shipped, local and approved)."""
-    entries = {slug: markdown for slug, markdown in store.conn.execute("select slug, markdown from entries order by slug") if markdown}
+    entries = store.entries_markdown()
     return entries | _approved_markdown(store, set(entries))
 
 

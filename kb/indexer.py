@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from synapse_ai.kb.model import Entry, prose_lines
-from synapse_ai.kb.store import Store
+from synapse_ai.kb.stores import IndexStore as Store
 
 # kb.parse (and yaml) load only when a file must actually be read: a current index is checked with
 # file stats alone, which keeps the per-error CLI start-up short.
@@ -150,7 +150,8 @@ def index_dirs(
             report.updated += 1
         else:
             report.added += 1
-    gone = [slug for slug in known if slug not in seen]
+    # In a shared store an entry with no file (approved on some server) lives in the store alone.
+    gone = [slug for slug in known if slug not in seen and (known[slug][0] or not store.shared)]
     store.delete_entries(gone)
     report.removed = len(gone)
     report.embedded = embed_missing(store, embedder_for, progress)

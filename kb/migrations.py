@@ -1,4 +1,6 @@
-"""Numbered schema migrations, applied whenever a store is opened (sqlite-utils ``Migrations``).
+"""Numbered schema migrations of the SQLite index, applied whenever a store is opened (sqlite-utils
+``Migrations``).  The PostgreSQL index has its own set (``kb/stores/pg_migrations.py``); the web site's
+tables are the site's (``synapse_ai.web.sitestore``).
 
 Never edit a migration that has shipped: add the next number.
 """
@@ -66,31 +68,9 @@ def m001_core(db):
 
 @migrations()
 def m002_submissions_and_stars(db):
-    """Create the site's submissions and stars tables."""
-    # Solutions sent through the web form / API, waiting for (or after) moderation.  ``ref`` is the
-    # random token the submitter gets for the status page.  ``data`` holds the fields as typed
-    # (JSON), ``markdown`` the entry as it would be written, ``flags`` the moderator warnings (JSON).
-    db["submissions"].create(
-        {
-            "ref": str,
-            "status": str,  # pending | approved | rejected
-            "created_at": str,
-            "updated_at": str,
-            "title": str,
-            "data": str,
-            "markdown": str,
-            "flags": str,
-            "contact": str,
-            "reason": str,  # why it was rejected (shown to the submitter)
-            "slug": str,  # the entry written on approval
-        },
-        pk="ref",
-    )
-    db["submissions"].create_index(["status", "created_at"])
-    # One star per (entry, client).  No foreign key to entries: re-indexing deletes and re-creates
-    # entry rows, and stars must survive that.
-    db["stars"].create({"slug": str, "client": str, "created_at": str}, pk=("slug", "client"))
-    db["stars"].create_index(["slug"])
+    """Nothing now: it created the web site's submissions and stars tables, which the site owns."""
+    # The site creates them itself (``synapse_ai.web.sitestore``, migration set ``synapse.site``); the
+    # name stays so databases that applied it and new ones list the same migrations.
 
 
 @migrations()
@@ -123,37 +103,5 @@ def m004_entry_signals(db):
 
 @migrations()
 def m005_api_keys_and_feedback(db):
-    # Site data for the feedback loop (web/keys.py, web/feedback.py), kept apart from the index
-    # tables so it moves with the rest of the site's schema.  Plain types, text ids and no
-    # autoincrement, so the same tables exist on PostgreSQL.
-    #
-    # API keys: only the sha256 of the key is stored (see web/keys.py for why not bcrypt).
-    # ``scopes`` is space-separated ("read vote"); ``revoked_at`` empty while the key works.
-    db["api_keys"].create(
-        {"id": str, "name": str, "key_hash": str, "prefix": str, "scopes": str, "created_at": str, "revoked_at": str},
-        pk="id",
-    )
-    db["api_keys"].create_index(["key_hash"], unique=True)
-    # "This fixed it": one row per (entry, voter), so repeating is idempotent and the count is of
-    # distinct voters ("key:<id>", "local:<user>").  No foreign key: re-indexing rewrites entries.
-    db["confirmations"].create({"slug": str, "voter": str, "created_at": str}, pk=("slug", "voter"))
-    # Reports that an entry is stale, incorrect, a duplicate or harmful.  One open report per
-    # (entry, voter, reason) (a repeat updates its note); a moderator resolves them.
-    db["entry_flags"].create(
-        {
-            "id": str,
-            "slug": str,
-            "voter": str,
-            "reason": str,
-            "note": str,
-            "status": str,  # open | resolved
-            "created_at": str,
-            "resolved_at": str,
-            "resolution": str,
-        },
-        pk="id",
-    )
-    db.execute(
-        "create unique index entry_flags_open_once on entry_flags (slug, voter, reason) where status = 'open'"
-    )
-    db["entry_flags"].create_index(["status", "slug"])
+    """Nothing now: it created the site's api_keys, confirmations and entry_flags tables, which the
+    site's own set creates (``synapse.site`` m002); the name stays for databases that applied it."""

@@ -1,4 +1,8 @@
-"""Hybrid search: graded error signals + FTS5 BM25 + dense cosine, fused with RRF.
+"""Hybrid search: graded error signals + keyword BM25 + dense cosine, fused with RRF.
+
+The keyword and meaning candidates come from the store (``IndexStore.lexical_search`` and
+``vector_search``: FTS5 and numpy on SQLite, term statistics and pgvector on PostgreSQL); this module
+only fuses their rankings, explains them and decides.
 
 A pasted log is first reduced to its error blocks (``synapse_ai.kb.extract``), so the retrievers see the
 failure, not the preamble.  ``matched`` says whether the best result is confident enough for an
@@ -94,12 +98,6 @@ def query_terms(text: str, limit: int = 48) -> list[str]:
         if len(terms) >= limit:
             break
     return list(terms)
-
-
-def fts_expression(terms: list[str]) -> str | None:
-    """An FTS5 MATCH expression that cannot be a syntax error: every term quoted, OR-ed together."""
-    quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
-    return " OR ".join(quoted) if quoted else None
 
 
 def best_section(sections: list[tuple[str, str]], terms: list[str]) -> tuple[str | None, str]:
@@ -216,7 +214,7 @@ def hybrid_search(
     query: str,
     limit: int,
     query_vector=None,
-    dense_index=None,
+    model: str | None = None,
     signals: SignalIndex | None = None,
     analysis: QueryAnalysis | None = None,
     feedback: FeedbackLookup | None = None,
@@ -224,8 +222,8 @@ def hybrid_search(
     """Run the retrievers over the query's ``focus`` (its error blocks; the query itself when it
     holds none) and fuse them: specific evidence, generic evidence, BM25 and dense.
 
-    ``dense_index`` is a ``(slugs, fields, matrix)`` triple (``Store.embedding_matrix``) and
-    ``query_vector`` the embedding of the focus; without them the search is lexical + signals only.
+    ``query_vector`` is the embedding of the focus by ``model`` (whose stored vectors it is compared
+    with); without them the search is lexical + signals only.
     ``analysis`` is ``analyse(query, signals)`` when the caller already has it.  ``feedback`` gives
     the candidates' confirmations and flags, applied as a bounded prior (``synapse_ai.kb.feedback``).
     """
@@ -237,23 +235,13 @@ def hybrid_search(
     )
     specific_rank = evidence.specific_rank()
     terms = query_terms(focus)
-    expression = fts_expression(terms)
-    bm25 = store.fts_search(expression, CANDIDATES) if expression else []
+    bm25 = [(hit.slug, hit.score) for hit in store.lexical_search(terms, CANDIDATES)] if terms else []
     bm25_rank = [slug for slug, _ in bm25]
     generic_rank = evidence.generic_rank(bm25_rank)
 
     cosines: dict[str, tuple[float, str]] = {}
-    if query_vector is not None and dense_index is not None and len(dense_index[0]):
-        import numpy as np
-
-        slugs, fields, matrix = dense_index
-        sims = matrix @ np.asarray(query_vector, dtype=np.float32)
-        for i in np.argsort(-sims):
-            slug = slugs[i]
-            if slug not in cosines:
-                cosines[slug] = (float(sims[i]), fields[i])
-            if len(cosines) >= CANDIDATES:
-                break
+    if query_vector is not None and model is not None:
+        cosines = {hit.slug: (hit.score, hit.field) for hit in store.vector_search(query_vector, model, CANDIDATES)}
     dense_rank = list(cosines)
 
     # A query that is only a status ("429", "HTTP 429", "Too Many Requests") has no words for BM25 or

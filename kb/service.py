@@ -1,12 +1,14 @@
 """``KnowledgeBase``: the one object the CLI, the web site and the skill talk to.
 
-It owns a ``Store``, the entry folders it mirrors, and the embedders.  Opening it is cheap when the
+It owns an ``IndexStore`` (``synapse_ai.kb.stores``: SQLite or PostgreSQL), the entry folders it
+mirrors, and the embedders.  Opening it is cheap when the
 index is current (one directory stat per entry folder and file); otherwise it (re)builds the index
 first, so a newcomer's first ``synapse search`` just works.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -14,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from synapse_ai.kb import embed
 from synapse_ai.kb.config import Config
@@ -22,9 +24,10 @@ from synapse_ai.kb.embed import Embedder
 from synapse_ai.kb.errors import DuplicateEntry, EntryNotFound
 from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from synapse_ai.kb.model import Entry
-from synapse_ai.kb.paths import default_db_path, model_cache_dir, shipped_entries_dir, write_text_atomically
+from synapse_ai.kb.paths import model_cache_dir, shipped_entries_dir, write_text_atomically
 from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
-from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store, classify
+from synapse_ai.kb.stores import IndexStore, open_store, resolve_url, sqlite_path
+from synapse_ai.kb.stores.sqlite import CorruptDatabase, DatabaseUnavailable, classify
 
 if TYPE_CHECKING:
     from synapse_ai.kb.signals import SignalIndex
@@ -43,23 +46,19 @@ def default_entry_dirs() -> list[Path]:
     return [shipped_entries_dir(), local_entries_dir()]
 
 
-# (slugs, fields, matrix) from ``Store.embedding_matrix``: matrix row i embeds field i of entry i.
-DenseIndex = tuple[Sequence[str], Sequence[str], Any]
-
-
 @dataclass(frozen=True)
 class IndexSnapshot:
-    """What searches read from the index, valid while its ``generation`` stays the same.  Each part
-    is loaded on first use: the hook often decides on ``signals`` alone and never imports numpy."""
+    """What searches read from the index, valid while its ``generation`` stays the same, loaded on
+    first use.  The vectors are the store's to keep (``IndexStore.vector_search``): SQLite caches its
+    matrix per generation the same way, PostgreSQL searches its HNSW index."""
 
     generation: str
     signals: SignalIndex | None = None  # patterns, statuses and error types
-    dense: DenseIndex | None = None  # the embedding matrix of the current model
 
 
 class KnowledgeBase:
     def __init__(
-        self, store: Store, dirs: Sequence[Path], embedder: Embedder | None = None, notices: list[str] | None = None
+        self, store: IndexStore, dirs: Sequence[Path], embedder: Embedder | None = None, notices: list[str] | None = None
     ):
         self.store = store
         self.dirs = [Path(d) for d in dirs]
@@ -94,21 +93,21 @@ class KnowledgeBase:
         (``synapse_ai.kb.doctor.replace_damaged_database``).  A locked database, a full disk or an I/O error
         raises ``DatabaseUnavailable`` and leaves the file as it is.
         """
-        path = Path(db) if db else default_db_path()
+        path = resolve_url(db)  # a file path, or a postgresql:// URL (SYNAPSE_DATABASE_URL)
         notices: list[str] = []
         try:
             return cls._open(path, entries_dirs, embedder, progress, refresh, remember_dirs, notices)
-        except CorruptDatabase as exc:
+        except CorruptDatabase as exc:  # raised for SQLite files only: a server database is never moved aside
             from synapse_ai.kb.doctor import replace_damaged_database
 
-            replace_damaged_database(path, exc, notices)
+            replace_damaged_database(sqlite_path(path), exc, notices)
             # Rebuild the index now, even for a caller that asked for no refresh (the hook): an
             # empty index would answer nothing until some other command happened to rebuild it.
             return cls._open(path, entries_dirs, embedder, progress, True, remember_dirs, notices)
 
     @classmethod
     def _open(cls, path, entries_dirs, embedder, progress, refresh, remember_dirs, notices) -> "KnowledgeBase":
-        store = Store(path)
+        store = open_store(path)
         try:
             dirs = entries_dirs
             if dirs is None and not remember_dirs:
@@ -204,7 +203,7 @@ class KnowledgeBase:
                 done["generation"] = str(int(self.store.get_meta("generation", "0")) + 1)
             self.store.set_metas(done)
         except sqlite3.DatabaseError as exc:
-            raise classify(exc, self.store.path) from exc
+            raise classify(exc, getattr(self.store, "path", None)) from exc
         self._dirs_to_remember = None
         self._export_query_model()
         self.last_report = report
@@ -275,15 +274,9 @@ class KnowledgeBase:
             self._snapshot = IndexSnapshot(generation)
         return self._snapshot
 
-    def _dense_index(self) -> DenseIndex:
-        """The embedding matrix, cached until the index changes (its generation moves)."""
-        snapshot = self._current_snapshot()
-        if snapshot.dense is None:
-            snapshot = self._snapshot = replace(snapshot, dense=self.store.embedding_matrix(self.model_id))
-        return snapshot.dense
-
     def _signal_index(self) -> SignalIndex:
-        """Patterns, statuses and error types, cached like the matrix."""
+        """Patterns, statuses and error types, cached until the index changes (its generation moves).
+        The hook often decides on these alone and then never imports numpy."""
         from synapse_ai.kb.signals import SignalIndex
 
         snapshot = self._current_snapshot()
@@ -315,17 +308,18 @@ class KnowledgeBase:
         use_meaning = bool(analysis.focus)
         if lazy_meaning and (analysis.evidence.specific_rank() or (analysis.error_text and not analysis.context)):
             use_meaning = False
-        dense = vector = None
+        vector = None
         if use_meaning:
             with self._lock:
-                dense = self._dense_index()
-                embedder = self.query_embedder() if len(dense[0]) else None
+                embedder = self.query_embedder() if self.store.has_vectors(self.model_id) else None
             # Embedding the query is most of a search's CPU and touches no shared state (read-only
             # weights), so it runs outside the lock: concurrent searches (the web site's thread
             # pool) use both cores instead of queueing behind each other.  Store access stays serialised.
             vector = self._cached_vector(embedder, analysis.focus) if embedder is not None else None
-        with self._lock:
-            return hybrid_search(self.store, query, limit, vector, dense, signals, analysis, feedback=feedback)
+        # A store that is safe across threads (a connection pool) runs concurrent searches at once;
+        # SQLite's shared connection is used by one thread at a time.
+        with contextlib.nullcontext() if self.store.thread_safe else self._lock:
+            return hybrid_search(self.store, query, limit, vector, self.model_id, signals, analysis, feedback=feedback)
 
     def _cached_vector(self, embedder: Embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by
@@ -376,21 +370,13 @@ class KnowledgeBase:
 
     def related(self, slug: str, n: int = 5) -> list[Entry]:
         """Nearest entries by embedding (mean of the entry's vectors)."""
-        import numpy as np
-
         with self._lock:
-            slugs, _fields, matrix = self._dense_index()
-            own = [i for i, s in enumerate(slugs) if s == slug]
+            own = self.store.entry_vectors(slug, self.model_id)
             if not own:
                 return []
-            centre = matrix[own].mean(0)
-            sims = matrix @ centre
-            order: list[str] = []
-            for i in np.argsort(-sims):
-                if slugs[i] != slug and slugs[i] not in order:
-                    order.append(slugs[i])
-                if len(order) >= n:
-                    break
+            centre = [sum(values) / len(own) for values in zip(*own)]
+            hits = self.store.vector_search(centre, self.model_id, n + 1)
+            order = [h.slug for h in hits if h.slug != slug][:n]
             return [e for e in (self.store.get_entry(s) for s in order) if e]
 
     def list_entries(self, category: str | None = None, tag: str | None = None) -> list[Entry]:
@@ -418,6 +404,8 @@ class KnowledgeBase:
         """
         from synapse_ai.kb.parse import parse_entry, render_entry
 
+        if self.store.shared:
+            return self._add_to_store(entry)
         directory = Path(write_to) if write_to else local_entries_dir()
         with self._lock:
             target = directory / f"{entry.slug}.md"
@@ -439,6 +427,37 @@ class KnowledgeBase:
                     pass  # a row without its file is dropped by the next index and ignored by free_slug
                 raise
             return self.store.get_entry(entry.slug)
+
+    def _add_to_store(self, entry: Entry) -> Entry:
+        """A shared store (several servers on one database) is the source of truth for entries written
+        at run time: the entry is stored with its markdown and no file, so every server sees it at once
+        and a re-index from one server's folders keeps it (``synapse export`` writes it out)."""
+        from synapse_ai.kb.indexer import content_hash, embed_missing
+        from synapse_ai.kb.parse import parse_entry, render_entry
+
+        text = render_entry(entry)
+        parse_entry(text)  # never store an entry that would not index
+        with self._lock, self.store.index_lock():
+            if self.store.entry_path(entry.slug) is not None:
+                raise DuplicateEntry(entry.slug)
+            self.store.upsert_entry(entry, text, content_hash(text))
+            try:
+                embed_missing(self.store, self._embedder_for)
+            except BaseException:
+                self.store.delete_entries([entry.slug])
+                raise
+            self.store.set_meta("generation", str(int(self.store.get_meta("generation", "0")) + 1))
+            return self.store.get_entry(entry.slug)
+
+    def remove_entry(self, slug: str) -> None:
+        """Take back an entry written at run time (``add_entry``): its row, and its file if it has one
+        in a folder entries are written to.  Used when an approval loses a race to another server."""
+        with self._lock, self.store.index_lock():
+            path = self.store.entry_path(slug)
+            if path:
+                Path(path).unlink(missing_ok=True)
+            self.store.delete_entries([slug])
+            self.store.set_meta("generation", str(int(self.store.get_meta("generation", "0")) + 1))
 
     def _slug_in_use(self, slug: str) -> bool:
         """An indexed entry whose file still exists (a row left by a failed write does not count)."""

@@ -21,6 +21,7 @@ def _isolated_home(tmp_path_factory, monkeypatch, request):
     home = tmp_path_factory.mktemp("synapse-home")
     monkeypatch.setenv("SYNAPSE_HOME", str(home))
     monkeypatch.delenv("SYNAPSE_DB", raising=False)
+    monkeypatch.delenv("SYNAPSE_DATABASE_URL", raising=False)
     monkeypatch.delenv("SYNAPSE_ENTRIES_DIR", raising=False)
     if request.node.get_closest_marker("real_model") is None:
         monkeypatch.setenv("SYNAPSE_MODEL", "hash")

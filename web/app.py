@@ -1,5 +1,6 @@
 """Builds the FastAPI application.  This module only wires things together; the pages live in
-``synapse_ai.web.routes``, the defences in ``synapse_ai.web.security`` and the data access in ``kb`` and ``synapse_ai.web.sitestore``.
+``synapse_ai.web.routes``, the defences in ``synapse_ai.web.security`` and the data access in ``kb`` and
+``synapse_ai.web.sitestore`` (both opened from one database URL: a SQLite file, or PostgreSQL for a team).
 
 The KnowledgeBase (and its query embedder, the expensive part) is loaded once in the lifespan and
 kept on ``app.state`` so no request ever pays for it.
@@ -38,7 +39,7 @@ from synapse_ai.web.security import (
     refuse_unencodable_text,
 )
 from synapse_ai.web.settings import SETTINGS_ENV, Settings
-from synapse_ai.web.sitestore import SiteStore
+from synapse_ai.web.sitestore import open_site_store
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -76,11 +77,14 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     async def lifespan(app: FastAPI):
         kb = await run_in_threadpool(kb_factory or (lambda: open_kb(settings)))
         await run_in_threadpool(kb.query_embedder)  # load the model now, not on the first search
-        if kb.store.path is None:
-            raise RuntimeError("the web site needs a file database (submissions and stars are stored in it)")
+        # The site's rows live in the knowledge base's database unless settings name another one.
+        site_url = settings.site_url or kb.store.url
+        if site_url == ":memory:":
+            raise RuntimeError("the web site needs a database file or server (submissions and stars are stored in it)")
         app.state.kb = kb
-        app.state.site = site = SiteStore(kb.store.path)
-        # Counted in the database, atomically: simultaneous requests cannot all pass the check.
+        app.state.site = site = await run_in_threadpool(open_site_store, site_url)
+        # Counted in the database, atomically: simultaneous requests cannot all pass the check, on one
+        # server or on replicas sharing the database.
         app.state.limiters = Limiters(
             submit=StoredRateLimiter(site, "submit", settings.submit_limit, settings.submit_window),
             star=StoredRateLimiter(site, "star", settings.star_limit, settings.submit_window),

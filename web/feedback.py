@@ -196,15 +196,15 @@ class LocalFeedback:
 
     @classmethod
     def open(cls, db: Path | str | None = None, kb=None) -> "LocalFeedback":
-        from synapse_ai.web.sitestore import SiteStore
+        from synapse_ai.web.sitestore import open_site_store
 
         if kb is None:
             from synapse_ai.kb.service import KnowledgeBase
 
             kb = KnowledgeBase.open(db)
-        if kb.store.path is None:
-            raise FeedbackError(400, "feedback needs a file database")
-        return cls(kb, SiteStore(kb.store.path))
+        if kb.store.url == ":memory:":
+            raise FeedbackError(400, "feedback needs a database file or server")
+        return cls(kb, open_site_store(kb.store.url))
 
     def confirm(self, slug: str) -> dict:
         return confirm(self.kb, self.site, slug, self.voter)

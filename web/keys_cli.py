@@ -18,15 +18,15 @@ from synapse_ai.web.keys import SCOPES, check_name, check_scopes, hash_key, key_
 
 def _site(db: Path | None):
     """The site store, with the database created or migrated first (without indexing entries)."""
-    from synapse_ai.kb.paths import default_db_path
-    from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable, Store
-    from synapse_ai.web.sitestore import SiteStore
+    from synapse_ai.kb.stores import open_store, resolve_url
+    from synapse_ai.kb.stores.errors import CorruptDatabase, DatabaseUnavailable
+    from synapse_ai.web.sitestore import open_site_store
 
-    path = Path(db) if db else default_db_path()
+    path = resolve_url(db)  # a file, or the team's PostgreSQL database (SYNAPSE_DATABASE_URL)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Store(path).close()
-        return SiteStore(path)
+        store = open_store(path)
+        store.close()
+        return open_site_store(store.url)
     except (CorruptDatabase, DatabaseUnavailable) as exc:
         raise UserError(f"cannot use the database: {exc}") from None
     except OSError as exc:

@@ -72,7 +72,11 @@ def approve(kb: KnowledgeBase, site: SiteStore, settings: Settings, ref: str) ->
                 written = kb.add_entry(entry, settings.write_dir)
             except ValueError:
                 raise ModerationError(str(exc)) from exc
-        site.mark_approved(ref, written.slug)
+        if not site.mark_approved(ref, written.slug):
+            # Another server (same database) moderated it between the check above and now: take
+            # back this copy, so one approval publishes one entry whichever server it went through.
+            kb.remove_entry(written.slug)
+            raise ModerationError(f"this submission is already {(site.submission(ref) or submission).status}")
         return written
 
 

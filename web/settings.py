@@ -44,6 +44,7 @@ class Settings:
     db: Path | None = None  # None: KnowledgeBase.open decides ($SYNAPSE_DATABASE_URL, $SYNAPSE_DB, the data dir)
     entries_dirs: list[Path] | None = None  # None: shipped entries + local entries folder
     write_dir: Path | None = None  # where approved entries go; None: config.entries_dir
+    site_url: str | None = None  # submissions and stars; None: the knowledge base's database (file or PostgreSQL)
     admin_token: str | None = field(default_factory=lambda: os.environ.get("SYNAPSE_ADMIN_TOKEN") or None)
     # Signs CSRF tokens and the admin cookie.  Unset: a random key per process (forms and admin
     # sessions then expire on restart; a form sent after that is re-shown with its values and a note).

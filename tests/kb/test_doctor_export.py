@@ -114,9 +114,9 @@ def test_approved_entries_lost_from_the_entries_folder_are_exported_from_the_dat
     # An approved submission published as beta-error (its row holds the markdown as submitted,
     # under the slug its title gives), and one whose entry row is gone as well.
     from synapse_ai.kb.parse import read_entry, render_entry
-    from synapse_ai.web.sitestore import SiteStore
+    from synapse_ai.web.sitestore import open_site_store
 
-    site = SiteStore(db)
+    site = open_site_store(db)
     beta = render_entry(read_entry(folder / "beta-error.md"))
     for slug in ("beta-error", "delta-error"):
         ref = site.add_submission(slug, {}, beta.replace("slug: beta-error", "slug: beta-error-draft"), [])

@@ -271,9 +271,9 @@ def test_full_disk_on_open_leaves_the_database_untouched(tmp_path):
 
 # ---------------------------------------------------------------------- damaged file
 def _community_data(db: Path) -> None:
-    from synapse_ai.web.sitestore import SiteStore
+    from synapse_ai.web.sitestore import open_site_store
 
-    site = SiteStore(db)
+    site = open_site_store(db)
     for i in range(3):
         site.add_submission(f"Submission {i}", {"title": f"Submission {i}"}, f"markdown {i}", [])
     for i in range(5):

@@ -6,7 +6,8 @@ import pytest
 
 from synapse_ai.kb import KnowledgeBase
 from synapse_ai.kb.embed import HashingEmbedder
-from synapse_ai.kb.search import decide_matched, fts_expression, query_terms
+from synapse_ai.kb.search import decide_matched, query_terms
+from synapse_ai.kb.stores.sqlite import fts_expression
 
 from tests.kb.helpers import write_entry
 

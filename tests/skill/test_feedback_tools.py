@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from synapse_ai.skill.tools import FEEDBACK_TOOL_DEFINITIONS, OUTPUT_SCHEMAS, SynapseTools
-from synapse_ai.web.sitestore import SiteStore
+from synapse_ai.web.sitestore import open_site_store
 from tests.web.conftest import valid_api_payload
 
 
@@ -41,7 +41,7 @@ def test_confirm_and_flag_record_once_per_local_user(tools):
     assert tools.confirm_solution("rate-limit-429") == {"slug": "rate-limit-429", "confirmations": 1}
     assert tools.confirm_solution(" rate-limit-429 ") == {"slug": "rate-limit-429", "confirmations": 1}
     assert tools.flag_solution("rate-limit-429", "incorrect", "retry-after ignored")["open_flags"] == 1
-    site = SiteStore(tools.kb.store.path)
+    site = open_site_store(tools.kb.store.url)
     assert [f["note"] for f in site.open_entry_flags("rate-limit-429")] == ["retry-after ignored"]
     site.close()
 
@@ -68,7 +68,7 @@ def test_propose_with_approval_is_pending_and_not_searchable(tools):
     body = valid_api_payload(title="Blorptron drops streamed tool arguments", patterns=[r"blorptron lost argument \d+"])
     answer = tools.propose_solution(user_approved=True, **body)
     assert answer["status"] == "pending" and answer["ref"]
-    site = SiteStore(tools.kb.store.path)
+    site = open_site_store(tools.kb.store.url)
     assert site.submission(answer["ref"]).status == "pending"
     site.close()
     found = tools.search_solutions("blorptron lost argument 2")

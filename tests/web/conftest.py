@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.pg import postgres_url  # noqa: F401 - a fresh database on a real PostgreSQL (tests/pg.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token-0123456789"
 

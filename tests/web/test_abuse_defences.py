@@ -12,11 +12,12 @@ import urllib.error
 import urllib.request
 from collections import Counter
 
+import pytest
 from fastapi.testclient import TestClient
 
-from synapse_ai.kb.store import Store
 from synapse_ai.web.security import ADMIN_COOKIE, parse_networks
-from synapse_ai.web.sitestore import SiteStore
+from synapse_ai.web.sitestore import open_site_store
+from tests.pg import new_database
 from tests.web.conftest import ADMIN_TOKEN, csrf_from, valid_api_payload
 from tests.web.test_reliability_web import Server
 
@@ -41,10 +42,11 @@ def _together(n: int, work) -> list:
 
 
 # ------------------------------------------------------------------ H1: limits hold under concurrency
-def test_rate_slots_are_claimed_atomically_across_connections(tmp_path):
-    path = tmp_path / "kb.db"
-    Store(path).close()
-    stores = [SiteStore(path) for _ in range(20)]  # one connection per thread: no Python lock shared
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_rate_slots_are_claimed_atomically_across_connections(tmp_path, backend):
+    url = str(tmp_path / "kb.db") if backend == "sqlite" else new_database()
+    # One store (own connection or pool) per thread, as replicas have: no Python lock is shared.
+    stores = [open_site_store(url) for _ in range(20)]
     try:
         waits = _together(20, lambda i: stores[i].claim_rate_slot("submit", "203.0.113.7", 5, 600))
         assert sum(1 for w in waits if w == 0) == 5
@@ -292,3 +294,17 @@ def test_an_approved_submission_is_not_flagged_as_a_duplicate_of_itself(admin_cl
     box = page.by_id("duplicates")
     assert "frobnicator-times-out-after-30-seconds" not in str([a.attrs.get("href") for a in box.find_all("a")])
     assert "duplicates-strong" not in box.classes()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_signed_out_admin_cookies_are_revoked_for_every_replica(tmp_path, backend):
+    url = str(tmp_path / "kb.db") if backend == "sqlite" else new_database()
+    first, second = open_site_store(url), open_site_store(url)
+    try:
+        assert not second.admin_session_revoked("123.abc")
+        first.revoke_admin_session("123.abc", __import__("time").time() + 60)
+        first.revoke_admin_session("123.abc", __import__("time").time() + 60)  # twice is fine
+        assert second.admin_session_revoked("123.abc") and not second.admin_session_revoked("123.abd")
+    finally:
+        first.close()
+        second.close()

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from synapse_ai.kb.cli import main
 from synapse_ai.web.feedback import FeedbackError, HttpFeedback, proposal_from_markdown
-from synapse_ai.web.sitestore import SiteStore
+from synapse_ai.web.sitestore import SiteStore, open_site_store
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "rate-limit-429"
@@ -25,7 +25,7 @@ def run(*args, env=None):
 
 
 def site(db_path) -> SiteStore:
-    return SiteStore(db_path)
+    return open_site_store(db_path)
 
 
 # ---------------------------------------------------------------------- keys
@@ -44,7 +44,7 @@ def test_keys_create_list_revoke(tmp_path):
         ("ci agent", ["read", "vote"], None), ("mod", ["moderate"], None)
     ]
     assert data["key"] not in run("keys", "list", "--db", db).stdout  # only a prefix is ever shown
-    stored = SiteStore(db)
+    stored = open_site_store(db)
     assert stored.api_key_by_hash(__import__("hashlib").sha256(data["key"].encode()).hexdigest()).id == data["id"]
     stored.close()
 

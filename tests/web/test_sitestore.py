@@ -1,38 +1,64 @@
-"""web.sitestore: submissions persist; stars are one per client."""
+"""The site store (web.sitestore): submissions persist, moderation happens once, stars are one per
+client, on SQLite and on a real PostgreSQL alike; the site creates its own tables."""
 
 from __future__ import annotations
 
-from synapse_ai.kb.store import Store
-from synapse_ai.web.sitestore import SiteStore
+import pytest
+
+from synapse_ai.web.sitestore import SiteStore, open_site_store
+from tests.pg import new_database
 
 
-def _store(tmp_path) -> SiteStore:
-    path = tmp_path / "kb.db"
-    Store(path).close()  # applies the migrations, including m002_submissions_and_stars
-    return SiteStore(path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def site_url(request, tmp_path) -> str:
+    return str(tmp_path / "kb.db") if request.param == "sqlite" else new_database()
 
 
-def test_submission_round_trip_and_survives_reopen(tmp_path):
-    site = _store(tmp_path)
+@pytest.fixture
+def site(site_url):
+    store = open_site_store(site_url)
+    yield store
+    store.close()
+
+
+def test_the_site_creates_its_own_tables_in_a_new_database(site):
+    assert isinstance(site, SiteStore)
+    assert site.submission_counts() == {"pending": 0, "approved": 0, "rejected": 0} and site.star_counts() == {}
+
+
+def test_the_site_tables_are_not_the_knowledge_base_s(tmp_path):
+    from synapse_ai.kb.stores import open_store
+
+    store = open_store(tmp_path / "kb.db")
+    tables = {r[0] for r in store.conn.execute("select name from sqlite_master where type = 'table'")}
+    store.close()
+    assert not {"submissions", "stars"} & tables
+
+
+def test_submission_round_trip_and_survives_reopen(site_url):
+    site = open_site_store(site_url)
     ref = site.add_submission("T", {"title": "T"}, "---\n", [{"rule": "x"}], "me@example.com")
     assert len(ref) >= 20
     site.close()
-    again = SiteStore(tmp_path / "kb.db")
-    sub = again.submission(ref)
-    assert (sub.status, sub.title, sub.data, sub.flags, sub.contact) == ("pending", "T", {"title": "T"}, [{"rule": "x"}], "me@example.com")
-    assert again.submission_counts() == {"pending": 1, "approved": 0, "rejected": 0}
+    again = open_site_store(site_url)
+    try:
+        sub = again.submission(ref)
+        assert (sub.status, sub.title, sub.data, sub.flags, sub.contact) == ("pending", "T", {"title": "T"}, [{"rule": "x"}], "me@example.com")
+        assert again.submission_counts() == {"pending": 1, "approved": 0, "rejected": 0}
+        assert [s.ref for s in again.submissions("pending")] == [ref] and again.submission("nope") is None
+    finally:
+        again.close()
 
 
-def test_moderation_transitions_only_from_pending(tmp_path):
-    site = _store(tmp_path)
+def test_moderation_transitions_only_from_pending(site):
     ref = site.add_submission("T", {}, "", [])
     assert site.mark_approved(ref, "t")
-    assert not site.mark_rejected(ref, "late")
+    assert not site.mark_rejected(ref, "late") and not site.mark_approved(ref, "again")
     assert site.submission(ref).status == "approved" and site.submission(ref).slug == "t"
+    assert site.approved_slugs() == {"t"}
 
 
-def test_stars_are_idempotent_per_client(tmp_path):
-    site = _store(tmp_path)
+def test_stars_are_idempotent_per_client(site):
     assert site.star("e", "client-a") and not site.star("e", "client-a")
     site.star("e", "client-b")
     site.star("f", "client-a")
@@ -44,11 +70,29 @@ def test_stars_are_idempotent_per_client(tmp_path):
     assert site.star_count("e") == 1 and not site.is_starred("e", "client-a")
 
 
-def test_client_ids_are_stored_hashed(tmp_path):
-    site = _store(tmp_path)
+def test_client_ids_are_stored_hashed(site):
     site.star("e", "the-secret-cookie-value")
-    raw = site._read("select client from stars")[0][0]
+    raw = site._read("select client from stars")[0]["client"]
     assert "the-secret-cookie-value" not in raw
+
+
+def test_a_database_made_when_kb_owned_the_site_tables_opens_unchanged(tmp_path):
+    """Files whose submissions and stars were created by kb's old m002 keep their rows."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("create table [submissions] ([ref] TEXT PRIMARY KEY, [status] TEXT, [created_at] TEXT, [updated_at] TEXT, "
+                 "[title] TEXT, [data] TEXT, [markdown] TEXT, [flags] TEXT, [contact] TEXT, [reason] TEXT, [slug] TEXT)")
+    conn.execute("create table [stars] ([slug] TEXT, [client] TEXT, [created_at] TEXT, PRIMARY KEY ([slug], [client]))")
+    conn.execute("insert into stars values ('e', 'x', '2026-01-01')")
+    conn.commit()
+    conn.close()
+    site = open_site_store(path)
+    try:
+        assert site.star_counts() == {"e": 1}
+    finally:
+        site.close()
 
 
 # ---------------------------------------------------------------------- approvals under storage faults

@@ -1,5 +1,5 @@
-"""SiteStore's API keys, confirmations and entry flags (migration m005): the contract a second
-backend has to keep."""
+"""SiteStore's API keys, confirmations and entry flags (the site's migration m002): the same contract
+on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,22 +7,36 @@ import pytest
 
 from synapse_ai.kb.feedback import DEMOTE_AT, Feedback
 from synapse_ai.web.keys import ApiKey, bearer_token, check_scopes, hash_key, key_prefix, new_key
-from synapse_ai.web.sitestore import SiteStore
+from synapse_ai.web.sitestore import open_site_store
+from tests.pg import new_database
 
 
-@pytest.fixture
-def site(db_path):
-    store = SiteStore(db_path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def site(request, db_path):
+    store = open_site_store(db_path if request.param == "sqlite" else new_database())
     yield store
     store.close()
 
 
-def test_keys_are_stored_hashed_and_revoked_once(site, db_path):
+@pytest.fixture
+def sqlite_site(db_path):
+    store = open_site_store(db_path)
+    yield store
+    store.close()
+
+
+def test_only_the_hash_of_a_key_is_on_disk(sqlite_site, db_path):
+    key = new_key()
+    sqlite_site.add_api_key("ci", ("read", "vote"), hash_key(key), key_prefix(key))
+    raw = b"".join(p.read_bytes() for p in db_path.parent.glob(db_path.name + "*"))  # the file and its WAL
+    assert key.encode() not in raw and hash_key(key).encode() in raw
+
+
+def test_keys_are_stored_hashed_and_revoked_once(site):
     key = new_key()
     stored = site.add_api_key("ci", ("read", "vote"), hash_key(key), key_prefix(key))
     assert key.startswith("syn_") and len(key) == 4 + 43 and stored.prefix == key[:8]
-    raw = b"".join(p.read_bytes() for p in db_path.parent.glob(db_path.name + "*"))  # the file and its WAL
-    assert key.encode() not in raw and hash_key(key).encode() in raw  # only the hash is on disk
+    assert [k.id for k in site.api_keys()] == [stored.id]
     assert site.api_key_by_hash(hash_key(key)) == stored and site.api_key_by_hash(hash_key(key + "x")) is None
     assert site.revoke_api_key(stored.id) and not site.revoke_api_key(stored.id) and not site.revoke_api_key("nope")
     assert not site.api_key_by_hash(hash_key(key)).active

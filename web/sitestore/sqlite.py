@@ -1,7 +1,9 @@
-"""Submissions and stars: the site's own rows in the knowledge-base database.
+"""Submissions and stars in a SQLite file (by default the knowledge base's own file).
 
-The tables come from migration ``m002_submissions_and_stars`` in ``kb/migrations.py`` (applied when
-``KnowledgeBase.open`` opens the file).  This class opens its *own* connection to the same file: the
+The tables come from this module's migration set ``synapse.site`` (sqlite-utils ``Migrations``),
+applied when the store is opened; databases made before the site owned its schema already have them
+(kb's old ``m002_submissions_and_stars``), so ``m001`` creates only what is missing.  This class opens
+its *own* connection to the file: the
 ``KnowledgeBase`` connection is shared by search threads under the kb lock, and a separate WAL
 connection lets a star or a submission commit without waiting for, or interleaving with, a search.
 Every write commits before returning, so a submission acknowledged to its author is on disk.
@@ -15,17 +17,96 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from sqlite_utils.migrations import Migrations
+
 from synapse_ai.kb.feedback import Feedback
 from synapse_ai.web.keys import ApiKey, new_key_id
+from synapse_ai.web.sitestore.records import Submission, client_key as _client_key, now as _now
+
+migrations = Migrations("synapse.site")
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+@migrations()
+def m001_submissions_and_stars(db):
+    # Solutions sent through the web form / API, waiting for (or after) moderation.  ``ref`` is the
+    # random token the submitter gets for the status page.  ``data`` holds the fields as typed
+    # (JSON), ``markdown`` the entry as it would be written, ``flags`` the moderator warnings (JSON).
+    db["submissions"].create(
+        {
+            "ref": str,
+            "status": str,  # pending | approved | rejected
+            "created_at": str,
+            "updated_at": str,
+            "title": str,
+            "data": str,
+            "markdown": str,
+            "flags": str,
+            "contact": str,
+            "reason": str,  # why it was rejected (shown to the submitter)
+            "slug": str,  # the entry written on approval
+        },
+        pk="ref",
+        if_not_exists=True,
+    )
+    db["submissions"].create_index(["status", "created_at"], if_not_exists=True)
+    # One star per (entry, client).  No foreign key to entries: re-indexing deletes and re-creates
+    # entry rows, and stars must survive that.
+    db["stars"].create({"slug": str, "client": str, "created_at": str}, pk=("slug", "client"), if_not_exists=True)
+    db["stars"].create_index(["slug"], if_not_exists=True)
+
+
+@migrations()
+def m002_api_keys_and_feedback(db):
+    # The feedback loop's rows (web/keys.py, web/feedback.py); databases whose kb set ran the old
+    # ``m005_api_keys_and_feedback`` already have them, so only what is missing is created.
+    # API keys: only the sha256 of the key is stored (see web/keys.py for why not bcrypt).
+    # ``scopes`` is space-separated ("read vote"); ``revoked_at`` empty while the key works.
+    db["api_keys"].create(
+        {"id": str, "name": str, "key_hash": str, "prefix": str, "scopes": str, "created_at": str, "revoked_at": str},
+        pk="id",
+        if_not_exists=True,
+    )
+    db["api_keys"].create_index(["key_hash"], unique=True, if_not_exists=True)
+    # "This fixed it": one row per (entry, voter), so repeating is idempotent and the count is of
+    # distinct voters ("key:<id>", "local:<user>").  No foreign key: re-indexing rewrites entries.
+    db["confirmations"].create({"slug": str, "voter": str, "created_at": str}, pk=("slug", "voter"), if_not_exists=True)
+    # Reports that an entry is stale, incorrect, a duplicate or harmful.  One open report per
+    # (entry, voter, reason) (a repeat updates its note); a moderator resolves them.
+    db["entry_flags"].create(
+        {
+            "id": str,
+            "slug": str,
+            "voter": str,
+            "reason": str,
+            "note": str,
+            "status": str,  # open | resolved
+            "created_at": str,
+            "resolved_at": str,
+            "resolution": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db.execute(
+        "create unique index if not exists entry_flags_open_once on entry_flags (slug, voter, reason) "
+        "where status = 'open'"
+    )
+    db["entry_flags"].create_index(["status", "slug"], if_not_exists=True)
+
+
+@migrations()
+def m003_rate_events_and_revoked_admin_sessions(db):
+    # Rate limits counted in the database (``claim_rate_slot``): one row per counted action (a
+    # submission, a new star, a failed sign-in) per key (a client address), so the check and the
+    # record are one transaction and every process sharing the database shares the limits.
+    # Signed-out admin cookies, by sha256, until they would have expired anyway.
+    db.execute("create table if not exists rate_events (action text not null, key text not null, at real not null)")
+    db.execute("create index if not exists rate_events_by_key on rate_events (action, key, at)")
+    db.execute("create table if not exists revoked_admin_sessions (digest text primary key, expires real not null)")
 
 
 def _now_precise() -> str:
@@ -33,53 +114,37 @@ def _now_precise() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _client_key(client_id: str) -> str:
-    """Stars are stored under a hash of the client cookie, never the cookie itself."""
-    return hashlib.sha256(client_id.encode()).hexdigest()[:32]
-
-
-@dataclass
-class Submission:
-    ref: str
-    status: str
-    created_at: str
-    updated_at: str
-    title: str
-    data: dict
-    markdown: str
-    flags: list[dict] = field(default_factory=list)
-    contact: str = ""
-    reason: str = ""
-    slug: str = ""
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Submission":
-        return cls(
-            ref=row["ref"],
-            status=row["status"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            title=row["title"],
-            data=json.loads(row["data"] or "{}"),
-            markdown=row["markdown"] or "",
-            flags=json.loads(row["flags"] or "[]"),
-            contact=row["contact"] or "",
-            reason=row["reason"] or "",
-            slug=row["slug"] or "",
-        )
-
-
-class SiteStore:
+class SqliteSiteStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        self.url = str(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._lock = threading.Lock()
-        missing = {"submissions", "stars"} - {r[0] for r in self._conn.execute("select name from sqlite_master where type='table'")}
-        if missing:
-            raise RuntimeError(f"{self.path} has no {', '.join(sorted(missing))} table: open it with KnowledgeBase.open first (migration m002)")
-        self._create_site_tables()
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _migrate(self) -> None:
+        """Apply ``synapse.site``'s pending migrations in one write transaction (BEGIN IMMEDIATE: a
+        second process opening the file at the same moment waits, then finds nothing pending)."""
+        from sqlite_utils import Database
+
+        db = Database(self._conn, execute_plugins=False)
+        if not migrations.pending(db):
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            migrations.apply(db)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -172,20 +237,6 @@ class SiteStore:
         return bool(self._read("select 1 from revoked_admin_sessions where digest = ?", [digest]))
 
     # ------------------------------------------------------------------ rate limits
-    def _create_site_tables(self) -> None:
-        """Tables only the site uses, created here idempotently: ``rate_events`` (counted actions,
-        such as a submission, a new star or a failed sign-in, per key, a client address) and
-        ``revoked_admin_sessions`` (signed-out admin cookies, until they would have expired).  The
-        same statements work on PostgreSQL (``double precision`` for ``real``)."""
-        with self._lock:
-            self._conn.execute(
-                "create table if not exists rate_events (action text not null, key text not null, at real not null)"
-            )
-            self._conn.execute("create index if not exists rate_events_by_key on rate_events (action, key, at)")
-            self._conn.execute(
-                "create table if not exists revoked_admin_sessions (digest text primary key, expires real not null)"
-            )
-
     def claim_rate_slot(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float:
         """Count one ``action`` by ``key`` if fewer than ``limit`` were counted in the last ``window``
         seconds: 0.0 when counted, else the seconds until the oldest counted one leaves the window.
@@ -193,8 +244,8 @@ class SiteStore:
         Check and record are one step in the database, so 20 simultaneous requests (from any
         number of threads, processes or replicas sharing the database) get exactly ``limit`` slots.
         SQLite: ``BEGIN IMMEDIATE`` takes the write lock before the count is read, so no other
-        writer can count in between.  PostgreSQL: the same transaction starts with
-        ``SELECT pg_advisory_xact_lock(hashtext(action || key))`` instead, then the same statements.
+        writer can count in between.  PostgreSQL (``postgres.py``): the same statements, after
+        ``pg_advisory_xact_lock`` on the (action, key) pair.
         """
         with self._lock:
             conn = self._conn
@@ -237,7 +288,7 @@ class SiteStore:
         rows = self._read("select slug, count(*) c from stars group by slug order by c desc, slug limit ?", [n])
         return [(r[0], r[1]) for r in rows]
 
-    # ------------------------------------------------------------------ API keys (migration m005)
+    # ------------------------------------------------------------------ API keys (migration m002)
     def add_api_key(self, name: str, scopes: tuple[str, ...], key_hash: str, prefix: str) -> ApiKey:
         key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now_precise())
         self._write(
@@ -327,3 +378,6 @@ _COUNTED = "voter not in (select 'key:' || id from api_keys where revoked_at != 
 def _api_key(row: sqlite3.Row) -> ApiKey:
     scopes = tuple(row["scopes"].split())
     return ApiKey(row["id"], row["name"], row["prefix"], scopes, row["created_at"], row["revoked_at"] or "")
+
+
+SiteStore = SqliteSiteStore  # the name callers used before there were two backends

@@ -1,0 +1,150 @@
+"""The storage interface: what ``KnowledgeBase`` needs from a backend, and ``open_store(url)``.
+
+Two siblings implement it: ``SqliteStore`` (``kb/stores/sqlite.py``, the embedded default: one file,
+FTS5 BM25, a numpy matrix for meaning) and ``PostgresStore`` (``kb/stores/postgres.py``, a shared
+team database: BM25 computed from Postgres term statistics, pgvector HNSW for meaning).  The backend
+is chosen once, from a URL, when a store is opened; every caller then talks to ``IndexStore`` and never
+learns which one it holds.
+
+The retrieval contract is ranked lists (``Hit``): fusion (``synapse_ai.kb.fusion.rrf``) uses only the
+order of lexical hits, so FTS5's and Postgres's scores may differ in scale.  Vector hits carry the
+cosine itself, because the abstention rule (``synapse_ai.kb.search.decide_matched``) is calibrated on it,
+and give one hit per entry (its best embedded field).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ContextManager, Iterable, Protocol, Sequence, runtime_checkable
+
+if TYPE_CHECKING:
+    from synapse_ai.kb.model import Entry
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class StoreError(Exception):
+    """A store cannot be opened as asked (an unknown URL, a backend whose extra is not installed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved entry.  ``score`` is backend-native and higher is better; for vector hits it is
+    the cosine similarity, and ``field`` the embedded text that won ("summary" | "symptom")."""
+
+    slug: str
+    score: float
+    field: str | None = None
+
+
+@runtime_checkable
+class IndexStore(Protocol):
+    """What ``KnowledgeBase``, the indexer, ``synapse export`` and ``synapse doctor`` use.
+
+    ``shared`` is True for a store several processes on several machines serve from (Postgres):
+    entries written at run time (approved submissions) then live in the store itself, not in a file
+    on one machine's disk.  ``thread_safe`` is True when several threads may call it at once (a
+    connection pool); otherwise the caller serialises its calls.
+    """
+
+    url: str
+    shared: bool
+    thread_safe: bool
+
+    def close(self) -> None: ...
+    def index_lock(self, timeout: float | None = ...) -> ContextManager[bool]: ...
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def set_metas(self, values: dict[str, str]) -> None: ...
+    def entry_fingerprints(self) -> dict[str, tuple[str, int, int, str]]: ...
+    def upsert_entry(
+        self, entry: Entry, markdown: str, content_hash: str, mtime_ns: int = 0, size: int = 0
+    ) -> None: ...
+    def entry_path(self, slug: str) -> str | None: ...
+    def touch_entry(self, slug: str, mtime_ns: int, size: int) -> None: ...
+    def forget_file_stats(self) -> None: ...
+    def delete_entries(self, slugs: Iterable[str]) -> None: ...
+    def child_counts(self, slug: str) -> tuple[int, int]: ...
+    def count(self) -> int: ...
+    def slugs(self) -> list[str]: ...
+    def get_entry(self, slug: str) -> Entry | None: ...
+    def list_entries(self, category: str | None = None, tag: str | None = None) -> list[Entry]: ...
+    def markdown(self, slug: str) -> str | None: ...
+    def entries_markdown(self) -> dict[str, str]: ...
+    def approved_markdown(self) -> list[tuple[str, str]]: ...
+    def all_patterns(self) -> dict[str, list[tuple[str, str]]]: ...
+    def all_signals(self) -> dict[str, dict]: ...
+    def categories(self) -> list[tuple[str, int]]: ...
+    def tags(self) -> list[tuple[str, int]]: ...
+    def embedding_hashes(self) -> dict[tuple[str, str], str]: ...
+    def save_embeddings(self, rows: list[tuple[str, str, str, str, list[float]]]) -> None: ...
+    def delete_embeddings_except(self, keep: set[tuple[str, str]]) -> None: ...
+    def has_vectors(self, model: str) -> bool: ...
+    def entry_vectors(self, slug: str, model: str) -> list[list[float]]: ...
+    def lexical_search(self, terms: Sequence[str], limit: int) -> list[Hit]: ...
+    def vector_search(self, vector: Sequence[float], model: str, limit: int) -> list[Hit]: ...
+
+
+def configured_database_url() -> str | None:
+    """``SYNAPSE_DATABASE_URL`` (e.g. ``postgresql://user@host/synapse``) as ``Config`` reads it, or None
+    for the default file: every command (index, serve, search, ...) picks the same backend."""
+    from synapse_ai.kb.config import Config
+
+    return Config.from_env().database_url
+
+
+def is_postgres_url(url: str | Path | None) -> bool:
+    return isinstance(url, str) and url.startswith(POSTGRES_SCHEMES)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password, for messages and reports."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def sqlite_path(url: str | Path) -> Path:
+    """A bare path, ``sqlite:///abs/path`` or ``sqlite:relative/path`` as a file path."""
+    text = str(url)
+    for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
+        if text.startswith(prefix):
+            rest = text[len(prefix):]
+            return Path("/" + rest if prefix == "sqlite:///" else rest)
+    return Path(text)
+
+
+def resolve_url(url: str | Path | None = None) -> str | Path:
+    """What to open: ``url`` when given, else ``SYNAPSE_DATABASE_URL``, else the per-user SQLite file."""
+    if url:
+        return url
+    configured = configured_database_url()
+    if configured:
+        return configured
+    from synapse_ai.kb.paths import default_db_path
+
+    return default_db_path()
+
+
+def open_store(url: str | Path | None = None) -> IndexStore:
+    """The store for ``url`` (see ``resolve_url``): ``postgresql://...`` opens ``PostgresStore``,
+    anything else ``SqliteStore`` on that file.  Both apply their pending migrations on opening."""
+    target = resolve_url(url)
+    if is_postgres_url(str(target)):
+        return _postgres_class()(str(target))
+    from synapse_ai.kb.stores.sqlite import SqliteStore
+
+    return SqliteStore(sqlite_path(target))
+
+
+def _postgres_class():
+    try:
+        from synapse_ai.kb.stores.postgres import PostgresStore
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith(("psycopg", "pgvector")):
+            raise
+        raise StoreError(
+            "a PostgreSQL database needs the 'synapse-ai[postgres]' extra (pip install 'synapse-ai[postgres]')"
+        ) from exc
+    return PostgresStore
