@@ -115,7 +115,8 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
 
     # Links point to SYNAPSE_PUBLIC_URL, else to the address this server listens on.
     public_url = os.environ.get(PUBLIC_URL_ENV) or listen_url(host, port)
-    settings = Settings.from_env(db=db, entries_dirs=[Path(d).resolve() for d in entries] or None, public_url=public_url)
+    dirs = [Path(d).resolve() for d in entries] or None
+    settings = Settings.from_env(db=db, entries_dirs=dirs, public_url=public_url)
     try:  # a wrong setting is a one-line message, not a traceback from inside the app factory
         parse_networks(settings.trusted_proxies)
     except ValueError as exc:

@@ -200,8 +200,8 @@ def test_site_journey(server, browser):
 def test_search_box_on_every_page_at_every_width(server, browser):
     """M4 of the web review: below 1000 px the header search box used to disappear, so a phone user
     on an entry had to go back home to search."""
-    pages = ("/", "/search?q=429", "/entries", "/entries/sequential-tool-calls", "/categories", "/categories/api-errors",
-             "/tags", "/submit", "/docs", "/admin", "/no-such-page")
+    pages = ("/", "/search?q=429", "/entries", "/entries/sequential-tool-calls", "/categories",
+             "/categories/api-errors", "/tags", "/submit", "/docs", "/admin", "/no-such-page")
     for width, height in ((390, 844), (800, 1000), (1280, 900)):
         phone = width < 1000
         view = browser.new_page(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)

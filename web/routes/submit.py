@@ -135,7 +135,8 @@ async def expired_form(request: Request, exc: ExpiredForm):
     typed and a note; this response carries a fresh token.  Other forms get the usual error page."""
     if request.url.path != "/submit" or exc.form is None:
         return await http_error(request, exc)
-    typed = {k: [v for v in exc.form.getlist(k) if isinstance(v, str)] for k in SubmitForm.model_fields if k in exc.form}
+    fields = [k for k in SubmitForm.model_fields if k in exc.form]
+    typed = {k: [v for v in exc.form.getlist(k) if isinstance(v, str)] for k in fields}
     values = {k: v if k.startswith("option_") else "".join(v[:1]) for k, v in typed.items()}
     draft = SubmitForm.model_validate(values).draft()
     note = (

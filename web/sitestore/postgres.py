@@ -220,7 +220,9 @@ class PostgresSiteStore:
                 conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{action} {key}"])
                 now = time.time() if now is None else now
                 since = now - window
-                conn.execute("delete from rate_events where action = %s and key = %s and at <= %s", [action, key, since])
+                conn.execute(
+                    "delete from rate_events where action = %s and key = %s and at <= %s", [action, key, since]
+                )
                 counted = conn.execute(
                     "insert into rate_events (action, key, at) select %s, %s, %s "
                     "where (select count(*) from rate_events where action = %s and key = %s and at > %s) < %s",
