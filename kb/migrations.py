@@ -1,6 +1,6 @@
 """Numbered schema migrations of the SQLite index, applied whenever a store is opened (sqlite-utils
 ``Migrations``).  The PostgreSQL index has its own set (``kb/stores/pg_migrations.py``); the web site's
-tables are the site's (``synapse_ai.web.sitestore``).
+tables belong to the site, which applies its own migration set (``synapse.site``).
 
 Never edit a migration that has shipped: add the next number.
 """
@@ -69,7 +69,7 @@ def m001_core(db):
 @migrations()
 def m002_submissions_and_stars(db):
     """Nothing now: it created the web site's submissions and stars tables, which the site owns."""
-    # The site creates them itself (``synapse_ai.web.sitestore``, migration set ``synapse.site``); the
+    # The site creates them itself (its migration set ``synapse.site``); the
     # name stays so databases that applied it and new ones list the same migrations.
 
 
