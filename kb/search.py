@@ -209,6 +209,25 @@ def analyse(query: str, signals: SignalIndex, error_text: bool | None = None) ->
     )
 
 
+# Candidates read when a filter will drop most of them: BM25 reads 1000; the nearest-vector search
+# 200 (PostgreSQL's HNSW search explores at most 1000 rows, 4 per entry asked for).
+FILTERED_CANDIDATES = 1000
+FILTERED_VECTOR_CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Only entries of ``category`` and/or tagged ``tag``.  Applied to every retriever's candidates
+    before fusion and the limit, so a filtered search still returns up to ``limit`` hits."""
+
+    category: str | None = None
+    tag: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.category or self.tag)
+
+
 def hybrid_search(
     store,
     query: str,
@@ -218,6 +237,7 @@ def hybrid_search(
     signals: SignalIndex | None = None,
     analysis: QueryAnalysis | None = None,
     feedback: FeedbackLookup | None = None,
+    allowed: frozenset[str] | None = None,
 ) -> SearchResponse:
     """Run the retrievers over the query's ``focus`` (its error blocks; the query itself when it
     holds none) and fuse them: specific evidence, generic evidence, BM25 and dense.
@@ -226,6 +246,7 @@ def hybrid_search(
     with); without them the search is lexical + signals only.
     ``analysis`` is ``analyse(query, signals)`` when the caller already has it.  ``feedback`` gives
     the candidates' confirmations and flags, applied as a bounded prior (``synapse_ai.kb.feedback``).
+    ``allowed``: the slugs a ``SearchFilter`` lets through (None: every entry).
     """
     limit = clamp_limit(limit)
     if analysis is None:
@@ -233,15 +254,23 @@ def hybrid_search(
     blocks, focus, error_text, evidence, context = (
         analysis.blocks, analysis.focus, analysis.error_text, analysis.evidence, analysis.context
     )
-    specific_rank = evidence.specific_rank()
+    def keep(slugs: list[str]) -> list[str]:
+        return slugs if allowed is None else [slug for slug in slugs if slug in allowed]
+
+    specific_rank = keep(evidence.specific_rank())
     terms = query_terms(focus)
-    bm25 = [(hit.slug, hit.score) for hit in store.lexical_search(terms, CANDIDATES)] if terms else []
+    depth = CANDIDATES if allowed is None else FILTERED_CANDIDATES
+    bm25 = [(hit.slug, hit.score) for hit in store.lexical_search(terms, depth)] if terms else []
+    if allowed is not None:
+        bm25 = [(slug, score) for slug, score in bm25 if slug in allowed][:CANDIDATES]
     bm25_rank = [slug for slug, _ in bm25]
-    generic_rank = evidence.generic_rank(bm25_rank)
+    generic_rank = keep(evidence.generic_rank(bm25_rank))
 
     cosines: dict[str, tuple[float, str]] = {}
     if query_vector is not None and model is not None:
-        cosines = {hit.slug: (hit.score, hit.field) for hit in store.vector_search(query_vector, model, CANDIDATES)}
+        hits = store.vector_search(query_vector, model, CANDIDATES if allowed is None else FILTERED_VECTOR_CANDIDATES)
+        hits = hits if allowed is None else [hit for hit in hits if hit.slug in allowed][:CANDIDATES]
+        cosines = {hit.slug: (hit.score, hit.field) for hit in hits}
     dense_rank = list(cosines)
 
     # A query that is only a status ("429", "HTTP 429", "Too Many Requests") has no words for BM25 or

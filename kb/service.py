@@ -25,7 +25,7 @@ from synapse_ai.kb.errors import DuplicateEntry, EntryNotFound
 from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from synapse_ai.kb.model import Entry
 from synapse_ai.kb.paths import model_cache_dir, shipped_entries_dir, write_text_atomically
-from synapse_ai.kb.search import SearchResponse, analyse, hybrid_search
+from synapse_ai.kb.search import SearchFilter, SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.stores import IndexStore, open_store, resolve_url, sqlite_path
 from synapse_ai.kb.stores.sqlite import CorruptDatabase, DatabaseUnavailable, classify
 
@@ -290,7 +290,14 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ queries
     def search(
-        self, query: str, limit: int = 5, *, error_text: bool | None = None, lazy_meaning: bool = False, feedback=None
+        self,
+        query: str,
+        limit: int = 5,
+        *,
+        error_text: bool | None = None,
+        lazy_meaning: bool = False,
+        feedback=None,
+        only: SearchFilter | None = None,
     ) -> SearchResponse:
         """Search with a question, a symptom or a pasted error.  A text holding error blocks is
         searched by them (``synapse_ai.kb.extract``); ``error_text=True`` treats the whole text as a failure's
@@ -301,9 +308,12 @@ class KnowledgeBase:
         meaning).  The hook uses it: most failed tool calls are then answered without numpy.
 
         ``feedback``: a ``synapse_ai.kb.feedback.FeedbackLookup`` (the site's confirmations and flags).
+
+        ``only``: a category and/or tag filter, applied to the candidates before the limit.
         """
         with self._lock:
             signals = self._signal_index()
+            allowed = self._filtered_slugs(only) if only is not None and only.active else None
         analysis = analyse(query, signals, error_text)
         use_meaning = bool(analysis.focus)
         if lazy_meaning and (analysis.evidence.specific_rank() or (analysis.error_text and not analysis.context)):
@@ -319,7 +329,12 @@ class KnowledgeBase:
         # A store that is safe across threads (a connection pool) runs concurrent searches at once;
         # SQLite's shared connection is used by one thread at a time.
         with contextlib.nullcontext() if self.store.thread_safe else self._lock:
-            return hybrid_search(self.store, query, limit, vector, self.model_id, signals, analysis, feedback=feedback)
+            return hybrid_search(self.store, query, limit, vector, self.model_id, signals, analysis, feedback=feedback,
+                                 allowed=allowed)
+
+    def _filtered_slugs(self, only: SearchFilter) -> frozenset[str]:
+        """The slugs a filter lets through (through the store interface, so any backend serves it)."""
+        return frozenset(entry.slug for entry in self.store.list_entries(only.category, only.tag))
 
     def _cached_vector(self, embedder: Embedder, query: str):
         """Query vectors for recently seen texts (the same error is searched again and again by

@@ -23,7 +23,7 @@ from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web import errors, openapi_errors
 from synapse_ai.web.auth import KeyLimits, SiteAccess
 from synapse_ai.web.deps import Limiters
-from synapse_ai.web.routes import api, discovery, entries, feedback, moderation, pages, search, submit
+from synapse_ai.web.routes import api, edits, entries, feedback, feeds, moderation, pages, search, submit
 from synapse_ai.web.security import (
     BodyLimitMiddleware,
     ClientAddressMiddleware,
@@ -65,6 +65,14 @@ def entry_dirs(settings: Settings) -> list[Path] | None:
 def open_kb(settings: Settings) -> KnowledgeBase:
     """The knowledge base the settings describe; raises as ``KnowledgeBase.open`` does (CorruptStore, OSError)."""
     return KnowledgeBase.open(settings.db, entry_dirs(settings))
+
+
+async def expired_form(request, exc: ExpiredForm):
+    """A form whose token expired (a restart, a lost cookie) comes back as typed with a note: the
+    suggest-an-edit form and the submit form; any other form gets the usual 403 page."""
+    if exc.form is not None and request.scope.get("endpoint") is edits.edit_post:
+        return await run_in_threadpool(edits.expired_edit_form, request, exc.form)  # reads the entry's file
+    return await submit.expired_form(request, exc)
 
 
 def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], KnowledgeBase] | None = None) -> FastAPI:
@@ -120,9 +128,9 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
     openapi_errors.install(app)  # /openapi.json and /docs describe the error bodies really sent
-    app.add_exception_handler(ExpiredForm, submit.expired_form)  # the form again, as typed, not a 403 page
+    app.add_exception_handler(ExpiredForm, expired_form)  # the form again, as typed, not a 403 page
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (pages, search, entries, submit, moderation, api, discovery):
+    for module in (pages, search, entries, edits, submit, moderation, api, feeds):
         app.include_router(module.router)
     app.include_router(feedback.router)
     app.include_router(feedback.admin_router)

@@ -24,6 +24,7 @@ ERROR_SCHEMA = {
                 "null, or structured detail: for a request that does not match the schema (422) a list of "
                 "`{loc, msg, type}`; for a submission that fails validation (422) or has a field too large (413) "
                 "`{fields: {name: message}}`; for text that is not valid Unicode (422) `{fields: {path: message}}`; "
+                "for an unknown search filter or an offset past the best results (422) `{field: name}`; "
                 "for 429 `{retry_after: seconds}`; for an unknown entry (404) `{did_you_mean: [slugs]}`; "
                 "for a star sent without the client cookie (428) `{retry_with_cookie: name}`."
             ),

@@ -124,6 +124,26 @@ def highlight_snippet(snippet: str) -> Markup:
     return Markup(_INLINE_CODE.sub(r"<code>\1</code>", escaped))
 
 
+_CODE_SPAN_HTML = re.compile(r"(<a\b[^>]*>)?<code>([a-z0-9][a-z0-9-]*)</code>")
+SLUG_SPAN = re.compile(r"`([a-z0-9][a-z0-9-]*)`")  # a code span that may name another entry
+
+
+def link_slugs(html: Markup, urls: dict[str, str] | None) -> Markup:
+    """Inline code naming another entry (``sync-client-in-async``) becomes a link to it.  ``urls``
+    maps the slugs that exist to their pages; code already inside a link and code blocks (whose
+    ``<code>`` carries a class) are left alone."""
+    if not urls:
+        return html
+
+    def link(match: re.Match) -> str:
+        url = urls.get(match.group(2))
+        if match.group(1) or url is None:
+            return match.group(0)
+        return f'<a class="entry-link" href="{escape(url)}"><code>{match.group(2)}</code></a>'
+
+    return Markup(_CODE_SPAN_HTML.sub(link, str(html)))
+
+
 def plain(text: str) -> str:
     """Text without markdown markers, for <title> and attributes."""
     return (text or "").replace("`", "").replace("**", "")

@@ -413,7 +413,7 @@ class HeadAsGetMiddleware:
 class ExpiredForm(StarletteHTTPException):
     """A form whose CSRF token no longer verifies: the secret changed (a restart without
     ``SYNAPSE_SECRET_KEY``) or the client cookie is gone.  Carries what was posted, so a form page
-    can be shown again with the values and a note (``routes.submit.expired_form``) instead of
+    can be shown again with the values and a note (``app.expired_form``) instead of
     losing them."""
 
     MESSAGE = "This form has expired or did not come from this site. Reload the page and send it again."

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from synapse_ai.kb import __version__
 from synapse_ai.kb.model import CATEGORIES
 from synapse_ai.web import rendering
+from synapse_ai.web.tags import canonical_tags
+from synapse_ai.web.urls import canonical_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -87,6 +89,8 @@ def _environment() -> jinja2.Environment:
         nice_date=nice_date,
         code=lambda code, language="text": Markup(rendering.code_block_html(code, language)),
     )
+    env.globals["canonical_url"] = canonical_url
+    env.filters.update(canonical_tags=canonical_tags, link_slugs=rendering.link_slugs)
     return env
 
 

@@ -207,7 +207,8 @@ def test_admin_cookie_replayed_after_sign_out_is_refused(client):
 def test_head_works_on_every_page(client):
     for path in ("/", "/entries", "/entries/rate-limit-429", "/entries/rate-limit-429.md", "/categories",
                  "/categories/api-errors", "/tags", "/search?q=429", "/submit", "/docs", "/admin", "/api/search?q=429",
-                 "/api/entries", "/openapi.json", "/static/site.css"):
+                 "/api/entries", "/openapi.json", "/static/site.css", "/feed.xml", "/sitemap.xml", "/robots.txt",
+                 "/favicon.ico", "/entries/rate-limit-429/edit", "/entries/rate-limit-429/history"):
         got, head = client.get(path), client.head(path)
         assert head.status_code == 200 == got.status_code, path
         assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
@@ -237,6 +238,26 @@ def test_a_form_sent_after_a_restart_comes_back_with_its_values(make_app, form, 
         assert r.status_code == 303 and "/submissions/" in r.headers["location"]
     with TestClient(make_app()) as c:  # other forms keep the plain error page
         assert "expired" in c.post("/admin/login", data={"token": "x", "csrf_token": "stale"}).text
+
+
+def test_an_expired_edit_form_comes_back_with_the_edited_text(make_app, dom):
+    slug = "rate-limit-429"
+    with TestClient(make_app()) as before:
+        html = before.get(f"/entries/{slug}/edit").text
+        old_token, base = csrf_from(html), dom(html).by_id("markdown").text()
+        cookie = before.cookies.get("synapse_cid")
+    edited = base.replace("## Root Cause", "## Root Cause\n\nTyped before the restart.", 1)
+    typed = {"markdown": edited, "note": "Clarify", "author": "Ada", "action": "send"}
+    with TestClient(make_app(), cookies={"synapse_cid": cookie}) as after:
+        r = after.post(f"/entries/{slug}/edit", data={**typed, "csrf_token": old_token}, follow_redirects=False)
+        assert r.status_code == 403
+        page = dom(r.text)
+        assert "had expired" in page.by_id("edit-errors").text()
+        assert page.by_id("markdown").text() == edited and page.by_id("author").attrs["value"] == "Ada"
+        assert after.app.state.site.revisions() == []  # nothing was queued
+        r = after.post(f"/entries/{slug}/edit", data={**typed, "csrf_token": csrf_from(r.text)}, follow_redirects=False)
+        assert r.status_code == 303 and "/edits/" in r.headers["location"]
+        assert [rev.note for rev in after.app.state.site.revisions()] == ["Clarify"]
 
 
 # ------------------------------------------------------------------ M1: patterns that cannot stall the site
@@ -281,6 +302,9 @@ def test_docs_and_openapi_describe_the_error_bodies_really_sent(client, dom):
     assert r.status_code == 400 and set(r.json()) == {"error", "detail"}
     r = client.get("/api/search", params={"q": "x", "limit": 0})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "limit"]
+    r = client.get("/api/search", params={"q": "x", "category": "no-such-category"})
+    assert r.status_code == 422 and r.json()["detail"] == {"field": "category"}
+    assert "{field: name}" in spec["paths"]["/api/search"]["get"]["responses"]["422"]["description"]
     page = dom(client.get("/docs").text)
     errors = page.by_id("errors").text()
     assert "428" in errors and "retry_after" in errors and "loc" in errors

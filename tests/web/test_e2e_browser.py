@@ -35,23 +35,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path, template_db, web_entries):
-    """``synapse serve`` on a free port, a copy of the indexed database, moderation on."""
+def _serve(tmp_path: Path, db: Path, entries: Path):
+    """Run ``synapse serve`` over ``db`` and ``entries`` on a free port; yields its base URL."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
-    db = tmp_path / "kb.db"
-    shutil.copy(template_db, db)
     port = _free_port()
     env = {**os.environ, "SYNAPSE_ADMIN_TOKEN": ADMIN_TOKEN, "SYNAPSE_MODEL": "hash", "PYTHONUNBUFFERED": "1"}
     log = open(tmp_path / "serve.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "synapse_ai.kb", "serve", "--port", str(port), "--db", str(db), "--entries", str(web_entries), "--log-level", "warning"],
+        [sys.executable, "-m", "synapse_ai.kb", "serve", "--port", str(port), "--db", str(db),
+         "--entries", str(entries), "--log-level", "warning"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(base + "/", timeout=2).status_code == 200:
@@ -73,6 +71,22 @@ def server(tmp_path, template_db, web_entries):
 
 
 @pytest.fixture
+def server(tmp_path, template_db, web_entries):
+    """``synapse serve`` on a free port, a copy of the indexed database, moderation on."""
+    db = tmp_path / "kb.db"
+    shutil.copy(template_db, db)
+    yield from _serve(tmp_path, db, web_entries)
+
+
+@pytest.fixture
+def private_server(tmp_path, web_entries):
+    """The same over a private copy of the entries: an approved edit rewrites an entry file."""
+    entries = tmp_path / "entries"
+    shutil.copytree(web_entries, entries)
+    yield from _serve(tmp_path, tmp_path / "kb.db", entries)
+
+
+@pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -86,6 +100,14 @@ def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")  # sticky bars otherwise land mid-image
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page, server: str) -> None:
+    """Sign in as the moderator through the login form (the admin cookie)."""
+    page.goto(server + "/admin")
+    page.fill("#token", ADMIN_TOKEN)
+    page.click("#login-btn")
+    page.wait_for_url("**/admin")
 
 
 def _fill_submission(page, *, pattern: str, sources: str) -> None:
@@ -162,10 +184,7 @@ def test_site_journey(server, browser):
     status_url = page.url.split("?")[0]
 
     # Moderation: sign in with the token and approve.
-    page.goto(server + "/admin")
-    page.fill("#token", ADMIN_TOKEN)
-    page.click("#login-btn")
-    page.wait_for_url("**/admin")
+    _sign_in(page, server)
     page.click(f"#queue li.queue-item >> text={TITLE}")
     page.click("#approve-btn")
     page.wait_for_url("**/admin?done=approved*")
@@ -201,7 +220,8 @@ def test_search_box_on_every_page_at_every_width(server, browser):
     """M4 of the web review: below 1000 px the header search box used to disappear, so a phone user
     on an entry had to go back home to search."""
     pages = ("/", "/search?q=429", "/entries", "/entries/sequential-tool-calls", "/categories",
-             "/categories/api-errors", "/tags", "/submit", "/docs", "/admin", "/no-such-page")
+             "/categories/api-errors", "/tags", "/submit", "/docs", "/admin", "/no-such-page",
+             "/entries/rate-limit-429/edit", "/entries/rate-limit-429/history")
     for width, height in ((390, 844), (800, 1000), (1280, 900)):
         phone = width < 1000
         view = browser.new_page(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
@@ -225,33 +245,107 @@ def test_search_box_on_every_page_at_every_width(server, browser):
         view.close()
 
 
-def test_dark_mode_follows_the_system_setting(server, browser):
-    for scheme, dark in (("light", False), ("dark", True)):
-        view = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
-        view.goto(server + "/entries/sequential-tool-calls")
-        background = view.evaluate("getComputedStyle(document.body).backgroundColor")
-        text = view.evaluate("getComputedStyle(document.body).color")
-        rgb = [[int(x) for x in c[c.index("(") + 1:c.index(")")].split(",")[:3]] for c in (background, text)]
-        brightness = [sum(channels) for channels in rgb]
-        assert (brightness[0] < brightness[1]) is dark, (scheme, background, text)
-        if dark:
-            _shot(view, "entry-dark")
-        view.close()
+_CONTRAST = """(pair) => {
+  const lum = (css) => {
+    const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [fg, bg] = pair.map(lum);
+  return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+}"""
 
 
-def test_copy_for_my_agent_puts_the_chosen_option_on_the_clipboard(server, browser):
-    from playwright.sync_api import expect
+def _colour(page, selector: str, prop: str) -> str:
+    return page.eval_on_selector(selector, f"el => getComputedStyle(el).{prop}")
 
-    permissions = ["clipboard-read", "clipboard-write"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=permissions)
+
+def test_contributor_features(private_server, browser):
+    """Filters and paging, sorting, copy for my agent, suggest an edit from form to approved
+    revision, and dark mode (computed colours and their contrast)."""
+    server = private_server
+    clipboard = ["clipboard-read", "clipboard-write"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=clipboard)
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    # Search filters: pick a category, the results keep to it, and pages follow.
+    page.goto(server + "/search?q=error")
+    page.select_option("#filter-category", "mcp")
+    page.click("#search-filters button[type=submit]")
+    page.wait_for_url("**category=mcp*")
+    chips = page.locator("#results li.result .chip-category")
+    assert chips.count() >= 1 and set(chips.all_text_contents()) == {"MCP"}
+    page.goto(server + "/search?q=tool+call+error")
+    page.click("#pager a[rel=next]")
+    page.wait_for_url("**page=2*")
+    assert page.locator("#results li.result").count() >= 1
+    page.goto(server + "/entries")
+    page.click("#sort-links a[data-sort=stars]")
+    page.wait_for_url("**sort=stars*")
+    assert page.text_content("#sort-links .chip-active") == "Most starred"
+
+    # Copy for my agent: the prompt of option 1 reaches the clipboard.
     page.goto(server + "/entries/sequential-tool-calls")
-    option = page.locator("article.fix-option").nth(1)
-    button = option.locator("[data-copy-prompt]")
-    expect(button).to_be_visible()  # JS shows it; without JS there is nothing to click
-    button.click()
-    expect(button).to_have_text("Copied: paste it to your agent")
+    page.click("#agent-prompt summary")
+    page.locator("#agent-prompt .copy-btn").first.click()
+    page.wait_for_function("document.querySelector('#agent-prompt .copy-btn').textContent === 'Copied!'")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == option.locator(".agent-prompt-text").text_content()
-    assert "Chosen fix, option 2:" in copied and copied.endswith("/entries/sequential-tool-calls")
-    context.close()
+    assert copied.startswith("Apply this fix") and "Quick fix:" in copied and "```" in copied
+
+    # Suggest an edit: form → preview diff → send → moderator approves → the entry and its history show it.
+    page.goto(server + "/entries/rate-limit-429")
+    page.click("#edit-link")
+    page.wait_for_url("**/entries/rate-limit-429/edit")
+    text = page.input_value("#markdown")
+    page.fill("#markdown", text.replace("## Root Cause", "## Root Cause\n\nThe limit counts per organisation.", 1))
+    page.fill("#note", "Whose limit it is")
+    page.fill("#author", "Grace")
+    page.click("button[value=preview]")
+    page.wait_for_load_state()
+    assert page.locator("#diff .diff-add", has_text="The limit counts per organisation.").is_visible()
+    _shot(page, "edit-preview")
+    page.click("button[value=send]")
+    page.wait_for_url("**/edits/*")
+    assert page.text_content("#status") == "pending"
+    status_url = page.url.split("?")[0]
+    _sign_in(page, server)
+    page.click("#edits-link")
+    page.click("#pending-edits a >> nth=0")
+    assert page.locator("#diff .diff-add", has_text="The limit counts per organisation.").is_visible()
+    page.click("#approve-edit")
+    page.wait_for_url("**/admin/edits?done=approved")
+    page.goto(status_url)
+    assert page.text_content("#status") == "approved"
+    page.goto(server + "/entries/rate-limit-429")
+    assert page.locator("#root-cause", has_text="The limit counts per organisation.").is_visible()
+    page.click("#history-link")
+    assert page.text_content("#history li.history-item .history-author") == "Grace"
+
+    # Dark mode follows the system setting: dark background, light text, readable contrast.
+    dark = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark").new_page()
+    dark.goto(server + "/entries/sequential-tool-calls")
+    background = _colour(dark, "body", "backgroundColor")
+    assert "rgba" not in background and "rgba" not in _colour(dark, "#fix .codeblock", "backgroundColor")
+    assert dark.evaluate(_CONTRAST, [background, "rgb(0, 0, 0)"]) < 1.5  # close to black
+    for selector in ("body", ".entry-summary", "a#raw-link", "#fix .codeblock pre code"):
+        owner = "#fix .codeblock" if "codeblock" in selector else "body"
+        ratio = dark.evaluate(_CONTRAST, [_colour(dark, selector, "color"), _colour(dark, owner, "backgroundColor")])
+        assert ratio >= 4.5, f"{selector}: contrast {ratio:.2f} in dark mode"
+    tokens = dark.eval_on_selector_all(
+        "#fix .codeblock pre code span", "els => [...new Set(els.map(e => getComputedStyle(e).color))]"
+    )
+    code_bg = _colour(dark, "#fix .codeblock", "backgroundColor")
+    assert min(dark.evaluate(_CONTRAST, [t, code_bg]) for t in tokens) >= 3.0  # every highlight colour
+    _shot(dark, "entry-dark")
+
+    # The new pages fit a phone: no sideways scrolling at 390 px.
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    for path in ("/search?q=error&category=mcp", "/entries?sort=stars", "/entries/rate-limit-429/edit",
+                 "/entries/rate-limit-429/history", status_url.removeprefix(server)):
+        phone.goto(server + path)
+        overflow = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 390px"
+    assert not errors, errors

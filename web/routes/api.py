@@ -21,7 +21,7 @@ from synapse_ai.web.errors import SiteError
 from synapse_ai.web.moderate import store_submission
 from synapse_ai.web.security import CLIENT_COOKIE
 from synapse_ai.web.routes.entries import find_entry
-from synapse_ai.web.routes.search import MAX_QUERY_CHARS
+from synapse_ai.web.routes.search import MAX_QUERY_CHARS, FilterError, page_bounds, search_filter
 from synapse_ai.web.submissions import Draft, api_fields, option_fields, validate
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -120,24 +120,51 @@ class StarOut(BaseModel):
     starred: bool
 
 
+NEXT_OFFSET_HEADER = "X-Next-Offset"  # set on a search page that has a next page: the offset to ask for
+
+
 @router.get(
     "/search",
     name="api_search",
     summary="Search the knowledge base",
     response_model=None,
-    responses={200: {"model": SearchOut, "description": "Same object as `synapse search --json`."}, 400: _err("Empty query."), 413: _err("Query too long.")},
+    responses={
+        200: {"model": SearchOut, "description": "Same object as `synapse search --json`."},
+        400: _err("Empty query."),
+        413: _err("Query too long."),
+        422: _err(
+            "A parameter of the wrong type or out of range (detail: a list of `{loc, msg, type}`), or an unknown "
+            "`category` or `tag`, or `offset + limit` past the best results (detail: `{field: name}`)."
+        ),
+    },
 )
 def api_search(
     kb: KB,
     site: Site,
     q: Annotated[str, Query(description="A question, a symptom or an error message.")] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_RESULTS, description="Number of results.")] = 5,
+    category: Annotated[str, Query(description="Only entries of this category.")] = "",
+    tag: Annotated[str, Query(description="Only entries with this tag.")] = "",
+    offset: Annotated[
+        int, Query(ge=0, lt=MAX_RESULTS, description=f"Skip this many results; offset + limit ≤ {MAX_RESULTS}.")
+    ] = 0,
 ) -> JSONResponse:
     if not q.strip():
         raise SiteError(400, "empty query", {"hint": "pass q, e.g. /api/search?q=429+rate_limit_error"})
     if len(q) > MAX_QUERY_CHARS:
         raise SiteError(413, f"query too long ({len(q):,} characters; at most {MAX_QUERY_CHARS:,})")
-    return JSONResponse(kb.search(q, limit, feedback=site.feedback_for).to_dict())
+    try:
+        only = search_filter(kb, category, tag)
+    except FilterError as exc:
+        raise SiteError(422, str(exc), {"field": exc.field}) from exc
+    too_far = page_bounds(offset, limit)
+    if too_far:
+        raise SiteError(422, too_far, {"field": "offset"})
+    response = kb.search(q, offset + limit + 1, feedback=site.feedback_for, only=only)
+    body = response.to_dict()  # the same object as ``synapse search --json``, cut to the asked page
+    body["results"] = body["results"][offset:offset + limit]
+    more = len(response.results) > offset + limit and offset + 2 * limit <= MAX_RESULTS
+    return JSONResponse(body, headers={NEXT_OFFSET_HEADER: str(offset + limit)} if more else None)
 
 
 @router.get("/entries", name="api_entries", summary="List entries", response_model=EntryList)

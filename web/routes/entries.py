@@ -12,12 +12,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from synapse_ai.kb.errors import EntryNotFound
+from synapse_ai.kb.model import Entry
 from synapse_ai.kb.parse import SLUG_RE
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.entryview import entry_view
 from synapse_ai.web.errors import SiteError
+from synapse_ai.web.rendering import SLUG_SPAN, plain
 from synapse_ai.web.templating import render
+from synapse_ai.web.urls import absolute_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,35 +35,33 @@ def find_entry(kb: KnowledgeBase, slug: str):
     return entry
 
 
-MAX_PROMPT_CODE_LINES = 60  # a longer listing is cut: the prompt says where the rest is
-
-
-def agent_prompts(entry, url: str) -> dict[int, str]:
-    """Per fix option, a compact prompt for a coding agent: the error it is about, the quick fix,
-    that option's first code block and the entry's address (for "copy for my agent")."""
-    prompts = {}
-    for option in entry.fix_options:
-        lines = [f"Known fix for: {entry.title}"]
-        if entry.quick_fix:
-            lines.append(f"Quick fix: {entry.quick_fix}")
-        lines.append(f"Chosen fix, option {option.number}: {option.title}")
-        if option.code_blocks:
-            block = option.code_blocks[0]
-            code = block.code.rstrip("\n").split("\n")
-            cut = len(code) > MAX_PROMPT_CODE_LINES
-            lines += [f"```{block.language}", *code[:MAX_PROMPT_CODE_LINES], "```"]
-            if cut:
-                lines.append(f"(code cut at {MAX_PROMPT_CODE_LINES} lines; the rest is at the address below)")
-        lines.append(f"Full entry (symptom, root cause, sources): {url}")
-        prompts[option.number] = "\n".join(lines)
-    return prompts
-
-
 @router.get("/entries/{slug}.md", name="entry_raw")
 def entry_raw(slug: str, kb: KB):
     """The entry's markdown source; 404 with close slugs when there is no such entry."""
     find_entry(kb, slug)
     return PlainTextResponse(kb.markdown(slug), media_type="text/markdown; charset=utf-8")
+
+
+def agent_prompts(entry: Entry, url: str) -> list[tuple[str, str]]:
+    """(label, text) per fix option: a compact prompt an agent can act on, the entry's quick fix
+    plus that option's code (its prose is left out: the code and the quick fix carry the fix)."""
+    head = [f"Apply this fix (SynapseAI: {url})", f"Problem: {plain(entry.title)}"]
+    if entry.quick_fix:
+        head.append(f"Quick fix: {plain(entry.quick_fix)}")
+    prompts = []
+    for option in entry.fix_options or []:
+        lines = [*head, f"Fix option {option.number}: {plain(option.title)}"]
+        for block in option.code_blocks:
+            lines += [f"```{block.language}", block.code.rstrip("\n"), "```"]
+        prompts.append((f"Option {option.number}: {plain(option.title)}", "\n".join(lines)))
+    return prompts or [("Quick fix", "\n".join(head))]
+
+
+def linked_slugs(request: Request, kb: KnowledgeBase, entry: Entry) -> dict[str, str]:
+    """Pages of the other entries this entry names in inline code (only slugs that exist)."""
+    named = {m.group(1) for s in entry.sections for m in SLUG_SPAN.finditer(s.body)} - {entry.slug}
+    existing = [slug for slug in sorted(named) if kb.get(slug) is not None]
+    return {slug: str(request.app.url_path_for("entry", slug=slug)) for slug in existing}
 
 
 @router.get("/entries/{slug}", response_class=HTMLResponse, name="entry")
@@ -78,7 +79,8 @@ def entry_page(request: Request, slug: str, kb: KB, site: Site, client: ClientId
             "confirmations": site.confirmation_count(slug),
             "open_flags": site.open_entry_flags(slug),
             "related": kb.related(slug, 5),
-            "prompts": agent_prompts(entry, str(request.url_for("entry", slug=slug))),
+            "agent_prompts": agent_prompts(entry, absolute_url(request, "entry", slug=slug)),
+            "slug_urls": linked_slugs(request, kb, entry),
         },
     )
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from synapse_ai.kb.model import CATEGORIES
 from synapse_ai.web.deps import KB, ClientId, Site
 from synapse_ai.web.errors import SiteError
+from synapse_ai.web.sitestore import SiteStore
+from synapse_ai.web.tags import canonical_counts, canonical_tag, spellings
 from synapse_ai.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -32,37 +34,6 @@ def _by_recency(entries):
     return sorted(entries, key=lambda e: (e.created, _mtime(e)), reverse=True)
 
 
-PAGE_SIZE = 30
-SORTS = {"title": "A to Z", "newest": "Newest", "starred": "Most starred", "confirmed": "Most confirmed"}
-
-
-def _listing(request: Request, site, entries: list, sort: str, page: int) -> dict:
-    """One page of ``entries`` in the chosen order, with what the sort and pager links need.  An
-    unknown sort is the default (A to Z); a page past the end is the last page."""
-    sort = sort if sort in SORTS else "title"
-    stars = site.star_counts()
-    if sort == "newest":
-        entries = _by_recency(entries)
-    elif sort == "starred":
-        entries = sorted(entries, key=lambda e: -stars.get(e.slug, 0))  # stable: A to Z among equals
-    elif sort == "confirmed":
-        feedback = site.feedback_for([e.slug for e in entries])
-        entries = sorted(entries, key=lambda e: -(feedback[e.slug].confirmations if e.slug in feedback else 0))
-    pages = max(1, -(-len(entries) // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    base = request.url.remove_query_params(["page", "sort"])
-    return {
-        "entries": entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        "total": len(entries),
-        "stars": stars,
-        "sort": sort,
-        "sorts": [(key, label, str(base.include_query_params(sort=key))) for key, label in SORTS.items()],
-        "page": page,
-        "pages": pages,
-        "page_url": lambda n: str(base.include_query_params(sort=sort, page=n)),
-    }
-
-
 @router.get("/", response_class=HTMLResponse, name="home")
 def home(request: Request, kb: KB, site: Site):
     """The home page: categories with counts, tags, the most starred and the newest entries."""
@@ -77,7 +48,7 @@ def home(request: Request, kb: KB, site: Site):
         {
             "total": len(entries),
             "categories": [(c, counts.get(c, 0)) for c in CATEGORIES],
-            "tags": kb.tags()[:36],
+            "tags": canonical_counts(kb.tags())[:36],
             "most_starred": starred,
             "recent": _by_recency(entries)[:6],
             "stars": stars,
@@ -85,15 +56,33 @@ def home(request: Request, kb: KB, site: Site):
     )
 
 
+LIST_PAGE_SIZE = 24  # entry cards per page on /entries, category and tag pages
+# Sort keys of the entry lists: "confirmed" counts "this fixed it" confirmations, "stars" stars.
+LIST_SORTS = {"newest": "Newest", "confirmed": "Most confirmed", "stars": "Most starred", "title": "Title"}
+
+
+def _listing(entries, site: SiteStore, stars: dict[str, int], sort: str, page: int) -> dict:
+    """One page of an entry list in the asked order, with what the sort and pager controls need."""
+    if sort not in LIST_SORTS:
+        sort = "newest"
+    if sort == "newest":
+        entries = _by_recency(entries)
+    elif sort in ("stars", "confirmed"):
+        counts = stars if sort == "stars" else site.confirmation_counts()
+        entries = sorted(_by_recency(entries), key=lambda e: -counts.get(e.slug, 0))  # stable: ties newest first
+    pages = max(1, -(-len(entries) // LIST_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = entries[(page - 1) * LIST_PAGE_SIZE:page * LIST_PAGE_SIZE]
+    return {"entries": shown, "total": len(entries), "sort": sort, "sorts": LIST_SORTS, "page": page, "pages": pages}
+
+
 @router.get("/entries", response_class=HTMLResponse, name="entries")
-def all_entries(request: Request, kb: KB, site: Site, sort: str = "title", page: int = 1):
-    """Every entry, listed, sorted and paged."""
-    listing = _listing(request, site, kb.list_entries(), sort, page)
-    return render(
-        request,
-        "list.html",
-        {"heading": "All entries", "description": "Every solution in the knowledge base.", "kind": "all", **listing},
-    )
+def all_entries(request: Request, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    """Every entry, sorted and paged."""
+    stars = site.star_counts()
+    context = {"heading": "All entries", "description": "Every solution in the knowledge base.", "stars": stars}
+    context["kind"] = "all"
+    return render(request, "list.html", context | _listing(kb.list_entries(), site, stars, sort, page))
 
 
 @router.get("/categories", response_class=HTMLResponse, name="categories")
@@ -104,44 +93,50 @@ def categories(request: Request, kb: KB):
 
 
 @router.get("/categories/{name}", response_class=HTMLResponse, name="category")
-def category(request: Request, name: str, kb: KB, site: Site, sort: str = "title", page: int = 1):
-    """The entries of one category; 404 for an unknown category."""
+def category(request: Request, name: str, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    """The entries of one category, sorted and paged; 404 for an unknown category."""
     if name not in CATEGORIES:
         raise SiteError(404, f"There is no category “{name}”.")
     from synapse_ai.web.templating import category_description, category_label
 
+    stars = site.star_counts()
     return render(
         request,
         "list.html",
         {
             "heading": category_label(name),
             "description": category_description(name),
+            "stars": stars,
             "kind": "category",
             "name": name,
-            **_listing(request, site, kb.list_entries(category=name), sort, page),
-        },
+        }
+        | _listing(kb.list_entries(category=name), site, stars, sort, page),
     )
 
 
 @router.get("/tags", response_class=HTMLResponse, name="tags")
 def tags(request: Request, kb: KB):
-    """Every tag with its entry count."""
-    return render(request, "tags.html", {"tags": kb.tags()})
+    """Every canonical tag with its entry count."""
+    return render(request, "tags.html", {"tags": canonical_counts(kb.tags())})
 
 
 @router.get("/tags/{tag}", response_class=HTMLResponse, name="tag")
-def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "title", page: int = 1):
-    """The entries with one tag; 404 when none has it."""
-    entries = kb.list_entries(tag=tag)
+def tag(request: Request, tag: str, kb: KB, site: Site, sort: str = "newest", page: int = 1):
+    """Canonical tags only: another spelling of a tag redirects to its canonical page, which lists the
+    entries under every spelling of it."""
+    canonical = canonical_tag(tag)
+    if not canonical:
+        raise SiteError(404, f"No entry is tagged “{tag[:100]}”.")
+    if canonical != tag:
+        return RedirectResponse(request.app.url_path_for("tag", tag=canonical), status_code=301)
+    by_slug = {e.slug: e for spelling in spellings(canonical, kb.tags()) for e in kb.list_entries(tag=spelling)}
+    entries = sorted(by_slug.values(), key=lambda e: e.title.lower())
     if not entries:
         raise SiteError(404, f"No entry is tagged “{tag}”.")
-    listing = _listing(request, site, entries, sort, page)
-    return render(
-        request,
-        "list.html",
-        {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "kind": "tag", "name": tag,
-         **listing},
-    )
+    stars = site.star_counts()
+    context = {"heading": f"Tag: {tag}", "description": f"Entries tagged “{tag}”.", "stars": stars}
+    context |= {"kind": "tag", "name": tag}
+    return render(request, "list.html", context | _listing(entries, site, stars, sort, page))
 
 
 def _operations(spec: dict) -> list[dict]:

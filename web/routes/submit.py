@@ -130,6 +130,12 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
     return RedirectResponse(f"{request.url_for('submission_status', ref=ref)}?sent=1", status_code=303)
 
 
+EXPIRED_NOTE = (
+    "This form had expired (the site restarted or the page was open for a long time), so nothing was sent. "
+    "Your text is below: check it and send again."
+)
+
+
 async def expired_form(request: Request, exc: ExpiredForm):
     """An expired submit form (the site restarted, or the cookie is gone) comes back with what was
     typed and a note; this response carries a fresh token.  Other forms get the usual error page."""
@@ -139,11 +145,7 @@ async def expired_form(request: Request, exc: ExpiredForm):
     typed = {k: [v for v in exc.form.getlist(k) if isinstance(v, str)] for k in fields}
     values = {k: v if k.startswith("option_") else "".join(v[:1]) for k, v in typed.items()}
     draft = SubmitForm.model_validate(values).draft()
-    note = (
-        "This form had expired (the site restarted or the page was open for a long time), so nothing was sent. "
-        "Your text is below: check it and send again."
-    )
-    return _form_page(request, draft, status_code=403, banner=note)
+    return _form_page(request, draft, status_code=403, banner=EXPIRED_NOTE)
 
 
 def honeypot_submission(ref: str) -> Submission:

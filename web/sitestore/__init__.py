@@ -7,8 +7,9 @@ in ``synapse_ai.kb.stores.pg_migrations``), so the knowledge base never defines 
 site keeps its rows in the knowledge base's database (one file for one person, one PostgreSQL database
 for a team, where every ``synapse serve`` replica reads and writes the same rows).
 
-Tables added for the site (API keys, confirmations and flags in m002; rate-limit counters next)
-belong to this package's migration sets, one numbered migration per change, in both backends.
+Tables added for the site (API keys, confirmations and flags in m002; suggested edits in m003; rate limits
+and revoked admin sessions in m004) belong to this package's migration sets, one numbered migration per
+change, in both backends.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
 
-from synapse_ai.web.sitestore.records import Submission
+from synapse_ai.web.sitestore.records import Revision, Submission
 
 if TYPE_CHECKING:
     from synapse_ai.kb.feedback import Feedback
     from synapse_ai.web.keys import ApiKey
 
-__all__ = ["SiteStore", "Submission", "open_site_store"]
+__all__ = ["Revision", "SiteStore", "Submission", "open_site_store"]
 
 
 @runtime_checkable
@@ -57,6 +58,11 @@ class SiteStore(Protocol):
     def open_entry_flags(self, slug: str | None = None) -> list[dict]: ...
     def resolve_entry_flags(self, slug: str, resolution: str) -> int: ...
     def feedback_for(self, slugs: Sequence[str]) -> dict[str, Feedback]: ...
+    def confirmation_counts(self) -> dict[str, int]: ...
+    def add_revision(self, slug: str, base: str, markdown: str, author: str, note: str, flags: list[dict]) -> str: ...
+    def revision(self, ref: str) -> Revision | None: ...
+    def revisions(self, *, status: str | None = None, slug: str | None = None, limit: int = 200) -> list[Revision]: ...
+    def decide_revision(self, ref: str, status: str, reason: str = "") -> bool: ...
     # Rate limits: check and record in one transaction (``StoredRateLimiter`` in web/security.py).
     def claim_rate_slot(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float: ...
     def rate_wait(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float: ...

@@ -25,7 +25,7 @@ from synapse_ai.kb.stores.errors import server_unavailable
 from synapse_ai.kb.stores.pg_migrations import PgMigrations, open_migrated_pool
 from synapse_ai.kb.feedback import Feedback
 from synapse_ai.web.keys import ApiKey, new_key_id
-from synapse_ai.web.sitestore.records import Submission, client_key as _client_key, now as _now
+from synapse_ai.web.sitestore.records import Revision, Submission, client_key as _client_key, now as _now
 
 migrations = PgMigrations("synapse.site")
 
@@ -74,8 +74,19 @@ def m002_api_keys_and_feedback(conn):
 
 
 @migrations()
-def m003_rate_events_and_revoked_admin_sessions(conn):
-    # As SQLite's m003: rate limits counted in the database (one row per counted action per client
+def m003_revisions(conn):
+    # As SQLite's m003: suggested edits to entries, the approved ones being an entry's history.
+    conn.execute(
+        "create table if not exists revisions (ref text primary key, slug text not null, status text not null, "
+        "created_at text not null, updated_at text not null, author text, note text, base text, markdown text, "
+        "flags text, reason text)"
+    )
+    conn.execute("create index if not exists revisions_slug_status on revisions (slug, status, created_at)")
+
+
+@migrations()
+def m004_rate_events_and_revoked_admin_sessions(conn):
+    # As SQLite's m004: rate limits counted in the database (one row per counted action per client
     # address), and signed-out admin cookies by sha256 until they would have expired.
     conn.execute(
         "create table if not exists rate_events (action text not null, key text not null, at double precision not null)"
@@ -209,7 +220,7 @@ class PostgresSiteStore:
         digest = hashlib.sha256(cookie.encode()).hexdigest()
         return bool(self._read("select 1 from revoked_admin_sessions where digest = %s", [digest]))
 
-    # ------------------------------------------------------------------ rate limits
+    # ------------------------------------------------------------------ rate limits (migration m004)
     def claim_rate_slot(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float:
         """As SQLite's: count one ``action`` by ``key`` if fewer than ``limit`` were counted in the last
         ``window`` seconds; 0.0 when counted, else the seconds to wait.  The transaction first takes a
@@ -289,6 +300,11 @@ class PostgresSiteStore:
         sql = f"select count(*) as n from confirmations where slug = %s and {_COUNTED}"
         return self._read(sql, [slug])[0]["n"]
 
+    def confirmation_counts(self) -> dict[str, int]:
+        """Counted confirmations of every confirmed entry (the "most confirmed" sort)."""
+        rows = self._read(f"select slug, count(*) as n from confirmations where {_COUNTED} group by slug")
+        return {row["slug"]: row["n"] for row in rows}
+
     def add_entry_flag(self, slug: str, voter: str, reason: str, note: str) -> None:
         """One open flag per (entry, voter, reason): flagging again only replaces the note."""
         self._write(
@@ -333,3 +349,35 @@ class PostgresSiteStore:
         for row in incorrect:
             counts.setdefault(row["slug"], [0, 0])[1] = row["n"]
         return {slug: Feedback(confirmations=c, incorrect_flags=i) for slug, (c, i) in counts.items()}
+
+    # ------------------------------------------------------------------ suggested edits (migration m003)
+    def add_revision(self, slug: str, base: str, markdown: str, author: str, note: str, flags: list[dict]) -> str:
+        """Store a suggested edit as pending; returns the reference for its status page."""
+        ref, now = secrets.token_urlsafe(16), _now_precise()
+        self._write(
+            "insert into revisions (ref, slug, status, created_at, updated_at, author, note, base, markdown, flags, "
+            "reason) values (%s, %s, 'pending', %s, %s, %s, %s, %s, %s, %s, '')",
+            [ref, slug, now, now, author, note, base, markdown, json.dumps(flags, ensure_ascii=False)],
+        )
+        return ref
+
+    def revision(self, ref: str) -> Revision | None:
+        rows = self._read("select * from revisions where ref = %s", [ref])
+        return Revision.from_row(rows[0]) if rows else None
+
+    def revisions(self, *, status: str | None = None, slug: str | None = None, limit: int = 200) -> list[Revision]:
+        """Newest first, optionally only one status and/or one entry's."""
+        sql, params = "select * from revisions where 1 = 1", []
+        if status:
+            sql, params = sql + " and status = %s", params + [status]
+        if slug:
+            sql, params = sql + " and slug = %s", params + [slug]
+        rows = self._read(sql + " order by created_at desc, ref limit %s", params + [limit])
+        return [Revision.from_row(r) for r in rows]
+
+    def decide_revision(self, ref: str, status: str, reason: str = "") -> bool:
+        """pending → ``status`` (approved or rejected); False if it was not pending any more."""
+        return self._write(
+            "update revisions set status = %s, reason = %s, updated_at = %s where ref = %s and status = 'pending'",
+            [status, reason, _now(), ref],
+        ) == 1

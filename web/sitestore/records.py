@@ -48,3 +48,27 @@ class Submission:
             reason=row["reason"] or "",
             slug=row["slug"] or "",
         )
+
+
+@dataclass
+class Revision:
+    """A suggested edit to an entry (table ``revisions``, site migration m003)."""
+
+    ref: str
+    slug: str
+    status: str  # pending | approved | rejected
+    created_at: str
+    updated_at: str
+    author: str
+    note: str
+    base: str
+    markdown: str
+    flags: list[dict]
+    reason: str
+
+    @classmethod
+    def from_row(cls, row: Mapping) -> "Revision":
+        """From a ``revisions`` row (sqlite3.Row or a dict)."""
+        values = {key: row[key] or "" for key in cls.__dataclass_fields__}
+        return cls(**{**values, "flags": json.loads(values["flags"] or "[]")})
+

@@ -25,7 +25,7 @@ from sqlite_utils.migrations import Migrations
 
 from synapse_ai.kb.feedback import Feedback
 from synapse_ai.web.keys import ApiKey, new_key_id
-from synapse_ai.web.sitestore.records import Submission, client_key as _client_key, now as _now
+from synapse_ai.web.sitestore.records import Revision, Submission, client_key as _client_key, now as _now
 
 migrations = Migrations("synapse.site")
 
@@ -99,7 +99,34 @@ def m002_api_keys_and_feedback(db):
 
 
 @migrations()
-def m003_rate_events_and_revoked_admin_sessions(db):
+def m003_revisions(db):
+    # Suggested edits to entries (web/revisions.py).  ``ref`` is the random token of the suggestion's
+    # status page; ``base`` the entry file's text the edit was made on (approval refuses when the file
+    # has changed since), ``markdown`` the proposed text, ``author`` the public credit (may be empty),
+    # ``note`` the editor's summary, ``flags`` the moderator warnings (JSON), ``reason`` why it was
+    # rejected.  Approved rows are the entry's history.
+    db["revisions"].create(
+        {
+            "ref": str,
+            "slug": str,
+            "status": str,  # pending | approved | rejected
+            "created_at": str,
+            "updated_at": str,
+            "author": str,
+            "note": str,
+            "base": str,
+            "markdown": str,
+            "flags": str,
+            "reason": str,
+        },
+        pk="ref",
+        if_not_exists=True,
+    )
+    db["revisions"].create_index(["slug", "status", "created_at"], if_not_exists=True)
+
+
+@migrations()
+def m004_rate_events_and_revoked_admin_sessions(db):
     # Rate limits counted in the database (``claim_rate_slot``): one row per counted action (a
     # submission, a new star, a failed sign-in) per key (a client address), so the check and the
     # record are one transaction and every process sharing the database shares the limits.
@@ -236,7 +263,7 @@ class SqliteSiteStore:
         digest = hashlib.sha256(cookie.encode()).hexdigest()
         return bool(self._read("select 1 from revoked_admin_sessions where digest = ?", [digest]))
 
-    # ------------------------------------------------------------------ rate limits
+    # ------------------------------------------------------------------ rate limits (migration m004)
     def claim_rate_slot(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float:
         """Count one ``action`` by ``key`` if fewer than ``limit`` were counted in the last ``window``
         seconds: 0.0 when counted, else the seconds until the oldest counted one leaves the window.
@@ -322,6 +349,11 @@ class SqliteSiteStore:
     def confirmation_count(self, slug: str) -> int:
         return self._read(f"select count(*) from confirmations where slug = ? and {_COUNTED}", [slug])[0][0]
 
+    def confirmation_counts(self) -> dict[str, int]:
+        """Counted confirmations of every confirmed entry (the "most confirmed" sort)."""
+        rows = self._read(f"select slug, count(*) from confirmations where {_COUNTED} group by slug")
+        return {r[0]: r[1] for r in rows}
+
     def add_entry_flag(self, slug: str, voter: str, reason: str, note: str) -> None:
         """One open flag per (entry, voter, reason): flagging again only replaces the note."""
         self._write(
@@ -368,6 +400,38 @@ class SqliteSiteStore:
         for slug, n in incorrect:
             counts.setdefault(slug, [0, 0])[1] = n
         return {slug: Feedback(confirmations=c, incorrect_flags=i) for slug, (c, i) in counts.items()}
+
+    # ------------------------------------------------------------------ suggested edits (migration m003)
+    def add_revision(self, slug: str, base: str, markdown: str, author: str, note: str, flags: list[dict]) -> str:
+        """Store a suggested edit as pending; returns the reference for its status page."""
+        ref, now = secrets.token_urlsafe(16), _now_precise()  # microseconds: history lists in order
+        self._write(
+            "insert into revisions (ref, slug, status, created_at, updated_at, author, note, base, markdown, flags, "
+            "reason) values (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, '')",
+            [ref, slug, now, now, author, note, base, markdown, json.dumps(flags, ensure_ascii=False)],
+        )
+        return ref
+
+    def revision(self, ref: str) -> Revision | None:
+        rows = self._read("select * from revisions where ref = ?", [ref])
+        return Revision.from_row(rows[0]) if rows else None
+
+    def revisions(self, *, status: str | None = None, slug: str | None = None, limit: int = 200) -> list[Revision]:
+        """Newest first, optionally only one status and/or one entry's."""
+        sql, params = "select * from revisions where 1 = 1", []
+        if status:
+            sql, params = sql + " and status = ?", params + [status]
+        if slug:
+            sql, params = sql + " and slug = ?", params + [slug]
+        rows = self._read(sql + " order by created_at desc, ref limit ?", params + [limit])
+        return [Revision.from_row(r) for r in rows]
+
+    def decide_revision(self, ref: str, status: str, reason: str = "") -> bool:
+        """pending → ``status`` (approved or rejected); False if it was not pending any more."""
+        return self._write(
+            "update revisions set status = ?, reason = ?, updated_at = ? where ref = ? and status = 'pending'",
+            [status, reason, _now(), ref],
+        ) == 1
 
 
 # Revoking a key withdraws what it said: its confirmations and flags stop counting (the rows stay,

@@ -53,23 +53,6 @@
     });
   });
 
-  /* ---------------------------------------------------------------- copy for my agent */
-  // Each fix option carries a compact prompt (quick fix + that option's code + the entry's
-  // address), rendered hidden by the server; the button appears only when JS can copy it.
-  document.querySelectorAll("[data-copy-prompt]").forEach(function (button) {
-    var text = button.parentElement.querySelector(".agent-prompt-text");
-    if (!text) return;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      copyText(text.textContent).then(function () {
-        button.textContent = "Copied: paste it to your agent";
-        setTimeout(function () { button.textContent = "Copy for my agent"; }, 2000);
-      }, function () {
-        text.hidden = false;  // no clipboard: show the text to copy by hand
-      });
-    });
-  });
-
   /* ---------------------------------------------------------------- stars */
   function setStar(form, starred, count) {
     var button = form.querySelector("button");

@@ -134,21 +134,3 @@ def test_hostile_markdown_in_an_entry_never_executes(client, dom):
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html or "&lt;script&gt;alert('x')&lt;/script&gt;" in html
     assert not tree.find_all("b") and not tree.find_all("u")
     assert "<script>alert(5)</script>" in tree.by_id("quick-fix").find("p").text()  # shown as text, not run
-
-
-def test_each_fix_option_carries_a_prompt_for_an_agent(client, dom):
-    from synapse_ai.web.routes.entries import MAX_PROMPT_CODE_LINES
-
-    page = dom(client.get("/entries/sequential-tool-calls").text)
-    options = page.find_all("article", cls="fix-option")
-    prompts = [o.find("pre", cls="agent-prompt-text").text() for o in options]
-    assert len(prompts) == len(options) >= 2
-    first = prompts[0].split("\n")
-    assert first[0].startswith("Known fix for: Tool calls run sequentially") and first[1].startswith("Quick fix: ")
-    assert first[2].startswith("Chosen fix, option 1: ") and "```" in prompts[0]
-    assert first[-1] == "Full entry (symptom, root cause, sources): http://testserver/entries/sequential-tool-calls"
-    assert prompts[1].split("\n")[2].startswith("Chosen fix, option 2: ")
-    code_lines = [p.count("\n") for p in prompts]
-    assert all(n < MAX_PROMPT_CODE_LINES + 12 for n in code_lines)
-    button = options[0].find("button", data_copy_prompt="")
-    assert "hidden" in button.attrs and button.attrs.get("data-copy-prompt") is not None  # shown by JS
