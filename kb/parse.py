@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from synapse_ai.kb.errors import SynapseError
+from synapse_ai.kb.linear_regex import linear_rule_message
 from synapse_ai.kb.model import (
     CATEGORIES,
     OPTIONAL_SECTIONS,
@@ -307,6 +308,11 @@ def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problem
             except (re.error, RecursionError, OverflowError, MemoryError) as exc:  # deep groups, huge {n}
                 reason = exc if isinstance(exc, re.error) else pattern_error_reason(exc)
                 problems.append(Problem(lines.get(f"{name}[{i}]", lines.get(name, 1)), f"invalid regex in {name}: {pattern[:200]!r}: {reason}"))
+                continue
+            linear = linear_rule_message(pattern)  # patterns are matched under RE2 (kb.linear_regex)
+            if linear:
+                line = lines.get(f"{name}[{i}]", lines.get(name, 1))
+                problems.append(Problem(line, f"regex in {name}: {pattern[:200]!r} is {linear}"))
     from synapse_ai.kb.freshness import tag_problem
 
     for i, tag in enumerate(clean.get("tags", [])):

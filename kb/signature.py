@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 MAX_SCAN = 20_000  # characters of user text scanned by patterns (a pasted log can be huge)
 
@@ -37,13 +36,12 @@ def normalize(text: str, quoted: bool = False) -> str:
     return re.sub(r"[ \t]+", " ", out)
 
 
-@lru_cache(maxsize=4096)
-def compile_pattern(pattern: str) -> re.Pattern | None:
-    """The pattern compiled case-insensitively, or None when it is not a valid regex."""
-    try:
-        return re.compile(pattern, re.I)
-    except re.error:
-        return None
+def compile_pattern(pattern: str):
+    """``pattern`` compiled for matching (case-insensitive, linear time: ``kb.linear_regex``), or
+    None when it cannot be compiled (it then never matches)."""
+    from synapse_ai.kb.linear_regex import compile_linear
+
+    return compile_linear(pattern)
 
 
 @dataclass(frozen=True)

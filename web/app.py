@@ -13,18 +13,31 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from synapse_ai.kb import __version__
 from synapse_ai.kb.paths import shipped_entries_dir
 from synapse_ai.kb.service import KnowledgeBase
-from synapse_ai.web import accesslog, errors
-from synapse_ai.web.deps import Limiters
+from synapse_ai.web import accesslog, errors, openapi_errors
 from synapse_ai.web.auth import KeyLimits, SiteAccess
+from synapse_ai.web.deps import Limiters
 from synapse_ai.web.routes import api, edits, entries, feedback, feeds, moderation, pages, search, submit
-from synapse_ai.web.security import BodyLimitMiddleware, ClientIdMiddleware, RateLimiter, SecurityHeadersMiddleware, Signer
+from synapse_ai.web.security import (
+    BodyLimitMiddleware,
+    ClientAddressMiddleware,
+    ClientIdMiddleware,
+    ExpiredForm,
+    HeadAsGetMiddleware,
+    PublicUrlMiddleware,
+    SecurityHeadersMiddleware,
+    Signer,
+    StoredRateLimiter,
+    parse_networks,
+    parse_public_url,
+    refuse_unencodable_text,
+)
 from synapse_ai.web.settings import SETTINGS_ENV, Settings
 from synapse_ai.web.sitestore import open_site_store
 
@@ -54,10 +67,19 @@ def open_kb(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase.open(settings.db, entry_dirs(settings))
 
 
+async def expired_form(request, exc: ExpiredForm):
+    """A form whose token expired (a restart, a lost cookie) comes back as typed with a note: the
+    suggest-an-edit form and the submit form; any other form gets the usual 403 page."""
+    if exc.form is not None and request.scope.get("endpoint") is edits.edit_post:
+        return await run_in_threadpool(edits.expired_edit_form, request, exc.form)  # reads the entry's file
+    return await submit.expired_form(request, exc)
+
+
 def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], KnowledgeBase] | None = None) -> FastAPI:
     """The site.  ``kb_factory`` (tests, embedding apps) replaces opening the KnowledgeBase from
     ``settings``; the app closes the KnowledgeBase it gets when it shuts down."""
     settings = settings or Settings()
+    parse_public_url(settings.public_url)  # a wrong SYNAPSE_PUBLIC_URL stops the server here, with the reason
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -69,7 +91,14 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
         if site_url == ":memory:":
             raise RuntimeError("the web site needs a database file or server (submissions and stars are stored in it)")
         app.state.kb = kb
-        app.state.site = await run_in_threadpool(open_site_store, site_url)
+        app.state.site = site = await run_in_threadpool(open_site_store, site_url)
+        # Counted in the database, atomically: simultaneous requests cannot all pass the check, on one
+        # server or on replicas sharing the database.
+        app.state.limiters = Limiters(
+            submit=StoredRateLimiter(site, "submit", settings.submit_limit, settings.submit_window),
+            star=StoredRateLimiter(site, "star", settings.star_limit, settings.submit_window),
+            login=StoredRateLimiter(site, "login", settings.login_limit, settings.submit_window),
+        )
         try:
             yield
         finally:
@@ -84,21 +113,23 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
         docs_url=None,  # FastAPI's Swagger page loads from a CDN; /docs is our own offline page
         redoc_url=None,
         openapi_url="/openapi.json",
-        dependencies=[SiteAccess],  # API keys; SYNAPSE_ANONYMOUS_READ=0 closes reading to keys
+        # API keys (SYNAPSE_ANONYMOUS_READ=0 closes reading to keys); text that is not Unicode is a 422.
+        dependencies=[SiteAccess, Depends(refuse_unencodable_text)],
     )
     app.state.settings = settings
     app.state.signer = Signer(settings.secret_key)
-    app.state.limiters = Limiters(
-        submit=RateLimiter(settings.submit_limit, settings.submit_window),
-        star=RateLimiter(settings.star_limit, settings.submit_window),
-        login=RateLimiter(settings.login_limit, settings.submit_window),
-    )
     app.state.key_limits = KeyLimits.from_settings(settings)
-    # Added last = outermost: security headers wrap everything, including error pages.
+    # Added last = outermost: security headers wrap everything, including error pages; the client's
+    # address and the public URL are settled before anything reads them.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClientIdMiddleware, secure=settings.secure_cookies)
+    app.add_middleware(PublicUrlMiddleware, public_url=settings.public_url)
+    app.add_middleware(ClientAddressMiddleware, trusted=parse_networks(settings.trusted_proxies))
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
+    openapi_errors.install(app)  # /openapi.json and /docs describe the error bodies really sent
+    app.add_exception_handler(ExpiredForm, expired_form)  # the form again, as typed, not a 403 page
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (pages, search, entries, edits, submit, moderation, api, feeds):
         app.include_router(module.router)

@@ -17,7 +17,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from synapse_ai.kb.options import db_option
-from synapse_ai.web.settings import SETTINGS_ENV
+from synapse_ai.web.settings import PUBLIC_URL_ENV, SETTINGS_ENV, TRUSTED_PROXIES_ENV
 
 HEADER_TIMEOUT_ENV = "SYNAPSE_HEADER_TIMEOUT"
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -74,6 +74,16 @@ class HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
 
+def listen_url(host: str, port: int) -> str:
+    """The address links point to when SYNAPSE_PUBLIC_URL is unset: where this server listens.  For
+    a wildcard address (0.0.0.0, ::) that is this machine's host name."""
+    import socket
+
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for every interface).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
@@ -101,14 +111,32 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
     from synapse_ai.web.app import create_app
     from synapse_ai.web.settings import Settings
 
-    settings = Settings.from_env(db=db, entries_dirs=[Path(d).resolve() for d in entries] or None)
+    from synapse_ai.web.security import parse_networks, parse_public_url
+
+    # Links point to SYNAPSE_PUBLIC_URL, else to the address this server listens on.
+    public_url = os.environ.get(PUBLIC_URL_ENV) or listen_url(host, port)
+    dirs = [Path(d).resolve() for d in entries] or None
+    settings = Settings.from_env(db=db, entries_dirs=dirs, public_url=public_url)
+    try:  # a wrong setting is a one-line message, not a traceback from inside the app factory
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise click.ClickException(f"{TRUSTED_PROXIES_ENV}: {exc}") from None
+    try:
+        parse_public_url(settings.public_url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     if not settings.admin_token:
         click.echo("synapse: moderation is off (set SYNAPSE_ADMIN_TOKEN to review submissions at /admin)", err=True)
+    if not os.environ.get(PUBLIC_URL_ENV) and host in ("0.0.0.0", "::"):
+        click.echo(f"synapse: links point to {public_url}/ (set {PUBLIC_URL_ENV} to the public address)", err=True)
     click.echo(f"synapse: serving on http://{host}:{port}/ (loading the knowledge base…)", err=True)
     os.environ[HEADER_TIMEOUT_ENV] = str(header_timeout)
     options = dict(
         host=host, port=port, log_level=log_level, h11_max_incomplete_event_size=64 * 1024,
         http=HeaderTimeoutProtocol, timeout_keep_alive=keep_alive_timeout, timeout_graceful_shutdown=shutdown_timeout,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app reads it only from
+        # SYNAPSE_TRUSTED_PROXIES (synapse_ai.web.security.ClientAddressMiddleware).
+        proxy_headers=False,
     )
     if reload:
         web_dir = Path(__file__).resolve().parent

@@ -15,7 +15,9 @@ from fastapi import Depends, Request
 from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.errors import SiteError, is_api
 from synapse_ai.web.keys import hash_key
-from synapse_ai.web.security import ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, RateLimiter, Signer, check_admin_token
+from synapse_ai.web.security import (
+    ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, ExpiredForm, RateLimiter, Signer, check_admin_token,
+)
 from synapse_ai.web.settings import Settings
 from synapse_ai.web.sitestore import SiteStore
 
@@ -46,8 +48,8 @@ def get_client_id(request: Request) -> str:
 
 
 def get_client_ip(request: Request) -> str:
-    """The address rate limits are keyed by.  Behind a proxy run uvicorn with
-    ``--proxy-headers --forwarded-allow-ips`` so this is the real client, not the proxy."""
+    """The address rate limits are keyed by: the peer, or behind a proxy listed in
+    ``SYNAPSE_TRUSTED_PROXIES`` the client it forwarded for (``security.ClientAddressMiddleware``)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -97,12 +99,12 @@ async def csrf_protect(request: Request) -> None:
         if _is_json(request):
             return
         raise SiteError(403, "send Content-Type: application/json (or the X-CSRF-Token header from a site page)")
-    token = header
+    token, form = header, None
     if not token:
         form = await request.form()  # cached: FastAPI has usually parsed it already
         token = str(form.get(CSRF_FIELD, ""))
     if not request.state.cid_from_cookie or not signer.check_csrf(cid, token):
-        raise SiteError(403, "This form has expired or did not come from this site. Reload the page and send it again.")
+        raise ExpiredForm(form)
 
 
 CsrfProtected = Depends(csrf_protect)
@@ -123,7 +125,7 @@ def admin_auth(request: Request) -> str | None:
         return "bearer" if key is not None and key.active and key.allows("moderate") else None
     cookie = request.cookies.get(ADMIN_COOKIE, "")
     if cookie and request.app.state.signer.check_admin_cookie(settings.admin_token, cookie):
-        return "cookie"
+        return None if request.app.state.site.admin_session_revoked(cookie) else "cookie"
     return None
 
 

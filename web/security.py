@@ -9,24 +9,33 @@ Why these choices:
 * Admin: the token from ``SYNAPSE_ADMIN_TOKEN`` is compared with ``hmac.compare_digest``; logging in
   sets an HttpOnly, SameSite=Strict cookie holding an expiry signed with a key derived from the
   secret *and* the admin token, so changing the token logs every session out.
-* Rate limits are in memory (one process serves the site; a restart forgets them, which is fine
-  for abuse control).
+* Rate limits that guard the moderation queue, stars and sign-in are counted in the database in one
+  atomic step (``StoredRateLimiter``), so simultaneous requests cannot all pass the check before any
+  of them is recorded, and several processes sharing the database share the limits.  Previews keep
+  an in-memory limiter (``RateLimiter``): they store nothing.
+* The client address limits are keyed by is the peer's address; ``X-Forwarded-For`` is read only
+  from peers in ``SYNAPSE_TRUSTED_PROXIES`` (``ClientAddressMiddleware``), so a client cannot pick
+  its own key.
 * A strict Content-Security-Policy (no inline script or style) means that even if something slipped
   past the markdown sanitiser, a browser would not run it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import threading
 import time
 from collections import deque
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,6 +76,21 @@ class Signer:
     def check_csrf(self, client_id: str, token: str) -> bool:
         """True when ``token`` is this client's CSRF token."""
         return bool(client_id) and self.verify("csrf", client_id, token)
+
+    # -- honeypot references --------------------------------------------------------------------
+    def _honeypot_mac(self, nonce: str) -> str:
+        mac = hmac.new(self._key, f"honeypot\0{nonce}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode()[:10]
+
+    def honeypot_ref(self) -> str:
+        """A submission reference for a filled honeypot: shaped like a real one (22 URL-safe
+        characters) and recognisable by its signature, so its status page can answer like a real
+        pending one although nothing was stored."""
+        nonce = secrets.token_urlsafe(9)
+        return nonce + self._honeypot_mac(nonce)
+
+    def is_honeypot_ref(self, ref: str) -> bool:
+        return len(ref) == 22 and hmac.compare_digest(ref[12:].encode(), self._honeypot_mac(ref[:12]).encode())
 
     # -- admin session ------------------------------------------------------------------------
     @staticmethod
@@ -134,6 +158,86 @@ class RateLimiter:
                 return max(1, int(events[0] + self.window - now + 0.999))
             events.append(now)
             return 0
+
+
+class StoredRateLimiter:
+    """At most ``limit`` events per ``window`` seconds per key, counted in the site database.
+
+    Same interface as ``RateLimiter``; ``hit`` is one atomic claim (``SiteStore.claim_rate_slot``).
+    Waits are whole seconds, at least 1, for the ``Retry-After`` header."""
+
+    CLEANUP_EVERY = 500  # claims between sweeps of every key's expired events
+
+    def __init__(self, store, action: str, limit: int, window: float):
+        self.store, self.action, self.limit, self.window = store, action, limit, window
+        self._claims = 0
+
+    @staticmethod
+    def _seconds(wait: float) -> int:
+        return 0 if wait <= 0 else max(1, int(wait + 0.999))
+
+    def hit(self, key: str) -> int:
+        """Check and record in one step: 0 if allowed (and counted), else seconds to wait."""
+        self._claims += 1
+        if self._claims % self.CLEANUP_EVERY == 0:
+            self.store.forget_rate_events(time.time() - self.window)
+        return self._seconds(self.store.claim_rate_slot(self.action, key, self.limit, self.window))
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until ``key`` may act again; 0 when it may act now (nothing is counted)."""
+        return self._seconds(self.store.rate_wait(self.action, key, self.limit, self.window))
+
+    def record(self, key: str) -> None:
+        """Count one event (e.g. a failed sign-in), whether or not the key is over its limit."""
+        self.store.claim_rate_slot(self.action, key, self.limit + 10**9, self.window)
+
+
+def parse_networks(spec: str | None) -> tuple:
+    """``"10.0.0.0/8, 127.0.0.1"`` -> networks; raises ValueError naming the entry it cannot read."""
+    networks = []
+    for part in (spec or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP address or CIDR network: {part!r}") from None
+    return tuple(networks)
+
+
+def _in(networks: tuple, address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip.version == n.version and ip in n for n in networks)
+
+
+class ClientAddressMiddleware:
+    """Set the request's client address from ``X-Forwarded-For`` only when the peer is a trusted
+    proxy: then the address is the right-most one in the header that is not itself a trusted proxy
+    (the left part of the header is whatever the client wrote).  From any other peer the header is
+    ignored.  ``synapse serve`` turns uvicorn's own proxy-header handling off, which trusted
+    ``X-Forwarded-For`` from 127.0.0.1 and so let a local client choose its rate-limit key."""
+
+    def __init__(self, app: ASGIApp, trusted: tuple = ()):
+        self.app, self.trusted = app, trusted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] in ("http", "websocket") and self.trusted and client and _in(self.trusted, client[0]):
+            forwarded = b",".join(v for k, v in scope.get("headers", []) if k == b"x-forwarded-for")
+            hops = [h.strip() for h in forwarded.decode("latin-1").split(",") if h.strip()]
+            for hop in reversed(hops):
+                if not _in(self.trusted, hop):
+                    try:
+                        address = str(ipaddress.ip_address(hop))
+                    except ValueError:
+                        break  # garbage where an address should be: keep the proxy's address
+                    scope = {**scope, "client": (address, 0)}
+                    break
+        await self.app(scope, receive, send)
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -246,3 +350,125 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def parse_public_url(url: str) -> tuple[str, str, str]:
+    """``https://kb.example.org/prefix`` -> (scheme, host[:port], path prefix without a trailing /).
+    Raises ValueError with the reason, so a wrong setting stops the server at start."""
+    parts = urlsplit((url or "").strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"SYNAPSE_PUBLIC_URL must be an http(s) URL such as https://kb.example.org, got {url!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"SYNAPSE_PUBLIC_URL must be scheme, host, port and path only, got {url!r}")
+    return parts.scheme, parts.netloc.lower(), parts.path.rstrip("/")
+
+
+class PublicUrlMiddleware:
+    """Make every absolute URL the app builds (``url_for``, redirects, ``status_url``) use the
+    configured public address: the request's scheme, ``Host`` header and root path are replaced
+    before the app sees them.  The ``Host`` header is chosen by the client, so a link built from it
+    (``Host: evil.example``) would point wherever the client liked."""
+
+    def __init__(self, app: ASGIApp, public_url: str):
+        self.app = app
+        self.scheme, host, self.root_path = parse_public_url(public_url)
+        self.host = host.encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [(k, v) for k, v in scope.get("headers", []) if k != b"host"] + [(b"host", self.host)]
+            scope = {**scope, "scheme": self.scheme, "headers": headers}
+            if self.root_path and not scope.get("root_path"):
+                # ASGI paths include the root path; a proxy that strips the prefix sends them without.
+                scope["root_path"] = self.root_path
+                if not (scope["path"] + "/").startswith(self.root_path + "/"):
+                    scope["path"] = self.root_path + scope["path"]
+                    if scope.get("raw_path") is not None:
+                        scope["raw_path"] = self.root_path.encode() + scope["raw_path"]
+        await self.app(scope, receive, send)
+
+
+class HeadAsGetMiddleware:
+    """Answer ``HEAD`` on every page as ``GET`` without the body (uptime monitors, link checkers).
+    FastAPI routes declare GET only, so HEAD was a 405."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # drop the body; the final empty message ends the response
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+class ExpiredForm(StarletteHTTPException):
+    """A form whose CSRF token no longer verifies: the secret changed (a restart without
+    ``SYNAPSE_SECRET_KEY``) or the client cookie is gone.  Carries what was posted, so a form page
+    can be shown again with the values and a note (``app.expired_form``) instead of
+    losing them."""
+
+    MESSAGE = "This form has expired or did not come from this site. Reload the page and send it again."
+
+    def __init__(self, form=None):
+        super().__init__(403, self.MESSAGE)
+        self.form = form
+
+
+def unencodable_fields(value, path: str = "") -> dict[str, str]:
+    """Fields of a parsed JSON body or form holding text that cannot be stored as UTF-8 (a lone
+    surrogate such as ``"\\ud800"``, which JSON allows and Python keeps), each with why."""
+    found: dict[str, str] = {}
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            found[path or "body"] = (
+                f"contains text that is not valid Unicode (an unpaired surrogate {value[exc.start]!r} at "
+                f"character {exc.start + 1}); send UTF-8 text"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if unencodable_fields(str(key)):
+                found[path or "body"] = "a field name is not valid Unicode"
+                continue
+            found.update(unencodable_fields(item, name))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found.update(unencodable_fields(item, f"{path}[{i}]"))
+    return found
+
+
+async def refuse_unencodable_text(request: Request) -> None:
+    """App-wide dependency: a JSON or form body with such text is a 422 naming the fields, before
+    a route stores or renders it (it used to fail deep in YAML or SQLite as a 500)."""
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            data = await request.json()  # the body is cached: the route's own parsing reads it once
+        except Exception:  # empty or malformed: the route's own parsing answers that
+            return
+    elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            form = await request.form()  # cached on the request, like FastAPI's own parsing
+        except Exception:  # malformed: the route's own parsing (or its CSRF check) answers that
+            return
+        data = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form.keys()}
+    else:
+        return
+    fields = unencodable_fields(data)
+    if fields:
+        from synapse_ai.web.errors import SiteError
+
+        raise SiteError(422, f"invalid text in {', '.join(sorted(fields))}", {"fields": fields})

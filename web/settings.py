@@ -22,6 +22,9 @@ from synapse_ai.kb.config import DB_ENV, Config, env_text
 
 ENTRIES_ENV = "SYNAPSE_WEB_ENTRIES"  # os.pathsep-separated entry folders (set by ``synapse serve --entries``)
 SETTINGS_ENV = "SYNAPSE_SERVE_SETTINGS"  # Settings.to_json(), set by ``synapse serve --reload`` for its worker
+PUBLIC_URL_ENV = "SYNAPSE_PUBLIC_URL"  # the site's address for links (``synapse serve`` defaults it to --host/--port)
+TRUSTED_PROXIES_ENV = "SYNAPSE_TRUSTED_PROXIES"  # comma-separated IPs/CIDRs whose X-Forwarded-For is believed
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"  # what ``synapse serve`` listens on with no options
 
 
 def _env_int(name: str, default: int) -> int:
@@ -44,7 +47,7 @@ class Settings:
     site_url: str | None = None  # submissions and stars; None: the knowledge base's database (file or PostgreSQL)
     admin_token: str | None = field(default_factory=lambda: os.environ.get("SYNAPSE_ADMIN_TOKEN") or None)
     # Signs CSRF tokens and the admin cookie.  Unset: a random key per process (forms and admin
-    # sessions then expire on restart, which is harmless: the form is re-shown with its values).
+    # sessions then expire on restart; a form sent after that is re-shown with its values and a note).
     secret_key: str | None = field(default_factory=lambda: os.environ.get("SYNAPSE_SECRET_KEY") or None)
     max_body_bytes: int = field(default_factory=lambda: _env_int("SYNAPSE_MAX_BODY", 256 * 1024))
     submit_limit: int = field(default_factory=lambda: _env_int("SYNAPSE_SUBMIT_LIMIT", 5))
@@ -52,6 +55,11 @@ class Settings:
     star_limit: int = 60  # star changes per client IP per window
     login_limit: int = 10  # admin login attempts per client IP per window
     secure_cookies: bool = field(default_factory=lambda: os.environ.get("SYNAPSE_SECURE_COOKIES", "") == "1")
+    # Absolute links, redirects and the API's status_url are built from this, never from the request's
+    # Host header (which the client chooses).  Scheme, host, optional port and optional path prefix.
+    public_url: str = field(default_factory=lambda: os.environ.get(PUBLIC_URL_ENV) or DEFAULT_PUBLIC_URL)
+    # Peers (reverse proxies) whose X-Forwarded-For names the real client; empty: the header is ignored.
+    trusted_proxies: str = field(default_factory=lambda: os.environ.get(TRUSTED_PROXIES_ENV, ""))
     # API keys (web/auth.py): reading without a key unless SYNAPSE_ANONYMOUS_READ=0; per-key limits.
     anonymous_read: bool = field(default_factory=lambda: _env_flag("SYNAPSE_ANONYMOUS_READ", True))
     key_rate_limit: int = field(default_factory=lambda: _env_int("SYNAPSE_KEY_RATE_LIMIT", 600))  # requests/minute

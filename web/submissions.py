@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
+from synapse_ai.kb.linear_regex import linear_rule_message
 from synapse_ai.kb.model import CATEGORIES, Entry, Section, prose_lines
 from synapse_ai.kb.parse import MAX_FENCE_LINES, QUICK_FIX_MAX_WORDS, EntryError, parse_entry, pattern_error_reason, render_entry
 
@@ -56,7 +57,10 @@ class Draft:
     quick_fix: str = _text(600, "The fix in one breath, at most 60 words: what to change.")
     category: str = _text(40)
     tags: str = _text(400, api="tags")
-    patterns: str = _text(5000, "Python regular expressions, matched case-insensitively.", api="lines")
+    patterns: str = _text(
+        5000, "Python regular expressions, matched case-insensitively under RE2 (linear time): no look-around, "
+        "backreferences or counts over 1000.", api="lines",
+    )
     symptom: str = _text(20_000)
     root_cause: str = _text(20_000)
     option_titles: list[str] = _option_part("option_title", "title", 200)
@@ -309,6 +313,10 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
                 break
             except (RecursionError, OverflowError, MemoryError) as exc:
                 errors["patterns"] = f"Line {n} is not a usable regular expression: {pattern_error_reason(exc)}."
+                break
+            linear = linear_rule_message(pattern)  # patterns are matched under RE2: no pattern can stall a search
+            if linear:
+                errors["patterns"] = f"Line {n}, {pattern[:200]!r}, is {linear}."
                 break
     if "environment" not in errors and not _lines(draft.environment):
         errors["environment"] = "Say what this applies to: SDKs and versions, runtimes, frameworks (one per line)."

@@ -1,8 +1,9 @@
 """Absolute URLs for links that leave the page: canonical links, the sitemap, the Atom feed.
 
-One function decides where the site lives, so nothing else builds an absolute URL by hand.  With a
-configured public address (``Settings.public_url``, ``SYNAPSE_PUBLIC_URL``) links are built from it and
-the ``Host`` header is never read; without one they fall back to the request's own base URL.
+One function decides where the site lives, so nothing else builds an absolute URL by hand.  Links are
+built from the configured public address (``Settings.public_url``: ``SYNAPSE_PUBLIC_URL``, by default
+the address ``synapse serve`` listens on), never from the ``Host`` header, which the client chooses
+(``security.PublicUrlMiddleware`` does the same for ``url_for`` and redirects).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from starlette.requests import Request
 
 
 def site_base(request: Request) -> str:
-    """The site's address without a trailing slash: the configured public URL, else the request's."""
-    configured = getattr(request.app.state.settings, "public_url", None)
-    return (configured or str(request.base_url)).rstrip("/")
+    """The site's address without a trailing slash: the configured public URL."""
+    return request.app.state.settings.public_url.strip().rstrip("/")
 
 
 def absolute_url(request: Request, route: str, /, **params: str) -> str:

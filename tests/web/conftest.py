@@ -56,6 +56,7 @@ def make_app(db_path, web_entries):
 
     def factory(**overrides):
         overrides.setdefault("admin_token", ADMIN_TOKEN)
+        overrides.setdefault("public_url", "http://testserver")  # TestClient's own address
         settings = Settings(db=db_path, entries_dirs=[web_entries], **overrides)
         # The same folders the real app indexes (the entries plus the folder approvals go to),
         # with the hashing embedder passed in explicitly.

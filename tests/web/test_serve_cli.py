@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from synapse_ai.kb.cli import main
 from synapse_ai.web.cli import HEADER_TIMEOUT_ENV, HeaderTimeoutProtocol
-from synapse_ai.web.settings import ENTRIES_ENV
+from synapse_ai.web.settings import ENTRIES_ENV, PUBLIC_URL_ENV, TRUSTED_PROXIES_ENV
 
 
 @pytest.fixture
@@ -19,7 +19,8 @@ def uvicorn_calls(monkeypatch):
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     monkeypatch.delenv("SYNAPSE_ADMIN_TOKEN", raising=False)
-    for name in ("SYNAPSE_DB", ENTRIES_ENV, HEADER_TIMEOUT_ENV):  # the command sets these; restore afterwards
+    # The command sets these; restore them afterwards.
+    for name in ("SYNAPSE_DB", ENTRIES_ENV, HEADER_TIMEOUT_ENV, PUBLIC_URL_ENV, TRUSTED_PROXIES_ENV):
         monkeypatch.setenv(name, "x")
         monkeypatch.delenv(name)
     return calls

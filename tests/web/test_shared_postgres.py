@@ -117,3 +117,27 @@ def test_a_confirmation_and_a_flag_through_one_replica_are_seen_by_the_other(rep
     assert flagged.status_code in (200, 201), flagged.text
     site = second.app.state.site
     _within_a_second(lambda: [f["reason"] for f in site.open_entry_flags("rate-limit-429")] == ["stale"])
+
+
+def test_the_submission_limit_holds_across_replicas_for_simultaneous_requests(replicas):
+    """20 simultaneous submissions from one client, spread over both replicas: 5 get in (the limit is
+    counted in the shared database, under a lock on the client's key), 15 are told to wait."""
+    import threading
+    from collections import Counter
+
+    first, second = replicas
+    barrier, codes = threading.Barrier(20), []
+
+    def send(i: int) -> None:
+        client = (first, second)[i % 2]
+        barrier.wait()
+        body = valid_api_payload(title=f"Frobnicator times out after {i + 30} seconds")
+        codes.append(client.post("/api/submissions", json=body).status_code)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert Counter(codes) == Counter({201: 5, 429: 15})
+    assert first.app.state.site.submission_counts()["pending"] == 5

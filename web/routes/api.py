@@ -7,7 +7,6 @@ Submissions go through the same validation, flagging, honeypot and rate limit as
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -22,6 +21,7 @@ from synapse_ai.kb.why import Why
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.moderate import store_submission
+from synapse_ai.web.security import CLIENT_COOKIE
 from synapse_ai.web.routes.entries import find_entry
 from synapse_ai.web.routes.search import MAX_QUERY_CHARS, FilterError, page_bounds, search_filter
 from synapse_ai.web.submissions import Draft, api_fields, option_fields, validate
@@ -154,7 +154,15 @@ NEXT_OFFSET_HEADER = "X-Next-Offset"  # set on a search page that has a next pag
     name="api_search",
     summary="Search the knowledge base",
     response_model=None,
-    responses={200: {"model": SearchOut, "description": "Same object as `synapse search --json`."}, 400: _err("Empty query."), 413: _err("Query too long.")},
+    responses={
+        200: {"model": SearchOut, "description": "Same object as `synapse search --json`."},
+        400: _err("Empty query."),
+        413: _err("Query too long."),
+        422: _err(
+            "A parameter of the wrong type or out of range (detail: a list of `{loc, msg, type}`), or an unknown "
+            "`category` or `tag`, or `offset + limit` past the best results (detail: `{field: name}`)."
+        ),
+    },
 )
 def api_search(
     kb: KB,
@@ -289,7 +297,7 @@ def api_submit(request: Request, body: SubmissionIn, kb: KB, site: Site, ip: Cli
         raise SiteError(429, f"too many submissions; try again in {wait} seconds", {"retry_after": wait}, headers={"Retry-After": str(wait)})
     draft = Draft.from_api(body.model_dump())
     if body.website.strip():
-        fake = secrets.token_urlsafe(16)  # looks like a real reference; nothing is stored
+        fake = request.app.state.signer.honeypot_ref()  # its status page answers "pending"; nothing is stored
         return {"ref": fake, "status": "pending", "status_url": str(request.url_for("submission_status", ref=fake))}
     validation = validate(draft)
     if validation.too_large:
@@ -300,8 +308,17 @@ def api_submit(request: Request, body: SubmissionIn, kb: KB, site: Site, ip: Cli
     return {"ref": ref, "status": "pending", "status_url": str(request.url_for("submission_status", ref=ref))}
 
 
-def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool) -> dict:
+def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool, identified: bool = True) -> dict:
     find_entry(kb, slug)
+    if on and not identified:
+        # A request without the client cookie gets a fresh identity every time, so counting it would
+        # let anyone add a star per request.  The cookie is set on this very response.
+        raise SiteError(
+            428,
+            f"star not counted: the request had no {CLIENT_COOKIE} cookie; "
+            "this response sets one, send the request again with it",
+            {"retry_with_cookie": CLIENT_COOKIE},
+        )
     if on:
         if not site.is_starred(slug, client):
             wait = limits.star.hit(ip)
@@ -319,10 +336,15 @@ def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool) -> dict:
     summary="Star an entry (idempotent; one star per client cookie)",
     response_model=StarOut,
     dependencies=[CsrfProtected],
-    responses={404: _err("No such entry."), 403: _err("Cookie sent without X-CSRF-Token."), 429: _err("Too many stars.")},
+    responses={
+        404: _err("No such entry."),
+        403: _err("An `X-CSRF-Token` not matching this client's cookie, or a body that is not JSON and has no token."),
+        428: _err(f"Not counted: no `{CLIENT_COOKIE}` cookie. The response sets it; send the request again with it."),
+        429: _err("Too many new stars from this address; see Retry-After."),
+    },
 )
-def api_star(slug: str, kb: KB, site: Site, client: ClientId, ip: ClientIP, limits: Limits):
-    return _star(kb, site, slug, client, ip, limits, True)
+def api_star(request: Request, slug: str, kb: KB, site: Site, client: ClientId, ip: ClientIP, limits: Limits):
+    return _star(kb, site, slug, client, ip, limits, True, identified=request.state.cid_from_cookie)
 
 
 @router.delete(

@@ -18,7 +18,7 @@ from synapse_ai.web.deps import KB, AdminAction, AdminAuth, AppSettings, ClientI
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.revisions import MAX_AUTHOR_CHARS, MAX_EDIT_CHARS, MAX_NOTE_CHARS, RevisionError
 from synapse_ai.web.routes.entries import find_entry
-from synapse_ai.web.routes.submit import _preview_limiter
+from synapse_ai.web.routes.submit import EXPIRED_NOTE, _preview_limiter
 from synapse_ai.web.sitestore import Revision, SiteStore
 from synapse_ai.web.templating import render
 
@@ -48,6 +48,14 @@ def _file_text(entry) -> str:
         return revisions.entry_file_text(entry)
     except RevisionError as exc:
         raise SiteError(409, f"This entry cannot be edited here: {exc}.") from exc
+
+
+def expired_edit_form(request: Request, form) -> HTMLResponse:
+    """An edit form sent with a token that no longer verifies comes back with what was typed and a
+    note (as the submit form does), with a fresh token, instead of a 403 page that loses the text."""
+    entry = find_entry(request.app.state.kb, request.path_params.get("slug", ""))
+    typed = {name: str(form.get(name, "")) for name in ("markdown", "author", "note")}
+    return _edit_page(request, entry, _file_text(entry), **typed, errors=[EXPIRED_NOTE], status_code=403)
 
 
 @router.get("/entries/{slug}/edit", response_class=HTMLResponse, name="edit_entry")

@@ -87,8 +87,14 @@ def admin_login(
 
 
 @router.post("/admin/logout", name="admin_logout", dependencies=[CsrfProtected])
-def admin_logout(request: Request):
-    """Drop the admin cookie."""
+def admin_logout(request: Request, site: Site):
+    """Drop the admin cookie, and revoke it server-side."""
+    # Revoked server-side too: a copy of the cookie (another browser, a proxy log) stops working now,
+    # not when its signed expiry passes.
+    cookie = request.cookies.get(ADMIN_COOKIE, "")
+    expires = cookie.partition(".")[0]
+    if expires.isdigit():
+        site.revoke_admin_session(cookie, float(expires))
     response = RedirectResponse(str(request.url_for("admin")), status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/admin")
     return response
@@ -144,6 +150,9 @@ def _storage_problem(exc: Exception) -> str:
 def _detail(request: Request, kb, submission: Submission, error: str | None = None, status_code: int = 200):
     entry = submission_entry(submission)
     matched, similar = duplicates(kb, Draft.from_dict(submission.data))
+    if submission.slug:  # approved: the entry it became is not a duplicate of it (review L10)
+        matched = matched and bool(similar) and similar[0].slug != submission.slug
+        similar = [r for r in similar if r.slug != submission.slug]
     return render(
         request,
         "admin_detail.html",

@@ -2,13 +2,14 @@
 
 The form works without JavaScript (three option slots, full page round trips); JS only adds option
 slots and live duplicate hints.  Every refusal re-shows the form with everything the person typed and
-the message next to the field.  A filled honeypot gets the normal thank-you page and nothing is
-stored, so a bot learns nothing.
+the message next to the field.  A filled honeypot gets the same redirect as a real send, to a status
+page that says "pending", and nothing is stored, so a bot learns nothing.
 """
 
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -17,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from synapse_ai.web.deps import KB, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.entryview import entry_view
-from synapse_ai.web.errors import SiteError
+from synapse_ai.web.errors import SiteError, http_error
 from synapse_ai.web.moderate import duplicates, store_submission, submission_entry
-from synapse_ai.web.security import RateLimiter
+from synapse_ai.web.security import ExpiredForm, RateLimiter
+from synapse_ai.web.sitestore import Submission
 from synapse_ai.web.submissions import FORM_OPTION_SLOTS, LIMITS, MAX_OPTIONS, Draft, form_fields, validate
 from synapse_ai.web.templating import render
 
@@ -112,8 +114,9 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
     wait = limits.submit.hit(ip)
     if wait:
         return _too_many(request, draft, wait, "You have sent several solutions in a short time. Please wait about {minutes} and send again; your text is kept below.")
-    if form.website.strip():
-        return render(request, "submitted.html", {"title": draft.title})
+    if form.website.strip():  # the same redirect as a real send, to a status page that says pending
+        fake = request.app.state.signer.honeypot_ref()
+        return RedirectResponse(f"{request.url_for('submission_status', ref=fake)}?sent=1", status_code=303)
     validation = validate(draft)
     if not validation.ok:
         return _form_page(
@@ -127,10 +130,37 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
     return RedirectResponse(f"{request.url_for('submission_status', ref=ref)}?sent=1", status_code=303)
 
 
+EXPIRED_NOTE = (
+    "This form had expired (the site restarted or the page was open for a long time), so nothing was sent. "
+    "Your text is below: check it and send again."
+)
+
+
+async def expired_form(request: Request, exc: ExpiredForm):
+    """An expired submit form (the site restarted, or the cookie is gone) comes back with what was
+    typed and a note; this response carries a fresh token.  Other forms get the usual error page."""
+    if request.url.path != "/submit" or exc.form is None:
+        return await http_error(request, exc)
+    fields = [k for k in SubmitForm.model_fields if k in exc.form]
+    typed = {k: [v for v in exc.form.getlist(k) if isinstance(v, str)] for k in fields}
+    values = {k: v if k.startswith("option_") else "".join(v[:1]) for k, v in typed.items()}
+    draft = SubmitForm.model_validate(values).draft()
+    return _form_page(request, draft, status_code=403, banner=EXPIRED_NOTE)
+
+
+def honeypot_submission(ref: str) -> Submission:
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return Submission(
+        ref=ref, status="pending", created_at=now, updated_at=now, title="Your submission", data={}, markdown=""
+    )
+
+
 @router.get("/submissions/{ref}", response_class=HTMLResponse, name="submission_status")
 def submission_status(request: Request, ref: str, site: Site, sent: int = 0):
     """A submission's status page; 404 for an unknown reference."""
     submission = site.submission(ref) if len(ref) <= 64 else None
+    if submission is None and request.app.state.signer.is_honeypot_ref(ref):
+        submission = honeypot_submission(ref)  # a bot's "submission": looks pending, nothing stored
     if submission is None:
         raise SiteError(404, "There is no submission with this reference. Check the link you were given.")
     entry = submission_entry(submission)

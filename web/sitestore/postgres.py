@@ -9,8 +9,10 @@ and ``on conflict do nothing`` for SQLite's ``insert or ignore``; moderation sta
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
+import time
 from datetime import datetime, timezone
 from typing import Sequence
 
@@ -80,6 +82,19 @@ def m003_revisions(conn):
         "flags text, reason text)"
     )
     conn.execute("create index if not exists revisions_slug_status on revisions (slug, status, created_at)")
+
+
+@migrations()
+def m004_rate_events_and_revoked_admin_sessions(conn):
+    # As SQLite's m004: rate limits counted in the database (one row per counted action per client
+    # address), and signed-out admin cookies by sha256 until they would have expired.
+    conn.execute(
+        "create table if not exists rate_events (action text not null, key text not null, at double precision not null)"
+    )
+    conn.execute("create index if not exists rate_events_by_key on rate_events (action, key, at)")
+    conn.execute(
+        "create table if not exists revoked_admin_sessions (digest text primary key, expires double precision not null)"
+    )
 
 
 # Revoking a key withdraws what it said (as in SQLite): its confirmations and flags stop counting.
@@ -190,6 +205,61 @@ class PostgresSiteStore:
 
     def star_counts(self) -> dict[str, int]:
         return {r["slug"]: r["n"] for r in self._read("select slug, count(*) as n from stars group by slug")}
+
+    # ------------------------------------------------------------------ admin sessions
+    def revoke_admin_session(self, cookie: str, expires: float) -> None:
+        """Sign-out: the cookie stops working on every replica, though its signature is valid until ``expires``."""
+        digest = hashlib.sha256(cookie.encode()).hexdigest()
+        self._write("delete from revoked_admin_sessions where expires < %s", [time.time()])
+        self._write(
+            "insert into revoked_admin_sessions (digest, expires) values (%s, %s) on conflict (digest) do nothing",
+            [digest, expires],
+        )
+
+    def admin_session_revoked(self, cookie: str) -> bool:
+        digest = hashlib.sha256(cookie.encode()).hexdigest()
+        return bool(self._read("select 1 from revoked_admin_sessions where digest = %s", [digest]))
+
+    # ------------------------------------------------------------------ rate limits (migration m004)
+    def claim_rate_slot(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float:
+        """As SQLite's: count one ``action`` by ``key`` if fewer than ``limit`` were counted in the last
+        ``window`` seconds; 0.0 when counted, else the seconds to wait.  The transaction first takes a
+        lock on the (action, key) pair (``pg_advisory_xact_lock``, released at commit), so replicas
+        claiming for the same client queue there and each reads the count the previous one left."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{action} {key}"])
+                now = time.time() if now is None else now
+                since = now - window
+                conn.execute(
+                    "delete from rate_events where action = %s and key = %s and at <= %s", [action, key, since]
+                )
+                counted = conn.execute(
+                    "insert into rate_events (action, key, at) select %s, %s, %s "
+                    "where (select count(*) from rate_events where action = %s and key = %s and at > %s) < %s",
+                    [action, key, now, action, key, since, limit],
+                ).rowcount
+                oldest = None if counted else conn.execute(
+                    "select min(at) from rate_events where action = %s and key = %s and at > %s", [action, key, since]
+                ).fetchone()[0]
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise server_unavailable(f"{redacted_url(self.url)}: {exc}") from None
+        if counted:
+            return 0.0
+        return max(0.001, (oldest if oldest is not None else now) + window - now)
+
+    def rate_wait(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float:
+        """Seconds until ``key`` may do ``action`` again, without counting anything (0.0: now)."""
+        now = time.time() if now is None else now
+        row = self._read(
+            "select count(*) as n, min(at) as oldest from rate_events where action = %s and key = %s and at > %s",
+            [action, key, now - window],
+        )[0]
+        return 0.0 if row["n"] < limit else max(0.001, row["oldest"] + window - now)
+
+    def forget_rate_events(self, older_than: float) -> int:
+        """Drop events older than ``older_than`` (epoch seconds) of every key; keeps the table small."""
+        return self._write("delete from rate_events where at < %s", [older_than])
 
     def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
         rows = self._read("select slug, count(*) as c from stars group by slug order by c desc, slug limit %s", [n])

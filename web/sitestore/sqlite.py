@@ -11,10 +11,12 @@ Every write commits before returning, so a submission acknowledged to its author
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -121,6 +123,17 @@ def m003_revisions(db):
         if_not_exists=True,
     )
     db["revisions"].create_index(["slug", "status", "created_at"], if_not_exists=True)
+
+
+@migrations()
+def m004_rate_events_and_revoked_admin_sessions(db):
+    # Rate limits counted in the database (``claim_rate_slot``): one row per counted action (a
+    # submission, a new star, a failed sign-in) per key (a client address), so the check and the
+    # record are one transaction and every process sharing the database shares the limits.
+    # Signed-out admin cookies, by sha256, until they would have expired anyway.
+    db.execute("create table if not exists rate_events (action text not null, key text not null, at real not null)")
+    db.execute("create index if not exists rate_events_by_key on rate_events (action, key, at)")
+    db.execute("create table if not exists revoked_admin_sessions (digest text primary key, expires real not null)")
 
 
 def _now_precise() -> str:
@@ -237,6 +250,66 @@ class SqliteSiteStore:
 
     def star_counts(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self._read("select slug, count(*) from stars group by slug")}
+
+    # ------------------------------------------------------------------ admin sessions
+    def revoke_admin_session(self, cookie: str, expires: float) -> None:
+        """Sign-out: the cookie stops working on every server sharing this database, though its
+        signature is still valid until ``expires``."""
+        digest = hashlib.sha256(cookie.encode()).hexdigest()
+        self._write("delete from revoked_admin_sessions where expires < ?", [time.time()])
+        self._write("insert or replace into revoked_admin_sessions (digest, expires) values (?, ?)", [digest, expires])
+
+    def admin_session_revoked(self, cookie: str) -> bool:
+        digest = hashlib.sha256(cookie.encode()).hexdigest()
+        return bool(self._read("select 1 from revoked_admin_sessions where digest = ?", [digest]))
+
+    # ------------------------------------------------------------------ rate limits (migration m004)
+    def claim_rate_slot(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float:
+        """Count one ``action`` by ``key`` if fewer than ``limit`` were counted in the last ``window``
+        seconds: 0.0 when counted, else the seconds until the oldest counted one leaves the window.
+
+        Check and record are one step in the database, so 20 simultaneous requests (from any
+        number of threads, processes or replicas sharing the database) get exactly ``limit`` slots.
+        SQLite: ``BEGIN IMMEDIATE`` takes the write lock before the count is read, so no other
+        writer can count in between.  PostgreSQL (``postgres.py``): the same statements, after
+        ``pg_advisory_xact_lock`` on the (action, key) pair.
+        """
+        with self._lock:
+            conn = self._conn
+            conn.execute("begin immediate")
+            try:
+                now = time.time() if now is None else now  # read under the lock: times follow claim order
+                since = now - window
+                conn.execute("delete from rate_events where action = ? and key = ? and at <= ?", [action, key, since])
+                counted = conn.execute(
+                    "insert into rate_events (action, key, at) select ?, ?, ? "
+                    "where (select count(*) from rate_events where action = ? and key = ? and at > ?) < ?",
+                    [action, key, now, action, key, since, limit],
+                ).rowcount
+                oldest = None if counted else conn.execute(
+                    "select min(at) from rate_events where action = ? and key = ? and at > ?", [action, key, since]
+                ).fetchone()[0]
+                conn.execute("commit")
+            except BaseException:
+                conn.execute("rollback")
+                raise
+        if counted:
+            return 0.0
+        return max(0.001, (oldest if oldest is not None else now) + window - now)
+
+    def rate_wait(self, action: str, key: str, limit: int, window: float, now: float | None = None) -> float:
+        """Seconds until ``key`` may do ``action`` again, without counting anything (0.0: now)."""
+        now = time.time() if now is None else now
+        rows = self._read(
+            "select count(*), min(at) from rate_events where action = ? and key = ? and at > ?",
+            [action, key, now - window],
+        )
+        count, oldest = rows[0][0], rows[0][1]
+        return 0.0 if count < limit else max(0.001, oldest + window - now)
+
+    def forget_rate_events(self, older_than: float) -> int:
+        """Drop events older than ``older_than`` (epoch seconds) of every key; keeps the table small."""
+        return self._write("delete from rate_events where at < ?", [older_than])
 
     def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
         rows = self._read("select slug, count(*) c from stars group by slug order by c desc, slug limit ?", [n])

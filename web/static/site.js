@@ -179,4 +179,10 @@
       });
     });
   }
+
+  /* ---------------------------------------------------------------- form errors */
+  // After a refused send, keyboard and screen-reader users start at the message that says what
+  // to fix, not at the top of the page.
+  var formBanner = document.getElementById("form-banner");
+  if (formBanner) { formBanner.focus(); }
 })();

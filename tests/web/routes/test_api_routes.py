@@ -136,7 +136,7 @@ def test_submit_size_limits(make_app):
 def test_submit_honeypot_and_rate_limit(make_app):
     with TestClient(make_app(submit_limit=2)) as c:
         r = c.post("/api/submissions", json=_payload(website="http://spam.example"))
-        assert r.status_code == 201 and c.get(r.json()["status_url"]).status_code == 404
+        assert r.status_code == 201 and c.get(r.json()["status_url"]).status_code == 200  # looks pending
         assert c.post("/api/submissions", json=_payload()).status_code == 201
         r = c.post("/api/submissions", json=_payload())
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and r.json()["detail"]["retry_after"] > 0
@@ -170,18 +170,28 @@ def test_star_and_unstar(client, csrf):
     assert client.post("/api/entries/no-such/star", headers=headers).status_code == 404
 
 
-def test_star_without_cookie_is_a_new_client(make_app):
+def test_star_without_cookie_is_not_counted_and_says_to_retry_with_the_cookie(make_app):
     app = make_app()
+    url = "/api/entries/rate-limit-429/star"
     with TestClient(app) as c:
-        r = c.post("/api/entries/rate-limit-429/star", headers={"content-type": "application/json"})
-        assert r.status_code == 200 and "synapse_cid=" in r.headers["set-cookie"]
+        stuffed = [c.__class__(app).post(url, headers={"content-type": "application/json"}) for _ in range(5)]
+        assert {r.status_code for r in stuffed} == {428}
+        assert all("synapse_cid=" in r.headers["set-cookie"] for r in stuffed)
+        first = stuffed[0].json()
+        assert first["detail"] == {"retry_with_cookie": "synapse_cid"} and "send the request again" in first["error"]
+        assert c.get("/api/entries/rate-limit-429").json()["stars"] == 0  # nothing counted; c has a cookie now
+        for _ in range(3):  # retried with the cookie it was given: counted, once
+            r = c.post(url, headers={"content-type": "application/json"})
+            assert r.status_code == 200 and r.json() == {"slug": "rate-limit-429", "stars": 1, "starred": True}
+        assert c.get("/").status_code == 200
 
 
-def test_star_rate_limit(make_app):
+def test_star_rate_limit_per_address_across_client_cookies(make_app):
     app = make_app(star_limit=2)
     codes = []
     for _ in range(3):
-        with TestClient(app) as c:  # fresh client each time, same address
+        with TestClient(app) as c:  # fresh client cookie each time, same address
+            c.get("/")
             codes.append(c.post("/api/entries/rate-limit-429/star", headers={"content-type": "application/json"}).status_code)
     assert codes == [200, 200, 429]
 

@@ -71,11 +71,13 @@ def test_pages_carry_a_canonical_link_without_the_query_and_a_feed_link(client, 
 def test_canonical_and_feed_links_use_the_configured_public_url_not_host(make_app, dom):
     from fastapi.testclient import TestClient
 
-    app = make_app()
-    app.state.settings.public_url = "https://kb.example.org"
-    with TestClient(app) as c:
+    with TestClient(make_app(public_url="https://kb.example.org")) as c:
         tree = dom(c.get("/tags", headers={"Host": "evil.example"}).text)
         canonical = [l.attrs["href"] for l in tree.find_all("link") if l.attrs.get("rel") == "canonical"]
         assert canonical == ["https://kb.example.org/tags"]
+        feeds = [l.attrs["href"] for l in tree.find_all("link") if l.attrs.get("rel") == "alternate"]
+        assert feeds == ["https://kb.example.org/feed.xml"]
         assert "https://kb.example.org/entries/" in c.get("/feed.xml", headers={"Host": "evil.example"}).text
-        assert "evil.example" not in c.get("/sitemap.xml", headers={"Host": "evil.example"}).text
+        for path in ("/robots.txt", "/sitemap.xml", "/feed.xml"):
+            text = c.get(path, headers={"Host": "evil.example"}).text
+            assert "evil.example" not in text and "https://kb.example.org/" in text, path

@@ -94,3 +94,26 @@ def test_openapi_documents_only_the_api(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert all(p.startswith("/api/") for p in paths)
     assert {"/api/search", "/api/entries", "/api/entries/{slug}", "/api/submissions", "/api/entries/{slug}/star"} <= set(paths)
+
+
+def test_heading_levels_do_not_skip(client):
+    """Screen-reader users navigate by headings: h1 then h3 (review L13) hides the structure."""
+    import re
+
+    for path in ("/entries", "/categories/api-errors", "/submit", "/"):
+        levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", client.get(path).text)]
+        assert levels[0] == 1, path
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), (path, levels)
+
+
+def test_entry_list_pages_clamp_and_the_last_page_has_no_next_link(client, dom):
+    from synapse_ai.web.routes.pages import LIST_PAGE_SIZE
+
+    entries = client.app.state.kb.list_entries()
+    last = -(-len(entries) // LIST_PAGE_SIZE)
+    tree = dom(client.get(f"/entries?page={last}").text)
+    assert f"page {last} of {last}" in tree.by_id("entry-count").text()
+    assert tree.by_id("pager").find("a", rel="next") is None and tree.by_id("pager").find("a", rel="prev") is not None
+    assert "page 1 of" in dom(client.get("/entries?page=-3&sort=nonsense").text).by_id("entry-count").text()
+    assert f"page {last} of" in dom(client.get("/entries?page=9999").text).by_id("entry-count").text()
+    assert client.get("/entries?page=x").status_code == 422  # not a number: the usual error page

@@ -123,9 +123,16 @@ def test_unknown_reference_is_404(client):
 
 
 def test_honeypot_looks_accepted_but_stores_nothing(client, form, csrf, dom):
-    r = client.post("/submit", data=form(csrf_token=csrf(client), website="http://spam.example"))
-    assert r.status_code == 200 and dom(r.text).by_id("submitted") is not None
-    assert client.app.state.site.submission_counts() == {"pending": 0, "approved": 0, "rejected": 0}
+    """A bot sees what a person sees (review L6): the same 303 to a status page that says pending."""
+    token = csrf(client)
+    real = client.post("/submit", data=form(csrf_token=token, title="A real one"), follow_redirects=False)
+    bot = client.post("/submit", data=form(csrf_token=token, website="http://spam.example"), follow_redirects=False)
+    assert bot.status_code == real.status_code == 303
+    real_ref, bot_ref = (r.headers["location"].split("/submissions/")[1].split("?")[0] for r in (real, bot))
+    assert len(bot_ref) == len(real_ref) == 22 and bot.headers["location"].endswith("?sent=1")
+    page = client.get(bot.headers["location"])
+    assert page.status_code == 200 and dom(page.text).by_id("status").text() == "pending"
+    assert client.app.state.site.submission_counts() == {"pending": 1, "approved": 0, "rejected": 0}
 
 
 def test_rate_limit_per_client_address(make_app, form, csrf, dom):
