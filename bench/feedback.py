@@ -118,9 +118,15 @@ def main(argv: list[str] | None = None) -> int:
     numpy_ms = import_numpy_ms()
     result = {
         "at_start": start,
-        "setup": {"entries": len(slugs), "queries": len(queries), "rounds": args.rounds, "keys": args.keys,
-                  "confirmation_rows": args.keys * min(args.confirmations, len(slugs)), "open_flags": args.flags,
-                  "embedder": "hash (the model's cost is the same with and without feedback)"},
+        "setup": {
+            "entries": len(slugs),
+            "queries": len(queries),
+            "rounds": args.rounds,
+            "keys": args.keys,
+            "confirmation_rows": args.keys * min(args.confirmations, len(slugs)),
+            "open_flags": args.flags,
+            "embedder": "hash (the model's cost is the same with and without feedback)",
+        },
         "search_ms": summary(plain),
         "search_with_feedback_ms": summary(with_feedback),
         "feedback_for_ms": summary(lookup),
@@ -129,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         "feedback_for_median_vs_import_numpy": round(summary(lookup)["median"] / numpy_ms, 5),
     }
     path = write_result("feedback", result)
-    medians = {name: result[name]["median"] for name in ("search_ms", "search_with_feedback_ms", "feedback_for_ms",
-                                                          "api_key_by_hash_ms")}
+    medians = {
+        name: result[name]["median"]
+        for name in ("search_ms", "search_with_feedback_ms", "feedback_for_ms", "api_key_by_hash_ms")
+    }
     log(f"medians {medians}; import numpy {numpy_ms} ms -> {path}")
     return 0
 

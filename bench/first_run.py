@@ -34,7 +34,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 from bench.common import ROOT, SYNAPSE, at_start, bench_env, log, scratch_dir, summary, write_result
 
@@ -72,8 +71,13 @@ def serve_first_answer() -> float:
     port = _free_port()
     started = time.perf_counter()
     subprocess.run([SYNAPSE, "index"], env=env, capture_output=True, text=True, check=True, cwd=ROOT, timeout=900)
-    server = subprocess.Popen([SYNAPSE, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    server = subprocess.Popen(
+        [SYNAPSE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     try:
         deadline = started + 300
         while time.perf_counter() < deadline:
@@ -101,15 +105,19 @@ def run(runs: int) -> dict:
         times["serve_first_answer"].append(serve_first_answer())
         log(f"first_search {seconds:.2f}s, serve {times['serve_first_answer'][-1]:.2f}s (load {loads[-1]})")
     cases = {name: {**summary(values, 3), "runs_s": [round(v, 3) for v in values]} for name, values in times.items()}
-    _s, proc = _timed([sys.executable, "-X", "importtime", "-m", "synapse_ai.kb", "search", "--json", SYMPTOM_QUERY],
-                      _fresh_env("first-importtime"))
+    _s, proc = _timed(
+        [sys.executable, "-X", "importtime", "-m", "synapse_ai.kb", "search", "--json", SYMPTOM_QUERY],
+        _fresh_env("first-importtime"),
+    )
     lines = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
     modules = {line.split("|")[-1].strip().split(".")[0] for line in lines}
     heavy = sorted(modules & {"torch", "sentence_transformers", "transformers"})
     same_weights_other_name = _fresh_env("first-noship", SYNAPSE_MODEL="all-MiniLM-L6-v2")
     seconds, proc = _timed([SYNAPSE, "search", "--json", SYMPTOM_QUERY], same_weights_other_name)
     cases["first_search_without_shipped_vectors"] = {
-        "n": 1, "median": round(seconds, 3), "stderr": proc.stderr.strip()[-400:],
+        "n": 1,
+        "median": round(seconds, 3),
+        "stderr": proc.stderr.strip()[-400:],
     }
     log(f"first search without shipped vectors: {seconds:.1f}s")
     numpy_s = cases["numpy_import"]["median"]
@@ -141,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     c = data["cases"]
     print("\n| case | median s | min s | max s | × import numpy |\n|---|---|---|---|---|")
     for name, r in c.items():
-        print(f"| {name} | {r['median']:.2f} | {r.get('min', r['median']):.2f} | {r.get('max', r['median']):.2f} | "
-              f"{data['ratio_to_numpy_import'][name]} |")
+        print(
+            f"| {name} | {r['median']:.2f} | {r.get('min', r['median']):.2f} | {r.get('max', r['median']):.2f} | "
+            f"{data['ratio_to_numpy_import'][name]} |"
+        )
     heavy = data["heavy_modules_imported_by_first_search"]
     print(f"\ntorch/sentence-transformers imported by the first search: {heavy or 'no'}")
     print(f"wrote {path}")

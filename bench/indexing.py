@@ -35,7 +35,21 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import at_start, cpu_probe, RESULTS, ROOT, SIZES, SYNAPSE, bench_env, latest_indexed_corpus, log, mark_indexed, prepare_corpus, summary, write_result
+from bench.common import (
+    RESULTS,
+    ROOT,
+    SIZES,
+    SYNAPSE,
+    at_start,
+    bench_env,
+    cpu_probe,
+    latest_indexed_corpus,
+    log,
+    mark_indexed,
+    prepare_corpus,
+    summary,
+    write_result,
+)
 
 REINDEX_TARGET_S = 5.0  # no-change re-index of 10,000 entries
 
@@ -67,7 +81,11 @@ class _Progress:
             (t0, n0), (t1, n1) = self.embedding[0], self.embedding[-1]
             if n1 > n0:
                 eta = f", ~{(total - done) * (t1 - t0) / (n1 - n0):.0f}s left"
-        print(f"[{time.strftime('%H:%M:%S')}] {self.label}: {stage} {done}/{total} ({elapsed:.0f}s{eta})", file=sys.stderr, flush=True)
+        print(
+            f"[{time.strftime('%H:%M:%S')}] {self.label}: {stage} {done}/{total} ({elapsed:.0f}s{eta})",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def child(entries_dir: str, db: str, label: str) -> None:
@@ -86,17 +104,26 @@ def child(entries_dir: str, db: str, label: str) -> None:
     rate = None
     if len(emb) > 2 and emb[-1][0] > emb[0][0]:
         rate = (emb[-1][1] - emb[0][1]) / (emb[-1][0] - emb[0][0])
-    print(json.dumps({
-        "import_s": round(t0 - t_import, 4),
-        "open_s": round(t1 - t0, 4),
-        "index_s": round(t2 - t1, 4),
-        "embedding_texts_per_s": round(rate, 2) if rate else None,
-        "report": {
-            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-            "removed": report.removed, "embedded": report.embedded, "problems": len(report.problems),
-            "problem_samples": [str(p) for p in report.problems[:5]], "seconds": round(report.seconds, 4),
-        },
-    }))
+    print(
+        json.dumps(
+            {
+                "import_s": round(t0 - t_import, 4),
+                "open_s": round(t1 - t0, 4),
+                "index_s": round(t2 - t1, 4),
+                "embedding_texts_per_s": round(rate, 2) if rate else None,
+                "report": {
+                    "added": report.added,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "removed": report.removed,
+                    "embedded": report.embedded,
+                    "problems": len(report.problems),
+                    "problem_samples": [str(p) for p in report.problems[:5]],
+                    "seconds": round(report.seconds, 4),
+                },
+            }
+        )
+    )
 
 
 # --------------------------------------------------------------------------- parent
@@ -109,7 +136,9 @@ def run_index(entries_dir: Path, home: Path, db: Path, label: str, profile: Path
         cmd += ["-m", "cProfile", "-o", str(profile)]
     cmd += ["-m", "bench.indexing", "--child", str(entries_dir), str(db), label]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env=bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries_dir)), stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        cmd, env=bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries_dir)), stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"indexing {entries_dir} failed with exit code {proc.returncode}")
@@ -129,8 +158,11 @@ def index_is_current(entries_dir: Path, db: Path) -> bool:
 
     store = Store(db)
     try:
-        return (store.get_meta("fingerprint") == fingerprint([entries_dir], embed.configured_model())
-                and store.get_meta("dirs") == describe_dirs([entries_dir]) and store.count() > 0)
+        return (
+            store.get_meta("fingerprint") == fingerprint([entries_dir], embed.configured_model())
+            and store.get_meta("dirs") == describe_dirs([entries_dir])
+            and store.count() > 0
+        )
     finally:
         store.close()
 
@@ -162,8 +194,14 @@ def _profile_rows(path: Path, top: int = 14) -> list[dict]:
     rows = []
     for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():
         if "/kb/" in filename or "sqlite_utils" in filename or func in ("execute", "stat", "read_text"):
-            rows.append({"function": f"{Path(filename).parent.name}/{Path(filename).name}:{line}:{func}", "calls": nc,
-                         "tottime_s": round(tt, 4), "cumulative_s": round(ct, 4)})
+            rows.append(
+                {
+                    "function": f"{Path(filename).parent.name}/{Path(filename).name}:{line}:{func}",
+                    "calls": nc,
+                    "tottime_s": round(tt, 4),
+                    "cumulative_s": round(ct, 4),
+                }
+            )
     rows.sort(key=lambda r: -r["cumulative_s"])
     return rows[:top]
 
@@ -192,7 +230,7 @@ def bench_size(size: int, reindex_runs: int, previous: dict | None = None) -> di
         log(f"full index: {full['process_wall_s']:.1f}s wall, {n_files / full['process_wall_s']:.1f} entries/s")
 
     runs = []
-    for i in range(reindex_runs):
+    for _ in range(reindex_runs):
         r = run_index(entries_dir, home, db, f"re-index {n_files:,}")
         rr = r["report"]
         assert rr["embedded"] == 0, f"a no-change re-index embedded {rr['embedded']} texts"
@@ -204,11 +242,17 @@ def bench_size(size: int, reindex_runs: int, previous: dict | None = None) -> di
     cli_walls = []
     for _ in range(reindex_runs):
         started = time.perf_counter()
-        proc = subprocess.run([SYNAPSE, "index", "--entries", str(entries_dir), "--db", str(db)],
-                              env=bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries_dir)), capture_output=True, text=True)
+        proc = subprocess.run(
+            [SYNAPSE, "index", "--entries", str(entries_dir), "--db", str(db)],
+            env=bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries_dir)),
+            capture_output=True,
+            text=True,
+        )
         cli_walls.append(time.perf_counter() - started)
         if proc.returncode != 0 or not re.search(r"embedded 0 texts", proc.stdout):
-            raise RuntimeError(f"synapse index (no change) did not report 'embedded 0 texts': {proc.stdout} {proc.stderr[-800:]}")
+            raise RuntimeError(
+                f"synapse index (no change) did not report 'embedded 0 texts': {proc.stdout} {proc.stderr[-800:]}"
+            )
     prof = home / "reindex.prof"
     run_index(entries_dir, home, db, f"re-index {n_files:,} (profiled)", profile=prof)
     result = {
@@ -216,7 +260,9 @@ def bench_size(size: int, reindex_runs: int, previous: dict | None = None) -> di
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "load_1min_after": round(__import__("os").getloadavg()[0], 2),
         "cpu_probe_after": cpu_probe(),
-        "full": previous["full"] if previous is not None else {
+        "full": previous["full"]
+        if previous is not None
+        else {
             "process_wall_s": full["process_wall_s"],
             "in_process_index_s": full["index_s"],
             "entries_per_s": round(n_files / full["process_wall_s"], 2),
@@ -233,8 +279,11 @@ def bench_size(size: int, reindex_runs: int, previous: dict | None = None) -> di
             "profile_top_cumulative": _profile_rows(prof),
         },
     }
-    log(f"no-change re-index of {n_files:,}: in-process median {result['reindex_no_change']['in_process_index_s']['median']:.2f}s, "
-        f"synapse index median {result['reindex_no_change']['synapse_index_cli_wall_s']['median']:.2f}s")
+    log(
+        f"no-change re-index of {n_files:,}: in-process median "
+        f"{result['reindex_no_change']['in_process_index_s']['median']:.2f}s, "
+        f"synapse index median {result['reindex_no_change']['synapse_index_cli_wall_s']['median']:.2f}s"
+    )
     return result
 
 
@@ -246,9 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
     parser.add_argument("--reindex-runs", type=int, default=3)
-    parser.add_argument("--merge", action="store_true", help="keep the other sizes already in bench/results/indexing.json")
-    parser.add_argument("--reindex-only", action="store_true",
-                        help="measure only the no-change re-index on the last indexed corpora; keep the full-index numbers (implies --merge)")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other sizes already in bench/results/indexing.json"
+    )
+    parser.add_argument(
+        "--reindex-only",
+        action="store_true",
+        help="measure only the no-change re-index on the last indexed corpora; keep the full-index numbers (implies "
+        "--merge)",
+    )
     args = parser.parse_args(argv)
     load_before = at_start()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -271,14 +326,25 @@ def main(argv: list[str] | None = None) -> int:
     target = None
     if big:
         target = big[-1]["reindex_no_change"]["synapse_index_cli_wall_s"]["median"] <= REINDEX_TARGET_S
-    data = {"at_start": load_before, "sizes": results, "reindex_target_s": REINDEX_TARGET_S, "reindex_target_met_10k": target}
+    data = {
+        "at_start": load_before,
+        "sizes": results,
+        "reindex_target_s": REINDEX_TARGET_S,
+        "reindex_target_met_10k": target,
+    }
     path = write_result("indexing", data)
-    print("\n| entries | full index s | entries/s (full) | embed texts/s | no-change re-index s (in-process) | `synapse index` s (no change) |")
+    print(
+        "\n| entries | full index s | entries/s (full) | embed texts/s | no-change re-index s (in-process) | `synapse "
+        "index` s (no change) |"
+    )
     print("|---|---|---|---|---|---|")
     for r in results:
         f, n = r["full"], r["reindex_no_change"]
-        print(f"| {r['entries']:,} | {f['process_wall_s']:.1f} | {f['entries_per_s']:.1f} | {f['embedding_texts_per_s']} | "
-              f"{n['in_process_index_s']['median']:.3f} | {n['synapse_index_cli_wall_s']['median']:.3f} |")
+        print(
+            f"| {r['entries']:,} | {f['process_wall_s']:.1f} | {f['entries_per_s']:.1f} | "
+            f"{f['embedding_texts_per_s']} | "
+            f"{n['in_process_index_s']['median']:.3f} | {n['synapse_index_cli_wall_s']['median']:.3f} |"
+        )
     if target is not None:
         print(f"\nno-change re-index of 10,000 entries ≤ {REINDEX_TARGET_S}s: {'met' if target else 'MISSED'}")
     print(f"wrote {path}")

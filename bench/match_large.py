@@ -27,15 +27,28 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import SYNAPSE, at_start, bench_env, cpu_model, log, scratch_dir, snapshot_entries, summary, write_result
+from bench.common import (
+    SYNAPSE,
+    at_start,
+    bench_env,
+    cpu_model,
+    log,
+    scratch_dir,
+    snapshot_entries,
+    summary,
+    write_result,
+)
 
-ERROR_TAIL = """Traceback (most recent call last):
+ERROR_TAIL = (
+    """Traceback (most recent call last):
   File "/srv/agent/loop.py", line 88, in run_turn
     response = client.messages.create(**request)
   File "/srv/venv/lib/python3.11/site-packages/anthropic/_base_client.py", line 1047, in request
     raise self._make_status_error_from_response(err.response) from None
-anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', 'message': 'This request would exceed your organization's rate limit of 50,000 input tokens per minute.'}}
 """
+    "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
+    "'message': 'This request would exceed your organization's rate limit of 50,000 input tokens per minute.'}}\n"
+)
 
 
 def make_log(path: Path, megabytes: int, seed: int = 7) -> int:
@@ -50,7 +63,8 @@ def make_log(path: Path, megabytes: int, seed: int = 7) -> int:
             line = (
                 f"2026-11-26T10:{rng.randrange(60):02d}:{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z "
                 f"{rng.choice(levels)} agent.loop turn={rng.randrange(10_000)} req_{rng.getrandbits(48):012x} "
-                f"tool={rng.choice(tools)} payload={json.dumps({'path': f'src/m{rng.randrange(500)}.py', 'bytes': rng.randrange(10**6)})}\n"
+                f"tool={rng.choice(tools)} "
+                f"payload={json.dumps({'path': f'src/m{rng.randrange(500)}.py', 'bytes': rng.randrange(10**6)})}\n"
             )
             f.write(line)
             written += len(line)
@@ -78,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     entries = home / "entries"
     slugs = snapshot_entries(entries)
     log(f"indexing {len(slugs)} entries (real model) in {home}")
-    built = subprocess.run([SYNAPSE, "index", "--entries", str(entries)], env=env, capture_output=True, text=True, timeout=1800)
+    built = subprocess.run(
+        [SYNAPSE, "index", "--entries", str(entries)], env=env, capture_output=True, text=True, timeout=1800
+    )
     if built.returncode != 0:
         print(built.stderr, file=sys.stderr)
         return 1
@@ -121,9 +137,20 @@ def main(argv: list[str] | None = None) -> int:
         stats["ratio_to_import_numpy"] = round(stats["median"] / numpy_median, 1)
         cases[name] = {**stats, **outcome.get(name, {})}
         if name != "import_numpy":
-            print(f"synapse match --json, {name[6:]}: {stats['median']:.2f} s median ({stats['min']:.2f}-{stats['max']:.2f}), "
-                  f"{stats['ratio_to_import_numpy']}x import numpy; top result {outcome[name]['top']}")
-    path = write_result("match_large", {"at_start": started, "runs": args.runs, "log_bytes": {f"{mb}mb": logs[mb].stat().st_size for mb in sizes}, "cases": cases})
+            print(
+                f"synapse match --json, {name[6:]}: {stats['median']:.2f} s median "
+                f"({stats['min']:.2f}-{stats['max']:.2f}), "
+                f"{stats['ratio_to_import_numpy']}x import numpy; top result {outcome[name]['top']}"
+            )
+    path = write_result(
+        "match_large",
+        {
+            "at_start": started,
+            "runs": args.runs,
+            "log_bytes": {f"{mb}mb": logs[mb].stat().st_size for mb in sizes},
+            "cases": cases,
+        },
+    )
     log(f"wrote {path}")
     return 0
 

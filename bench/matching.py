@@ -35,7 +35,16 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import ENTRIES, SCRATCH, cpu_model, entries_digest, log, percentile, snapshot_entries, use_scratch_home
+from bench.common import (
+    ENTRIES,
+    SCRATCH,
+    cpu_model,
+    entries_digest,
+    log,
+    percentile,
+    snapshot_entries,
+    use_scratch_home,
+)
 
 ROUTINE_FLOOR = 0.97
 BURIED_FLOOR = 0.90
@@ -97,51 +106,77 @@ def nearest(text: str | None, kb) -> dict:
 
 def run(kb, with_match: bool = True) -> dict:
     from synapse_ai.skill.hook import build_query
-    from tests.failure_corpus import buried_items, buried_output, build_buried_payload, routine_payloads
+    from tests.failure_corpus import build_buried_payload, buried_items, buried_output, routine_payloads
 
     timings: list[float] = []
     routine, buried = [], []
     for item_id, payload in routine_payloads():
         slug, elapsed = hook_answer(payload, kb)
         timings.append(elapsed)
-        raw = _EXIT_LINE.sub("", payload["error"] if isinstance(payload["error"], str) else json.dumps(payload["error"]))
+        raw = _EXIT_LINE.sub(
+            "", payload["error"] if isinstance(payload["error"], str) else json.dumps(payload["error"])
+        )
         via_match = nearest(raw, kb) if with_match else _SKIPPED
-        routine.append({
-            "id": item_id, "silent": slug is None, "hook_slug": slug,
-            "query": nearest(build_query(payload), kb) if slug is not None else None,
-            "match_silent": not via_match["matched"], "match": via_match,
-        })
+        routine.append(
+            {
+                "id": item_id,
+                "silent": slug is None,
+                "hook_slug": slug,
+                "query": nearest(build_query(payload), kb) if slug is not None else None,
+                "match_silent": not via_match["matched"],
+                "match": via_match,
+            }
+        )
     for item in buried_items():
         payload = build_buried_payload(item)
         slug, elapsed = hook_answer(payload, kb)
         timings.append(elapsed)
         via_match = nearest(buried_output(item), kb) if with_match else _SKIPPED
         right = slug == item["slug"]
-        buried.append({
-            "id": item["id"], "expected": item["slug"], "right": right, "hook_slug": slug,
-            "truncated": bool(item.get("truncate")), "error_chars": len(payload["error"]),
-            "query": nearest(build_query(payload), kb) if not right else None,
-            "match_right": via_match["matched"] and via_match["top"] == item["slug"], "match": via_match,
-        })
+        buried.append(
+            {
+                "id": item["id"],
+                "expected": item["slug"],
+                "right": right,
+                "hook_slug": slug,
+                "truncated": bool(item.get("truncate")),
+                "error_chars": len(payload["error"]),
+                "query": nearest(build_query(payload), kb) if not right else None,
+                "match_right": via_match["matched"] and via_match["top"] == item["slug"],
+                "match": via_match,
+            }
+        )
     n_r, n_b = len(routine), len(buried)
     if not with_match:
         for row in routine + buried:
             row["match_silent"], row["match_right"] = True, True
     return {
-        "routine": {"payloads": n_r, "silent": sum(r["silent"] for r in routine),
-                    "silent_rate": round(sum(r["silent"] for r in routine) / n_r, 4), "floor": ROUTINE_FLOOR,
-                    "match_silent_rate": round(sum(r["match_silent"] for r in routine) / n_r, 4)},
-        "buried": {"payloads": n_b, "right": sum(b["right"] for b in buried),
-                   "right_rate": round(sum(b["right"] for b in buried) / n_b, 4), "floor": BURIED_FLOOR,
-                   "truncated_right_rate": _rate([b["right"] for b in buried if b["truncated"]]),
-                   "match_right_rate": round(sum(b["match_right"] for b in buried) / n_b, 4)},
-        "hook_ms_in_process": {"median": round(percentile(timings, 50) * 1000, 1),
-                               "p90": round(percentile(timings, 90) * 1000, 1),
-                               "max": round(max(timings) * 1000, 1)},
+        "routine": {
+            "payloads": n_r,
+            "silent": sum(r["silent"] for r in routine),
+            "silent_rate": round(sum(r["silent"] for r in routine) / n_r, 4),
+            "floor": ROUTINE_FLOOR,
+            "match_silent_rate": round(sum(r["match_silent"] for r in routine) / n_r, 4),
+        },
+        "buried": {
+            "payloads": n_b,
+            "right": sum(b["right"] for b in buried),
+            "right_rate": round(sum(b["right"] for b in buried) / n_b, 4),
+            "floor": BURIED_FLOOR,
+            "truncated_right_rate": _rate([b["right"] for b in buried if b["truncated"]]),
+            "match_right_rate": round(sum(b["match_right"] for b in buried) / n_b, 4),
+        },
+        "hook_ms_in_process": {
+            "median": round(percentile(timings, 50) * 1000, 1),
+            "p90": round(percentile(timings, 90) * 1000, 1),
+            "max": round(max(timings) * 1000, 1),
+        },
         "routine_misses": [r for r in routine if not r["silent"]],
         "buried_misses": [b for b in buried if not b["right"]],
         "match_routine_misses": [{"id": r["id"], **r["match"]} for r in routine if not r["match_silent"]],
-        "match_buried_misses": [{"id": b["id"], "expected": b["expected"], **b["match"]} for b in buried if not b["match_right"]],
+        "match_buried_misses": [
+            {"id": b["id"], "expected": b["expected"], **b["match"]} for b in buried if not b["match_right"]
+        ],
     }
 
 
@@ -167,8 +202,12 @@ def report(data: dict) -> str:
         f"buried right-entry rate: {b['right']}/{b['payloads']} = {b['right_rate']:.3f} (floor {b['floor']})"
         + ("" if b["right_rate"] >= b["floor"] else "  BELOW FLOOR")
         + (f"; truncated items {b['truncated_right_rate']:.3f}" if b["truncated_right_rate"] is not None else ""),
-        (f"synapse match on the raw output: routine silent {r['match_silent_rate']:.3f}, buried right {b['match_right_rate']:.3f}"
-         if data["with_match"] else "synapse match on the raw output: skipped (--hook-only)"),
+        (
+            f"synapse match on the raw output: routine silent {r['match_silent_rate']:.3f}, buried right "
+            f"{b['match_right_rate']:.3f}"
+            if data["with_match"]
+            else "synapse match on the raw output: skipped (--hook-only)"
+        ),
         f"hook respond() in process: median {t['median']} ms, p90 {t['p90']} ms, max {t['max']} ms",
     ]
     if data["routine_misses"]:
@@ -178,28 +217,49 @@ def report(data: dict) -> str:
     if data["buried_misses"]:
         lines.append(f"\nburied misses ({len(data['buried_misses'])}):")
         for miss in data["buried_misses"]:
-            lines.append(f"  {miss['id']}: expected {miss['expected']}; "
-                         f"{_came_back(miss['hook_slug'], miss['query'])}; error {miss['error_chars']} chars")
+            lines.append(
+                f"  {miss['id']}: expected {miss['expected']}; "
+                f"{_came_back(miss['hook_slug'], miss['query'])}; error {miss['error_chars']} chars"
+            )
     if data["match_routine_misses"]:
         lines.append(f"\nsynapse match, routine texts that matched ({len(data['match_routine_misses'])}):")
         lines += [f"  {m['id']}: top {m['top']}" for m in data["match_routine_misses"]]
     if data["match_buried_misses"]:
-        lines.append(f"\nsynapse match, buried texts without the right confident match ({len(data['match_buried_misses'])}):")
-        lines += [f"  {m['id']}: expected {m['expected']}; top {m['top']}, matched={m['matched']}" for m in data["match_buried_misses"]]
+        lines.append(
+            f"\nsynapse match, buried texts without the right confident match ({len(data['match_buried_misses'])}):"
+        )
+        lines += [
+            f"  {m['id']}: expected {m['expected']}; top {m['top']}, matched={m['matched']}"
+            for m in data["match_buried_misses"]
+        ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, help="Search index to use, opened read-only as the hook does "
-                        "(default: a scratch index of entries/ under $TMPDIR/synapse-bench, built on first use).")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="Search index to use, opened read-only as the hook does "
+        "(default: a scratch index of entries/ under $TMPDIR/synapse-bench, built on first use).",
+    )
     parser.add_argument("--json", action="store_true", help="Print the rates and every miss as one JSON object.")
-    parser.add_argument("--model", help="Embedding model for the scratch index and queries (default: the configured "
-                        "model, all-MiniLM-L6-v2; 'hash' gives a quick run without semantics).")
-    parser.add_argument("--hook-only", action="store_true", help="Only run the hook's respond(); skip the "
-                        "'synapse match' view of the raw output (about half the time).")
-    parser.add_argument("--rebuild", action="store_true", help="Rebuild the scratch index even if one exists "
-                        "(after changing how entries are indexed). Ignored with --db.")
+    parser.add_argument(
+        "--model",
+        help="Embedding model for the scratch index and queries (default: the configured "
+        "model, all-MiniLM-L6-v2; 'hash' gives a quick run without semantics).",
+    )
+    parser.add_argument(
+        "--hook-only",
+        action="store_true",
+        help="Only run the hook's respond(); skip the 'synapse match' view of the raw output (about half the time).",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="Rebuild the scratch index even if one exists "
+        "(after changing how entries are indexed). Ignored with --db.",
+    )
     args = parser.parse_args(argv)
     try:
         kb, db = open_kb(args.db, args.model, args.rebuild)
@@ -207,8 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"matching: cannot open the index: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     try:
-        data = {"db": db, "model": kb.model_id, "cpu_model": cpu_model(), "with_match": not args.hook_only,
-                **run(kb, with_match=not args.hook_only)}
+        data = {
+            "db": db,
+            "model": kb.model_id,
+            "cpu_model": cpu_model(),
+            "with_match": not args.hook_only,
+            **run(kb, with_match=not args.hook_only),
+        }
     finally:
         kb.close()
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else report(data))

@@ -161,8 +161,9 @@ def tail_cost(workdir: Path, megabytes: int, rounds: int, env: dict[str, str]) -
 
 def import_graph(env: dict[str, str]) -> dict:
     code = "import synapse_ai.kb.cli, synapse_ai.skill.hook, synapse_ai.skill.nudge_hook"
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=env,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
     rows = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -207,8 +208,13 @@ def instruction_counts(workdir: Path, env: dict[str, str], big_payload: dict | N
         cases["synapse_hook_nudging_big_transcript"] = ([SYNAPSE, "hook"], json.dumps(big_payload).encode())
     counts = {}
     for name, (cmd, stdin) in cases.items():
-        done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd], input=stdin,
-                              capture_output=True, env=env, timeout=600)
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+            input=stdin,
+            capture_output=True,
+            env=env,
+            timeout=600,
+        )
         found = re.search(rb"Collected : (\d+)", done.stderr)
         counts[name] = int(found.group(1)) if found else None
     base = counts["python_pass"] or 1
@@ -232,23 +238,36 @@ def main(argv: list[str] | None = None) -> int:
         log("nudge: quality on the labelled sessions")
         quality = score(workdir, respond)
         quality_lagging = score(workdir, respond, lagging=True)
-        log(f"nudge: precision {quality['precision']:.2f}, recall {quality['recall']:.2f} "
-            f"(response not on disk yet: {quality_lagging['precision']:.2f}, {quality_lagging['recall']:.2f})")
+        log(
+            f"nudge: precision {quality['precision']:.2f}, recall {quality['recall']:.2f} "
+            f"(response not on disk yet: {quality_lagging['precision']:.2f}, {quality_lagging['recall']:.2f})"
+        )
         graph = import_graph(env)
         log(f"nudge: heavy modules on the hook path: {graph['heavy_modules_imported'] or 'none'}")
         log(f"nudge: latency, {args.rounds} rounds")
         lat = latency(workdir, args.rounds, env)
-        log(f"nudge: hook median {lat['hook_s']['median']:.3f} s, p95 {lat['hook_s']['p95']:.3f} s "
-            f"({lat['ratio_median_to_python_pass']}x python -c pass)")
+        log(
+            f"nudge: hook median {lat['hook_s']['median']:.3f} s, p95 {lat['hook_s']['p95']:.3f} s "
+            f"({lat['ratio_median_to_python_pass']}x python -c pass)"
+        )
         log(f"nudge: tail read on a {args.big_mb} MB transcript")
         big_payload, tail = tail_cost(workdir, args.big_mb, args.rounds, env)
         log(f"nudge: in-process {tail['in_process_ms']}")
         counts = None if args.no_callgrind else instruction_counts(workdir, env, big_payload)
         if counts:
             log(f"nudge: instructions, ratio to python -c pass: {counts['ratio_to_python_pass']}")
-    path = write_result("nudge", {"at_start": start, "quality": quality, "quality_response_not_on_disk_yet": quality_lagging,
-                                  "import_graph": graph, "latency": lat, "instructions": counts,
-                                  "tail_read": tail})
+    path = write_result(
+        "nudge",
+        {
+            "at_start": start,
+            "quality": quality,
+            "quality_response_not_on_disk_yet": quality_lagging,
+            "import_graph": graph,
+            "latency": lat,
+            "instructions": counts,
+            "tail_read": tail,
+        },
+    )
     log(f"nudge: wrote {path.relative_to(ROOT)}")
     return 0
 

@@ -1,6 +1,6 @@
 """Plot ``GET /api/search`` latency (p50, p99) against corpus size from bench/results/warm_api.json.
 
-    .venv/bin/python -m bench.plot      # → bench/results/latency_vs_corpus.png
+.venv/bin/python -m bench.plot      # → bench/results/latency_vs_corpus.png
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def plot(source: Path | None = None, target: Path | None = None) -> Path:
     ax.set_xlabel("entries in the index")
     ax.set_ylabel("latency per request (ms)")
     m = data["machine"]
-    ax.set_title(f"GET /api/search on synapse serve — {m['cores']} cores, load {m['load_average_1_5_15'][0]}", fontsize=10)
+    ax.set_title(
+        f"GET /api/search on synapse serve — {m['cores']} cores, load {m['load_average_1_5_15'][0]}", fontsize=10
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -28,7 +28,7 @@ import os
 import sys
 import time
 
-from bench.common import at_start, QUERIES, log, scratch_dir, snapshot_entries, summary, use_scratch_home, write_result
+from bench.common import QUERIES, at_start, log, scratch_dir, snapshot_entries, summary, use_scratch_home, write_result
 
 MODES = ("bm25", "dense_st", "dense_numpy", "hybrid")
 LABELS = {
@@ -61,7 +61,7 @@ def dense_ranker(matrix_triple, embed_one, cosine_alone: float):
 
 def run(limit: int = 5) -> dict:
     from synapse_ai.kb.evaluation import evaluate, load_query_set
-    from synapse_ai.kb.search import COSINE_ALONE, CANDIDATES, query_terms
+    from synapse_ai.kb.search import CANDIDATES, COSINE_ALONE, query_terms
 
     home = scratch_dir("quality")
     use_scratch_home(home)
@@ -70,13 +70,18 @@ def run(limit: int = 5) -> dict:
     all_queries = load_query_set(QUERIES)
     queries = [q for q in all_queries if q.slug is None or q.slug in slugs]
     skipped = len(all_queries) - len(queries)
-    log(f"quality: {len(slugs)} entries, {len(queries)} queries ({skipped} skipped: entry not in snapshot); home {home}")
+    log(
+        f"quality: {len(slugs)} entries, {len(queries)} queries ({skipped} skipped: entry not in snapshot); home {home}"
+    )
 
     from synapse_ai.kb.service import KnowledgeBase
 
     started = time.perf_counter()
     kb = KnowledgeBase.open(home / "synapse.db", [entries])  # real model: builds the index, exports the numpy model
-    log(f"index built in {time.perf_counter() - started:.1f}s ({kb.last_report.summary() if kb.last_report else 'current'})")
+    log(
+        f"index built in {time.perf_counter() - started:.1f}s "
+        f"({kb.last_report.summary() if kb.last_report else 'current'})"
+    )
     triple = kb.store.embedding_matrix(kb.model_id)
     reference = kb._embedder_for(10_000)  # the sentence-transformers embedder (already loaded by the index)
     fast = kb.query_embedder()
@@ -116,7 +121,10 @@ def run(limit: int = 5) -> dict:
         for kind in ("error", "symptom"):
             subset = [q for q in queries if q.kind == kind]
             if subset:
-                result["per_kind_hit_at_1"][kind] = {"queries": len(subset), "hit_at_1": round(evaluate(subset, search).hit_at_1, 4)}
+                result["per_kind_hit_at_1"][kind] = {
+                    "queries": len(subset),
+                    "hit_at_1": round(evaluate(subset, search).hit_at_1, 4),
+                }
         result["latency_ms_in_process"] = summary(timings, 3)
         result["misses"] = [{"expected": e, "query": q, "top3": t} for e, q, t in metrics.misses]
         modes[mode] = result
@@ -142,15 +150,18 @@ def fmt(value) -> str:
 
 def table(data: dict) -> str:
     rows = [
-        "| mode | hit@1 | hit@3 | MRR | matched rate | matched & correct | off-topic abstention | hit@1 error | hit@1 symptom | ms/query (median) |",
+        "| mode | hit@1 | hit@3 | MRR | matched rate | matched & correct | off-topic abstention | hit@1 error | hit@1 "
+        "symptom | ms/query (median) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for mode in MODES:
         m = data["modes"][mode]
         kinds = m["per_kind_hit_at_1"]
         rows.append(
-            f"| {LABELS[mode]} | {fmt(m['hit_at_1'])} | {fmt(m['hit_at_3'])} | {fmt(m['mrr'])} | {fmt(m['matched_rate'])} | "
-            f"{fmt(m['matched_correct'])} | {fmt(m['abstention'])} | {fmt(kinds.get('error', {}).get('hit_at_1', 'n/a'))} | "
+            f"| {LABELS[mode]} | {fmt(m['hit_at_1'])} | {fmt(m['hit_at_3'])} | {fmt(m['mrr'])} | "
+            f"{fmt(m['matched_rate'])} | "
+            f"{fmt(m['matched_correct'])} | {fmt(m['abstention'])} | "
+            f"{fmt(kinds.get('error', {}).get('hit_at_1', 'n/a'))} | "
             f"{fmt(kinds.get('symptom', {}).get('hit_at_1', 'n/a'))} | {m['latency_ms_in_process']['median']:.1f} |"
         )
     return "\n".join(rows)
@@ -166,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     text = table(data)
     data["table_markdown"] = text
     path = write_result("quality", data)
-    print(f"\n{data['entries']} entries, {data['queries_on_topic']} on-topic + {data['queries_off_topic']} off-topic queries "
-          f"(matched: dense uses cosine ≥ {data['cosine_alone']}; BM25 has no calibrated rule)\n")
+    print(
+        f"\n{data['entries']} entries, {data['queries_on_topic']} on-topic + {data['queries_off_topic']} off-topic "
+        "queries "
+        f"(matched: dense uses cosine ≥ {data['cosine_alone']}; BM25 has no calibrated rule)\n"
+    )
     print(text)
     print(f"\nwrote {path}")
     return 0

@@ -102,8 +102,10 @@ def table(data: dict) -> str:
     ]
     for name, modes in data["stores"].items():
         k, h = modes["keywords"], modes["hybrid"]
-        rows.append(f"| {name} | {k['hit_at_1']:.3f} | {k['mrr']:.3f} | {h['hit_at_1']:.3f} | {h['hit_at_3']:.3f} | "
-                    f"{h['mrr']:.3f} | {h['matched_correct']:.3f} | {h['abstention']:.3f} |")
+        rows.append(
+            f"| {name} | {k['hit_at_1']:.3f} | {k['mrr']:.3f} | {h['hit_at_1']:.3f} | {h['hit_at_3']:.3f} | "
+            f"{h['mrr']:.3f} | {h['matched_correct']:.3f} | {h['abstention']:.3f} |"
+        )
     return "\n".join(rows)
 
 

@@ -78,8 +78,9 @@ def run(runs: int) -> dict:
                 cmd, case_env, stdin, _check = plan[f"{where}_{kind}"]
                 outputs.append(subprocess.run(cmd, env=case_env, input=stdin, capture_output=True, text=True).stdout)
             same[kind] = outputs[0] == outputs[1] and bool(outputs[0])
-        silent_out = subprocess.run(plan["remote_hook_no_answer"][0], env=no_answer, input=json.dumps(HOOK_1KB),
-                                    capture_output=True, text=True)
+        silent_out = subprocess.run(
+            plan["remote_hook_no_answer"][0], env=no_answer, input=json.dumps(HOOK_1KB), capture_output=True, text=True
+        )
         cases = measure_interleaved(plan, runs)
     finally:
         server.terminate()
@@ -104,7 +105,9 @@ def run(runs: int) -> dict:
         "runs": runs,
         "same_output_local_and_remote": same,
         "hook_no_answer_output": {
-            "stdout": silent_out.stdout, "stderr": silent_out.stderr, "exit": silent_out.returncode
+            "stdout": silent_out.stdout,
+            "stderr": silent_out.stderr,
+            "exit": silent_out.returncode,
         },
         "ratios": ratios,
         "cases": cases,

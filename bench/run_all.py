@@ -7,7 +7,8 @@
 Order: quality, first_run (a newcomer's first search and site on an empty data directory), cold_cli,
 indexing (builds the 50 / 1,000 / 10,000-entry indexes), warm_api (reuses them), plot.  Every
 benchmark reports medians over repeated runs with the load average beside them, and ratios to
-``python -c "import numpy"`` measured in the same run.  Results: bench/results/<name>.json and bench/results/latency_vs_corpus.png.
+``python -c "import numpy"`` measured in the same run.  Results: bench/results/<name>.json and
+bench/results/latency_vs_corpus.png.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ ORDER = ("quality", "first_run", "cold_cli", "indexing", "warm_api", "nudge")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES), help="corpus sizes for indexing and warm_api")
+    parser.add_argument(
+        "--sizes", default=",".join(str(s) for s in SIZES), help="corpus sizes for indexing and warm_api"
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=ORDER)
     args = parser.parse_args(argv)
     failed = []

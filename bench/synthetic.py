@@ -132,7 +132,11 @@ def generate(directory: Path, size: int, sources: Path | None = None) -> int:
     from synapse_ai.kb.lint import entry_files
     from synapse_ai.kb.parse import parse_entry, read_entry, render_entry
 
-    real = [read_entry(p) for p in entry_files([sources or directory]) if "-s" not in p.stem or not re.search(r"-s\d{5}$", p.stem)]
+    real = [
+        read_entry(p)
+        for p in entry_files([sources or directory])
+        if "-s" not in p.stem or not re.search(r"-s\d{5}$", p.stem)
+    ]
     if not real:
         raise ValueError(f"no entries to copy in {sources or directory}")
     present = len(entry_files([directory]))

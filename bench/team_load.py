@@ -49,7 +49,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.common import (
-    QUERIES, SYNAPSE, at_start, bench_env, free_port, log, percentile, scratch_dir, snapshot_entries, summary,
+    QUERIES,
+    SYNAPSE,
+    at_start,
+    bench_env,
+    free_port,
+    log,
+    percentile,
+    scratch_dir,
+    snapshot_entries,
+    summary,
     write_result,
 )
 
@@ -117,8 +126,13 @@ def start_replicas(
     replicas = []
     for i in range(n):
         port = free_port()
-        env = bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries), SYNAPSE_SUBMIT_LIMIT="1000000",
-                        SYNAPSE_KEY_PROPOSE_LIMIT="1000000", **db_env)
+        env = bench_env(
+            home,
+            SYNAPSE_ENTRIES_DIR=str(entries),
+            SYNAPSE_SUBMIT_LIMIT="1000000",
+            SYNAPSE_KEY_PROPOSE_LIMIT="1000000",
+            **db_env,
+        )
         if model == "hash":
             env["SYNAPSE_MODEL"] = "hash"
         log_file = open(home / f"replica-{i}.log", "w")
@@ -170,8 +184,9 @@ def submission_body(client: int, n: int) -> dict:
 class Agent(threading.Thread):
     """One agent client: its own connection to one replica, its own random stream of operations."""
 
-    def __init__(self, index: int, url: str, deadline: float, texts: dict, slugs: list[str], api_key: str | None,
-                 writes: str) -> None:
+    def __init__(
+        self, index: int, url: str, deadline: float, texts: dict, slugs: list[str], api_key: str | None, writes: str
+    ) -> None:
         """``writes``: "feedback" (confirm and propose with ``api_key``) or "submission" (anonymous)."""
         super().__init__(name=f"agent-{index}", daemon=True)
         self.index, self.url, self.deadline = index, url, deadline
@@ -364,12 +379,16 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
         "weights": WEIGHTS,
         "requests": total,
         "requests_per_s": round(total / elapsed, 1),
-        "latency_ms": {kind: {k: (round(v * 1000, 1) if k != "n" else v) for k, v in summary(values).items()}
-                       for kind, values in sorted({**by_kind, "all": everything}.items()) if values},
+        "latency_ms": {
+            kind: {k: (round(v * 1000, 1) if k != "n" else v) for k, v in summary(values).items()}
+            for kind, values in sorted({**by_kind, "all": everything}.items())
+            if values
+        },
         "numpy_import_s": round(numpy_s, 4),
         "p50_p99_in_numpy_imports": {
             kind: [round(percentile(values, 50) / numpy_s, 2), round(percentile(values, 99) / numpy_s, 2)]
-            for kind, values in sorted({**by_kind, "all": everything}.items()) if values
+            for kind, values in sorted({**by_kind, "all": everything}.items())
+            if values
         },
         "errors": sum(errors.values()),
         "error_kinds": dict(errors.most_common(10)),
@@ -378,9 +397,11 @@ def run(clients: int, replicas: int, seconds: float, database_url: str | None, m
         "nothing_lost": lost,
         "at_start": start,
     }
-    log(f"{result['requests_per_s']} req/s, p50 {result['latency_ms']['all']['median']} ms, "
+    log(
+        f"{result['requests_per_s']} req/s, p50 {result['latency_ms']['all']['median']} ms, "
         f"p99 {result['latency_ms']['all']['p99']} ms, errors {result['errors']}, "
-        f"lost {lost['lost']}/{lost['checked']}")
+        f"lost {lost['lost']}/{lost['checked']}"
+    )
     return result
 
 
@@ -389,11 +410,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50, help="Concurrent agent clients.")
     parser.add_argument("--replicas", type=int, default=2, help="synapse serve processes on the one database.")
     parser.add_argument("--seconds", type=float, default=60, help="How long the clients run.")
-    parser.add_argument("--database-url",
-                        help="sqlite:///PATH (default: a scratch file), postgresql://..., or pgserver "
-                             "(a scratch PostgreSQL).")
-    parser.add_argument("--model", choices=["real", "hash"], default="real",
-                        help="real: the shipped model; hash: no model (measures the serving path only).")
+    parser.add_argument(
+        "--database-url",
+        help="sqlite:///PATH (default: a scratch file), postgresql://..., or pgserver (a scratch PostgreSQL).",
+    )
+    parser.add_argument(
+        "--model",
+        choices=["real", "hash"],
+        default="real",
+        help="real: the shipped model; hash: no model (measures the serving path only).",
+    )
     parser.add_argument("--out", default="team_load", help="Results file name under bench/results/.")
     args = parser.parse_args()
     result = run(args.clients, args.replicas, args.seconds, args.database_url, args.model)

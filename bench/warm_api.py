@@ -27,7 +27,6 @@ if __package__ in (None, ""):  # run as ``python bench/<name>.py``: make the rep
 
 import argparse
 import itertools
-import json
 import os
 import random
 import subprocess
@@ -36,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import at_start, cpu_probe, QUERIES, SIZES, SYNAPSE, bench_env, free_port, log, summary, write_result
+from bench.common import QUERIES, SIZES, SYNAPSE, at_start, bench_env, cpu_probe, free_port, log, summary, write_result
 
 P50_TARGET_MS, P50_STRETCH_MS = 20.0, 10.0
 
@@ -54,7 +53,18 @@ def start_server(entries_dir: Path, home: Path, db: Path, port: int) -> subproce
     # keeps the served folders identical to the indexed ones (no re-index at start-up).
     env = bench_env(home, SYNAPSE_ENTRIES_DIR=str(entries_dir))
     log_file = open(home / f"serve-{port}.log", "w")
-    cmd = [SYNAPSE, "serve", "--db", str(db), "--entries", str(entries_dir), "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        SYNAPSE,
+        "serve",
+        "--db",
+        str(db),
+        "--entries",
+        str(entries_dir),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     return subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
 
 
@@ -123,8 +133,14 @@ def load(base: str, queries: list[str], clients: int, max_requests: int, max_sec
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
-    out = {"clients": clients, "requests": len(latencies), "errors": len(errors), "error_samples": errors[:3],
-           "wall_s": round(wall, 3), "requests_per_s": round(len(latencies) / wall, 2) if wall else None}
+    out = {
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_samples": errors[:3],
+        "wall_s": round(wall, 3),
+        "requests_per_s": round(len(latencies) / wall, 2) if wall else None,
+    }
     out["latency_ms"] = summary(latencies, 2) if latencies else None
     return out
 
@@ -143,22 +159,38 @@ def breakdown(db: Path, entries_dir: Path, home: Path, queries: list[str], n: in
     kb.store.embedding_matrix(kb.model_id)
     first_build = time.perf_counter() - t0
     kb.query_embedder()
-    phases: dict[str, list[float]] = {"embed_query": [], "patterns": [], "bm25": [], "dense_matmul_rank": [], "search_total": []}
+    phases: dict[str, list[float]] = {
+        "embed_query": [],
+        "patterns": [],
+        "bm25": [],
+        "dense_matmul_rank": [],
+        "search_total": [],
+    }
     signals = kb._signal_index()
     slugs, _fields, matrix = kb.store.embedding_matrix(kb.model_id)
     import numpy as np
 
     for q in queries[:n]:
-        t = time.perf_counter(); v = kb.embed_query(q); phases["embed_query"].append(time.perf_counter() - t)
-        t = time.perf_counter(); signals.evidence(q); phases["patterns"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        v = kb.embed_query(q)
+        phases["embed_query"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        signals.evidence(q)
+        phases["patterns"].append(time.perf_counter() - t)
         t = time.perf_counter()
         kb.store.lexical_search(query_terms(q), CANDIDATES)
         phases["bm25"].append(time.perf_counter() - t)
-        t = time.perf_counter(); np.argsort(-(matrix @ v)); phases["dense_matmul_rank"].append(time.perf_counter() - t)
-        t = time.perf_counter(); kb.search(q, 5); phases["search_total"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        np.argsort(-(matrix @ v))
+        phases["dense_matmul_rank"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        kb.search(q, 5)
+        phases["search_total"].append(time.perf_counter() - t)
     kb.close()
     out = {name: summary([x * 1000 for x in values], 3)["median"] for name, values in phases.items()}
-    out["other (entries, snippets, fusion)"] = round(out["search_total"] - out["embed_query"] - out["patterns"] - out["bm25"] - out["dense_matmul_rank"], 3)
+    out["other (entries, snippets, fusion)"] = round(
+        out["search_total"] - out["embed_query"] - out["patterns"] - out["bm25"] - out["dense_matmul_rank"], 3
+    )
     out["dense_and_pattern_index_build_s"] = round(first_build, 3)
     out["vectors"] = int(matrix.shape[0])
     out["pattern_count"] = len(signals.specific.items) + len(signals.generic.items)
@@ -198,8 +230,10 @@ def bench_size(size: int, args, queries: list[str]) -> dict:
             proc.wait()
     phases = breakdown(db, entries_dir, home, queries)
     p50 = loaded["latency_ms"]["median"]
-    log(f"{n_entries:,} entries: c={args.clients} p50 {p50:.1f} ms, p99 {loaded['latency_ms']['p99']:.1f} ms, "
-        f"{loaded['requests_per_s']} req/s; c=1 p50 {sequential['latency_ms']['median']:.1f} ms")
+    log(
+        f"{n_entries:,} entries: c={args.clients} p50 {p50:.1f} ms, p99 {loaded['latency_ms']['p99']:.1f} ms, "
+        f"{loaded['requests_per_s']} req/s; c=1 p50 {sequential['latency_ms']['median']:.1f} ms"
+    )
     return {
         "entries": n_entries,
         "corpus": str(entries_dir.parent.name),
@@ -229,25 +263,43 @@ def main(argv: list[str] | None = None) -> int:
     biggest = max(results, key=lambda r: r["entries"])
     target = None
     if biggest["entries"] >= 10_000:
-        target = {"p50_ms": biggest["concurrent"]["latency_ms"]["median"], "target_ms": P50_TARGET_MS, "stretch_ms": P50_STRETCH_MS}
+        target = {
+            "p50_ms": biggest["concurrent"]["latency_ms"]["median"],
+            "target_ms": P50_TARGET_MS,
+            "stretch_ms": P50_STRETCH_MS,
+        }
         target["target_met"] = target["p50_ms"] <= P50_TARGET_MS
         target["stretch_met"] = target["p50_ms"] <= P50_STRETCH_MS
     data = {
         "at_start": load_before,
-        "clients": args.clients, "max_requests": args.requests, "max_seconds": args.seconds,
-        "distinct_queries": len(queries), "server": "synapse serve (uvicorn, one process)",
-        "sizes": results, "target_10k": target,
+        "clients": args.clients,
+        "max_requests": args.requests,
+        "max_seconds": args.seconds,
+        "distinct_queries": len(queries),
+        "server": "synapse serve (uvicorn, one process)",
+        "sizes": results,
+        "target_10k": target,
     }
     path = write_result("warm_api", data)
-    print(f"\n| entries | p50 ms (c={args.clients}) | p99 ms (c={args.clients}) | req/s (c={args.clients}) | p50 ms (c=1) | p99 ms (c=1) | req/s (c=1) | first search s |")
+    print(
+        f"\n| entries | p50 ms (c={args.clients}) | p99 ms (c={args.clients}) | req/s (c={args.clients}) | p50 ms "
+        "(c=1) | p99 ms (c=1) | req/s (c=1) | first search s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         c, s = r["concurrent"], r["sequential"]
-        print(f"| {r['entries']:,} | {c['latency_ms']['median']:.1f} | {c['latency_ms']['p99']:.1f} | {c['requests_per_s']:.1f} | "
-              f"{s['latency_ms']['median']:.1f} | {s['latency_ms']['p99']:.1f} | {s['requests_per_s']:.1f} | {r['first_search_s']:.2f} |")
+        print(
+            f"| {r['entries']:,} | {c['latency_ms']['median']:.1f} | {c['latency_ms']['p99']:.1f} | "
+            f"{c['requests_per_s']:.1f} | "
+            f"{s['latency_ms']['median']:.1f} | {s['latency_ms']['p99']:.1f} | {s['requests_per_s']:.1f} | "
+            f"{r['first_search_s']:.2f} |"
+        )
     if target:
-        print(f"\np50 at {biggest['entries']:,} entries: {target['p50_ms']:.1f} ms — target ≤ {P50_TARGET_MS:.0f} ms "
-              f"{'met' if target['target_met'] else 'MISSED'}, stretch ≤ {P50_STRETCH_MS:.0f} ms {'met' if target['stretch_met'] else 'missed'}")
+        print(
+            f"\np50 at {biggest['entries']:,} entries: {target['p50_ms']:.1f} ms — target ≤ {P50_TARGET_MS:.0f} ms "
+            f"{'met' if target['target_met'] else 'MISSED'}, stretch ≤ {P50_STRETCH_MS:.0f} ms "
+            f"{'met' if target['stretch_met'] else 'missed'}"
+        )
     print(f"wrote {path}")
     if not args.no_plot:
         from bench.plot import plot

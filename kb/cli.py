@@ -27,9 +27,9 @@ from pathlib import Path
 import click
 
 from synapse_ai.kb.errors import SynapseError, UserError
+from synapse_ai.kb.launch import clean_text, json_text  # click-free, shared with the entry point
 from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.options import CommandFailed, db_option
-from synapse_ai.kb.launch import clean_text, json_text  # click-free, shared with the entry point
 
 __all__ = ["COMMANDS_ENTRY_POINTS", "LazyGroup", "UserError", "db_option", "main", "open_kb"]
 
@@ -239,7 +239,9 @@ def read_stdin_text(max_bytes: int | None = None) -> str:
     """
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream without bytes underneath (e.g. replaced in tests)
-        return clean_argument(sys.stdin.read() if max_bytes is None else sys.stdin.read(max_bytes), "input on stdin") or ""
+        return (
+            clean_argument(sys.stdin.read() if max_bytes is None else sys.stdin.read(max_bytes), "input on stdin") or ""
+        )
     return decode_input(stream.read() if max_bytes is None else stream.read(max_bytes), "input on stdin")
 
 
@@ -270,7 +272,11 @@ def _emit(response, as_json: bool) -> None:
 @click.argument("query", required=False)
 @_limit_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {query, matched, results}.")
-@click.option("--batch", type=click.File("rb"), help="Read one query per line from FILE ('-' for stdin); print one JSON object per line.")
+@click.option(
+    "--batch",
+    type=click.File("rb"),
+    help="Read one query per line from FILE ('-' for stdin); print one JSON object per line.",
+)
 @db_option
 def search(query, limit, as_json, batch, db):
     """Search the knowledge base with a question, a symptom or an error message (QUERY '-' reads it from stdin)."""
@@ -289,7 +295,7 @@ def search(query, limit, as_json, batch, db):
         return
     query = read_stdin_text() if query == "-" else clean_argument(query, "query")
     if query is None or not query.strip():
-        raise UserError("empty query: give a question or an error message, e.g. synapse search \"429 rate_limit_error\"")
+        raise UserError('empty query: give a question or an error message, e.g. synapse search "429 rate_limit_error"')
     _emit(open_reader(db).search(query, limit), as_json)
 
 
@@ -333,7 +339,9 @@ def show(slug, section, as_json, raw, db):
             data["sections"] = [s for s in data["sections"] if s["name"].lower() == section.lower()]
         click.echo(json_text(data, indent=2))
     elif raw:
-        click.echo(kb.markdown(slug) if not section else f"## {entry.section(section).name}\n\n{entry.section(section).body}")
+        click.echo(
+            kb.markdown(slug) if not section else f"## {entry.section(section).name}\n\n{entry.section(section).body}"
+        )
     elif not sys.stdout.isatty():  # a pipe or a file: plain markdown, without rich's colours and padding
         from synapse_ai.kb.views import entry_markdown
 
@@ -345,8 +353,18 @@ def show(slug, section, as_json, raw, db):
 
 
 @main.command()
-@click.option("--entries", "entries", multiple=True, type=click.Path(file_okay=False, path_type=Path), help="Entry folder to index (repeatable). Default: the shipped entries plus your local entries folder.")
-@click.option("--full", is_flag=True, help="Re-read every file, even unchanged ones (embeddings are still reused by content hash).")
+@click.option(
+    "--entries",
+    "entries",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Entry folder to index (repeatable). Default: the shipped entries plus your local entries folder.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Re-read every file, even unchanged ones (embeddings are still reused by content hash).",
+)
 @db_option
 def index(entries, full, db):
     """Build or update the search index (incremental)."""
@@ -478,7 +496,11 @@ def lint(paths, stale_days):
         click.echo(str(problem))
     if problems:
         files = len({p.path for p in problems})
-        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} file{'s' if files != 1 else ''} ({count} checked)", err=True)
+        click.echo(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} file{'s' if files != 1 else ''} "
+            f"({count} checked)",
+            err=True,
+        )
         sys.exit(1)
     click.echo(f"{count} entr{'ies' if count != 1 else 'y'} OK")
 

@@ -10,8 +10,9 @@ reached; the hook passes its own quiet fallback and a time budget.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from synapse_ai.kb.config import API_KEY_ENV, SERVER_URL_ENV  # the settings' names live in kb/config.py
 from synapse_ai.kb.reader import KnowledgeReader, ServerUnreachable

@@ -18,7 +18,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from synapse_ai.kb.stores.sqlite import CorruptDatabase, SqliteStore as Store, file_lock
+from synapse_ai.kb.stores.sqlite import CorruptDatabase, file_lock
+from synapse_ai.kb.stores.sqlite import SqliteStore as Store
 
 COMMUNITY_TABLES = ("submissions", "stars")
 RECOVER_TIMEOUT_S = 120  # the sqlite3 shell's .recover on a badly damaged file
@@ -176,8 +177,14 @@ def _recreate_tables(store: Store, schema_rows: list[dict], tables: tuple[str, .
             sql = row.get("sql") or ""
             if row.get("tbl_name") not in tables or row.get("type") not in ("table", "index") or not sql:
                 continue
-            store.conn.execute(re.sub(r"^\s*CREATE\s+(UNIQUE\s+)?(TABLE|INDEX)\s+(?!IF NOT EXISTS)",
-                                      r"CREATE \1\2 IF NOT EXISTS ", sql, flags=re.I))
+            store.conn.execute(
+                re.sub(
+                    r"^\s*CREATE\s+(UNIQUE\s+)?(TABLE|INDEX)\s+(?!IF NOT EXISTS)",
+                    r"CREATE \1\2 IF NOT EXISTS ",
+                    sql,
+                    flags=re.I,
+                )
+            )
 
 
 def _restore_rows(store: Store, table: str, rows: list[dict]) -> int:
@@ -234,7 +241,8 @@ def replace_damaged_database(path: Path, damage: CorruptDatabase, notices: list[
     orphans = _write_orphan_entries(salvage.rows.get("entries", []), aside.with_name(f"{aside.name}-entries"))
     reason = str(damage).split(": ", 1)[-1]
     message = (
-        f"the database at {path} was damaged ({reason}); it was moved to {aside.name} and rebuilt from the entry files; "
+        f"the database at {path} was damaged ({reason}); it was moved to {aside.name} and rebuilt from the entry "
+        "files; "
         f"{restored['submissions']} submissions and {restored['stars']} stars were recovered into the new database"
     )
     lost = {t: n for t, n in salvage.unreadable.items() if t in COMMUNITY_TABLES and n}
@@ -283,7 +291,12 @@ class DoctorReport:
 
     def lines(self) -> list[str]:
         """The report as lines for the terminal, ending with whether problems remain."""
-        out = [f"database: {self.database}", f"integrity check: {self.integrity}", f"full-text index: {self.fts}", f"entries: {self.entries}"]
+        out = [
+            f"database: {self.database}",
+            f"integrity check: {self.integrity}",
+            f"full-text index: {self.fts}",
+            f"entries: {self.entries}",
+        ]
         out += [f"repaired {r['slug']}: {r['problem']} (re-written from {r['source']})" for r in self.repaired]
         out += [f"not repaired {r['slug']}: {r['problem']}" for r in self.unrepairable]
         if self.embedded:
@@ -332,7 +345,12 @@ def _repair_source(row: dict, stored):
 
 def _entry_problem(store: Store, row: dict, entry) -> str | None:
     """Why the stored rows of an entry do not match ``entry`` (None if they do)."""
-    stored = [(n, b) for n, b in store.conn.execute("select name, body from sections where slug = ? order by position", [row["slug"]])]
+    stored = [
+        (n, b)
+        for n, b in store.conn.execute(
+            "select name, body from sections where slug = ? order by position", [row["slug"]]
+        )
+    ]
     if not stored and entry.sections:
         return "its sections are missing"
     if stored != [(s.name, s.body) for s in entry.sections]:
@@ -350,7 +368,9 @@ def check_entries(store: Store, report: DoctorReport, repair: bool) -> None:
     from synapse_ai.kb.indexer import content_hash
     from synapse_ai.kb.parse import EntryError, render_entry
 
-    cursor = store.conn.execute("select slug, path, markdown, title, summary, file_mtime_ns, file_size from entries order by slug")
+    cursor = store.conn.execute(
+        "select slug, path, markdown, title, summary, file_mtime_ns, file_size from entries order by slug"
+    )
     columns = [d[0] for d in cursor.description]
     rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
     report.entries = len(rows)
@@ -358,7 +378,9 @@ def check_entries(store: Store, report: DoctorReport, repair: bool) -> None:
         try:
             stored = _indexed_entry(row)
         except EntryError:
-            report.unrepairable.append({"slug": row["slug"], "problem": "neither its stored markdown nor its file parses"})
+            report.unrepairable.append(
+                {"slug": row["slug"], "problem": "neither its stored markdown nor its file parses"}
+            )
             continue
         problem = _entry_problem(store, row, stored)
         if problem is None:
@@ -368,7 +390,9 @@ def check_entries(store: Store, report: DoctorReport, repair: bool) -> None:
             continue
         entry, markdown, source, stat = _repair_source(row, stored)
         if entry.slug != row["slug"]:
-            report.unrepairable.append({"slug": row["slug"], "problem": f"{problem}, and its markdown says slug '{entry.slug}'"})
+            report.unrepairable.append(
+                {"slug": row["slug"], "problem": f"{problem}, and its markdown says slug '{entry.slug}'"}
+            )
             continue
         mtime, size = (stat.st_mtime_ns, stat.st_size) if stat else (row["file_mtime_ns"], row["file_size"])
         store.upsert_entry(entry, markdown, content_hash(render_entry(entry)), mtime, size)
@@ -409,7 +433,9 @@ def run_doctor(db: Path | None = None, repair: bool = True) -> DoctorReport:
             return report
         path = kb.store.path
         kb.close()
-        replace_damaged_database(path, CorruptDatabase(f"{path}: integrity check failed: {problems[0]}"), report.notices)
+        replace_damaged_database(
+            path, CorruptDatabase(f"{path}: integrity check failed: {problems[0]}"), report.notices
+        )
         kb = KnowledgeBase.open(path)
         report.notices += kb.notices
         report.integrity = "ok (rebuilt)"

@@ -22,8 +22,9 @@ import json
 import math
 import os
 import struct
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from synapse_ai.kb.config import DEFAULT_MODEL, Config
 from synapse_ai.kb.errors import ModelUnavailable
@@ -146,12 +147,14 @@ def export_numpy_model(st_model, target: Path) -> Path:
     Called once (at index time, where torch is loaded anyway).  Raises ``ValueError`` for models the
     numpy port does not support (non-BERT encoders, pooling other than mean/CLS).
     """
-    import numpy as np
 
     transformer = st_model[0]
     hf = transformer.auto_model
     config = hf.config
-    if getattr(config, "model_type", None) != "bert" or getattr(config, "position_embedding_type", "absolute") != "absolute":
+    if (
+        getattr(config, "model_type", None) != "bert"
+        or getattr(config, "position_embedding_type", "absolute") != "absolute"
+    ):
         raise ValueError(f"numpy port supports BERT encoders only, not {config.model_type!r}")
     pooling = getattr(st_model[1], "pooling_mode", "mean") if len(st_model) > 1 else "mean"
     if pooling not in ("mean", "cls"):
@@ -232,8 +235,11 @@ def export_numpy_model_from_folder(source: Path, target: Path) -> Path:
     if kinds[:2] != ["Transformer", "Pooling"] or set(kinds[2:]) - {"Normalize"}:
         raise ValueError(f"numpy port supports Transformer, Pooling[, Normalize] only, not {kinds}")
     pooling_config = json.loads((source / modules[1].get("path", "1_Pooling") / "config.json").read_text())
-    modes = [k.removeprefix("pooling_mode_").removesuffix("_token").removesuffix("_tokens")
-             for k, v in pooling_config.items() if k.startswith("pooling_mode_") and v]
+    modes = [
+        k.removeprefix("pooling_mode_").removesuffix("_token").removesuffix("_tokens")
+        for k, v in pooling_config.items()
+        if k.startswith("pooling_mode_") and v
+    ]
     if modes not in (["mean"], ["cls"]):
         raise ValueError(f"numpy port supports mean or CLS pooling, not {modes}")
     if not (source / "tokenizer.json").is_file() or "max_seq_length" not in st_config:
@@ -301,7 +307,9 @@ def _erf(x):
     sign = np.sign(x)
     a = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
-    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * np.exp(-a * a)
+    y = 1.0 - (
+        ((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592
+    ) * t * np.exp(-a * a)
     return sign * y
 
 
@@ -417,7 +425,11 @@ class NumpyBertEmbedder(Embedder):
         packed = _packed_weights(directory)
 
         def w(name: str):
-            return packed[prefix + name] if packed is not None else np.load(directory / f"{prefix}{name}.npy", mmap_mode="r")
+            return (
+                packed[prefix + name]
+                if packed is not None
+                else np.load(directory / f"{prefix}{name}.npy", mmap_mode="r")
+            )
 
         self._w = w
         self._directory = directory
@@ -433,11 +445,23 @@ class NumpyBertEmbedder(Embedder):
         # row-major order only cost start-up time (~50-60 ms per process) and private memory.
         for i in range(self.meta["layers"]):
             p = f"encoder.layer.{i}."
-            get = lambda n: np.asarray(w(p + n))  # noqa: E731 - tiny local accessor
+            get = lambda n, p=p: np.asarray(w(p + n))  # noqa: E731 - tiny local accessor
             self.layers.append(
                 {
-                    "qkv_w": np.concatenate([get("attention.self.query.weight"), get("attention.self.key.weight"), get("attention.self.value.weight")]).T,
-                    "qkv_b": np.concatenate([get("attention.self.query.bias"), get("attention.self.key.bias"), get("attention.self.value.bias")]),
+                    "qkv_w": np.concatenate(
+                        [
+                            get("attention.self.query.weight"),
+                            get("attention.self.key.weight"),
+                            get("attention.self.value.weight"),
+                        ]
+                    ).T,
+                    "qkv_b": np.concatenate(
+                        [
+                            get("attention.self.query.bias"),
+                            get("attention.self.key.bias"),
+                            get("attention.self.value.bias"),
+                        ]
+                    ),
                     "o_w": get("attention.output.dense.weight").T,
                     "o_b": get("attention.output.dense.bias"),
                     "ln1": (get("attention.output.LayerNorm.weight"), get("attention.output.LayerNorm.bias")),
@@ -467,7 +491,7 @@ class NumpyBertEmbedder(Embedder):
         d = hidden // heads
         for layer in self.layers:
             qkv = x @ layer["qkv_w"] + layer["qkv_b"]
-            q, k, v = (qkv[:, i * hidden:(i + 1) * hidden].reshape(n, heads, d).transpose(1, 0, 2) for i in range(3))
+            q, k, v = (qkv[:, i * hidden : (i + 1) * hidden].reshape(n, heads, d).transpose(1, 0, 2) for i in range(3))
             scores = q @ k.transpose(0, 2, 1) * (1.0 / math.sqrt(d))  # python floats keep float32
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)

@@ -6,9 +6,9 @@ The query set lives in ``tests/queries``: one YAML file per entry (``slug`` + ``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import yaml
 
@@ -28,7 +28,9 @@ def load_query_set(directory: Path) -> list[LabelledQuery]:
         for q in data["queries"]:
             queries.append(LabelledQuery(data["slug"], q["kind"], _text(q["text"], path)))
     off = yaml.safe_load((directory / "off_topic.yaml").read_text(encoding="utf-8"))
-    queries.extend(LabelledQuery(None, "off-topic", _text(text, directory / "off_topic.yaml")) for text in off["queries"])
+    queries.extend(
+        LabelledQuery(None, "off-topic", _text(text, directory / "off_topic.yaml")) for text in off["queries"]
+    )
     return queries
 
 

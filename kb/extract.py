@@ -44,14 +44,16 @@ _FRAME = re.compile(r'^\s+File "([^"\n]{1,500})", line \d+')
 # "anthropic.RateLimitError: Error code: 429 - {...}", "KeyError: 'x'", "asyncio.exceptions.CancelledError"
 _EXCEPTION = re.compile(
     r"^\s{0,4}(?:[\w-]{1,60}\s{1,2}\|\s{1,2})?"  # an optional "Error | " style prefix from loggers
-    r"((?:[A-Za-z_]\w{0,60}\.){0,6}(?:[A-Z]\w{0,80})?(?:Error|Exception|ExceptionGroup|Warning|Exit|Interrupt|Exceeded|Timeout|Failure|Fault|NotFound|Denied))"
+    r"((?:[A-Za-z_]\w{0,60}\.){0,6}(?:[A-Z]\w{0,80})?"
+    r"(?:Error|Exception|ExceptionGroup|Warning|Exit|Interrupt|Exceeded|Timeout|Failure|Fault|NotFound|Denied))"
     r"(?::[ \t]?(.{0,1500}))?$"
 )
 _JS_FRAME = re.compile(r"^\s+at\s\S")
 # Python's warnings format: "path.py:52: DeprecationWarning: The model ... is deprecated"
 _WARNING = re.compile(r"^\S{1,400}:\d{1,7}: ([A-Z]\w{0,60}Warning): (.{1,1500})$")
 _GENERIC_LINE = re.compile(
-    r"(?:^|\s|\[|\()(?:error|fatal|failed|failure|exception|panic(?:ked)?|denied|refused|not found|timed out|killed)\b|\bERR!"
+    r"(?:^|\s|\[|\()"
+    r"(?:error|fatal|failed|failure|exception|panic(?:ked)?|denied|refused|not found|timed out|killed)\b|\bERR!"
     r"|\berror\[\w{1,10}\]|\bERR_[A-Z_]{2,40}\b|\bE[A-Z]{3,12}\b:",
     re.I,
 )
@@ -67,7 +69,9 @@ _STATUS = re.compile(
     re.I,
 )
 _STATUS_PHRASES = {s.phrase.lower(): s.value for s in HTTPStatus if s.value >= 400}
-_STATUS_PHRASE = re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(_STATUS_PHRASES, key=len, reverse=True)) + r")\b", re.I)
+_STATUS_PHRASE = re.compile(
+    r"\b(" + "|".join(re.escape(p) for p in sorted(_STATUS_PHRASES, key=len, reverse=True)) + r")\b", re.I
+)
 _BARE_STATUS = re.compile(r"^\s*(?:HTTP\s?)?([1-5]\d\d)\s*$", re.I)
 
 # What makes a text "about an agent or an LLM API": provider SDKs and frameworks (in frames, module
@@ -75,10 +79,12 @@ _BARE_STATUS = re.compile(r"^\s*(?:HTTP\s?)?([1-5]\d\d)\s*$", re.I)
 # "model", "token" or "agent" alone appear in everyday logs, and so does "MCP error" from any MCP
 # server a coding agent calls (a tool's own failure, not the agent's); the MCP SDK's frames count.
 _CONTEXT = re.compile(
-    r"\b(?:anthropic|openai|azure[\s_-]?openai|bedrock|vertexai|vertex_ai|google\.genai|gemini|mistralai|cohere|groq|ollama|"
+    r"\b(?:anthropic|openai|azure[\s_-]?openai|bedrock|vertexai|vertex_ai|"
+    r"google\.genai|gemini|mistralai|cohere|groq|ollama|"
     r"litellm|langchain\w*|langgraph|llama_index|llamaindex|pydantic_ai|pydantic-ai|crewai|autogen|smolagents|"
     r"claude(?:[-_ ](?:code|agent|sonnet|opus|haiku|fable|mythos)\w*)?|gpt-\d[\w.-]*|o[134](?:-mini)?|"
-    r"modelcontextprotocol|fastmcp|mcp[/\\](?:client|server|shared)|tool_use|tool_result|tool_calls?|function_call\w*|tool_choice|"
+    r"modelcontextprotocol|fastmcp|mcp[/\\](?:client|server|shared)|"
+    r"tool_use|tool_result|tool_calls?|function_call\w*|tool_choice|"
     r"messages\.create|chat\.completions|responses\.create|max_tokens|stop_reason|finish_reason|"
     r"content\[0\]\.text|choices\[0\]\.message|block\.input|tool_use_id|"
     r"rate_limit_error|overloaded_error|invalid_request_error|authentication_error|permission_error|not_found_error|"
@@ -101,7 +107,12 @@ class ErrorBlock:
 
     def as_dict(self) -> dict:
         """The block as ``why`` shows it: kind, error type, message (200 characters at most), repeats."""
-        return {"kind": self.kind, "error_type": self.error_type, "message": self.message[:200], "repeats": self.repeats}
+        return {
+            "kind": self.kind,
+            "error_type": self.error_type,
+            "message": self.message[:200],
+            "repeats": self.repeats,
+        }
 
 
 def bounded_window(text: str) -> str:
@@ -112,7 +123,9 @@ def bounded_window(text: str) -> str:
     return TRUNCATION.sub("\n", text)
 
 
-_GROUP_PREFIX = re.compile(r"^\s{0,8}(?:[|+](?:-+\s\d+\s-+)?\s?){1,8}(?=\S)")  # exception-group "  | " / "  +-+---- 1 ----"
+_GROUP_PREFIX = re.compile(
+    r"^\s{0,8}(?:[|+](?:-+\s\d+\s-+)?\s?){1,8}(?=\S)"
+)  # exception-group "  | " / "  +-+---- 1 ----"
 _LEAD_IN = re.compile(r"\b(?:WARN|WARNING|ERROR|CRITICAL|FATAL)\b")
 TAIL_EVIDENCE_CHARS = 8_000  # specific patterns are also looked for in this much of the end
 
@@ -120,7 +133,10 @@ TAIL_EVIDENCE_CHARS = 8_000  # specific patterns are also looked for in this muc
 def _lines(window: str) -> list[str]:
     """Lines cut to ``MAX_LINE``, with exception-group drawing removed (``  | ValueError: ...``
     reads as ``ValueError: ...``, so TaskGroup failures are recognised like any other)."""
-    return [_GROUP_PREFIX.sub("", line[:MAX_LINE]) if "|" in line[:12] or "+" in line[:12] else line[:MAX_LINE] for line in window.splitlines()]
+    return [
+        _GROUP_PREFIX.sub("", line[:MAX_LINE]) if "|" in line[:12] or "+" in line[:12] else line[:MAX_LINE]
+        for line in window.splitlines()
+    ]
 
 
 def evidence_tail(text: str) -> str:
@@ -198,7 +214,15 @@ def extract_errors(text: str, max_blocks: int = MAX_BLOCKS) -> list[ErrorBlock]:
                 j = i + 1
                 while j < len(lines) and _JS_FRAME.match(lines[j]) and j - i < 15:
                     j += 1
-                found.append(ErrorBlock("js_stack", "\n".join(lines[i:j])[:BLOCK_CHARS], i, exception.group(1), (exception.group(2) or "").strip()))
+                found.append(
+                    ErrorBlock(
+                        "js_stack",
+                        "\n".join(lines[i:j])[:BLOCK_CHARS],
+                        i,
+                        exception.group(1),
+                        (exception.group(2) or "").strip(),
+                    )
+                )
                 while j < len(lines) and _JS_FRAME.match(lines[j]):
                     j += 1
                 i = j
@@ -239,7 +263,9 @@ def _rank(blocks: list[ErrorBlock], max_blocks: int) -> list[ErrorBlock]:
         key = normalize(block.message or block.text, quoted=True)[:300]
         old = merged.get(key)
         if old is None or block.start > old.start:
-            merged[key] = ErrorBlock(block.kind, block.text, block.start, block.error_type, block.message, (old.repeats + 1) if old else 1)
+            merged[key] = ErrorBlock(
+                block.kind, block.text, block.start, block.error_type, block.message, (old.repeats + 1) if old else 1
+            )
         else:
             merged[key] = ErrorBlock(old.kind, old.text, old.start, old.error_type, old.message, old.repeats + 1)
     ordered = sorted(merged.values(), key=lambda b: (-_weight(b), -b.start))

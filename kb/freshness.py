@@ -80,8 +80,8 @@ EVERYDAY_ERRORS = (
     "error[E0382]: borrow of moved value: `v`",
     "src/app.ts(12,5): error TS2322: Type 'string' is not assignable to type 'number'.",
     "sqlite3.OperationalError: database is locked",
-    "psycopg2.errors.UndefinedTable: relation \"users\" does not exist",
-    "Error from server (Forbidden): pods is forbidden: User \"dev\" cannot list resource \"pods\"",
+    'psycopg2.errors.UndefinedTable: relation "users" does not exist',
+    'Error from server (Forbidden): pods is forbidden: User "dev" cannot list resource "pods"',
     "AssertionError: assert 3 == 4",
     "MemoryError",
     "BrokenPipeError: [Errno 32] Broken pipe",
@@ -94,16 +94,21 @@ EVERYDAY_ERRORS = (
     "jsonschema.exceptions.ValidationError: 'replicas' is a required property",
     "MCP error -32602: Invalid params: path must be absolute",
     "httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://example.com/page'",
-    "cloudflare.NotFoundError: Error code: 404 - {'success': False, 'errors': [{'code': 7003, 'message': 'Could not route'}]}",
+    "cloudflare.NotFoundError: Error code: 404 - {'success': False, 'errors': [{'code': 7003, 'message': 'Could not "
+    "route'}]}",
     "stripe.error.RateLimitError: Request rate limit exceeded",
-    "github.GithubException: 403 {\"message\": \"API rate limit exceeded for user ID 1.\"}",
+    'github.GithubException: 403 {"message": "API rate limit exceeded for user ID 1."}',
 )
+
+
 @lru_cache(maxsize=1)
 def builtin_exception_names() -> frozenset[str]:
     """Names of Python's builtin exception classes (``TypeError``, ``TimeoutError``, ...)."""
     import builtins
 
-    return frozenset(name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException))
+    return frozenset(
+        name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+    )
 
 
 def specificity_problems(entry: Entry) -> list[tuple[str, str]]:
@@ -116,10 +121,22 @@ def specificity_problems(entry: Entry) -> list[tuple[str, str]]:
         compiled = compile_pattern(pattern)
         hit = next((e for e in EVERYDAY_ERRORS if compiled and compiled.search(e)), None)
         if hit:
-            found.append(("patterns", f"pattern {pattern!r} matches an everyday failure ({hit!r}); make it specific to this error or move it to generic_patterns"))
+            found.append(
+                (
+                    "patterns",
+                    f"pattern {pattern!r} matches an everyday failure ({hit!r}); make it specific to this error or "
+                    "move it to generic_patterns",
+                )
+            )
     for name in entry.error_types:
         if name.rsplit(".", 1)[-1] in builtin_exception_names():
-            found.append(("error_types", f"error type {name!r} is a Python builtin exception, not an API error type; match its message with generic_patterns instead"))
+            found.append(
+                (
+                    "error_types",
+                    f"error type {name!r} is a Python builtin exception, not an API error type; match its message "
+                    "with generic_patterns instead",
+                )
+            )
     return found
 
 
@@ -168,7 +185,14 @@ def model_problems(entry: Entry) -> list[tuple[int, str]]:
             for model in CLAUDE_MODEL_RE.findall(line):
                 model = model.rstrip(".-")
                 if model not in current:
-                    found.append((block.line + offset, f"code names model '{model}', which the installed anthropic SDK does not list as current; take the model from one MODEL constant set to a current id, or mark a deliberate example with '{RETIRED_MARK}'"))
+                    found.append(
+                        (
+                            block.line + offset,
+                            f"code names model '{model}', which the installed anthropic SDK does not list as current; "
+                            "take the model from one MODEL constant set to a current id, or mark a deliberate "
+                            f"example with '{RETIRED_MARK}'",
+                        )
+                    )
     return found
 
 

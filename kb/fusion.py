@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 RRF_K = 60
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[tuple[str, float]]:
     """Fuse ranked lists of ids: score(d) = Σ weight_i / (k + rank_i(d)), rank starting at 1.
 
     Returns (id, score) pairs, best first; ties keep the order in which ids were first seen, so the

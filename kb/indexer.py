@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from synapse_ai.kb.model import Entry, prose_lines
 from synapse_ai.kb.stores import IndexStore as Store
@@ -73,7 +73,7 @@ def embedding_texts(entry: Entry) -> dict[str, str]:
 
 def text_hash(model: str, text: str) -> str:
     """SHA-256 of a model id and a text: a stored embedding is reused while both are unchanged."""
-    return hashlib.sha256(f"{model}\n{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
 
 
 def entry_files(paths: Sequence[Path]) -> list[Path]:

@@ -90,10 +90,16 @@ def lint_paths(paths: list[Path], stale_days: int | None = None) -> tuple[int, l
             problems.extend(unreadable)
             continue
         problems.extend(Problem(line, message, str(path)) for line, message in model_problems(entry))
-        problems.extend(Problem(_field_line(path, name), message, str(path)) for name, message in specificity_problems(entry))
+        problems.extend(
+            Problem(_field_line(path, name), message, str(path)) for name, message in specificity_problems(entry)
+        )
         if stale_days is not None and is_stale(entry, stale_days):
             when = f"last verified {entry.verified.on.isoformat()}" if entry.verified else "never verified"
-            problems.append(Problem(1, f"stale: {when}; re-check the facts and update 'verified' (--stale-days {stale_days})", str(path)))
+            problems.append(
+                Problem(
+                    1, f"stale: {when}; re-check the facts and update 'verified' (--stale-days {stale_days})", str(path)
+                )
+            )
         duplicate = duplicate_slug(first_seen, entry.slug, path)
         if duplicate:
             problems.append(duplicate)

@@ -208,7 +208,9 @@ def code_blocks_in(markdown: str, first_line: int = 0) -> list[CodeBlock]:
     for start, end in fence_spans(lines):
         info = lines[start][3:].split()
         code = "".join(line + "\n" for line in lines[start + 1 : end])
-        blocks.append(CodeBlock(info[0] if info else "", tuple(info[1:]), code, first_line + start if first_line else 0))
+        blocks.append(
+            CodeBlock(info[0] if info else "", tuple(info[1:]), code, first_line + start if first_line else 0)
+        )
     return blocks
 
 
@@ -217,7 +219,7 @@ def _option_heading(line: str) -> tuple[str, str] | None:
     around it; a heading with nothing after the colon is no heading."""
     if not line.startswith(_OPTION_PREFIX):
         return None
-    rest = line[len(_OPTION_PREFIX):]
+    rest = line[len(_OPTION_PREFIX) :]
     digits = 0
     while digits < len(rest) and rest[digits].isdecimal():  # any script's decimal digits, like \d
         digits += 1

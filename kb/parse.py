@@ -22,13 +22,13 @@ from synapse_ai.kb.errors import SynapseError
 from synapse_ai.kb.linear_regex import linear_rule_message
 from synapse_ai.kb.model import (
     CATEGORIES,
+    MAX_OPTION_DIGITS,
+    OPTION_NUMBER_TOO_LONG,
     OPTIONAL_SECTIONS,
     REQUIRED_SECTIONS,
     SECTION_ORDER,
     Entry,
     Section,
-    OPTION_NUMBER_TOO_LONG,
-    MAX_OPTION_DIGITS,
     Verified,
     code_blocks_in,
     option_headings,
@@ -82,7 +82,16 @@ MAX_HEADING_CHARS = 300  # a '## ' or '### Option N:' line
 MAX_LIST_ITEMS = 50  # items in one front matter list
 MAX_ITEM_CHARS = 1000  # one list item (a pattern: 500)
 # One-line fields: generous bounds on work, not style rules (the web form's own limits are tighter).
-MAX_FIELD_CHARS = {"slug": 100, "title": 300, "summary": 800, "quick_fix": 800, "savings": 1000, "category": 40, "patterns": 500, "generic_patterns": 500}
+MAX_FIELD_CHARS = {
+    "slug": 100,
+    "title": 300,
+    "summary": 800,
+    "quick_fix": 800,
+    "savings": 1000,
+    "category": 40,
+    "patterns": 500,
+    "generic_patterns": 500,
+}
 MAX_NUMBER_DIGITS = 30  # a YAML integer; int() refuses over 4,300 digits and nothing here needs more
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -147,7 +156,9 @@ def _bounded_int(loader, node):
     (``int()`` of a 4,300+ digit number raises ValueError, which is not a YAML error)."""
     digits = sum(ch.isdigit() for ch in str(node.value))
     if digits > MAX_NUMBER_DIGITS:
-        raise yaml.constructor.ConstructorError(None, None, f"a number with {digits:,} digits (at most {MAX_NUMBER_DIGITS})", node.start_mark)
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a number with {digits:,} digits (at most {MAX_NUMBER_DIGITS})", node.start_mark
+        )
     return loader.construct_yaml_int(node)
 
 
@@ -205,7 +216,7 @@ def _split_front_matter(text: str) -> tuple[str | None, str, int]:
     else:
         return None, text, 1
     front = text[4:offset]
-    body = text[offset + len(line):]
+    body = text[offset + len(line) :]
     body_line = front.count("\n") + 2 + (1 if body.startswith("\n") else 0)
     return front, body[1:] if body.startswith("\n") else body, body_line
 
@@ -225,7 +236,10 @@ def _as_date(value) -> date | None:
 
 def _as_verified(value) -> Verified | str:
     """``verified: {date: YYYY-MM-DD, against: [...]}`` -> ``Verified``, or the problem as text."""
-    usage = "'verified' must be a mapping with 'date' (YYYY-MM-DD) and 'against' (a list of the SDK versions or docs checked)"
+    usage = (
+        "'verified' must be a mapping with 'date' (YYYY-MM-DD) and 'against' (a list of the SDK versions or docs "
+        "checked)"
+    )
     if not isinstance(value, dict) or set(value) != {"date", "against"}:
         return usage
     on = value["date"]
@@ -267,7 +281,13 @@ def _check_fields(data: dict, lines: dict[str, int], problems: list[Problem]) ->
             if "\n" in value.strip():
                 problems.append(Problem(line, f"'{name}' must be one line"))
             if len(value.strip()) > MAX_FIELD_CHARS.get(name, MAX_ITEM_CHARS):
-                problems.append(Problem(line, f"'{name}' has {len(value.strip()):,} characters (at most {MAX_FIELD_CHARS.get(name, MAX_ITEM_CHARS):,})"))
+                problems.append(
+                    Problem(
+                        line,
+                        f"'{name}' has {len(value.strip()):,} characters (at most "
+                        f"{MAX_FIELD_CHARS.get(name, MAX_ITEM_CHARS):,})",
+                    )
+                )
             clean[name] = value.strip()
         elif kind == "list":
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -280,7 +300,12 @@ def _check_fields(data: dict, lines: dict[str, int], problems: list[Problem]) ->
             limit = MAX_FIELD_CHARS.get(name, MAX_ITEM_CHARS)
             for i, item in enumerate(value):
                 if len(item) > limit:
-                    problems.append(Problem(lines.get(f"{name}[{i}]", line), f"an item of '{name}' has {len(item):,} characters (at most {limit:,})"))
+                    problems.append(
+                        Problem(
+                            lines.get(f"{name}[{i}]", line),
+                            f"an item of '{name}' has {len(item):,} characters (at most {limit:,})",
+                        )
+                    )
             clean[name] = [v.strip() if not name.endswith("patterns") else v for v in value]
         else:
             parsed = _as_date(value)
@@ -295,19 +320,28 @@ def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problem
     slug = clean.get("slug")
     if slug is not None:
         if not SLUG_RE.match(slug):
-            problems.append(Problem(lines.get("slug", 1), f"slug '{slug}' must be lowercase letters, digits and hyphens"))
+            problems.append(
+                Problem(lines.get("slug", 1), f"slug '{slug}' must be lowercase letters, digits and hyphens")
+            )
         if path is not None and path.stem != slug:
             problems.append(Problem(lines.get("slug", 1), f"slug '{slug}' does not match the file name '{path.name}'"))
     category = clean.get("category")
     if category is not None and category not in CATEGORIES:
-        problems.append(Problem(lines.get("category", 1), f"unknown category '{category}' (one of: {', '.join(CATEGORIES)})"))
+        problems.append(
+            Problem(lines.get("category", 1), f"unknown category '{category}' (one of: {', '.join(CATEGORIES)})")
+        )
     for name in ("patterns", "generic_patterns"):
         for i, pattern in enumerate(clean.get(name, [])):
             try:
                 re.compile(pattern, re.I)
             except (re.error, RecursionError, OverflowError, MemoryError) as exc:  # deep groups, huge {n}
                 reason = exc if isinstance(exc, re.error) else pattern_error_reason(exc)
-                problems.append(Problem(lines.get(f"{name}[{i}]", lines.get(name, 1)), f"invalid regex in {name}: {pattern[:200]!r}: {reason}"))
+                problems.append(
+                    Problem(
+                        lines.get(f"{name}[{i}]", lines.get(name, 1)),
+                        f"invalid regex in {name}: {pattern[:200]!r}: {reason}",
+                    )
+                )
                 continue
             linear = linear_rule_message(pattern)  # patterns are matched under RE2 (kb.linear_regex)
             if linear:
@@ -321,10 +355,18 @@ def _check_values(clean: dict, lines: dict[str, int], path: Path | None, problem
             problems.append(Problem(lines.get(f"tags[{i}]", lines.get("tags", 1)), problem))
     quick_fix = clean.get("quick_fix")
     if quick_fix is not None and len(quick_fix.split()) > QUICK_FIX_MAX_WORDS:
-        problems.append(Problem(lines.get("quick_fix", 1), f"'quick_fix' has {len(quick_fix.split())} words; keep it to {QUICK_FIX_MAX_WORDS} (the fix in one breath)"))
+        problems.append(
+            Problem(
+                lines.get("quick_fix", 1),
+                f"'quick_fix' has {len(quick_fix.split())} words; keep it to {QUICK_FIX_MAX_WORDS} (the fix in one "
+                "breath)",
+            )
+        )
     for i, url in enumerate(clean.get("sources", [])):
         if not re.match(r"^https?://\S+$", url):
-            problems.append(Problem(lines.get(f"sources[{i}]", lines.get("sources", 1)), f"source is not an http(s) URL: {url!r}"))
+            problems.append(
+                Problem(lines.get(f"sources[{i}]", lines.get("sources", 1)), f"source is not an http(s) URL: {url!r}")
+            )
     if "created" in clean and "updated" in clean and clean["updated"] < clean["created"]:
         problems.append(Problem(lines.get("updated", 1), "'updated' is earlier than 'created'"))
 
@@ -363,7 +405,9 @@ def _split_sections(body: str, body_line: int, problems: list[Problem]) -> list[
             if name is not None:
                 heads.append((offset, name, body_line + i))
             if len(line) > MAX_HEADING_CHARS and (name is not None or line.startswith("### ")):
-                problems.append(Problem(body_line + i, f"heading has {len(line):,} characters (at most {MAX_HEADING_CHARS})"))
+                problems.append(
+                    Problem(body_line + i, f"heading has {len(line):,} characters (at most {MAX_HEADING_CHARS})")
+                )
         offset += len(raw)
     if in_fence:
         problems.append(Problem(body_line + body.count("\n"), "unclosed code fence"))
@@ -396,7 +440,9 @@ def _check_sections(sections: list[Section], body_line: int, problems: list[Prob
             problems.append(Problem(body_line, f"missing required section '## {name}'"))
     known = [s.name for s in sections if s.name in SECTION_ORDER]
     if known != sorted(known, key=SECTION_ORDER.index):
-        problems.append(Problem(body_line, f"sections out of order: expected {', '.join(n for n in SECTION_ORDER if n in known)}"))
+        problems.append(
+            Problem(body_line, f"sections out of order: expected {', '.join(n for n in SECTION_ORDER if n in known)}")
+        )
     fix = next((s for s in sections if s.name == "Fix"), None)
     if fix is not None and fix.body.strip():
         options = split_fix_options(fix.body, fix.line)
@@ -406,10 +452,18 @@ def _check_sections(sections: list[Section], body_line: int, problems: list[Prob
         for expected, (option, head) in enumerate(zip(options, heads), start=1):
             line = fix.line + head[0]
             if option.number == OPTION_NUMBER_TOO_LONG:
-                problems.append(Problem(line, f"fix option number has {len(head[2]):,} digits (at most {MAX_OPTION_DIGITS})"))
+                problems.append(
+                    Problem(line, f"fix option number has {len(head[2]):,} digits (at most {MAX_OPTION_DIGITS})")
+                )
                 continue
             if option.number != expected:
-                problems.append(Problem(line, f"fix options must be numbered 1, 2, 3…: found Option {option.number} where Option {expected} belongs"))
+                problems.append(
+                    Problem(
+                        line,
+                        f"fix options must be numbered 1, 2, 3…: found Option {option.number} where Option {expected} "
+                        "belongs",
+                    )
+                )
             if not option.body.strip():
                 problems.append(Problem(line, f"empty fix: 'Option {option.number}: {option.title}' has no text"))
     for s in sections:
@@ -459,19 +513,27 @@ def _parse_entry(text: str, path: Path | str | None) -> Entry:
     path = Path(path) if path is not None else None
     problems: list[Problem] = []
     if len(text) > MAX_ENTRY_CHARS:
-        raise EntryError([Problem(1, f"the file has {len(text):,} characters; an entry holds at most {MAX_ENTRY_CHARS:,}")])
+        raise EntryError(
+            [Problem(1, f"the file has {len(text):,} characters; an entry holds at most {MAX_ENTRY_CHARS:,}")]
+        )
     text = text.replace("\r\n", "\n").lstrip("\ufeff")
     front, body, body_line = _split_front_matter(text)
     if front is None:
-        raise EntryError([Problem(1, "missing front matter (the file must start with a '---' line and close it with another)")])
+        raise EntryError(
+            [Problem(1, "missing front matter (the file must start with a '---' line and close it with another)")]
+        )
     try:
         data, node = _load_front(front)
         data = data or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise EntryError([Problem((mark.line + 2) if mark else 1, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raise EntryError(
+            [Problem((mark.line + 2) if mark else 1, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from None
     except (RecursionError, MemoryError):
-        raise EntryError([Problem(_deepest_line(front), "front matter is nested too deeply (an entry needs at most two levels)")]) from None
+        raise EntryError(
+            [Problem(_deepest_line(front), "front matter is nested too deeply (an entry needs at most two levels)")]
+        ) from None
     if not isinstance(data, dict):
         raise EntryError([Problem(1, "front matter must be a mapping of field: value")])
     lines = _key_lines(front, node)
@@ -500,7 +562,9 @@ def read_entry_text(path: Path | str) -> str:
     finally:
         os.close(fd)
     if len(data) > MAX_ENTRY_CHARS * 4:
-        raise EntryError([Problem(1, f"the file is larger than an entry may be ({MAX_ENTRY_CHARS:,} characters at most)")])
+        raise EntryError(
+            [Problem(1, f"the file is larger than an entry may be ({MAX_ENTRY_CHARS:,} characters at most)")]
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -514,7 +578,13 @@ def _refuse_special(mode: int) -> None:
 
 
 def _file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
         if test(mode):
             return kind
     return "not a file"
@@ -534,11 +604,22 @@ def render_entry(entry: Entry) -> str:
         if name in OPTIONAL_FIELDS and not value:
             continue
         front[name] = value.to_dict() if isinstance(value, Verified) else value
-    dumped = yaml.dump(front, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000, default_flow_style=False)
+    dumped = yaml.dump(
+        front, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000, default_flow_style=False
+    )
     parts = ["---\n", dumped, "---\n"]
     for section in entry.sections:
         parts.append(f"\n## {section.name}\n\n{section.body.strip(chr(10))}\n")
     return "".join(parts)
 
 
-__all__ = ["FIELDS", "OPTIONAL_SECTIONS", "REQUIRED_SECTIONS", "EntryError", "Problem", "parse_entry", "read_entry", "render_entry"]
+__all__ = [
+    "FIELDS",
+    "OPTIONAL_SECTIONS",
+    "REQUIRED_SECTIONS",
+    "EntryError",
+    "Problem",
+    "parse_entry",
+    "read_entry",
+    "render_entry",
+]

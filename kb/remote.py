@@ -81,8 +81,17 @@ class HttpTransport:
             return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=context)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
-    def request(self, method: str, url: str, *, params: dict | None = None, json: Any = None,
-                headers: dict | None = None, timeout: float | None = None, retry: bool = True) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        headers: dict | None = None,
+        timeout: float | None = None,
+        retry: bool = True,
+    ) -> Response:
         timeout = self.timeout if timeout is None else timeout
         target = self.prefix + url + (f"?{urlencode(params)}" if params else "")
         body = None if json is None else _dumps(json)
@@ -159,8 +168,15 @@ class RemoteKnowledgeBase:
     version is checked once, before the first request.
     """
 
-    def __init__(self, base_url: str = "", *, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 budget: float | None = None, http: Any = None) -> None:
+    def __init__(
+        self,
+        base_url: str = "",
+        *,
+        api_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        budget: float | None = None,
+        http: Any = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = http if http is not None else HttpTransport(self.base_url, timeout=timeout)
         self._own_transport = http is None

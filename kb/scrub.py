@@ -42,8 +42,11 @@ _TOKEN_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("openai-key", ("sk-",), r"(?<![\w-])(?P<keep>sk-(?:proj-|svcacct-|admin-|None-)?)(?P<body>[\w-]{20,})"),
     ("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"(?<![\w-])(?P<keep>gh[pousr]_)[A-Za-z0-9]{30,}"),
     ("github-token", ("github_pat_",), r"(?<![\w-])(?P<keep>github_pat_)\w{20,}"),
-    ("aws-access-key", ("AKIA", "ASIA", "ABIA", "ACCA"),
-     r"(?<![\w-])(?P<keep>(?:AKIA|ASIA|ABIA|ACCA))[A-Z0-9]{16}(?![\w-])"),
+    (
+        "aws-access-key",
+        ("AKIA", "ASIA", "ABIA", "ACCA"),
+        r"(?<![\w-])(?P<keep>(?:AKIA|ASIA|ABIA|ACCA))[A-Z0-9]{16}(?![\w-])",
+    ),
     ("google-key", ("AIza",), r"(?<![\w-])(?P<keep>AIza)[\w-]{30,}"),
     ("huggingface-token", ("hf_",), r"(?<![\w-])(?P<keep>hf_)[A-Za-z0-9]{30,}"),
     ("slack-token", ("xox",), r"(?<![\w-])(?P<keep>xox[abposr]-)[A-Za-z0-9-]{10,}"),
@@ -70,7 +73,9 @@ _SCHEME_TOKEN = re.compile(
 
 # NAME = value, NAME: value, "NAME": "value", NAME='value' (one line; the name is judged below).
 _ASSIGNMENT = re.compile(
-    r"(?<![\w-])(?P<name>[A-Za-z_][\w-]{0,%d})(?P<sep>[\"']?[ \t]*[:=][ \t]*[\"']?)(?P<value>[^\s\"',;&}]+)" % MAX_NAME,
+    r"(?<![\w-])(?P<name>[A-Za-z_][\w-]{0,"
+    + str(MAX_NAME)
+    + r"})(?P<sep>[\"']?[ \t]*[:=][ \t]*[\"']?)(?P<value>[^\s\"',;&}]+)",
     re.ASCII,
 )
 _SECRET_ENDINGS = ("apikey", "token", "secret", "password", "passwd", "pwd", "secretkey", "accesskey", "privatekey")
@@ -163,8 +168,11 @@ def scrub_counts(text: str) -> tuple[str, Counter]:
     lowered = text.lower()
 
     def header(match: re.Match) -> str:
-        keep, secret = (match.group("keep"), match.group("secret")) if match.group("keep") is not None else (
-            match.group("keep2"), match.group("secret2"))
+        keep, secret = (
+            (match.group("keep"), match.group("secret"))
+            if match.group("keep") is not None
+            else (match.group("keep2"), match.group("secret2"))
+        )
         if _placeholder(secret):
             return match.group()
         counts["authorization"] += 1

@@ -16,7 +16,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from synapse_ai.kb.extract import ErrorBlock, agent_context, bounded_window, evidence_tail, extract_errors, focus_text, http_statuses, is_error_text
+from synapse_ai.kb.extract import (
+    ErrorBlock,
+    agent_context,
+    bounded_window,
+    evidence_tail,
+    extract_errors,
+    focus_text,
+    http_statuses,
+    is_error_text,
+)
 from synapse_ai.kb.feedback import FeedbackLookup, apply_feedback, gather_feedback
 from synapse_ai.kb.fusion import rrf
 from synapse_ai.kb.limits import clamp_limit
@@ -37,7 +46,8 @@ CANDIDATES = 30
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STATUS_LIKE = re.compile(r"^[1-5]\d\d$")  # "429" is a word worth searching; other numbers are noise
 _STOP = frozenset(
-    "a an and are as at be but by for from has have how i if in into is it its my of on or so that the their then this to "
+    "a an and are as at be but by for from has have how i if in into is it its my of on or so that the their then "
+    "this to "
     "was we what when where which who why will with you your do does did not no can cant".split()
 )
 
@@ -65,7 +75,7 @@ class Result:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Result":
+    def from_dict(cls, data: dict) -> Result:
         """The inverse of ``to_dict`` (a server's answer read back by ``synapse_ai.kb.remote``)."""
         return cls(
             slug=data["slug"],
@@ -89,7 +99,7 @@ class SearchResponse:
         return {"query": echo(self.query), "matched": self.matched, "results": [r.to_dict() for r in self.results]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SearchResponse":
+    def from_dict(cls, data: dict) -> SearchResponse:
         """The inverse of ``to_dict``: ``from_dict(r.to_dict()).to_dict() == r.to_dict()`` (the echoed
         query of a long text is already cut, and cutting it again changes nothing)."""
         results = [Result.from_dict(r) for r in data["results"]]
@@ -112,7 +122,12 @@ def query_terms(text: str, limit: int = 48) -> list[str]:
     """Distinct lowercase words worth searching for, in order of first appearance."""
     terms: dict[str, None] = {str(status): None for status in http_statuses(text[:MAX_SCAN])}
     for word in _WORD.findall(normalize(text[:MAX_SCAN]).lower()):
-        if word in _STOP or len(word) < 2 or (word.isdigit() and not _STATUS_LIKE.match(word)) or word in ("num", "id", "uuid", "hex", "url", "path", "datetime"):
+        if (
+            word in _STOP
+            or len(word) < 2
+            or (word.isdigit() and not _STATUS_LIKE.match(word))
+            or word in ("num", "id", "uuid", "hex", "url", "path", "datetime")
+        ):
             continue
         terms.setdefault(word, None)
         if len(terms) >= limit:
@@ -151,7 +166,12 @@ def snippet(body: str, terms: list[str], width: int = 220) -> str:
     if start + width < len(text):
         piece += "…"
     if terms:
-        piece = re.sub(r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\b", r"**\1**", piece, flags=re.I)
+        piece = re.sub(
+            r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\b",
+            r"**\1**",
+            piece,
+            flags=re.I,
+        )
     return piece
 
 
@@ -188,8 +208,14 @@ def decide_matched(
     """
     if specific:
         return Decision(True, "specific")
-    if generic and error_text and context and (
-        generic_unique or (cosine is not None and cosine >= COSINE_WITH_AGREEMENT and lead is not None and lead >= 0)
+    if (
+        generic
+        and error_text
+        and context
+        and (
+            generic_unique
+            or (cosine is not None and cosine >= COSINE_WITH_AGREEMENT and lead is not None and lead >= 0)
+        )
     ):
         return Decision(True, "generic+context")
     if cosine is None or (error_text and not context):
@@ -272,8 +298,13 @@ def hybrid_search(
     if analysis is None:
         analysis = analyse(query, signals or SignalIndex(store.all_signals()))
     blocks, focus, error_text, evidence, context = (
-        analysis.blocks, analysis.focus, analysis.error_text, analysis.evidence, analysis.context
+        analysis.blocks,
+        analysis.focus,
+        analysis.error_text,
+        analysis.evidence,
+        analysis.context,
     )
+
     def keep(slugs: list[str]) -> list[str]:
         return slugs if allowed is None else [slug for slug in slugs if slug in allowed]
 
@@ -354,12 +385,15 @@ def hybrid_search(
         if top.slug in said and said[top.slug].demoted:  # flagged incorrect: nothing to act on unreviewed
             decision = Decision(False, "flagged-incorrect")
         matched = decision.matched
-        top.why = replace(top.why, decision=DecisionTrace(
-            rule=decision.rule,
-            generic_candidates=len(generic_rank),
-            lead=round(lead, 4) if lead is not None else None,
-            error_text=error_text,
-            context=tuple(context),
-            blocks=tuple(b.as_dict() for b in blocks[:3]),
-        ))
+        top.why = replace(
+            top.why,
+            decision=DecisionTrace(
+                rule=decision.rule,
+                generic_candidates=len(generic_rank),
+                lead=round(lead, 4) if lead is not None else None,
+                error_text=error_text,
+                context=tuple(context),
+                blocks=tuple(b.as_dict() for b in blocks[:3]),
+            ),
+        )
     return SearchResponse(query=query, matched=matched, results=results)

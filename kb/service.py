@@ -13,9 +13,10 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from synapse_ai.kb import embed
 from synapse_ai.kb.config import Config
@@ -63,7 +64,11 @@ class IndexSnapshot:
 
 class KnowledgeBase:
     def __init__(
-        self, store: IndexStore, dirs: Sequence[Path], embedder: Embedder | None = None, notices: list[str] | None = None
+        self,
+        store: IndexStore,
+        dirs: Sequence[Path],
+        embedder: Embedder | None = None,
+        notices: list[str] | None = None,
     ):
         self.store = store
         self.dirs = [Path(d) for d in dirs]
@@ -90,7 +95,7 @@ class KnowledgeBase:
         progress: Progress | None = None,
         refresh: bool = True,
         remember_dirs: bool = False,
-    ) -> "KnowledgeBase":
+    ) -> KnowledgeBase:
         """Open (creating or migrating) the database and, with ``refresh``, bring the index up to date.
 
         Only real damage (SQLite's "file is not a database" / "database disk image is malformed")
@@ -111,7 +116,7 @@ class KnowledgeBase:
             return cls._open(path, entries_dirs, embedder, progress, True, remember_dirs, notices)
 
     @classmethod
-    def _open(cls, path, entries_dirs, embedder, progress, refresh, remember_dirs, notices) -> "KnowledgeBase":
+    def _open(cls, path, entries_dirs, embedder, progress, refresh, remember_dirs, notices) -> KnowledgeBase:
         store = open_store(path)
         try:
             dirs = entries_dirs
@@ -249,7 +254,9 @@ class KnowledgeBase:
         try:
             embed.export_numpy_model(st.model, self._numpy_dir())
         except (ValueError, AttributeError, KeyError, OSError) as exc:
-            self.notices.append(f"fast query model unavailable for {self.model_id} ({exc}); queries use sentence-transformers")
+            self.notices.append(
+                f"fast query model unavailable for {self.model_id} ({exc}); queries use sentence-transformers"
+            )
 
     def _export_without_torch(self) -> bool:
         """Write the numpy port straight from the model's folder (``model.safetensors``): ~1 s, no torch."""
@@ -285,7 +292,9 @@ class KnowledgeBase:
                 self._batch_embedder.model  # noqa: B018 - load, then export
                 self._export_query_model()
                 self._query_embedder = (
-                    embed.NumpyBertEmbedder(self._numpy_dir(), self.model_id) if self._numpy_dir().exists() else self._batch_embedder
+                    embed.NumpyBertEmbedder(self._numpy_dir(), self.model_id)
+                    if self._numpy_dir().exists()
+                    else self._batch_embedder
                 )
         return self._query_embedder
 
@@ -353,8 +362,9 @@ class KnowledgeBase:
         # A store that is safe across threads (a connection pool) runs concurrent searches at once;
         # SQLite's shared connection is used by one thread at a time.
         with contextlib.nullcontext() if self.store.thread_safe else self._lock:
-            return hybrid_search(self.store, query, limit, vector, self.model_id, signals, analysis, feedback=feedback,
-                                 allowed=allowed)
+            return hybrid_search(
+                self.store, query, limit, vector, self.model_id, signals, analysis, feedback=feedback, allowed=allowed
+            )
 
     def _filtered_slugs(self, only: SearchFilter) -> frozenset[str]:
         """The slugs a filter lets through (through the store interface, so any backend serves it)."""
@@ -508,7 +518,11 @@ class KnowledgeBase:
     def free_slug(self, wanted: str) -> str:
         """``wanted`` or the first of ``wanted-2``, ``wanted-3``... that no entry or file uses."""
         with self._lock:
-            taken = {slug for slug, (path, *_stat) in self.store.entry_fingerprints().items() if not path or Path(path).exists()}
+            taken = {
+                slug
+                for slug, (path, *_stat) in self.store.entry_fingerprints().items()
+                if not path or Path(path).exists()
+            }
         slug, n = wanted, 2
         while slug in taken or any((d / f"{slug}.md").exists() for d in self.dirs):
             slug, n = f"{wanted}-{n}", n + 1

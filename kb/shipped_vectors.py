@@ -102,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m synapse_ai.kb.shipped_vectors", description=main.__doc__)
     parser.add_argument("--output", type=Path, default=VECTORS_FILE, help="file to write (default: the package's)")
-    parser.add_argument("--numpy", action="store_true",
-                        help="use the numpy port even when sentence-transformers is installed")
+    parser.add_argument(
+        "--numpy", action="store_true", help="use the numpy port even when sentence-transformers is installed"
+    )
     args = parser.parse_args(argv)
     texts = sorted({t for p in entry_files([shipped_entries_dir()]) for t in embedding_texts(read_entry(p)).values()})
     embedder = _reference_embedder(DEFAULT_MODEL, force_numpy=args.numpy)

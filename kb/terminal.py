@@ -57,7 +57,9 @@ def print_search(response: SearchResponse, console: Console | None = None) -> No
 
 
 def _quick_fix_panel(entry: Entry) -> Panel:
-    return Panel(Text(entry.quick_fix), title=f"[bold green]{QUICK_FIX_HEADING}[/]", title_align="left", border_style="green")
+    return Panel(
+        Text(entry.quick_fix), title=f"[bold green]{QUICK_FIX_HEADING}[/]", title_align="left", border_style="green"
+    )
 
 
 def print_entry(entry: Entry, section: str | None = None, console: Console | None = None) -> None:
@@ -86,6 +88,10 @@ def index_progress_bar():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )

@@ -16,11 +16,21 @@ import unicodedata
 from pathlib import Path
 
 _ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-_CJK = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F), (0x2B740, 0x2B81F),
-        (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+_CJK = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B920, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
 # Rust's char::is_whitespace (the Unicode White_Space property), which BERT's splitter uses.
-_WHITESPACE = frozenset("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-                        "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_WHITESPACE = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 # Code points whose Unicode properties are the same in Python's tables and in the ones ``tokenizers``
@@ -48,9 +58,21 @@ def _is_punctuation(char: str) -> bool:
 class WordPiece:
     """``encode(text) -> ids``, as ``tokenizers`` would give for a BERT ``tokenizer.json``."""
 
-    def __init__(self, vocab: dict[str, int], *, lowercase: bool = True, strip_accents: bool | None = None,
-                 clean_text: bool = True, chinese_chars: bool = True, unk: str = "[UNK]", prefix: str = "##",
-                 max_word_chars: int = 100, cls: str = "[CLS]", sep: str = "[SEP]", max_length: int = 256):
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        *,
+        lowercase: bool = True,
+        strip_accents: bool | None = None,
+        clean_text: bool = True,
+        chinese_chars: bool = True,
+        unk: str = "[UNK]",
+        prefix: str = "##",
+        max_word_chars: int = 100,
+        cls: str = "[CLS]",
+        sep: str = "[SEP]",
+        max_length: int = 256,
+    ):
         self.vocab = vocab
         self.lowercase = lowercase
         self.strip_accents = lowercase if strip_accents is None else strip_accents
@@ -63,13 +85,17 @@ class WordPiece:
         self.max_length = max_length
 
     @classmethod
-    def from_tokenizer_json(cls, path: Path, max_length: int) -> "WordPiece":
+    def from_tokenizer_json(cls, path: Path, max_length: int) -> WordPiece:
         """Read the settings from a ``tokenizer.json``; raises ValueError when it is not a plain
         BERT WordPiece pipeline (the caller then keeps ``tokenizers``)."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         model, normalizer, pre = data.get("model") or {}, data.get("normalizer") or {}, data.get("pre_tokenizer") or {}
         post = data.get("post_processor") or {}
-        if model.get("type") != "WordPiece" or normalizer.get("type") != "BertNormalizer" or pre.get("type") != "BertPreTokenizer":
+        if (
+            model.get("type") != "WordPiece"
+            or normalizer.get("type") != "BertNormalizer"
+            or pre.get("type") != "BertPreTokenizer"
+        ):
             raise ValueError("not a BERT WordPiece tokenizer")
         if post.get("type") not in ("BertProcessing", "TemplateProcessing") or data.get("added_tokens") is None:
             raise ValueError("unexpected post-processor")
@@ -88,13 +114,22 @@ class WordPiece:
     def save(self, path: Path) -> None:
         """A compact form (settings + the vocabulary in id order) that loads in milliseconds."""
         words = sorted(self.vocab, key=self.vocab.get)
-        settings = {"lowercase": self.lowercase, "strip_accents": self.strip_accents, "clean_text": self.clean_text,
-                    "chinese_chars": self.chinese_chars, "prefix": self.prefix, "max_word_chars": self.max_word_chars,
-                    "max_length": self.max_length, "unk_id": self.unk_id, "cls_id": self.cls_id, "sep_id": self.sep_id}
+        settings = {
+            "lowercase": self.lowercase,
+            "strip_accents": self.strip_accents,
+            "clean_text": self.clean_text,
+            "chinese_chars": self.chinese_chars,
+            "prefix": self.prefix,
+            "max_word_chars": self.max_word_chars,
+            "max_length": self.max_length,
+            "unk_id": self.unk_id,
+            "cls_id": self.cls_id,
+            "sep_id": self.sep_id,
+        }
         Path(path).write_text(json.dumps(settings) + "\n" + "\n".join(words) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> "WordPiece":
+    def load(cls, path: Path) -> WordPiece:
         """Read what ``save`` wrote; raises OSError, ValueError or KeyError for a missing or damaged file."""
         head, _, body = Path(path).read_text(encoding="utf-8").partition("\n")
         s = json.loads(head)

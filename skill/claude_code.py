@@ -106,7 +106,7 @@ def subagent_records(session_file: Path) -> list[dict[str, Any]]:
         return []
     records: list[dict[str, Any]] = []
     for path in sorted(folder.rglob("*.jsonl")):
-        agent = path.stem[len("agent-"):] if path.stem.startswith("agent-") else path.stem
+        agent = path.stem[len("agent-") :] if path.stem.startswith("agent-") else path.stem
         try:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
@@ -187,8 +187,13 @@ def _close(thread: _Thread) -> None:
 
 
 def _assistant(
-    thread: _Thread, record: Mapping[str, Any], message: Mapping[str, Any], when: float | None,
-    calls: dict[str, Call], turn_count: int, latencies: list[float],
+    thread: _Thread,
+    record: Mapping[str, Any],
+    message: Mapping[str, Any],
+    when: float | None,
+    calls: dict[str, Call],
+    turn_count: int,
+    latencies: list[float],
 ) -> int:
     key = message.get("id") or record.get("requestId") or record.get("uuid") or f"record-{id(record)}"
     key = str(key)

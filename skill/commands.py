@@ -9,11 +9,17 @@ entry point, by ``synapse_ai.kb.cli``'s group on its own.
 from __future__ import annotations
 
 COMMANDS = (
-    ("diagnose", "synapse_ai.skill.diagnose:diagnose_command",
-     "Find tool calls that could have run in parallel in an agent transcript."),
+    (
+        "diagnose",
+        "synapse_ai.skill.diagnose:diagnose_command",
+        "Find tool calls that could have run in parallel in an agent transcript.",
+    ),
     ("skill", "synapse_ai.skill.install:skill_group", "Install the SynapseAI Agent Skill into an agent."),
-    ("hook", "synapse_ai.skill.hook:hook_command",
-     "Claude Code hook: a matching fix after a failed tool call, a note on one-per-turn tool calls."),
+    (
+        "hook",
+        "synapse_ai.skill.hook:hook_command",
+        "Claude Code hook: a matching fix after a failed tool call, a note on one-per-turn tool calls.",
+    ),
     ("mcp", "synapse_ai.skill.mcp_server:mcp_command", "Serve the knowledge base as MCP tools over stdio."),
 )
 

@@ -28,7 +28,15 @@ import click
 from .parallelism import Group, find_groups, find_loops
 from .transcript import Call, Transcript, TranscriptError, load_path, parse_transcript, replace_surrogates
 
-__all__ = ["ENTRY_SLUG", "LOOP_ENTRY_SLUG", "TranscriptError", "check_default_latency", "diagnose", "diagnose_command", "load_fix"]
+__all__ = [
+    "ENTRY_SLUG",
+    "LOOP_ENTRY_SLUG",
+    "TranscriptError",
+    "check_default_latency",
+    "diagnose",
+    "diagnose_command",
+    "load_fix",
+]
 
 ENTRY_SLUG = "sequential-tool-calls"
 LOOP_ENTRY_SLUG = "agent-infinite-loop"
@@ -52,9 +60,7 @@ def diagnose(transcript_obj: Any, default_latency: float = 1.0) -> dict[str, Any
     default_latency = check_default_latency(default_latency)
     transcript = parse_transcript(transcript_obj)
     groups, _ = find_groups(transcript)
-    mean_rtt = (
-        sum(transcript.model_latencies) / len(transcript.model_latencies) if transcript.model_latencies else None
-    )
+    mean_rtt = sum(transcript.model_latencies) / len(transcript.model_latencies) if transcript.model_latencies else None
     findings = [_split_finding(g, default_latency, mean_rtt) for g in groups if len(g.turns) >= 2]
     if transcript.format != "claude-code":  # there a call's start is when its block streamed, not when it ran
         findings += _serial_findings(transcript)
@@ -183,24 +189,26 @@ def _serial_findings(transcript: Transcript) -> list[dict[str, Any]]:
         durations = [(c.end - c.start) if c.seconds is None else c.seconds for c in ordered]
         flat = [_call_view(c, 0.0) | {"seconds": round(d, 3), "measured": True} for c, d in zip(ordered, durations)]
         sequential, parallel = sum(durations), max(durations)
-        findings.append({
-            "kind": "sequential-tool-calls",
-            "entry": ENTRY_SLUG,
-            "pattern": "serial-execution",
-            "tool_use_ids": [c.id for c in ordered],
-            "tools": [c.name for c in ordered],
-            "turns": [turn],
-            "sequential_s": round(sequential, 3),
-            "parallel_s": round(parallel, 3),
-            "time_saved_s": round(sequential - parallel, 3),
-            "turns_saved": 0,
-            "timing": "measured",
-            "calls": flat,
-            "message": (
-                f"Assistant turn {turn} issued {len(ordered)} calls together ({_names(flat)}) but they ran "
-                f"one after another: {sequential:.2f} s instead of {parallel:.2f} s. The executor is sequential."
-            ),
-        })
+        findings.append(
+            {
+                "kind": "sequential-tool-calls",
+                "entry": ENTRY_SLUG,
+                "pattern": "serial-execution",
+                "tool_use_ids": [c.id for c in ordered],
+                "tools": [c.name for c in ordered],
+                "turns": [turn],
+                "sequential_s": round(sequential, 3),
+                "parallel_s": round(parallel, 3),
+                "time_saved_s": round(sequential - parallel, 3),
+                "turns_saved": 0,
+                "timing": "measured",
+                "calls": flat,
+                "message": (
+                    f"Assistant turn {turn} issued {len(ordered)} calls together ({_names(flat)}) but they ran "
+                    f"one after another: {sequential:.2f} s instead of {parallel:.2f} s. The executor is sequential."
+                ),
+            }
+        )
     return findings
 
 
@@ -215,7 +223,13 @@ def _summary(transcript: Transcript, findings: list[dict[str, Any]], default_lat
         "findings": len(findings),
         "turns_saved": sum(f["turns_saved"] for f in findings),
         "time_saved_s": round(sum(f["time_saved_s"] for f in findings), 3),
-        "timings": "none" if total == 0 else "measured" if measured == total else "default" if measured == 0 else "partial",
+        "timings": "none"
+        if total == 0
+        else "measured"
+        if measured == total
+        else "default"
+        if measured == 0
+        else "partial",
         "default_latency_s": float(default_latency),
     }
     if transcript.model_latencies:
@@ -354,7 +368,8 @@ def _render(report: dict[str, Any], trace: str) -> None:
         )
     if any(f["kind"] == "repeated-tool-call" for f in report["findings"]):
         console.print(
-            f"[bold]Loops:[/bold] knowledge-base entry [cyan]{LOOP_ENTRY_SLUG}[/cyan] (synapse show {LOOP_ENTRY_SLUG}): "
+            f"[bold]Loops:[/bold] knowledge-base entry [cyan]{LOOP_ENTRY_SLUG}[/cyan] (synapse show "
+            f"{LOOP_ENTRY_SLUG}): "
             "cap the number of turns and answer repeated identical calls with an is_error result."
         )
     if report["fix"] is None:
@@ -366,7 +381,9 @@ def _render(report: dict[str, Any], trace: str) -> None:
     console.print(f"[bold]Fix:[/bold] knowledge-base entry [cyan]{ENTRY_SLUG}[/cyan] ({escape(where)})")
     option = fix.get("option") or "Option 2 (the asyncio.gather executor)"
     console.print(f"  - Run each turn's calls concurrently with the entry's {escape(option)},")
-    console.print("    or adopt the tested library: [cyan]from synapse_ai.skill.executor import execute_tool_calls[/cyan]")
+    console.print(
+        "    or adopt the tested library: [cyan]from synapse_ai.skill.executor import execute_tool_calls[/cyan]"
+    )
     console.print("    (run_agent for a whole AsyncAnthropic loop, execute_tool_calls_sync without asyncio).")
     if any(f["pattern"] == "split-across-turns" for f in report["findings"]):
         batch = fix.get("batch_option") or "the option that asks the model to batch calls (system prompt)"
@@ -404,7 +421,9 @@ class _Seconds(click.ParamType):
 
 @click.command("diagnose")
 @click.argument("trace", metavar="TRACE")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (findings, summary, fix) instead of text.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the report as JSON (findings, summary, fix) instead of text."
+)
 @click.option(
     "--default-latency",
     type=_Seconds(),

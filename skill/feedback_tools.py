@@ -114,8 +114,20 @@ PROPOSE_SOLUTION: dict[str, Any] = {
             "sources": _strings("http(s) URLs backing the fix."),
             "savings": {"type": "string", "description": "What fixing it saves (time, tokens); 'none' if nothing."},
         },
-        "required": ["user_approved", "title", "summary", "quick_fix", "category", "tags", "symptom", "root_cause",
-                     "fix_options", "environment", "sources", "savings"],
+        "required": [
+            "user_approved",
+            "title",
+            "summary",
+            "quick_fix",
+            "category",
+            "tags",
+            "symptom",
+            "root_cause",
+            "fix_options",
+            "environment",
+            "sources",
+            "savings",
+        ],
     },
 }
 

@@ -176,8 +176,9 @@ def add_hooks(path: Path, command: str, events: Sequence[str] = EVENTS, backups:
             for hook in ours:
                 hook["command"] = command
         else:
-            hooks[event].append({"matcher": "*", "hooks": [{"type": "command", "command": command,
-                                                            "timeout": TIMEOUT_S[event]}]})
+            hooks[event].append(
+                {"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": TIMEOUT_S[event]}]}
+            )
     for event in unwanted:
         _drop(hooks, event)
     backup = _write_settings(path, data, backups)

@@ -43,7 +43,6 @@ from synapse_ai.kb.errors import UserError
 from .hook_settings import (  # noqa: F401 - re-exported: the settings-file side lives there
     EVENTS,
     FAILURE_EVENT,
-    FAILURE_EVENT as HOOK_EVENT,
     NUDGE_EVENT,
     add_hooks,
     is_our_hook,
@@ -51,6 +50,7 @@ from .hook_settings import (  # noqa: F401 - re-exported: the settings-file side
     remove_hooks,
 )
 
+HOOK_EVENT = FAILURE_EVENT  # re-exported under the name the install tests and callers use
 SKILL_NAME = "synapse-ai"
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundle" / SKILL_NAME
 MARKER = ".synapse-install.json"
@@ -242,7 +242,9 @@ def install_skill(dest: Path, force: bool = False) -> str:
         new = bundle_hashes()
         changed = sorted(p for p in set(new) | set(old["files"]) if new.get(p) != old["files"].get(p))
         _copy_bundle(dest)
-        return f"Updated skill '{SKILL_NAME}' at {dest} ({len(changed)} file{'s' if len(changed) != 1 else ''} changed)."
+        return (
+            f"Updated skill '{SKILL_NAME}' at {dest} ({len(changed)} file{'s' if len(changed) != 1 else ''} changed)."
+        )
     why = "was edited after SynapseAI installed it" if state == "modified" else "was not installed by SynapseAI"
     if not force:
         raise UserError(
@@ -364,9 +366,7 @@ def skill_group() -> None:
     help="With --with-hook: do not build the search index now (the hook stays silent until "
     "'synapse index' or a first 'synapse search' has built it).",
 )
-def install_command(
-    target: str, with_hook: bool, no_nudge: bool, uninstall: bool, force: bool, no_index: bool
-) -> None:
+def install_command(target: str, with_hook: bool, no_nudge: bool, uninstall: bool, force: bool, no_index: bool) -> None:
     """Install the SynapseAI skill so the agent can look up fixes for errors and slowdowns."""
     where = resolve_target(target)
     if where.skills_root.exists() and not where.skills_root.is_dir():
@@ -407,8 +407,11 @@ def install_command(
                 click.echo(ensure_index())
             except Exception as exc:  # noqa: BLE001 - the install itself succeeded
                 message = exc.message if isinstance(exc, click.ClickException) else str(exc)
-                click.echo(f"synapse: warning: could not build the search index ({message}); "
-                           "the hook stays silent until 'synapse index' succeeds.", err=True)
+                click.echo(
+                    f"synapse: warning: could not build the search index ({message}); "
+                    "the hook stays silent until 'synapse index' succeeds.",
+                    err=True,
+                )
     if where.label == "directory":
         click.echo("Start a new session of the agent that reads this folder to load the skill.")
     else:

@@ -126,15 +126,33 @@ def build_server(tools: SynapseTools | None = None, *, log_level: str = "WARNING
         return _answer(tools.flag_solution, slug, reason, note)
 
     def propose_solution(
-        user_approved: Loose = None, title: Loose = None, summary: Loose = None, quick_fix: Loose = None,
-        category: Loose = None, tags: Loose = None, patterns: Loose = None, symptom: Loose = None,
-        root_cause: Loose = None, fix_options: Loose = None, environment: Loose = None, sources: Loose = None,
+        user_approved: Loose = None,
+        title: Loose = None,
+        summary: Loose = None,
+        quick_fix: Loose = None,
+        category: Loose = None,
+        tags: Loose = None,
+        patterns: Loose = None,
+        symptom: Loose = None,
+        root_cause: Loose = None,
+        fix_options: Loose = None,
+        environment: Loose = None,
+        sources: Loose = None,
         savings: Loose = None,
     ):
         fields = dict(
-            title=title, summary=summary, quick_fix=quick_fix, category=category, tags=tags, patterns=patterns,
-            symptom=symptom, root_cause=root_cause, fix_options=fix_options, environment=environment,
-            sources=sources, savings=savings,
+            title=title,
+            summary=summary,
+            quick_fix=quick_fix,
+            category=category,
+            tags=tags,
+            patterns=patterns,
+            symptom=symptom,
+            root_cause=root_cause,
+            fix_options=fix_options,
+            environment=environment,
+            sources=sources,
+            savings=savings,
         )
         given = {name: value for name, value in fields.items() if value is not None}
         return _answer(lambda: tools.propose_solution(user_approved, **given))
@@ -145,7 +163,7 @@ def build_server(tools: SynapseTools | None = None, *, log_level: str = "WARNING
     sends = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
     schemas = {d["name"]: d["input_schema"] for d in TOOL_DEFINITIONS}
     registered = []
-    for fn, description, title, annotations in (
+    for fn, description, title, tool_annotations in (
         (search_solutions, SEARCH_DESCRIPTION, "Search fixes for an error or symptom", read_only),
         (get_solution, GET_DESCRIPTION, "Get a fix entry in full", read_only),
         (diagnose_trace, DIAGNOSE_DESCRIPTION, "Find tool calls that could run in parallel", read_only),
@@ -154,7 +172,12 @@ def build_server(tools: SynapseTools | None = None, *, log_level: str = "WARNING
         (propose_solution, PROPOSE_DESCRIPTION, "Propose a new fix (with the user's approval)", sends),
     ):
         tool = Tool.from_function(
-            fn, name=fn.__name__, title=title, description=description, annotations=annotations, structured_output=False
+            fn,
+            name=fn.__name__,
+            title=title,
+            description=description,
+            annotations=tool_annotations,
+            structured_output=False,
         )
         tool.parameters = json.loads(json.dumps(schemas[fn.__name__]))  # the one published input schema
         tool.fn_metadata.output_schema = OUTPUT_SCHEMAS[fn.__name__]  # results carry structured content
@@ -263,29 +286,51 @@ def explain_unreadable(exc: Exception) -> tuple[bool, str | int | None, int, str
         try:
             obj = json.loads(raw)
         except RecursionError:
-            return True, scan_request_id(raw), INVALID_REQUEST, "Invalid Request: the message is nested too deeply to read"
+            return (
+                True,
+                scan_request_id(raw),
+                INVALID_REQUEST,
+                "Invalid Request: the message is nested too deeply to read",
+            )
         except ValueError as err:
-            return True, scan_request_id(raw), PARSE_ERROR, f"Parse error: {err.msg} (line {err.lineno}, column {err.colno})"
+            return (
+                True,
+                scan_request_id(raw),
+                PARSE_ERROR,
+                f"Parse error: {err.msg} (line {err.lineno}, column {err.colno})",
+            )
         try:
             lone = _has_lone_surrogate(obj)
         except RecursionError:
             lone = False
         if lone:
-            code, message = INVALID_PARAMS, (
-                "Invalid params: a string holds a lone UTF-16 surrogate escape (such as \\ud800), which is "
-                "not valid Unicode; send the text as valid UTF-8"
+            code, message = (
+                INVALID_PARAMS,
+                (
+                    "Invalid params: a string holds a lone UTF-16 surrogate escape (such as \\ud800), which is "
+                    "not valid Unicode; send the text as valid UTF-8"
+                ),
             )
         else:
             code, message = INVALID_REQUEST, "Invalid Request: the message is nested too deeply to read"
     else:
         obj = _whole_message(errors)
-        code, message = INVALID_REQUEST, "Invalid Request: " + (
-            'the "jsonrpc" member must be "2.0"'
-            if isinstance(obj, dict) and obj.get("jsonrpc") != "2.0"
-            else f"{first['msg']} at '{'.'.join(map(str, first['loc'][1:]))}'"
+        code, message = (
+            INVALID_REQUEST,
+            "Invalid Request: "
+            + (
+                'the "jsonrpc" member must be "2.0"'
+                if isinstance(obj, dict) and obj.get("jsonrpc") != "2.0"
+                else f"{first['msg']} at '{'.'.join(map(str, first['loc'][1:]))}'"
+            ),
         )
     if isinstance(obj, list):
-        return True, None, INVALID_REQUEST, "Invalid Request: batches are not supported; send one JSON-RPC object per line"
+        return (
+            True,
+            None,
+            INVALID_REQUEST,
+            "Invalid Request: batches are not supported; send one JSON-RPC object per line",
+        )
     if not isinstance(obj, dict):
         return True, None, INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object"
     if "id" not in obj:  # a notification (or junk without an id): nothing may be answered
@@ -320,7 +365,9 @@ class ScreenedReadStream:
 
         reply, request_id, code, message = explain_unreadable(exc)
         shown = "null" if request_id is None else json.dumps(request_id)
-        log.warning("unreadable message from the client (id %s): %s%s", shown, message, "" if reply else "; not answered")
+        log.warning(
+            "unreadable message from the client (id %s): %s%s", shown, message, "" if reply else "; not answered"
+        )
         if not reply:
             return
         error = JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))

@@ -93,7 +93,7 @@ def latest_run(
         run = [turns[index][0]]
         if not _batchable(run[0]):
             return []
-        for turn in reversed(turns[max(0, index - MAX_LOOKBACK):index]):
+        for turn in reversed(turns[max(0, index - MAX_LOOKBACK) : index]):
             if len(turn) != 1 or not _batchable(turn[0]):
                 break
             earlier = turn[0]

@@ -130,7 +130,7 @@ def read_tail(path: Path, start: int = TAIL_START_BYTES, cap: int = TAIL_MAX_BYT
                 offset = size - window
                 handle.seek(offset)
                 text = handle.read(window).decode("utf-8", errors="replace")
-                rows, reached = _scan_back(text.split("\n")[1 if offset > 0 else 0:])
+                rows, reached = _scan_back(text.split("\n")[1 if offset > 0 else 0 :])
                 if reached or offset == 0 or window >= cap:
                     return rows
                 window = min(size, window * 2, cap)
@@ -209,8 +209,10 @@ def _since_last_message(rows: list[dict[str, Any]], call_id: str) -> list[dict[s
 def _has_call(row: dict[str, Any], call_id: str) -> bool:
     message = row.get("message")
     content = message.get("content") if isinstance(message, dict) else None
-    return row.get("type") == "assistant" and isinstance(content, list) and any(
-        isinstance(b, dict) and b.get("id") == call_id for b in content
+    return (
+        row.get("type") == "assistant"
+        and isinstance(content, list)
+        and any(isinstance(b, dict) and b.get("id") == call_id for b in content)
     )
 
 
@@ -219,11 +221,19 @@ def _record_for(payload: dict, records: list[dict[str, Any]], now: float) -> dic
     duration = payload.get("duration_ms")
     seconds = float(duration) / 1000.0 if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 0.0
     last = records[-1]
-    block = {"type": "tool_use", "id": payload["tool_use_id"], "name": str(payload.get("tool_name") or "?"),
-             "input": payload.get("tool_input") or {}}
-    return {"type": "assistant", "isSidechain": bool(last.get("isSidechain")), "agentId": last.get("agentId"),
-            "timestamp": max(now - seconds, 0.0), "message": {"id": "pending-" + payload["tool_use_id"],
-                                                               "role": "assistant", "content": [block]}}
+    block = {
+        "type": "tool_use",
+        "id": payload["tool_use_id"],
+        "name": str(payload.get("tool_name") or "?"),
+        "input": payload.get("tool_input") or {},
+    }
+    return {
+        "type": "assistant",
+        "isSidechain": bool(last.get("isSidechain")),
+        "agentId": last.get("agentId"),
+        "timestamp": max(now - seconds, 0.0),
+        "message": {"id": "pending-" + payload["tool_use_id"], "role": "assistant", "content": [block]},
+    }
 
 
 def _complete(call: Call, payload: dict, now: float) -> None:

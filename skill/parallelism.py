@@ -527,17 +527,20 @@ class _GroupIndex:
     path below the other, or one path ending with the other.
     """
 
-    def __init__(
-        self, data_deps: dict[str, dict[str, str]], effects_of: dict[str, Effects], looping: set[str]
-    ) -> None:
+    def __init__(self, data_deps: dict[str, dict[str, str]], effects_of: dict[str, Effects], looping: set[str]) -> None:
         self.data_deps = data_deps
         self.effects_of = effects_of
         self.looping = looping  # ids of calls that are part of a loop of identical calls
         self.calls: list[Call] = []
         self.position: dict[str, int] = {}
         # "all" tables cover every call, "write" tables only the calls that write.
-        self.first = {"barrier": _NONE, "observer": _NONE, "writer": _NONE, "resources_all": _NONE,
-                      "resources_write": _NONE}
+        self.first = {
+            "barrier": _NONE,
+            "observer": _NONE,
+            "writer": _NONE,
+            "resources_all": _NONE,
+            "resources_write": _NONE,
+        }
         self.touch: dict[str, dict[tuple[str, str], int]] = {"all": {}, "write": {}}
         self.nouns: dict[str, dict[str, int]] = {"all": {}, "write": {}, "bare_all": {}, "bare_write": {}}
 

@@ -87,7 +87,7 @@ DIAGNOSE_DESCRIPTION = (
     "Analyse a saved agent transcript for slowness: finds tool calls that ran one after another "
     "although they were independent and could have run in parallel, and estimates the time saved "
     "by running them concurrently. Give either 'transcript' (a Messages API request body "
-    "{\"messages\": [...]}, a bare list of messages, an OpenAI chat log, or a trace saved by "
+    '{"messages": [...]}, a bare list of messages, an OpenAI chat log, or a trace saved by '
     "synapse_ai.skill.executor.Recorder, which carries measured timings) or 'path' to such a JSON/JSONL file "
     "on this machine. Calls without measured timings are assumed to take 'default_latency' "
     "seconds."
@@ -180,7 +180,10 @@ OUTPUT_SCHEMAS: dict[str, dict[str, Any]] = {
                         "slug": {"type": "string"},
                         "title": {"type": "string"},
                         "summary": {"type": "string"},
-                        "quick_fix": {"type": "string", "description": "The fix in one breath; empty for older entries."},
+                        "quick_fix": {
+                            "type": "string",
+                            "description": "The fix in one breath; empty for older entries.",
+                        },
                         "category": {"type": "string"},
                         "score": {"type": "number"},
                         "why": {"type": "object"},

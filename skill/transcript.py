@@ -4,8 +4,9 @@
 list of messages, a trace written by :class:`synapse_ai.skill.executor.Recorder`, an OpenAI chat log, a
 JSONL file with one message per line, or a Claude Code / Agent SDK session transcript (JSONL, one
 record per content block; read by :mod:`synapse_ai.skill.claude_code`). All of them become a
-:class:`Transcript`: a chronological list of events (context text, assistant turns with tool calls, tool results, run breaks) plus
-per-call timings. Anything malformed raises :class:`TranscriptError` with one readable sentence.
+:class:`Transcript`: a chronological list of events (context text, assistant turns with tool calls,
+tool results, run breaks) plus per-call timings. Anything malformed raises :class:`TranscriptError` with one
+readable sentence.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import random
 import re
 import uuid
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -46,7 +46,7 @@ _TAIL_PIPE = re.compile(r"\|\s*tail\s+-n?\s*(\d+)")
 # --------------------------------------------------------------------------- loading
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path) -> tuple:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return tuple(data["items"])
@@ -83,7 +83,7 @@ def buried_output(item: dict) -> str:
     output = noise + "\n" + item["tail"]
     piped = _TAIL_PIPE.search(item["command"])
     if piped:
-        output = "\n".join(output.split("\n")[-int(piped.group(1)):])
+        output = "\n".join(output.split("\n")[-int(piped.group(1)) :])
     return output
 
 
@@ -140,23 +140,82 @@ def _base62(value: int, width: int) -> str:
 
 
 PACKAGES = [
-    ("httpx", "0.28.1"), ("httpcore", "1.0.7"), ("anyio", "4.6.2"), ("sniffio", "1.3.1"),
-    ("idna", "3.10"), ("certifi", "2024.8.30"), ("h11", "0.14.0"), ("pydantic", "2.9.2"),
-    ("pydantic-core", "2.23.4"), ("annotated-types", "0.7.0"), ("typing-extensions", "4.12.2"),
-    ("jiter", "0.7.1"), ("distro", "1.9.0"), ("tqdm", "4.67.0"), ("numpy", "2.1.3"),
-    ("pyyaml", "6.0.2"), ("rich", "13.9.4"), ("click", "8.1.7"), ("tenacity", "9.0.0"),
-    ("orjson", "3.10.11"), ("charset-normalizer", "3.4.0"), ("urllib3", "2.2.3"),
-    ("requests", "2.32.3"), ("python-dotenv", "1.0.1"), ("markdown-it-py", "3.0.0"), ("mdurl", "0.1.2"),
-    ("pygments", "2.18.0"), ("tokenizers", "0.20.3"), ("filelock", "3.16.1"), ("fsspec", "2024.10.0"),
-    ("packaging", "24.2"), ("attrs", "24.2.0"), ("frozenlist", "1.5.0"), ("multidict", "6.1.0"),
-    ("yarl", "1.17.1"), ("aiohttp", "3.11.2"), ("aiosignal", "1.3.1"), ("anthropic", "0.40.0"),
-    ("openai", "1.55.0"), ("tiktoken", "0.8.0"), ("sqlalchemy", "2.0.36"), ("greenlet", "3.1.1"),
+    ("httpx", "0.28.1"),
+    ("httpcore", "1.0.7"),
+    ("anyio", "4.6.2"),
+    ("sniffio", "1.3.1"),
+    ("idna", "3.10"),
+    ("certifi", "2024.8.30"),
+    ("h11", "0.14.0"),
+    ("pydantic", "2.9.2"),
+    ("pydantic-core", "2.23.4"),
+    ("annotated-types", "0.7.0"),
+    ("typing-extensions", "4.12.2"),
+    ("jiter", "0.7.1"),
+    ("distro", "1.9.0"),
+    ("tqdm", "4.67.0"),
+    ("numpy", "2.1.3"),
+    ("pyyaml", "6.0.2"),
+    ("rich", "13.9.4"),
+    ("click", "8.1.7"),
+    ("tenacity", "9.0.0"),
+    ("orjson", "3.10.11"),
+    ("charset-normalizer", "3.4.0"),
+    ("urllib3", "2.2.3"),
+    ("requests", "2.32.3"),
+    ("python-dotenv", "1.0.1"),
+    ("markdown-it-py", "3.0.0"),
+    ("mdurl", "0.1.2"),
+    ("pygments", "2.18.0"),
+    ("tokenizers", "0.20.3"),
+    ("filelock", "3.16.1"),
+    ("fsspec", "2024.10.0"),
+    ("packaging", "24.2"),
+    ("attrs", "24.2.0"),
+    ("frozenlist", "1.5.0"),
+    ("multidict", "6.1.0"),
+    ("yarl", "1.17.1"),
+    ("aiohttp", "3.11.2"),
+    ("aiosignal", "1.3.1"),
+    ("anthropic", "0.40.0"),
+    ("openai", "1.55.0"),
+    ("tiktoken", "0.8.0"),
+    ("sqlalchemy", "2.0.36"),
+    ("greenlet", "3.1.1"),
 ]
 NPM_PACKAGES = [
-    "react", "react-dom", "typescript", "zod", "@types/node", "eslint", "vite", "esbuild", "rollup",
-    "postcss", "tailwindcss", "undici", "ws", "dotenv", "commander", "chalk", "semver", "glob",
-    "minimatch", "@anthropic-ai/sdk", "openai", "@modelcontextprotocol/sdk", "tsx", "prettier",
-    "lru-cache", "debug", "ms", "uuid", "yargs", "cross-spawn", "picomatch", "fast-glob",
+    "react",
+    "react-dom",
+    "typescript",
+    "zod",
+    "@types/node",
+    "eslint",
+    "vite",
+    "esbuild",
+    "rollup",
+    "postcss",
+    "tailwindcss",
+    "undici",
+    "ws",
+    "dotenv",
+    "commander",
+    "chalk",
+    "semver",
+    "glob",
+    "minimatch",
+    "@anthropic-ai/sdk",
+    "openai",
+    "@modelcontextprotocol/sdk",
+    "tsx",
+    "prettier",
+    "lru-cache",
+    "debug",
+    "ms",
+    "uuid",
+    "yargs",
+    "cross-spawn",
+    "picomatch",
+    "fast-glob",
 ]
 NPM_DEPRECATIONS = [
     "npm warn deprecated inflight@1.0.6: This module is not supported, and leaks memory. Do not use it. "
@@ -175,8 +234,17 @@ AGENT_TOOL_ARGS = {
     "grep_code": ["{'pattern': 'def charge', 'path': 'app/'}", "{'pattern': 'TODO', 'path': 'src/'}"],
     "write_file": ["{'path': 'notes/plan.md', 'content': '...'}", "{'path': 'src/report.py', 'content': '...'}"],
 }
-ROUTES = ["/health", "/v1/chat", "/api/sessions", "/api/sessions/{n}", "/static/app.js", "/metrics",
-          "/api/tools", "/docs", "/openapi.json"]
+ROUTES = [
+    "/health",
+    "/v1/chat",
+    "/api/sessions",
+    "/api/sessions/{n}",
+    "/static/app.js",
+    "/metrics",
+    "/api/tools",
+    "/docs",
+    "/openapi.json",
+]
 
 
 class _Clock:
@@ -207,18 +275,30 @@ def _pip_line(rng: random.Random, clock: _Clock) -> str:
     if pick < 0.25:
         return f"Collecting {name}>={version.split('.')[0]}.0 (from {parent})"
     if pick < 0.45:
-        return f"  Downloading {name.replace('-', '_')}-{version}-py3-none-any.whl.metadata ({rng.randint(2, 40)}.{rng.randint(0, 9)} kB)"
+        return (
+            f"  Downloading {name.replace('-', '_')}-{version}-py3-none-any.whl.metadata "
+            f"({rng.randint(2, 40)}.{rng.randint(0, 9)} kB)"
+        )
     if pick < 0.6:
         size = rng.randint(1, 30)
-        return (f"  Downloading {name.replace('-', '_')}-{version}-cp312-cp312-manylinux_2_17_x86_64.whl ({size}.{rng.randint(0, 9)} MB)\n"
-                f"     ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ {size}.{rng.randint(0, 9)}/{size}.{rng.randint(0, 9)} MB {rng.randint(2, 60)}.{rng.randint(0, 9)} MB/s eta 0:00:00")
+        return (
+            f"  Downloading {name.replace('-', '_')}-{version}-cp312-cp312-manylinux_2_17_x86_64.whl "
+            f"({size}.{rng.randint(0, 9)} MB)\n"
+            f"     ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ {size}.{rng.randint(0, 9)}/{size}.{rng.randint(0, 9)} MB "
+            f"{rng.randint(2, 60)}.{rng.randint(0, 9)} MB/s eta 0:00:00"
+        )
     if pick < 0.85:
-        return f"Requirement already satisfied: {name}>={version} in ./.venv/lib/python3.12/site-packages (from {parent}) ({version})"
+        return (
+            f"Requirement already satisfied: {name}>={version} in ./.venv/lib/python3.12/site-packages (from "
+            f"{parent}) ({version})"
+        )
     if pick < 0.95:
         return f"Using cached {name.replace('-', '_')}-{version}-py3-none-any.whl ({rng.randint(20, 900)} kB)"
     chosen = rng.sample(PACKAGES, 4)
-    return ("Installing collected packages: " + ", ".join(n for n, _ in chosen) + "\n"
-            "Successfully installed " + " ".join(f"{n}-{v}" for n, v in chosen))
+    return (
+        "Installing collected packages: " + ", ".join(n for n, _ in chosen) + "\n"
+        "Successfully installed " + " ".join(f"{n}-{v}" for n, v in chosen)
+    )
 
 
 def _agent_line(rng: random.Random, clock: _Clock) -> str:
@@ -229,12 +309,17 @@ def _agent_line(rng: random.Random, clock: _Clock) -> str:
         return f"{ts} INFO agent.loop: step {clock.next_count()} stop_reason=tool_use tools=[{tool}]"
     if pick < 0.45:
         arg = rng.choice(AGENT_TOOL_ARGS[tool])
-        return f"{ts} INFO agent.tools: {tool}({arg}) -> {rng.randint(80, 40000)} chars in {rng.uniform(0.05, 4.0):.2f}s"
+        return (
+            f"{ts} INFO agent.tools: {tool}({arg}) -> {rng.randint(80, 40000)} chars in {rng.uniform(0.05, 4.0):.2f}s"
+        )
     if pick < 0.65:
         return f'{ts} INFO httpx: HTTP Request: POST https://api.anthropic.com/v1/messages "HTTP/1.1 200 OK"'
     if pick < 0.8:
-        return (f"{ts} DEBUG agent.loop: usage input_tokens={rng.randint(2000, 90000)} output_tokens={rng.randint(40, 2000)} "
-                f"cache_read_input_tokens={rng.randint(1000, 60000)}")
+        return (
+            f"{ts} DEBUG agent.loop: usage input_tokens={rng.randint(2000, 90000)} "
+            f"output_tokens={rng.randint(40, 2000)} "
+            f"cache_read_input_tokens={rng.randint(1000, 60000)}"
+        )
     if pick < 0.9:
         return f"{ts} INFO agent.memory: saved {rng.randint(1, 12)} notes for session s_{rng.randint(1000, 9999)}"
     if pick < 0.97:
@@ -247,7 +332,10 @@ def _httpx_line(rng: random.Random, clock: _Clock) -> str:
     if pick < 0.45:
         return 'INFO:httpx:HTTP Request: POST https://api.anthropic.com/v1/messages "HTTP/1.1 200 OK"'
     if pick < 0.6:
-        return f'INFO:httpx:HTTP Request: GET https://api.example.com/v2/items?page={rng.randint(1, 400)} "HTTP/1.1 200 OK"'
+        return (
+            f'INFO:httpx:HTTP Request: GET https://api.example.com/v2/items?page={rng.randint(1, 400)} "HTTP/1.1 '
+            '200 OK"'
+        )
     if pick < 0.85:
         return f"INFO:__main__:processed item {clock.next_count()}/5000 in {rng.uniform(0.2, 9):.2f}s"
     return f"DEBUG:__main__:cache hit for key {rng.getrandbits(48):012x}"
@@ -255,8 +343,19 @@ def _httpx_line(rng: random.Random, clock: _Clock) -> str:
 
 def _pytest_line(rng: random.Random, clock: _Clock) -> str:
     module = rng.choice(["test_tools", "test_loop", "test_memory", "test_api", "test_parsing", "test_config"])
-    name = rng.choice(["returns_result", "handles_empty_input", "respects_limit", "roundtrip", "serializes",
-                       "retries_once", "rejects_bad_path", "orders_results", "reads_config"])
+    name = rng.choice(
+        [
+            "returns_result",
+            "handles_empty_input",
+            "respects_limit",
+            "roundtrip",
+            "serializes",
+            "retries_once",
+            "rejects_bad_path",
+            "orders_results",
+            "reads_config",
+        ]
+    )
     status = "SKIPPED" if rng.random() < 0.05 else "PASSED"
     percent = min(99, clock.next_count() // 8)
     return f"tests/{module}.py::test_{name}_{rng.randint(1, 40)} {status}".ljust(73) + f"[{percent:3d}%]"
@@ -270,14 +369,26 @@ def _npm_line(rng: random.Random, clock: _Clock) -> str:
         return f"npm http fetch GET 200 https://registry.npmjs.org/{package} {rng.randint(3, 900)}ms ({state})"
     if pick < 0.95:
         return rng.choice(NPM_DEPRECATIONS)
-    return (f"\nadded {rng.randint(200, 1500)} packages, and audited {rng.randint(200, 1500)} packages in {rng.randint(5, 90)}s\n\n"
-            f"{rng.randint(20, 250)} packages are looking for funding\n  run `npm fund` for details\n\nfound 0 vulnerabilities")
+    return (
+        f"\nadded {rng.randint(200, 1500)} packages, and audited {rng.randint(200, 1500)} packages in "
+        f"{rng.randint(5, 90)}s\n\n"
+        f"{rng.randint(20, 250)} packages are looking for funding\n  run `npm fund` for details\n\nfound 0 "
+        "vulnerabilities"
+    )
 
 
 def _uvicorn_line(rng: random.Random, clock: _Clock) -> str:
     route = rng.choice(ROUTES).replace("{n}", str(rng.randint(1, 9999)))
-    method, status = rng.choice([("GET", "200 OK"), ("GET", "200 OK"), ("POST", "200 OK"), ("POST", "201 Created"),
-                                 ("GET", "304 Not Modified"), ("DELETE", "204 No Content")])
+    method, status = rng.choice(
+        [
+            ("GET", "200 OK"),
+            ("GET", "200 OK"),
+            ("POST", "200 OK"),
+            ("POST", "201 Created"),
+            ("GET", "304 Not Modified"),
+            ("DELETE", "204 No Content"),
+        ]
+    )
     return f'INFO:     127.0.0.1:{rng.randint(40000, 65000)} - "{method} {route} HTTP/1.1" {status}'
 
 
@@ -288,7 +399,10 @@ def _docker_line(rng: random.Random, clock: _Clock) -> str:
         name, version = rng.choice(PACKAGES)
         return f"#{step} {rng.uniform(0.5, 80):.3f} Collecting {name}=={version}"
     if pick < 0.75:
-        return f"#{step} sha256:{rng.getrandbits(256):064x} {rng.uniform(1, 60):.2f}MB / {rng.uniform(60, 120):.2f}MB {rng.uniform(0.5, 9):.1f}s"
+        return (
+            f"#{step} sha256:{rng.getrandbits(256):064x} {rng.uniform(1, 60):.2f}MB / {rng.uniform(60, 120):.2f}MB "
+            f"{rng.uniform(0.5, 9):.1f}s"
+        )
     if pick < 0.9:
         return f"#{step} DONE {rng.uniform(0.0, 30):.1f}s"
     return f"#{step} [{rng.randint(2, 8)}/9] RUN pip install --no-cache-dir -r requirements.txt"
@@ -301,8 +415,10 @@ def _tqdm_line(rng: random.Random, clock: _Clock) -> str:
     bar = ("█" * (pct // 10)).ljust(10)
     if rng.random() < 0.2:
         return f"{clock.log()} INFO batch {done // 20} written ({rng.randint(5, 20)} rows)"
-    return (f"items: {pct:3d}%|{bar}| {done}/{total} [{rng.randint(0, 9):02d}:{rng.randint(0, 59):02d}<"
-            f"{rng.randint(0, 30):02d}:{rng.randint(0, 59):02d}, {rng.uniform(0.5, 9):.2f}it/s]")
+    return (
+        f"items: {pct:3d}%|{bar}| {done}/{total} [{rng.randint(0, 9):02d}:{rng.randint(0, 59):02d}<"
+        f"{rng.randint(0, 30):02d}:{rng.randint(0, 59):02d}, {rng.uniform(0.5, 9):.2f}it/s]"
+    )
 
 
 NOISE_KINDS = {
@@ -317,11 +433,13 @@ NOISE_KINDS = {
 }
 _NOISE_PREFIX = {
     "uvicorn_access": "INFO:     Started server process [{pid}]\nINFO:     Waiting for application startup.\n"
-                      "INFO:     Application startup complete.\nINFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)",
+    "INFO:     Application startup complete.\nINFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to "
+    "quit)",
     "pytest_progress": "============================= test session starts ==============================\n"
-                       "platform linux -- Python 3.12.7, pytest-8.3.3, pluggy-1.5.0\ncollected {pid} items",
-    "docker_build": "#0 building with \"default\" instance using docker driver\n\n#1 [internal] load build definition from Dockerfile\n"
-                    "#1 transferring dockerfile: 742B done\n#1 DONE 0.0s",
+    "platform linux -- Python 3.12.7, pytest-8.3.3, pluggy-1.5.0\ncollected {pid} items",
+    "docker_build": '#0 building with "default" instance using docker driver\n\n#1 [internal] load build definition '
+    "from Dockerfile\n"
+    "#1 transferring dockerfile: 742B done\n#1 DONE 0.0s",
 }
 _NOISE_SUFFIX = {
     "pytest_progress": "\n=================================== FAILURES ===================================",

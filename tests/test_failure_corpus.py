@@ -31,8 +31,17 @@ from tests.failure_corpus import (
     routine_payloads,
 )
 
-REQUIRED_KEYS = {"session_id", "transcript_path", "cwd", "hook_event_name", "tool_name", "tool_input",
-                 "tool_use_id", "error", "is_interrupt"}
+REQUIRED_KEYS = {
+    "session_id",
+    "transcript_path",
+    "cwd",
+    "hook_event_name",
+    "tool_name",
+    "tool_input",
+    "tool_use_id",
+    "error",
+    "is_interrupt",
+}
 BASH_ERROR = re.compile(r"\AExit code -?\d+(\n|\Z)")
 MARKER = re.compile(r"\n\n\.\.\. \[(\d+) characters truncated\] \.\.\.\n\n")
 
@@ -100,7 +109,9 @@ def test_routine_payloads_are_hook_events(routine):
 
 
 def test_no_two_routine_failures_are_the_same(routine):
-    seen = Counter((json.dumps(item["payload"]["tool_input"], sort_keys=True), item["payload"]["error"]) for item in routine)
+    seen = Counter(
+        (json.dumps(item["payload"]["tool_input"], sort_keys=True), item["payload"]["error"]) for item in routine
+    )
     assert max(seen.values()) == 1
     assert len({item["payload"]["tool_use_id"] for item in routine}) == len(routine)
 

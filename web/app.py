@@ -9,9 +9,9 @@ kept on ``app.state`` so no request ever pays for it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Callable
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -45,7 +45,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = (
     "Search the SynapseAI knowledge base of fixes for errors and slowdowns in AI agents, read entries, "
-    "star them and submit new solutions. Errors are JSON objects `{\"error\": str, \"detail\": any}`."
+    'star them and submit new solutions. Errors are JSON objects `{"error": str, "detail": any}`.'
 )
 
 

@@ -58,7 +58,7 @@ class KeyLimits:
     proposals: RateLimiter
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "KeyLimits":
+    def from_settings(cls, settings: Settings) -> KeyLimits:
         return cls(
             RateLimiter(settings.key_rate_limit, 60), RateLimiter(settings.key_propose_limit, settings.submit_window)
         )
@@ -66,7 +66,9 @@ class KeyLimits:
 
 def too_many(what: str, wait: int) -> SiteError:
     return SiteError(
-        429, f"too many {what} with this key; try again in {wait} seconds", {"retry_after": wait},
+        429,
+        f"too many {what} with this key; try again in {wait} seconds",
+        {"retry_after": wait},
         headers={"Retry-After": str(wait)},
     )
 
@@ -86,7 +88,9 @@ def identify(request: Request) -> Caller:
             key = request.app.state.site.api_key_by_hash(hash_key(token))
             if key is None or not key.active:
                 raise SiteError(
-                    401, "invalid or revoked API key", {"hint": "create a key with `synapse keys create`"},
+                    401,
+                    "invalid or revoked API key",
+                    {"hint": "create a key with `synapse keys create`"},
                     headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
                 )
             wait = request.app.state.key_limits.requests.hit(key.id)
@@ -104,12 +108,15 @@ def require_scope(scope: str):
         caller = identify(request)
         if caller.anonymous:
             raise SiteError(
-                401, f"this needs an API key with the '{scope}' scope (send Authorization: Bearer KEY)",
-                {"required_scope": scope}, headers={"WWW-Authenticate": REALM},
+                401,
+                f"this needs an API key with the '{scope}' scope (send Authorization: Bearer KEY)",
+                {"required_scope": scope},
+                headers={"WWW-Authenticate": REALM},
             )
         if not caller.allows(scope):
             raise SiteError(
-                403, f"this API key lacks the '{scope}' scope",
+                403,
+                f"this API key lacks the '{scope}' scope",
                 {"required_scope": scope, "scopes": list(caller.key.scopes)},
                 headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{scope}"'},
             )
@@ -142,8 +149,10 @@ def site_access(request: Request) -> None:
         if _moderator_cookie(request):
             return
         raise SiteError(
-            401, "this server needs an API key to read (send Authorization: Bearer KEY)",
-            {"required_scope": "read"}, headers={"WWW-Authenticate": REALM},
+            401,
+            "this server needs an API key to read (send Authorization: Bearer KEY)",
+            {"required_scope": "read"},
+            headers={"WWW-Authenticate": REALM},
         )
     if request.method in ("GET", "HEAD") and not caller.allows("read"):
         require_scope("read")(request)

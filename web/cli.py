@@ -70,7 +70,11 @@ class HeaderTimeoutProtocol(H11Protocol):
     def _headers_too_slow(self) -> None:
         self._header_deadline = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.logger.info("%s:%d - closed: no complete request headers within %gs", *(self.client or ("?", 0)), self.header_timeout)
+            self.logger.info(
+                "%s:%d - closed: no complete request headers within %gs",
+                *(self.client or ("?", 0)),
+                self.header_timeout,
+            )
             self.transport.close()
 
 
@@ -85,7 +89,9 @@ def listen_url(host: str, port: int) -> str:
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for every interface).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for every interface)."
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
 @db_option(note="Submissions and stars are stored here too.")
 @click.option(
@@ -93,13 +99,38 @@ def listen_url(host: str, port: int) -> str:
     "entries",
     multiple=True,
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Entry folder to serve instead of the shipped entries (repeatable). Approved submissions still go to the local entries folder, which is always indexed.",
+    help="Entry folder to serve instead of the shipped entries (repeatable). Approved submissions still go to the "
+    "local entries folder, which is always indexed.",
 )
 @click.option("--reload", is_flag=True, help="Restart when the code or templates change (development only).")
-@click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level.")
-@click.option("--header-timeout", default=DEFAULT_HEADER_TIMEOUT, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds a client has to send a request's headers before the connection is closed (slow-header clients).")
-@click.option("--keep-alive-timeout", default=5, show_default=True, type=click.IntRange(1, 3600), help="Seconds an idle keep-alive connection stays open.")
-@click.option("--shutdown-timeout", default=10, show_default=True, type=click.IntRange(0, 3600), help="On SIGTERM or Ctrl-C, seconds to let requests in flight finish before they are cancelled.")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="uvicorn log level.",
+)
+@click.option(
+    "--header-timeout",
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds a client has to send a request's headers before the connection is closed (slow-header clients).",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds an idle keep-alive connection stays open.",
+)
+@click.option(
+    "--shutdown-timeout",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 3600),
+    help="On SIGTERM or Ctrl-C, seconds to let requests in flight finish before they are cancelled.",
+)
 def serve_command(host, port, db, entries, reload, log_level, header_timeout, keep_alive_timeout, shutdown_timeout):
     """Run the web site: search, entries, submissions, moderation and the JSON API.
 
@@ -109,9 +140,8 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
     import uvicorn
 
     from synapse_ai.web.app import create_app
-    from synapse_ai.web.settings import Settings
-
     from synapse_ai.web.security import parse_networks, parse_public_url
+    from synapse_ai.web.settings import Settings
 
     # Links point to SYNAPSE_PUBLIC_URL, else to the address this server listens on.
     public_url = os.environ.get(PUBLIC_URL_ENV) or listen_url(host, port)
@@ -132,8 +162,13 @@ def serve_command(host, port, db, entries, reload, log_level, header_timeout, ke
     click.echo(f"synapse: serving on http://{host}:{port}/ (loading the knowledge base…)", err=True)
     os.environ[HEADER_TIMEOUT_ENV] = str(header_timeout)
     options = dict(
-        host=host, port=port, log_level=log_level, h11_max_incomplete_event_size=64 * 1024,
-        http=HeaderTimeoutProtocol, timeout_keep_alive=keep_alive_timeout, timeout_graceful_shutdown=shutdown_timeout,
+        host=host,
+        port=port,
+        log_level=log_level,
+        h11_max_incomplete_event_size=64 * 1024,
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=keep_alive_timeout,
+        timeout_graceful_shutdown=shutdown_timeout,
         # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app reads it only from
         # SYNAPSE_TRUSTED_PROXIES (synapse_ai.web.security.ClientAddressMiddleware).
         proxy_headers=False,

@@ -12,7 +12,9 @@ from __future__ import annotations
 def register_commands(cli) -> None:
     """Add ``serve``, ``keys``, ``confirm``, ``flag`` and ``propose`` to ``cli`` (a ``synapse_ai.kb.cli.LazyGroup``)."""
     cli.add_lazy_command("serve", "synapse_ai.web.cli:serve_command", "Run the web site (FastAPI).")
-    cli.add_lazy_command("keys", "synapse_ai.web.keys_cli:keys_group", "Create, list and revoke API keys for the server.")
+    cli.add_lazy_command(
+        "keys", "synapse_ai.web.keys_cli:keys_group", "Create, list and revoke API keys for the server."
+    )
     cli.add_lazy_command(
         "confirm", "synapse_ai.web.feedback_cli:confirm_command", "Say an entry's fix worked (local, or SYNAPSE_URL)."
     )

@@ -16,7 +16,13 @@ from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.errors import SiteError, is_api
 from synapse_ai.web.keys import hash_key
 from synapse_ai.web.security import (
-    ADMIN_COOKIE, CSRF_FIELD, CSRF_HEADER, ExpiredForm, RateLimiter, Signer, check_admin_token,
+    ADMIN_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    ExpiredForm,
+    RateLimiter,
+    Signer,
+    check_admin_token,
 )
 from synapse_ai.web.settings import Settings
 from synapse_ai.web.sitestore import SiteStore
@@ -77,7 +83,9 @@ Limits = Annotated[Limiters, Depends(get_limiters)]
 # ---------------------------------------------------------------------- CSRF
 def _is_json(request: Request) -> bool:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return content_type == "application/json" or (content_type.startswith("application/") and content_type.endswith("+json"))
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
 
 
 async def csrf_protect(request: Request) -> None:

@@ -1,8 +1,8 @@
 """Error responses: JSON ``{"error", "detail"}`` under ``/api``, a friendly page everywhere else.
 
 One place decides the shape, so a 404 from an unknown URL, a refused CSRF token, an oversized body
-(``synapse_ai.web.security.BodyLimitMiddleware`` raises a 413 ``HTTPException``) and a validation error all look the same
-to a client of the same kind.
+(``synapse_ai.web.security.BodyLimitMiddleware`` raises a 413 ``HTTPException``) and a validation error all look
+the same to a client of the same kind.
 
 Domain errors (``synapse_ai.kb.errors``) reach a client through one table, ``STATUS_BY_ERROR``: a route
 lets ``EntryNotFound`` escape and the client gets a 404 with the close slugs, the same suggestions
@@ -95,7 +95,9 @@ async def http_error(request: Request, exc: StarletteHTTPException):
             message = "The request is larger than this site accepts."
     if is_api(request):
         return _json(exc.status_code, message, detail, exc.headers)
-    return _page(request, exc.status_code, message, detail if isinstance(detail, (str, list, dict)) else None, exc.headers)
+    return _page(
+        request, exc.status_code, message, detail if isinstance(detail, (str, list, dict)) else None, exc.headers
+    )
 
 
 async def synapse_error(request: Request, exc: SynapseError):

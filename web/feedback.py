@@ -107,8 +107,11 @@ def check_proposal_shape(body: Any) -> None:
             errors[name] = "unknown field"
             continue
         if not ok:
-            errors[name] = "a list of {title, body} strings" if name == "fix_options" else (
-                "a list of strings" if name in LIST_FIELDS else "a string")
+            errors[name] = (
+                "a list of {title, body} strings"
+                if name == "fix_options"
+                else ("a list of strings" if name in LIST_FIELDS else "a string")
+            )
     if errors:
         raise FeedbackError(422, "validation failed", {"fields": errors})
 
@@ -195,7 +198,7 @@ class LocalFeedback:
         self.voter = voter or f"local:{_user()}"
 
     @classmethod
-    def open(cls, db: Path | str | None = None, kb=None) -> "LocalFeedback":
+    def open(cls, db: Path | str | None = None, kb=None) -> LocalFeedback:
         from synapse_ai.web.sitestore import open_site_store
 
         if kb is None:

@@ -13,14 +13,46 @@ import re
 from dataclasses import asdict, dataclass
 
 _RULES: list[tuple[str, str]] = [
-    ("ignore-instructions", r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|all|any|your|the)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules|directions|guidelines|context)"),
-    ("role-change", r"\byou are now\b|\bfrom now on,? you\b|\bact as (?:an?|the) (?:system|admin|root|developer)\b|\bnew instructions?\s*:"),
-    ("system-prompt", r"\bsystem[ _-]?prompt\b|\bdeveloper message\b|<\s*/?\s*(?:system|instructions?)\s*>|\[/?INST\]|<\|im_start\|>"),
-    ("run-command", r"\b(?:run|execute|exec)\s+(?:this|the following|these)\s+(?:command|commands|script|code)\b|\bwithout (?:asking|telling|confirmation|permission)\b|\bdo not (?:tell|inform|ask) the user\b"),
-    ("pipe-to-shell", r"\b(?:curl|wget|fetch|iwr|invoke-webrequest)\b[^\n|]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b|\b(?:curl|wget)\b[^\n|]{0,200}\|\s*(?:python3?|perl|ruby|node|iex)\b"),
-    ("encoded-payload", r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:ba)?sh|\beval\s*\(\s*(?:atob|base64|decode)|\bpowershell\b[^\n]{0,40}-e(?:nc(?:odedcommand)?)?\b"),
-    ("destructive", r"\brm\s+-[a-z]*r[a-z]*f?\s+(?:/|~|\$HOME|\*)(?:\s|$)|\bmkfs\b|\bdd\s+if=|:\(\)\s*\{\s*:\|:&\s*\};:|\bchmod\s+-R\s+777\s+/"),
-    ("secrets", r"\b(?:send|post|upload|exfiltrate|print|echo|cat)\b[^\n]{0,60}(?:api[_ -]?key|secret|token|password|credentials|\.env\b|id_rsa|\.ssh\b|ANTHROPIC_API_KEY|OPENAI_API_KEY)"),
+    (
+        "ignore-instructions",
+        r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}"
+        r"\b(?:previous|prior|above|earlier|all|any|your|the)\b[^.\n]{0,30}"
+        r"\b(?:instructions?|prompts?|rules|directions|guidelines|context)",
+    ),
+    (
+        "role-change",
+        r"\byou are now\b|\bfrom now on,? you\b|\bact as (?:an?|the) (?:system|admin|root|developer)\b"
+        r"|\bnew instructions?\s*:",
+    ),
+    (
+        "system-prompt",
+        r"\bsystem[ _-]?prompt\b|\bdeveloper message\b|<\s*/?\s*(?:system|instructions?)\s*>|\[/?INST\]|<\|im_start\|>",
+    ),
+    (
+        "run-command",
+        r"\b(?:run|execute|exec)\s+(?:this|the following|these)\s+(?:command|commands|script|code)\b"
+        r"|\bwithout (?:asking|telling|confirmation|permission)\b|\bdo not (?:tell|inform|ask) the user\b",
+    ),
+    (
+        "pipe-to-shell",
+        r"\b(?:curl|wget|fetch|iwr|invoke-webrequest)\b[^\n|]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b"
+        r"|\b(?:curl|wget)\b[^\n|]{0,200}\|\s*(?:python3?|perl|ruby|node|iex)\b",
+    ),
+    (
+        "encoded-payload",
+        r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:ba)?sh|\beval\s*\(\s*(?:atob|base64|decode)"
+        r"|\bpowershell\b[^\n]{0,40}-e(?:nc(?:odedcommand)?)?\b",
+    ),
+    (
+        "destructive",
+        r"\brm\s+-[a-z]*r[a-z]*f?\s+(?:/|~|\$HOME|\*)(?:\s|$)|\bmkfs\b|\bdd\s+if="
+        r"|:\(\)\s*\{\s*:\|:&\s*\};:|\bchmod\s+-R\s+777\s+/",
+    ),
+    (
+        "secrets",
+        r"\b(?:send|post|upload|exfiltrate|print|echo|cat)\b[^\n]{0,60}"
+        r"(?:api[_ -]?key|secret|token|password|credentials|\.env\b|id_rsa|\.ssh\b|ANTHROPIC_API_KEY|OPENAI_API_KEY)",
+    ),
     ("hidden-text", r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]|<!--"),
     ("markup", r"<\s*script\b|javascript\s*:|\bon(?:error|load|click|mouseover)\s*="),
 ]

@@ -41,7 +41,11 @@ def keys_group():
 @keys_group.command("create")
 @click.option("--name", required=True, help="Who or what uses the key (shown in lists and to moderators).")
 @click.option(
-    "--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES),
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(SCOPES),
     help="What the key may do (repeatable): read, propose (new entries), vote (confirm, flag), moderate.",
 )
 @click.option("--json", "as_json", is_flag=True, help='Print {"id": ..., "key": ...} as JSON.')

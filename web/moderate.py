@@ -39,7 +39,9 @@ def store_submission(site: SiteStore, draft: Draft, validation: Validation) -> s
 
 def duplicates(kb: KnowledgeBase, draft: Draft, limit: int = 3):
     """Existing entries that look like this submission: (matched, results)."""
-    text = "\n".join(part for part in (draft.title, draft.summary, draft.symptom[:1500], draft.patterns[:500]) if part.strip())
+    text = "\n".join(
+        part for part in (draft.title, draft.summary, draft.symptom[:1500], draft.patterns[:500]) if part.strip()
+    )
     if not text.strip():
         return False, []
     response = kb.search(text, limit)

@@ -56,6 +56,7 @@ class EditCheck:
 
 def draft_from_entry(entry: Entry) -> Draft:
     """The submission fields an entry fills (sections other than the three cards are not fields)."""
+
     def body(name: str) -> str:
         section = entry.section(name)
         return section.body if section else ""

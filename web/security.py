@@ -35,8 +35,8 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CLIENT_COOKIE = "synapse_cid"
@@ -277,7 +277,9 @@ class ClientIdMiddleware:
             if message["type"] == "http.response.start" and not state["cid_from_cookie"]:
                 headers = MutableHeaders(scope=message)
                 flags = "; Secure" if self.secure else ""
-                headers.append("set-cookie", f"{CLIENT_COOKIE}={cid}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{flags}")
+                headers.append(
+                    "set-cookie", f"{CLIENT_COOKIE}={cid}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{flags}"
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

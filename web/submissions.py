@@ -11,14 +11,21 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from synapse_ai.kb.linear_regex import linear_rule_message
 from synapse_ai.kb.model import CATEGORIES, Entry, Section, prose_lines
-from synapse_ai.kb.parse import MAX_FENCE_LINES, QUICK_FIX_MAX_WORDS, EntryError, parse_entry, pattern_error_reason, render_entry
-
+from synapse_ai.kb.parse import (
+    MAX_FENCE_LINES,
+    QUICK_FIX_MAX_WORDS,
+    EntryError,
+    parse_entry,
+    pattern_error_reason,
+    render_entry,
+)
 from synapse_ai.web import flags as flagging
 
 MAX_OPTIONS = 8
@@ -58,8 +65,10 @@ class Draft:
     category: str = _text(40)
     tags: str = _text(400, api="tags")
     patterns: str = _text(
-        5000, "Python regular expressions, matched case-insensitively under RE2 (linear time): no look-around, "
-        "backreferences or counts over 1000.", api="lines",
+        5000,
+        "Python regular expressions, matched case-insensitively under RE2 (linear time): no look-around, "
+        "backreferences or counts over 1000.",
+        api="lines",
     )
     symptom: str = _text(20_000)
     root_cause: str = _text(20_000)
@@ -94,13 +103,13 @@ class Draft:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Draft":
+    def from_dict(cls, data: dict) -> Draft:
         """A draft from stored data; keys that are not fields are ignored."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
-    def from_form(cls, form: Any) -> "Draft":
+    def from_form(cls, form: Any) -> Draft:
         """The draft from the posted form (``web.routes.submit.SubmitForm``): text fields as typed, the
         option halves as repeated values (a bounded number of them)."""
         values = {f.name: getattr(form, f.name) for f in _TEXT}
@@ -109,7 +118,7 @@ class Draft:
         return cls(**values)
 
     @classmethod
-    def from_api(cls, payload: dict) -> "Draft":
+    def from_api(cls, payload: dict) -> Draft:
         """The JSON API takes lists where the form takes lines; normalise to the form's text."""
         values: dict[str, Any] = {}
         for f in _TEXT:
@@ -232,11 +241,16 @@ def _check_sizes(draft: Draft, errors: dict[str, str]) -> bool:
 
 def _check_fence_lines(draft: Draft, errors: dict[str, str]) -> bool:
     """An entry holds at most ``MAX_FENCE_LINES`` lines starting with ```; say which field has most."""
-    counts = {name: sum(1 for line in text.split("\n") if line.startswith("```")) for name, text in draft.scan_text().items()}
+    counts = {
+        name: sum(1 for line in text.split("\n") if line.startswith("```")) for name, text in draft.scan_text().items()
+    }
     if sum(counts.values()) <= MAX_FENCE_LINES:
         return False
     worst = max(counts, key=counts.get)
-    errors[worst] = f"Too many code fences: the whole entry may have at most {MAX_FENCE_LINES} lines starting with ``` ({sum(counts.values()):,} here)."
+    errors[worst] = (
+        f"Too many code fences: the whole entry may have at most {MAX_FENCE_LINES} lines starting with ``` "
+        f"({sum(counts.values()):,} here)."
+    )
     return True
 
 
@@ -285,16 +299,25 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
     need("quick_fix", "A quick fix (the fix in one breath)")
     need("quick_fix", "The quick fix", one_line=True)
     if "quick_fix" not in errors and len(draft.quick_fix.split()) > QUICK_FIX_MAX_WORDS:
-        errors["quick_fix"] = f"Keep the quick fix to {QUICK_FIX_MAX_WORDS} words (it has {len(draft.quick_fix.split())}): what to change, not why."
+        errors["quick_fix"] = (
+            f"Keep the quick fix to {QUICK_FIX_MAX_WORDS} words (it has {len(draft.quick_fix.split())}): what to "
+            "change, not why."
+        )
     need("symptom", "The symptom")
     need("root_cause", "The root cause")
     need("savings", "Expected savings (say “none” where there are none)")
     need("savings", "Savings", one_line=True)
     if "category" not in errors and draft.category not in CATEGORIES:
-        errors["category"] = "Choose one of the categories." if not draft.category else f"Unknown category “{draft.category}”."
+        errors["category"] = (
+            "Choose one of the categories." if not draft.category else f"Unknown category “{draft.category}”."
+        )
     tag_rule = "Tags are lowercase words with - _ . + (no spaces, at most 40 characters)"
     _check_list(
-        errors, "tags", split_tags(draft.tags), _TAG_RE, MAX_TAGS,
+        errors,
+        "tags",
+        split_tags(draft.tags),
+        _TAG_RE,
+        MAX_TAGS,
         empty="Give at least one tag (library, HTTP status, concept), separated by commas.",
         bad=lambda bad: f"{tag_rule}: {', '.join(bad[:3])}",
     )
@@ -321,7 +344,11 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
     if "environment" not in errors and not _lines(draft.environment):
         errors["environment"] = "Say what this applies to: SDKs and versions, runtimes, frameworks (one per line)."
     _check_list(
-        errors, "sources", _lines(draft.sources), _URL_RE, MAX_SOURCES,
+        errors,
+        "sources",
+        _lines(draft.sources),
+        _URL_RE,
+        MAX_SOURCES,
         empty="Give at least one source URL (docs, code, issue thread) backing the fix.",
         bad=lambda bad: f"Not an http(s) URL: {bad[0][:120]}",
     )
@@ -352,7 +379,9 @@ def _check_fields(draft: Draft, errors: dict[str, str]) -> None:
 def build_entry(draft: Draft, slug: str | None = None, today: date | None = None) -> Entry:
     """The entry a draft makes (not yet checked by the parser)."""
     today = today or date.today()
-    fix = "\n\n".join(f"### Option {i}: {title.strip()}\n\n{body.strip()}" for i, (title, body) in enumerate(draft.options, start=1))
+    fix = "\n\n".join(
+        f"### Option {i}: {title.strip()}\n\n{body.strip()}" for i, (title, body) in enumerate(draft.options, start=1)
+    )
     return Entry(
         slug=slug or slugify(draft.title),
         title=draft.title.strip(),
@@ -367,7 +396,11 @@ def build_entry(draft: Draft, slug: str | None = None, today: date | None = None
         created=today,
         # A distinct (equal) object: yaml.safe_dump would write one date object twice as &id001/*id001.
         updated=date.fromordinal(today.toordinal()),
-        sections=[Section("Symptom", draft.symptom.strip()), Section("Root Cause", draft.root_cause.strip()), Section("Fix", fix)],
+        sections=[
+            Section("Symptom", draft.symptom.strip()),
+            Section("Root Cause", draft.root_cause.strip()),
+            Section("Fix", fix),
+        ],
     )
 
 
@@ -387,7 +420,9 @@ def _field_for_lines(markdown: str) -> dict[int, str]:
             if m:
                 current = keys.get(m.group(1), m.group(1))
         elif line.startswith("## "):
-            current = {"## Symptom": "symptom", "## Root Cause": "root_cause", "## Fix": "option_title_1"}.get(line.strip(), "form")
+            current = {"## Symptom": "symptom", "## Root Cause": "root_cause", "## Fix": "option_title_1"}.get(
+                line.strip(), "form"
+            )
         else:
             m = re.match(r"^### Option (\d+):", line)
             if m and current.startswith("option_"):
@@ -411,7 +446,9 @@ def validate(draft: Draft, today: date | None = None) -> Validation:
     # Flag checks only on patterns within the length limit: the nested-quantifier check takes
     # quadratic time in a pattern's length.
     patterns = [p for p in draft.patterns.split("\n") if p.strip()]
-    found = flagging.scan(draft.scan_text()) + flagging.regex_flags([p for p in patterns if len(p) <= MAX_PATTERN_CHARS])
+    found = flagging.scan(draft.scan_text()) + flagging.regex_flags(
+        [p for p in patterns if len(p) <= MAX_PATTERN_CHARS]
+    )
     if errors:
         return Validation(None, errors, too_large, found)
     entry = build_entry(draft, today=today)
@@ -422,6 +459,8 @@ def validate(draft: Draft, today: date | None = None) -> Validation:
         where = _field_for_lines(markdown)
         for problem in exc.problems:
             key = where.get(problem.line, "form")
-            errors[key] = (errors[key] + " " if key in errors else "") + problem.message[0].upper() + problem.message[1:] + "."
+            errors[key] = (
+                (errors[key] + " " if key in errors else "") + problem.message[0].upper() + problem.message[1:] + "."
+            )
         return Validation(None, errors, too_large, found)
     return Validation(parsed, {}, False, found)

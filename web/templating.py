@@ -11,8 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.requests import Request
 
 from synapse_ai.kb import __version__
@@ -97,6 +97,8 @@ def _environment() -> jinja2.Environment:
 templates = Jinja2Templates(env=_environment(), context_processors=[_site_context])
 
 
-def render(request: Request, name: str, context: dict | None = None, status_code: int = 200, headers: dict | None = None):
+def render(
+    request: Request, name: str, context: dict | None = None, status_code: int = 200, headers: dict | None = None
+):
     """Render a template with the site's context into an HTML response."""
     return templates.TemplateResponse(request, name, context or {}, status_code=status_code, headers=headers)

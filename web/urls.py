@@ -25,5 +25,5 @@ def canonical_url(request: Request) -> str:
     """This page's address without its query: the one URL search engines should index it under."""
     path, root = request.url.path, request.scope.get("root_path", "")
     if root and path.startswith(root) and site_base(request).endswith(root):
-        path = path[len(root):]  # the public URL already holds the prefix
+        path = path[len(root) :]  # the public URL already holds the prefix
     return site_base(request) + path

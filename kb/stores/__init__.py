@@ -14,9 +14,11 @@ and give one hit per entry (its best embedded field).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ContextManager, Iterable, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from synapse_ai.kb.model import Entry
@@ -53,7 +55,7 @@ class IndexStore(Protocol):
     thread_safe: bool
 
     def close(self) -> None: ...
-    def index_lock(self, timeout: float | None = ...) -> ContextManager[bool]: ...
+    def index_lock(self, timeout: float | None = ...) -> AbstractContextManager[bool]: ...
     def get_meta(self, key: str, default: str | None = None) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def set_metas(self, values: dict[str, str]) -> None: ...
@@ -110,7 +112,7 @@ def sqlite_path(url: str | Path) -> Path:
     text = str(url)
     for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
         if text.startswith(prefix):
-            rest = text[len(prefix):]
+            rest = text[len(prefix) :]
             return Path("/" + rest if prefix == "sqlite:///" else rest)
     return Path(text)
 

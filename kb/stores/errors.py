@@ -10,7 +10,11 @@ import errno
 from synapse_ai.kb.errors import CorruptStore
 
 _ERRNO_BY_KIND = {
-    "full": errno.ENOSPC, "io": errno.EIO, "read-only": errno.EROFS, "permission": errno.EACCES, "locked": errno.EBUSY,
+    "full": errno.ENOSPC,
+    "io": errno.EIO,
+    "read-only": errno.EROFS,
+    "permission": errno.EACCES,
+    "locked": errno.EBUSY,
     "unreachable": errno.ECONNREFUSED,
 }
 _ADVICE = {

@@ -9,7 +9,7 @@ Never edit a migration that has shipped: add the next number.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 CONNECT_TIMEOUT_S = 10
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import psycopg
 from psycopg.rows import dict_row
@@ -169,7 +169,8 @@ class PostgresStore:
         sections = [(slug, i, s.name, s.body) for i, s in enumerate(entry.sections)]
         blocks = [
             (slug, s.name, j, b.language, " ".join(b.attrs), b.code)
-            for s in entry.sections for j, b in enumerate(code_blocks_in(s.body))
+            for s in entry.sections
+            for j, b in enumerate(code_blocks_in(s.body))
         ]
         # One transaction, sent as a pipeline: the statements travel together instead of one round trip each.
         with self._conn() as conn, conn.transaction(), conn.pipeline():

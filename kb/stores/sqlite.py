@@ -21,8 +21,8 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from synapse_ai.kb.embed import vector_to_blob
 from synapse_ai.kb.model import Entry, Section, code_blocks_in
@@ -31,12 +31,16 @@ from synapse_ai.kb.stores import Hit
 from synapse_ai.kb.stores.errors import CorruptDatabase, DatabaseUnavailable  # noqa: F401 - re-exported
 from synapse_ai.kb.stores.rows import SIGNAL_COLUMNS, entry_row, row_to_entry, signals_of
 
-
 # The names of every migration in kb/migrations.py, in order (tests/kb/test_store_index.py keeps
 # the two in agreement).  Comparing them with what the database has applied needs only sqlite3,
 # so opening a current database never imports sqlite-utils.
-SCHEMA_MIGRATIONS = ("m001_core", "m002_submissions_and_stars", "m003_pattern_literals", "m004_entry_signals",
-                     "m005_api_keys_and_feedback")
+SCHEMA_MIGRATIONS = (
+    "m001_core",
+    "m002_submissions_and_stars",
+    "m003_pattern_literals",
+    "m004_entry_signals",
+    "m005_api_keys_and_feedback",
+)
 
 
 def _busy_timeout() -> float:
@@ -52,7 +56,16 @@ INDEX_WAIT_S = 600.0  # how long a process waits for another one's index build
 # SQLite primary result codes (https://www.sqlite.org/rescode.html).
 _DAMAGE_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _DAMAGE_TEXT = ("file is not a database", "database disk image is malformed")
-_KIND_BY_CODE = {5: "locked", 6: "locked", 13: "full", 10: "io", 8: "read-only", 3: "permission", 14: "cannot-open", 23: "permission"}
+_KIND_BY_CODE = {
+    5: "locked",
+    6: "locked",
+    13: "full",
+    10: "io",
+    8: "read-only",
+    3: "permission",
+    14: "cannot-open",
+    23: "permission",
+}
 _KIND_BY_TEXT = (
     ("database is locked", "locked"),
     ("database table is locked", "locked"),
@@ -61,6 +74,8 @@ _KIND_BY_TEXT = (
     ("readonly database", "read-only"),
     ("unable to open database file", "cannot-open"),
 )
+
+
 def is_damage(exc: BaseException) -> bool:
     """Whether SQLite itself says the file is damaged (and nothing else: locks, full disks, I/O)."""
     if not isinstance(exc, sqlite3.DatabaseError):
@@ -117,7 +132,12 @@ def file_lock(path: Path | None, timeout: float | None = None, what: str = "the 
     try:
         fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:  # a read-only or foreign data directory: nothing can be written anyway
-        kind = {errno.ENOSPC: "full", errno.EROFS: "read-only", errno.EACCES: "permission", errno.EPERM: "permission"}.get(exc.errno, "io")
+        kind = {
+            errno.ENOSPC: "full",
+            errno.EROFS: "read-only",
+            errno.EACCES: "permission",
+            errno.EPERM: "permission",
+        }.get(exc.errno, "io")
         raise DatabaseUnavailable(None, kind, f"cannot create the lock file {path}: {exc.strerror or exc}") from exc
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -130,7 +150,9 @@ def file_lock(path: Path | None, timeout: float | None = None, what: str = "the 
                     yield False
                     return
                 if deadline is not None and time.monotonic() > deadline:
-                    raise DatabaseUnavailable(None, "locked", f"{what} is busy: another process held {path.name} for over {timeout:.0f}s") from None
+                    raise DatabaseUnavailable(
+                        None, "locked", f"{what} is busy: another process held {path.name} for over {timeout:.0f}s"
+                    ) from None
                 time.sleep(0.05)
         try:
             yield True
@@ -142,7 +164,9 @@ def file_lock(path: Path | None, timeout: float | None = None, what: str = "the 
 
 def _applied_migrations(conn) -> tuple[str, ...]:
     try:
-        rows = conn.execute("select name from _sqlite_migrations where migration_set = 'synapse' order by id").fetchall()
+        rows = conn.execute(
+            "select name from _sqlite_migrations where migration_set = 'synapse' order by id"
+        ).fetchall()
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):  # a new database: no migrations table yet
             return ()
@@ -316,16 +340,21 @@ class SqliteStore:
         row = entry_row(entry, markdown, content_hash, mtime_ns, size)
         sections = [(slug, i, s.name, s.body) for i, s in enumerate(entry.sections)]
         blocks = [
-            (slug, s.name, j, b.language, " ".join(b.attrs), b.code) for s in entry.sections for j, b in enumerate(code_blocks_in(s.body))
+            (slug, s.name, j, b.language, " ".join(b.attrs), b.code)
+            for s in entry.sections
+            for j, b in enumerate(code_blocks_in(s.body))
         ]
         with self.transaction():
             self._delete_children(slug)
             self.conn.execute(_upsert_sql("entries", list(row), ("slug",)), list(row.values()))
             self.conn.executemany("insert into sections (slug, position, name, body) values (?, ?, ?, ?)", sections)
             self.conn.executemany(
-                "insert into code_blocks (slug, section, position, language, attrs, code) values (?, ?, ?, ?, ?, ?)", blocks
+                "insert into code_blocks (slug, section, position, language, attrs, code) values (?, ?, ?, ?, ?, ?)",
+                blocks,
             )
-            self.conn.executemany("insert or ignore into tags (slug, tag) values (?, ?)", [(slug, t) for t in dict.fromkeys(entry.tags)])
+            self.conn.executemany(
+                "insert or ignore into tags (slug, tag) values (?, ?)", [(slug, t) for t in dict.fromkeys(entry.tags)]
+            )
 
     def entry_path(self, slug: str) -> str | None:
         """The stored file path of ``slug`` ("" for an entry without a file), None if not indexed."""
@@ -335,7 +364,9 @@ class SqliteStore:
     def touch_entry(self, slug: str, mtime_ns: int, size: int) -> None:
         """Record a new file stat for an entry whose content did not change."""
         with self.transaction():
-            self.conn.execute("update entries set file_mtime_ns = ?, file_size = ? where slug = ?", [mtime_ns, size, slug])
+            self.conn.execute(
+                "update entries set file_mtime_ns = ?, file_size = ? where slug = ?", [mtime_ns, size, slug]
+            )
 
     def forget_file_stats(self) -> None:
         """Make the next index re-read every file (``synapse index --full``)."""
@@ -441,10 +472,15 @@ class SqliteStore:
         return {row[0]: signals_of(*row[1:]) for row in self.conn.execute(f"select {SIGNAL_COLUMNS} from entries")}
 
     def categories(self) -> list[tuple[str, int]]:
-        return [tuple(r) for r in self.conn.execute("select category, count(*) from entries group by category order by category")]
+        return [
+            tuple(r)
+            for r in self.conn.execute("select category, count(*) from entries group by category order by category")
+        ]
 
     def tags(self) -> list[tuple[str, int]]:
-        return [tuple(r) for r in self.conn.execute("select tag, count(*) c from tags group by tag order by c desc, tag")]
+        return [
+            tuple(r) for r in self.conn.execute("select tag, count(*) c from tags group by tag order by c desc, tag")
+        ]
 
     # ------------------------------------------------------------------ embeddings
     def embedding_hashes(self) -> dict[tuple[str, str], str]:
@@ -456,7 +492,8 @@ class SqliteStore:
         self._matrix = None  # this process sees its own writes; others reload when the generation moves
         with self.transaction():
             self.conn.executemany(
-                _upsert_sql("embeddings", columns, ("slug", "field")), [(s, f, m, h, vector_to_blob(v)) for s, f, m, h, v in rows]
+                _upsert_sql("embeddings", columns, ("slug", "field")),
+                [(s, f, m, h, vector_to_blob(v)) for s, f, m, h, v in rows],
             )
 
     def delete_embeddings_except(self, keep: set[tuple[str, str]]) -> None:
@@ -476,7 +513,9 @@ class SqliteStore:
     def _read_matrix(self, model: str):
         import numpy as np
 
-        rows = self.conn.execute("select slug, field, vector from embeddings where model = ? order by slug, field", [model]).fetchall()
+        rows = self.conn.execute(
+            "select slug, field, vector from embeddings where model = ? order by slug, field", [model]
+        ).fetchall()
         if not rows:
             return [], [], np.zeros((0, 0), dtype=np.float32)
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)

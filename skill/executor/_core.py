@@ -83,8 +83,10 @@ class ToolCall:
         if isinstance(block, Mapping):
             get = block.get
         else:
+
             def get(key: str, default: Any = None) -> Any:
                 return getattr(block, key, default)
+
         kind = get("type", "tool_use")
         if kind != "tool_use":
             raise ValueError(f"expected a tool_use block, got type {kind!r}")
@@ -167,7 +169,7 @@ def _is_async_callable(fn: Any) -> bool:
     """True for ``async def`` functions, partials of them and objects with ``async __call__``."""
     if inspect.iscoroutinefunction(fn):
         return True
-    call = getattr(type(fn), "__call__", None)
+    call = type(fn).__call__ if callable(fn) else None
     return call is not None and inspect.iscoroutinefunction(call)
 
 
@@ -331,15 +333,9 @@ async def execute_tool_calls(
     semaphore = asyncio.Semaphore(max_concurrency) if max_concurrency else None
     thread_slots = thread_bound(max_concurrency)
     outcomes = await asyncio.gather(
-        *(
-            run_one(call, tools, timeout=timeout, semaphore=semaphore, thread_slots=thread_slots)
-            for call in calls
-        )
+        *(run_one(call, tools, timeout=timeout, semaphore=semaphore, thread_slots=thread_slots) for call in calls)
     )
-    return [
-        tool_result(call.id, value, is_error=not ok)
-        for call, (ok, value) in zip(calls, outcomes)
-    ]
+    return [tool_result(call.id, value, is_error=not ok) for call, (ok, value) in zip(calls, outcomes)]
 
 
 # --------------------------------------------------------------------------- synchronous API
@@ -361,9 +357,7 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
-def _run_one_sync(
-    call: ToolCall, tools: Mapping[str, Callable[..., Any]], timeout: float | None
-) -> dict[str, Any]:
+def _run_one_sync(call: ToolCall, tools: Mapping[str, Callable[..., Any]], timeout: float | None) -> dict[str, Any]:
     """Pool worker body: run one call, enforcing the timeout from the call's own start.
 
     With a timeout the tool runs in its own daemon thread and the worker only waits for it;
@@ -426,8 +420,5 @@ def execute_tool_calls_sync(
     workers = max_concurrency or min(len(calls), DEFAULT_MAX_THREADS)
     # A fresh context per call keeps current_call() isolated between pool threads.
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tool-pool") as pool:
-        futures = [
-            pool.submit(contextvars.copy_context().run, _run_one_sync, call, tools, timeout)
-            for call in calls
-        ]
+        futures = [pool.submit(contextvars.copy_context().run, _run_one_sync, call, tools, timeout) for call in calls]
         return [future.result() for future in futures]

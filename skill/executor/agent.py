@@ -79,8 +79,7 @@ def _block_to_param(block: Any) -> Any:
 def _turn_limit_results(calls: Sequence[Any], max_turns: int) -> list[dict[str, Any]]:
     """``is_error`` results for calls left unexecuted because ``max_turns`` was reached."""
     message = (
-        f"Not run: the agent loop reached its limit of {max_turns} model turns (max_turns) "
-        "before executing this call."
+        f"Not run: the agent loop reached its limit of {max_turns} model turns (max_turns) before executing this call."
     )
     return [tool_result(call.id, message, is_error=True) for call in parse_calls(calls)]
 
@@ -155,9 +154,7 @@ async def run_agent(
         if turn == max_turns:
             history.append({"role": "user", "content": _turn_limit_results(calls, max_turns)})
             break
-        results = await execute_tool_calls(
-            calls, tools, timeout=tool_timeout, max_concurrency=max_concurrency
-        )
+        results = await execute_tool_calls(calls, tools, timeout=tool_timeout, max_concurrency=max_concurrency)
         # One user message, tool_result blocks only, in tool_use order.
         history.append({"role": "user", "content": results})
         if recorder is not None and recorder.warn:

@@ -20,7 +20,7 @@ import dataclasses
 import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Union
+from typing import Any
 
 from ._core import ToolCall, _check_bound, _check_timeout, _error_message, run_one, thread_bound, tool_result
 
@@ -33,7 +33,7 @@ __all__ = [
     "ToolGraph",
 ]
 
-InputSpec = Union[Mapping[str, Any], Callable[[dict[str, Any]], Any], None]
+InputSpec = Mapping[str, Any] | Callable[[dict[str, Any]], Any] | None
 
 
 class GraphError(ValueError):
@@ -180,7 +180,7 @@ class ToolGraph:
                     stack.append((nid, i + 1))
                     dep = deps[i]
                     if state.get(dep) == 1:
-                        raise CyclicDependencyError(path[path.index(dep):] + [dep])
+                        raise CyclicDependencyError(path[path.index(dep) :] + [dep])
                     if state.get(dep) != 2:
                         stack.append((dep, 0))
                 else:
@@ -203,9 +203,7 @@ class ToolGraph:
             except BaseException as exc:
                 # Cancellation or interpreter exit: still settle so no dependent waits forever.
                 if not settled[node.id].done():
-                    settled[node.id].set_result(
-                        NodeResult(node.id, node.name, ok=False, error=_error_message(exc))
-                    )
+                    settled[node.id].set_result(NodeResult(node.id, node.name, ok=False, error=_error_message(exc)))
                 raise
             settled[node.id].set_result(result)
 
@@ -228,15 +226,16 @@ class ToolGraph:
             if not dep.ok:
                 why = "was skipped" if dep.skipped else "failed"
                 return NodeResult(
-                    node.id, node.name, ok=False, skipped=True,
+                    node.id,
+                    node.name,
+                    ok=False,
+                    skipped=True,
                     error=f"skipped: dependency '{dep.id}' {why}",
                 )
         try:
             tool_input = await self._build_input(node, {d.id: d.value for d in dep_results})
         except Exception as exc:  # noqa: BLE001 - a bad builder fails only its own node
-            return NodeResult(
-                node.id, node.name, ok=False, error=f"input builder failed: {_error_message(exc)}"
-            )
+            return NodeResult(node.id, node.name, ok=False, error=f"input builder failed: {_error_message(exc)}")
         started = time.perf_counter()
         ok, value = await run_one(
             ToolCall(node.id, node.name, tool_input),

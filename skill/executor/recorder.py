@@ -145,6 +145,7 @@ class Recorder:
         tool_name = name or getattr(fn, "__name__", "tool")
 
         if _is_async_callable(fn):
+
             @functools.wraps(fn)
             async def async_wrapper(**kwargs: Any) -> Any:
                 record = self._begin(tool_name, kwargs)
@@ -182,13 +183,15 @@ class Recorder:
     def record_model_call(self, turn: int, started: float, finished: float, stop_reason: Any) -> None:
         """Record one model request (``perf_counter`` readings), used to price saved turns."""
         with self._lock:
-            self.model_calls.append({
-                "turn": turn,
-                "start": round(started - self._t0, 6),
-                "end": round(finished - self._t0, 6),
-                "duration_s": round(finished - started, 6),
-                "stop_reason": stop_reason,
-            })
+            self.model_calls.append(
+                {
+                    "turn": turn,
+                    "start": round(started - self._t0, 6),
+                    "end": round(finished - self._t0, 6),
+                    "duration_s": round(finished - started, 6),
+                    "stop_reason": stop_reason,
+                }
+            )
 
     # ------------------------------------------------------------------ run-time warning
 
@@ -217,7 +220,11 @@ class Recorder:
             "turns %s each issued one tool call (%s) although none needed another's result: %.2f s one after "
             "another, about %.2f s issued in one turn (%.2f s and %d model round trips lost). Ask the model to issue "
             "independent calls together and run them with execute_tool_calls (entry sequential-tool-calls).",
-            span, "; ".join(describe_call(c) for c in run.calls), run.sequential_s, run.together_s, run.saved_s,
+            span,
+            "; ".join(describe_call(c) for c in run.calls),
+            run.sequential_s,
+            run.together_s,
+            run.saved_s,
             run.turns_saved,
         )
         return run
@@ -238,17 +245,24 @@ class Recorder:
             end = record.end if record.end is not None else record.start
             busy_until = end if busy_until is None else max(busy_until, end)
         # The warning only looks back MAX_LOOKBACK turns: older turns are left out of the trace.
-        kept = starts[-(MAX_LOOKBACK + 1):]
+        kept = starts[-(MAX_LOOKBACK + 1) :]
         self._turn_offset = len(starts) - len(kept)  # turns left out, so warnings keep the real numbers
-        records = records[kept[0]:] if kept else records
+        records = records[kept[0] :] if kept else records
         busy_until = None
         for record in records:
             if busy_until is None or record.start > busy_until + self.turn_gap_s:
                 messages += [{"role": "assistant", "content": []}, {"role": "user", "content": []}]
-            messages[-2]["content"].append({"type": "tool_use", "id": record.id, "name": record.name,
-                                            "input": record.input})
-            messages[-1]["content"].append({"type": "tool_result", "tool_use_id": record.id,
-                                            "content": record.result or "", "is_error": record.is_error})
+            messages[-2]["content"].append(
+                {"type": "tool_use", "id": record.id, "name": record.name, "input": record.input}
+            )
+            messages[-1]["content"].append(
+                {
+                    "type": "tool_result",
+                    "tool_use_id": record.id,
+                    "content": record.result or "",
+                    "is_error": record.is_error,
+                }
+            )
             end = record.end if record.end is not None else record.start
             busy_until = end if busy_until is None else max(busy_until, end)
         return {"messages": messages, "calls": [c.to_dict() for c in records]}

@@ -16,7 +16,6 @@ import pytest
 from synapse_ai.kb.evaluation import load_query_set
 from synapse_ai.kb.lint import entry_files, lint_paths
 from synapse_ai.kb.parse import read_entry
-
 from tests.conftest import ENTRIES, ROOT
 
 MIN_ENTRIES = 120

@@ -12,16 +12,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from synapse_ai.kb.lint import entry_files
 from synapse_ai.kb.parse import read_entry
-
 from tests.conftest import ENTRIES
 
-NO_NETWORK = '''
+NO_NETWORK = """
 import socket
 
 _real_connect = socket.socket.connect
@@ -43,7 +41,7 @@ def _guard(method):
 
 socket.socket.connect = _guard(_real_connect)
 socket.socket.connect_ex = _guard(_real_connect_ex)
-'''
+"""
 
 BLOCKS = [
     (entry.slug, i, block)
@@ -52,14 +50,20 @@ BLOCKS = [
 ]
 
 
-@pytest.mark.parametrize("slug, index, block", [b for b in BLOCKS if b[2].language == "python"],
-                         ids=[f"{s}-{i}" for s, i, b in BLOCKS if b.language == "python"])
+@pytest.mark.parametrize(
+    "slug, index, block",
+    [b for b in BLOCKS if b[2].language == "python"],
+    ids=[f"{s}-{i}" for s, i, b in BLOCKS if b.language == "python"],
+)
 def test_python_blocks_compile(slug, index, block):
     compile(ast.parse(block.code), f"{slug}[{index}]", "exec")
 
 
-@pytest.mark.parametrize("slug, index, block", [b for b in BLOCKS if b[2].language == "json"],
-                         ids=[f"{s}-{i}" for s, i, b in BLOCKS if b.language == "json"])
+@pytest.mark.parametrize(
+    "slug, index, block",
+    [b for b in BLOCKS if b[2].language == "json"],
+    ids=[f"{s}-{i}" for s, i, b in BLOCKS if b.language == "json"],
+)
 def test_json_blocks_parse(slug, index, block):
     json.loads(block.code)
 
@@ -74,14 +78,25 @@ def test_runnable_blocks_run_offline(slug, index, block, tmp_path):
     script.write_text(block.code)
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["PYTHONPATH"] = str(tmp_path)
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, f"{slug} block {index} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
 
 
 def test_network_guard_really_blocks(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(NO_NETWORK)
-    probe = "import socket\ntry:\n    socket.create_connection(('203.0.113.1', 80), timeout=2)\nexcept OSError as e:\n    print('blocked' if 'network disabled' in str(e) else 'other')\n"
-    out = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True, text=True, timeout=30)
+    probe = (
+        "import socket\ntry:\n    socket.create_connection(('203.0.113.1', 80), timeout=2)\nexcept OSError as "
+        "e:\n    print('blocked' if 'network disabled' in str(e) else 'other')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.stdout.strip() == "blocked"
 
 

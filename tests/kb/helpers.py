@@ -37,12 +37,33 @@ updated: 2026-11-01
 """
 
 
-def write_entry(directory: Path, slug: str, *, title: str | None = None, summary: str = "A summary.", tag: str = "demo",
-                patterns: str = "", symptom: str = "Something breaks.", cause: str = "A reason.", fix: str = "Do this.") -> Path:
+def write_entry(
+    directory: Path,
+    slug: str,
+    *,
+    title: str | None = None,
+    summary: str = "A summary.",
+    tag: str = "demo",
+    patterns: str = "",
+    symptom: str = "Something breaks.",
+    cause: str = "A reason.",
+    fix: str = "Do this.",
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{slug}.md"
-    path.write_text(TEMPLATE.format(slug=slug, title=title or slug.replace("-", " "), summary=summary, tag=tag,
-                                    patterns=patterns, symptom=symptom, cause=cause, fix=fix), encoding="utf-8")
+    path.write_text(
+        TEMPLATE.format(
+            slug=slug,
+            title=title or slug.replace("-", " "),
+            summary=summary,
+            tag=tag,
+            patterns=patterns,
+            symptom=symptom,
+            cause=cause,
+            fix=fix,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 

@@ -175,6 +175,7 @@ def check_index_lock_excludes_a_second_holder(store: IndexStore, other: IndexSto
 
 
 CHECKS = [
-    value for name, value in dict(globals()).items()
+    value
+    for name, value in dict(globals()).items()
     if name.startswith("check_") and name != "check_index_lock_excludes_a_second_holder"
 ]

@@ -8,9 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from synapse_ai.kb.cli import main
-
 from tests.kb.helpers import write_entry
-
 
 QUICK_FIX = "Raise max_retries on the client and cap concurrent requests."
 VERIFIED = "Verified 2026-11-20 against anthropic 2.15.0, Claude API errors docs"
@@ -31,11 +29,23 @@ def set_quick_fix(path, quick_fix: str, verified: bool) -> None:
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     folder = tmp_path / "entries"
-    set_quick_fix(write_entry(folder, "rate-limited", title="429 rate_limit_error from the API", patterns=r"'rate_limit_error'",
-                              symptom="Requests fail with 429.", fix="Back off.\n\n```python\nimport time\ntime.sleep(1)\n```"),
-                  QUICK_FIX, verified=True)
-    set_quick_fix(write_entry(folder, "slow-tools", title="Tool calls run one after another", symptom="The agent is slow."),
-                  SLOW_QUICK_FIX, verified=False)
+    set_quick_fix(
+        write_entry(
+            folder,
+            "rate-limited",
+            title="429 rate_limit_error from the API",
+            patterns=r"'rate_limit_error'",
+            symptom="Requests fail with 429.",
+            fix="Back off.\n\n```python\nimport time\ntime.sleep(1)\n```",
+        ),
+        QUICK_FIX,
+        verified=True,
+    )
+    set_quick_fix(
+        write_entry(folder, "slow-tools", title="Tool calls run one after another", symptom="The agent is slow."),
+        SLOW_QUICK_FIX,
+        verified=False,
+    )
     db = tmp_path / "cli.db"
     runner = CliRunner()
     result = runner.invoke(main, ["index", "--db", str(db), "--entries", str(folder)])
@@ -74,14 +84,17 @@ def test_match_reads_stdin(env):
     assert json.loads(result.output)["results"][0]["slug"] == "rate-limited"
 
 
-@pytest.mark.parametrize("args, input, message", [
-    (("search", ""), None, "empty query"),
-    (("search",), None, "empty query"),
-    (("match",), "  \n", "nothing on stdin"),
-    (("search", "--batch", "/no/such/file"), None, "No such file or directory"),
-    (("show", "rate-limitd"), None, "no entry 'rate-limitd'; did you mean: rate-limited"),
-    (("show", "rate-limited", "--section", "Nope"), None, "has no section 'Nope'"),
-])
+@pytest.mark.parametrize(
+    "args, input, message",
+    [
+        (("search", ""), None, "empty query"),
+        (("search",), None, "empty query"),
+        (("match",), "  \n", "nothing on stdin"),
+        (("search", "--batch", "/no/such/file"), None, "No such file or directory"),
+        (("show", "rate-limitd"), None, "no entry 'rate-limitd'; did you mean: rate-limited"),
+        (("show", "rate-limited", "--section", "Nope"), None, "has no section 'Nope'"),
+    ],
+)
 def test_user_errors_are_one_clean_line(env, args, input, message):
     result = run(env, *args, input=input)
     assert result.exit_code != 0
@@ -92,7 +105,11 @@ def test_user_errors_are_one_clean_line(env, args, input, message):
 def test_show_json_and_section(env):
     data = json.loads(run(env, "show", "rate-limited", "--json").output)
     assert [s["name"] for s in data["sections"]] == ["Symptom", "Root Cause", "Fix"]
-    assert data["fix"]["options"][0]["code"][0] == {"language": "python", "runnable": False, "code": "import time\ntime.sleep(1)\n"}
+    assert data["fix"]["options"][0]["code"][0] == {
+        "language": "python",
+        "runnable": False,
+        "code": "import time\ntime.sleep(1)\n",
+    }
     human = run(env, "show", "rate-limited", "--section", "fix")
     assert human.exit_code == 0 and "Option 1" in human.output and "Symptom" not in human.output
 
@@ -112,7 +129,9 @@ def test_show_piped_is_plain_markdown_led_by_verified_and_quick_fix(env):
     assert result.exit_code == 0, result.output
     out = result.output
     assert out.startswith("# 429 rate_limit_error from the API\n")
-    assert out.index(VERIFIED) < out.index("## Quick fix\n\n" + QUICK_FIX) < out.index("## Symptom") < out.index("## Fix")
+    assert (
+        out.index(VERIFIED) < out.index("## Quick fix\n\n" + QUICK_FIX) < out.index("## Symptom") < out.index("## Fix")
+    )
     assert "## Sources\n\n- https://docs.anthropic.com/en/api/errors" in out
     assert not [line for line in out.splitlines() if line != line.rstrip()]  # no padding
     assert "\x1b[" not in out  # no colour codes
@@ -128,7 +147,9 @@ def test_show_section_fix_leads_with_the_quick_fix(env):
 
 def test_show_unverified_entry_says_so(env):
     out = run(env, "show", "slow-tools").output
-    assert "Not verified yet" in out and out.index("Not verified yet") < out.index(SLOW_QUICK_FIX) < out.index("## Symptom")
+    assert "Not verified yet" in out and out.index("Not verified yet") < out.index(SLOW_QUICK_FIX) < out.index(
+        "## Symptom"
+    )
 
 
 def test_entry_from_before_the_quick_fix_shows_without_it(env):
@@ -168,7 +189,13 @@ def test_show_on_a_terminal_leads_with_quick_fix(env):
     console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
     print_entry(entry, console=console)
     out = console.file.getvalue()
-    assert out.index(VERIFIED) < out.index("Quick fix") < out.index(QUICK_FIX) < out.index("Symptom") < out.index("Option 1")
+    assert (
+        out.index(VERIFIED)
+        < out.index("Quick fix")
+        < out.index(QUICK_FIX)
+        < out.index("Symptom")
+        < out.index("Option 1")
+    )
     console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
     print_entry(entry, "fix", console=console)
     out = console.file.getvalue()

@@ -90,7 +90,10 @@ def test_from_a_checkout_without_install_every_command_is_there(tmp_path):
     )
     done = subprocess.run(
         [sys.executable, "-I", "-S", "-c", code, str(ROOT), str(tmp_path / "libs")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     kb_alone, program = (set(eval(line)) for line in done.stdout.splitlines())  # noqa: S307 - our own printed lists

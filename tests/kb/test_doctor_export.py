@@ -27,7 +27,14 @@ def indexed(tmp_path):
     env.pop("SYNAPSE_DB", None)
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "synapse_ai.kb", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "synapse_ai.kb", *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert run("index", "--entries", str(folder)).returncode == 0
     return run, home / "synapse.db", folder
@@ -97,7 +104,9 @@ def test_export_writes_every_entry_and_keeps_different_files_unless_forced(index
     first = run("export", str(out))
     assert first.returncode == 0 and "3 written" in first.stdout
     assert sorted(p.name for p in out.glob("*.md")) == ["alpha-error.md", "beta-error.md", "gamma-error.md"]
-    assert (out / "alpha-error.md").read_text(encoding="utf-8") == (folder / "alpha-error.md").read_text(encoding="utf-8")
+    assert (out / "alpha-error.md").read_text(encoding="utf-8") == (folder / "alpha-error.md").read_text(
+        encoding="utf-8"
+    )
 
     (out / "beta-error.md").write_text("my own notes", encoding="utf-8")
     again = json.loads(run("export", str(out), "--json").stdout)
@@ -141,4 +150,6 @@ def test_export_to_an_unwritable_place_is_one_line(indexed, tmp_path):
     blocker.write_text("x", encoding="utf-8")
     result = run("export", str(blocker / "sub"))
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().startswith("synapse: cannot export to") and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        result.stderr.strip().startswith("synapse: cannot export to") and len(result.stderr.strip().splitlines()) == 1
+    )

@@ -17,13 +17,27 @@ import pytest
 from synapse_ai.kb import embed, shipped_vectors
 from synapse_ai.kb.embed import HashingEmbedder, NumpyBertEmbedder, vector_to_blob
 from synapse_ai.kb.indexer import embedding_texts, text_hash
-
 from tests.conftest import ENTRIES
 from tests.kb.helpers import CountingEmbedder, write_entry
 
 HIDDEN, HEADS, LAYERS, INTER = 16, 4, 2, 32
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-         "rate", "limit", "error", "tool", "call", "##s", "slow", "the", "a", "429"]
+WORDS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "rate",
+    "limit",
+    "error",
+    "tool",
+    "call",
+    "##s",
+    "slow",
+    "the",
+    "a",
+    "429",
+]
 
 
 def write_safetensors(path: Path, arrays: dict) -> None:
@@ -48,7 +62,8 @@ def tiny_bert_state(seed: int = 0) -> dict:
         "embeddings.word_embeddings.weight": r(len(WORDS), HIDDEN),
         "embeddings.position_embeddings.weight": r(64, HIDDEN),
         "embeddings.token_type_embeddings.weight": r(2, HIDDEN),
-        "embeddings.LayerNorm.weight": 1 + r(HIDDEN), "embeddings.LayerNorm.bias": r(HIDDEN),
+        "embeddings.LayerNorm.weight": 1 + r(HIDDEN),
+        "embeddings.LayerNorm.bias": r(HIDDEN),
     }
     for i in range(LAYERS):
         p = f"encoder.layer.{i}."
@@ -69,38 +84,80 @@ CLS, SEP = ({"SpecialToken": {"id": token, "type_id": 0}} for token in ("[CLS]",
 def tokenizer_json() -> dict:
     """A BERT WordPiece tokenizer.json over ``WORDS`` (the layout ``tokenizers`` writes)."""
     return {
-        "version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
-        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
-                       "strip_accents": None, "lowercase": True},
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [],
+        "normalizer": {
+            "type": "BertNormalizer",
+            "clean_text": True,
+            "handle_chinese_chars": True,
+            "strip_accents": None,
+            "lowercase": True,
+        },
         "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "post_processor": {"type": "TemplateProcessing",
-                           "single": [CLS, {"Sequence": {"id": "A", "type_id": 0}}, SEP],
-                           "pair": [CLS, {"Sequence": {"id": "A", "type_id": 0}}, SEP,
-                                    {"Sequence": {"id": "B", "type_id": 1}},
-                                    {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-                           "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
-                                              "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [CLS, {"Sequence": {"id": "A", "type_id": 0}}, SEP],
+            "pair": [
+                CLS,
+                {"Sequence": {"id": "A", "type_id": 0}},
+                SEP,
+                {"Sequence": {"id": "B", "type_id": 1}},
+                {"SpecialToken": {"id": "[SEP]", "type_id": 1}},
+            ],
+            "special_tokens": {
+                "[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
+                "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]},
+            },
+        },
         "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-                  "max_input_chars_per_word": 100, "vocab": {w: i for i, w in enumerate(WORDS)}},
+        "model": {
+            "type": "WordPiece",
+            "unk_token": "[UNK]",
+            "continuing_subword_prefix": "##",
+            "max_input_chars_per_word": 100,
+            "vocab": {w: i for i, w in enumerate(WORDS)},
+        },
     }
 
 
 def write_model_folder(folder: Path, pooling: str = "mean", model_type: str = "bert") -> Path:
     folder.mkdir(parents=True)
     write_safetensors(folder / "model.safetensors", tiny_bert_state())
-    (folder / "config.json").write_text(json.dumps({
-        "model_type": model_type, "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "hidden_size": HIDDEN,
-        "layer_norm_eps": 1e-12, "position_embedding_type": "absolute"}))
-    (folder / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": model_type,
+                "num_hidden_layers": LAYERS,
+                "num_attention_heads": HEADS,
+                "hidden_size": HIDDEN,
+                "layer_norm_eps": 1e-12,
+                "position_embedding_type": "absolute",
+            }
+        )
+    )
+    (folder / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            ]
+        )
+    )
     (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 48, "do_lower_case": False}))
     (folder / "1_Pooling").mkdir()
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({
-        "word_embedding_dimension": HIDDEN, "pooling_mode_cls_token": pooling == "cls",
-        "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": pooling == "max"}))
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps(
+            {
+                "word_embedding_dimension": HIDDEN,
+                "pooling_mode_cls_token": pooling == "cls",
+                "pooling_mode_mean_tokens": pooling == "mean",
+                "pooling_mode_max_tokens": pooling == "max",
+            }
+        )
+    )
     (folder / "tokenizer.json").write_text(json.dumps(tokenizer_json()))
     return folder
 
@@ -125,8 +182,15 @@ def test_half_precision_weights_are_refused_not_misread(tmp_path):
 def test_export_from_a_model_folder_packs_every_weight(tmp_path):
     target = embed.export_numpy_model_from_folder(write_model_folder(tmp_path / "model"), tmp_path / "port")
     meta = json.loads((target / "config.json").read_text())
-    assert meta == {"layers": LAYERS, "heads": HEADS, "eps": 1e-12, "max_seq_length": 48, "pooling": "mean",
-                    "normalize": True, "prefix": ""}
+    assert meta == {
+        "layers": LAYERS,
+        "heads": HEADS,
+        "eps": 1e-12,
+        "max_seq_length": 48,
+        "pooling": "mean",
+        "normalize": True,
+        "prefix": "",
+    }
     packed = embed._packed_weights(target)
     state = tiny_bert_state()
     assert set(packed) == {k for k, v in state.items() if v.dtype.kind == "f"}

@@ -15,7 +15,9 @@ from synapse_ai.kb.extract import (
     is_error_text,
 )
 
-NOISE = "".join(f"2026-12-01 10:00:{i % 60:02d},123 INFO agent.loop: step {i} read_file path=src/m{i}.py\n" for i in range(500))
+NOISE = "".join(
+    f"2026-12-01 10:00:{i % 60:02d},123 INFO agent.loop: step {i} read_file path=src/m{i}.py\n" for i in range(500)
+)
 RATE_LIMIT_TB = (
     "Traceback (most recent call last):\n"
     '  File "/home/dev/agent.py", line 88, in step\n'
@@ -42,7 +44,7 @@ def test_chained_exceptions_give_one_block_each_last_first():
     text = (
         "Traceback (most recent call last):\n  File \"a.py\", line 1, in f\nKeyError: 'content'\n\n"
         "During handling of the above exception, another exception occurred:\n\n"
-        "Traceback (most recent call last):\n  File \"a.py\", line 3, in g\nValueError: tool input had no content\n"
+        'Traceback (most recent call last):\n  File "a.py", line 3, in g\nValueError: tool input had no content\n'
     )
     blocks = extract_errors(text)
     assert [b.error_type for b in blocks[:2]] == ["ValueError", "KeyError"]
@@ -64,16 +66,24 @@ def test_exception_groups_are_read_through_their_drawing():
 
 
 def test_js_stack():
-    text = "Error: Claude Code process exited with code 1\n    at ProcessTransport.getProcessExitError (file:///x/sdk.mjs:7:1)\n    at ChildProcess.<anonymous> (file:///x/sdk.mjs:9:2)\n"
+    text = (
+        "Error: Claude Code process exited with code 1\n    at ProcessTransport.getProcessExitError "
+        "(file:///x/sdk.mjs:7:1)\n    at ChildProcess.<anonymous> (file:///x/sdk.mjs:9:2)\n"
+    )
     block = extract_errors(text)[0]
     assert block.kind == "js_stack" and block.error_type == "Error" and "exited with code 1" in block.message
 
 
 def test_json_error_bodies_json_and_repr():
-    body = json.dumps({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}, "request_id": "req_011CX"})
+    body = json.dumps(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}, "request_id": "req_011CX"}
+    )
     block = extract_errors("some log\n" + body + "\n")[0]
     assert block.kind == "json_error" and block.error_type == "overloaded_error" and block.message == "Overloaded"
-    openai_body = "{'error': {'message': 'You exceeded your current quota', 'type': 'insufficient_quota', 'code': 'insufficient_quota'}}"
+    openai_body = (
+        "{'error': {'message': 'You exceeded your current quota', 'type': 'insufficient_quota', 'code': "
+        "'insufficient_quota'}}"
+    )
     assert extract_errors(openai_body)[0].error_type == "insufficient_quota"
 
 
@@ -85,15 +95,24 @@ def test_status_lines_but_not_successful_requests():
 
 
 def test_warnings_and_lead_in_log_lines():
-    text = "/srv/app/agent.py:52: DeprecationWarning: The model 'claude-x' is deprecated and will reach end-of-life on November 30th, 2026.\n"
+    text = (
+        "/srv/app/agent.py:52: DeprecationWarning: The model 'claude-x' is deprecated and will reach end-of-life "
+        "on November 30th, 2026.\n"
+    )
     block = extract_errors(text)[0]
     assert block.error_type == "DeprecationWarning" and "end-of-life" in block.message
-    text = "WARNING agent.loop: stop_reason=\"max_tokens\" while writing tool call write_file\nTraceback (most recent call last):\n  File \"t.py\", line 3, in w\nKeyError: 'content'\n"
+    text = (
+        'WARNING agent.loop: stop_reason="max_tokens" while writing tool call write_file\nTraceback (most recent '
+        "call last):\n  File \"t.py\", line 3, in w\nKeyError: 'content'\n"
+    )
     assert "max_tokens" in extract_errors(text)[0].text
 
 
 def test_truncation_markers_are_removed():
-    text = "Traceback (most recent call last):\n  File \"a.py\", line 1\n... [28417 characters truncated] ...\nanthropic.APIConnectionError: Connection error.\n"
+    text = (
+        'Traceback (most recent call last):\n  File "a.py", line 1\n... [28417 characters truncated] '
+        "...\nanthropic.APIConnectionError: Connection error.\n"
+    )
     assert "truncated" not in bounded_window(text)
     assert extract_errors(text)[0].error_type == "anthropic.APIConnectionError"
 
@@ -128,7 +147,7 @@ def test_statuses_from_lines_codes_and_reason_phrases():
 
 def test_agent_context_is_specific():
     assert agent_context(RATE_LIMIT_TB)
-    assert agent_context('data = json.loads(response.content[0].text)')
+    assert agent_context("data = json.loads(response.content[0].text)")
     assert not agent_context("npm ERR! code ELIFECYCLE\nnpm ERR! Failed at the build script")
     assert not agent_context("MCP error -32602: Invalid params: path must be absolute")  # a tool's own failure
     assert not agent_context("the model of the car; user-agent header; token bucket")

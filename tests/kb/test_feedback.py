@@ -107,13 +107,14 @@ def test_asking_only_in_reach_shows_the_same_as_asking_for_everything():
         fused = [(f"e{i}", s) for i, s in enumerate(scores)]
         everything = {
             slug: Feedback(confirmations=rng.randint(0, 30), incorrect_flags=rng.choice([0, 0, 0, 1, DEMOTE_AT]))
-            for slug, _ in fused if rng.random() < 0.5
+            for slug, _ in fused
+            if rng.random() < 0.5
         }
         specific = {slug for slug, _ in fused if rng.random() < 0.2}
         shown = rng.randint(1, 10)
         calls: list[list[str]] = []
 
-        def lookup(slugs):
+        def lookup(slugs, calls=calls, everything=everything):
             calls.append(list(slugs))
             return {slug: everything[slug] for slug in slugs if slug in everything}
 

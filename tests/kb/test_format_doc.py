@@ -6,7 +6,6 @@ import re
 
 from synapse_ai.kb.model import CATEGORIES, OPTIONAL_SECTIONS, REQUIRED_SECTIONS
 from synapse_ai.kb.parse import FIELDS, OPTIONAL_FIELDS
-
 from tests.conftest import ENTRIES
 
 DOC = (ENTRIES / "README.md").read_text(encoding="utf-8")

@@ -9,7 +9,6 @@ from click.testing import CliRunner
 from synapse_ai.kb.cli import main
 from synapse_ai.kb.freshness import current_claude_models, is_stale, tag_problem
 from synapse_ai.kb.parse import parse_entry
-
 from tests.kb.test_parse import GOOD
 
 
@@ -38,20 +37,28 @@ def test_lint_fails_on_a_model_the_sdk_does_not_list_and_accepts_retired_marker(
 
     bad = tmp_path / "bad" / "sample-error.md"
     bad.parent.mkdir()
-    bad.write_text(_entry_with_code('client.messages.create(model="claude-sonnet-4-5", max_tokens=10)'), encoding="utf-8")
+    bad.write_text(
+        _entry_with_code('client.messages.create(model="claude-sonnet-4-5", max_tokens=10)'), encoding="utf-8"
+    )
     result = CliRunner().invoke(main, ["lint", str(bad)])
-    assert result.exit_code == 1 and "claude-sonnet-4-5" in result.output and "does not list as current" in result.output
+    assert (
+        result.exit_code == 1 and "claude-sonnet-4-5" in result.output and "does not list as current" in result.output
+    )
 
     marked = tmp_path / "marked" / "sample-error.md"
     marked.parent.mkdir()
-    marked.write_text(_entry_with_code('client.messages.create(model="claude-sonnet-4-5")  # retired'), encoding="utf-8")
+    marked.write_text(
+        _entry_with_code('client.messages.create(model="claude-sonnet-4-5")  # retired'), encoding="utf-8"
+    )
     assert CliRunner().invoke(main, ["lint", str(marked)]).exit_code == 0
 
 
 def test_stale_days_lists_entries_not_reverified(tmp_path):
     folder = tmp_path / "entries"
     folder.mkdir()
-    old = GOOD.replace("updated: 2026-11-02", "updated: 2026-11-02\nverified:\n  date: 2026-01-05\n  against: [anthropic 2.0.0]")
+    old = GOOD.replace(
+        "updated: 2026-11-02", "updated: 2026-11-02\nverified:\n  date: 2026-01-05\n  against: [anthropic 2.0.0]"
+    )
     (folder / "sample-error.md").write_text(old, encoding="utf-8")
     fresh = CliRunner().invoke(main, ["lint", str(folder)])
     assert fresh.exit_code == 0
@@ -72,7 +79,9 @@ def test_tags_are_canonical():
 
 def test_specific_patterns_must_not_match_everyday_failures(tmp_path):
     path = tmp_path / "sample-error.md"
-    path.write_text(GOOD.replace("  - 'sample_error: thing \\d+ failed'", "  - 'Too many open files'"), encoding="utf-8")
+    path.write_text(
+        GOOD.replace("  - 'sample_error: thing \\d+ failed'", "  - 'Too many open files'"), encoding="utf-8"
+    )
     result = CliRunner().invoke(main, ["lint", str(path)])
     assert result.exit_code == 1 and "matches an everyday failure" in result.output
     path.write_text(GOOD.replace("patterns:\n", "error_types: [TimeoutError]\npatterns:\n"), encoding="utf-8")

@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from synapse_ai.kb.launch import plain_json_search
-
 from tests.skill.index_helper import build_default_index
 
 FAST = "import sys; from synapse_ai.kb.launch import main; main()"
@@ -43,8 +42,13 @@ def test_only_the_plain_json_search_takes_the_short_way(argv, parsed):
 
 
 def _run(code: str, *args: str, flags: tuple = ()) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *flags, "-c", code, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "SYNAPSE_MODEL": "hash"})
+    return subprocess.run(
+        [sys.executable, *flags, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SYNAPSE_MODEL": "hash"},
+    )
 
 
 @pytest.mark.parametrize(

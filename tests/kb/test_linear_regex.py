@@ -60,8 +60,12 @@ def test_rewritten_shipped_patterns_keep_their_meaning():
     """The five shipped patterns rewritten for RE2 (a look-ahead, counts over 1000) still tell the
     same texts apart."""
     signals = {}
-    slugs = ("openai-insufficient-quota", "prompt-cache-miss", "mcp-closed-file-on-shutdown",
-             "mcp-stdio-windows-notimplemented")
+    slugs = (
+        "openai-insufficient-quota",
+        "prompt-cache-miss",
+        "mcp-closed-file-on-shutdown",
+        "mcp-stdio-windows-notimplemented",
+    )
     for slug in slugs:
         entry = read_entry(ENTRIES / f"{slug}.md")
         signals[slug] = {"patterns": entry.patterns, "generic_patterns": entry.generic_patterns}
@@ -82,9 +86,9 @@ def test_rewritten_shipped_patterns_keep_their_meaning():
     assert specific("usage: cache_read_input_tokens=0 input_tokens=9000") == ["prompt-cache-miss"]
     assert specific("usage: cache_read_input_tokens=0") == ["prompt-cache-miss"]
     assert specific("usage: cache_read_input_tokens=0.5") == [] and specific("cache_read_input_tokens: 05") == []
-    near = "  File \"/x/mcp/server/stdio.py\", line 3\n" + "x" * 2900 + "\nValueError: I/O operation on closed file"
+    near = '  File "/x/mcp/server/stdio.py", line 3\n' + "x" * 2900 + "\nValueError: I/O operation on closed file"
     assert specific(near) == ["mcp-closed-file-on-shutdown"]
-    far = "  File \"/x/mcp/server/stdio.py\", line 3\n" + "x" * 3100 + "\nValueError: I/O operation on closed file"
+    far = '  File "/x/mcp/server/stdio.py", line 3\n' + "x" * 3100 + "\nValueError: I/O operation on closed file"
     assert "mcp-closed-file-on-shutdown" not in specific(far)
 
 

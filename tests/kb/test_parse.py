@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from synapse_ai.kb.parse import EntryError, parse_entry, read_entry, render_entry
-
 from tests.conftest import ENTRIES
 
 GOOD = """---
@@ -89,7 +88,9 @@ def test_every_shipped_entry_round_trips(path):
 
 
 def test_missing_front_matter():
-    assert problems_of("## Symptom\n\nx\n") == [(1, "missing front matter (the file must start with a '---' line and close it with another)")]
+    assert problems_of("## Symptom\n\nx\n") == [
+        (1, "missing front matter (the file must start with a '---' line and close it with another)")
+    ]
 
 
 def test_every_problem_reported_with_its_line():
@@ -163,14 +164,24 @@ def test_limits_section_states_the_parsers_caps():
     assert f"{parse.MAX_HEADING_CHARS} characters" in doc and f"| {parse.MAX_LIST_ITEMS} |" in doc
     assert f"{parse.MAX_ITEM_CHARS:,} characters" in doc and f"{parse.MAX_NUMBER_DIGITS} digits" in doc
     f = parse.MAX_FIELD_CHARS
-    assert f"{f['slug']} / {f['title']} / {f['summary']} / {f['savings']} / {f['quick_fix']} / {f['category']} characters" in doc
+    assert (
+        f"{f['slug']} / {f['title']} / {f['summary']} / {f['savings']} / {f['quick_fix']} / {f['category']} characters"
+        in doc
+    )
 
 
-@pytest.mark.parametrize("change, line, message", [
-    (('title: "Sample: the thing fails"', "title: " + "t" * 301), 3, "'title' has 301 characters (at most 300)"),
-    (("  - 'sample_error: thing \\d+ failed'", "  - '" + "a" * 501 + "'"), 9, "an item of 'patterns' has 501 characters (at most 500)"),
-    (("## Notes", "## Notes" + " " * 300), 40, "heading has 308 characters (at most 300)"),
-])
+@pytest.mark.parametrize(
+    "change, line, message",
+    [
+        (('title: "Sample: the thing fails"', "title: " + "t" * 301), 3, "'title' has 301 characters (at most 300)"),
+        (
+            ("  - 'sample_error: thing \\d+ failed'", "  - '" + "a" * 501 + "'"),
+            9,
+            "an item of 'patterns' has 501 characters (at most 500)",
+        ),
+        (("## Notes", "## Notes" + " " * 300), 40, "heading has 308 characters (at most 300)"),
+    ],
+)
 def test_caps_are_problems_on_their_line(change, line, message):
     assert (line, message) in problems_of(GOOD.replace(*change))
 

@@ -32,8 +32,10 @@ def test_synapse_database_url_selects_postgres_for_every_opener(postgres_url, en
 
 
 def test_a_pasted_error_matches_its_entry(pg_kb):
-    response = pg_kb.match("anthropic.BadRequestError: Error code: 400 - messages.3: `tool_use` ids were found without "
-                           "`tool_result` blocks immediately after: toolu_01AbCdEf")
+    response = pg_kb.match(
+        "anthropic.BadRequestError: Error code: 400 - messages.3: `tool_use` ids were found without "
+        "`tool_result` blocks immediately after: toolu_01AbCdEf"
+    )
     assert response.matched and response.results[0].slug == "tool-use-without-tool-result"
     signals = response.results[0].why.signals
     # The entry's own error text decides: the embedding model is skipped (KnowledgeBase.search).
@@ -93,8 +95,13 @@ def test_the_cli_indexes_searches_exports_and_checks_on_postgres(postgres_url, t
     from tests.kb.helpers import write_entry
 
     folder = tmp_path / "entries"
-    write_entry(folder, "rate-limited", title="429 rate_limit_error from the API", patterns=r"'rate_limit_error'",
-                symptom="Requests fail with 429.")
+    write_entry(
+        folder,
+        "rate-limited",
+        title="429 rate_limit_error from the API",
+        patterns=r"'rate_limit_error'",
+        symptom="Requests fail with 429.",
+    )
     write_entry(folder, "slow-tools", title="Tool calls run one after another", symptom="The agent is slow.")
     monkeypatch.setenv("SYNAPSE_DATABASE_URL", postgres_url)
     runner = CliRunner()
@@ -105,7 +112,8 @@ def test_the_cli_indexes_searches_exports_and_checks_on_postgres(postgres_url, t
     assert data["matched"] and data["results"][0]["slug"] == "rate-limited"
     exported = runner.invoke(main, ["export", str(tmp_path / "out")])
     assert exported.exit_code == 0 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "rate-limited.md", "slow-tools.md"
+        "rate-limited.md",
+        "slow-tools.md",
     ]
     checked = runner.invoke(main, ["doctor"])
     assert checked.exit_code == 0 and "no problems left" in checked.output and "postgresql://" in checked.output
@@ -126,8 +134,13 @@ def test_concurrent_searches_on_postgres_answer_as_one_at_a_time(pg_kb):
     """Searches run at once on a pooled store: each answer is the one it gets alone."""
     from concurrent.futures import ThreadPoolExecutor
 
-    queries = ["429 rate_limit_error", "tool_use ids were found without tool_result blocks", "agent loops forever",
-               "context length exceeded", "model does not support tools"] * 4
+    queries = [
+        "429 rate_limit_error",
+        "tool_use ids were found without tool_result blocks",
+        "agent loops forever",
+        "context length exceeded",
+        "model does not support tools",
+    ] * 4
     alone = {q: [r.slug for r in pg_kb.search(q, 5).results] for q in set(queries)}
     with ThreadPoolExecutor(max_workers=6) as pool:
         together = list(pool.map(lambda q: [r.slug for r in pg_kb.search(q, 5).results], queries))

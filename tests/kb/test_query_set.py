@@ -6,7 +6,6 @@ from collections import Counter
 
 from synapse_ai.kb.evaluation import load_query_set
 from synapse_ai.kb.lint import entry_files
-
 from tests.conftest import ENTRIES, ROOT
 
 QUERIES = ROOT / "tests" / "queries"

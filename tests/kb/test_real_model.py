@@ -6,13 +6,11 @@ query model gives the reference model's vectors, and asserts quality floors on t
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from synapse_ai.kb.evaluation import evaluate, load_query_set
-
 from tests.conftest import ENTRIES, ROOT
 
 pytestmark = pytest.mark.real_model
@@ -95,7 +93,9 @@ def test_quality_floors_on_labelled_queries(answers):
 def test_matched_is_rarely_wrong(answers):
     lookup = {q.text: (ranked, matched) for q, ranked, matched in answers}
     metrics = evaluate([q for q, _, _ in answers], lambda text: lookup[text])
-    wrong = [(q.slug, q.text[:80], ranked[0]) for q, ranked, matched in answers if q.slug and matched and ranked[0] != q.slug]
+    wrong = [
+        (q.slug, q.text[:80], ranked[0]) for q, ranked, matched in answers if q.slug and matched and ranked[0] != q.slug
+    ]
     assert metrics.matched_wrong <= MAX_MATCHED_WRONG, wrong
 
 
@@ -122,9 +122,17 @@ def test_every_entry_findable_from_error_text_and_from_a_description(answers):
 
 @pytest.mark.parametrize(
     "query, slug",
-    [("429", "rate-limit-429"), ("HTTP 429", "rate-limit-429"), ("Too Many Requests", "rate-limit-429"),
-     ("529", "overloaded-529"), ("overloaded", "overloaded-529"), ("413", "request-too-large"),
-     ("401", "invalid-api-key"), ("HTTP 401 Unauthorized", "invalid-api-key"), ("404", "model-not-found")],
+    [
+        ("429", "rate-limit-429"),
+        ("HTTP 429", "rate-limit-429"),
+        ("Too Many Requests", "rate-limit-429"),
+        ("529", "overloaded-529"),
+        ("overloaded", "overloaded-529"),
+        ("413", "request-too-large"),
+        ("401", "invalid-api-key"),
+        ("HTTP 401 Unauthorized", "invalid-api-key"),
+        ("404", "model-not-found"),
+    ],
 )
 def test_status_codes_and_their_reason_phrases_find_the_entry(real_kb, query, slug):
     response = real_kb.search(query, 3)

@@ -18,7 +18,6 @@ import pytest
 from synapse_ai.kb import KnowledgeBase
 from synapse_ai.kb.embed import HashingEmbedder
 from synapse_ai.kb.store import DatabaseUnavailable, Store
-
 from tests.kb.helpers import write_entry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +35,13 @@ def _synapse(*args) -> list[str]:
     return [PY, "-m", "synapse_ai.kb", *args]
 
 
-def _start_together(commands: list[list[str]], env: dict, stdin: bytes | None = None) -> list[subprocess.CompletedProcess]:
-    procs = [subprocess.Popen(c, env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in commands]
+def _start_together(
+    commands: list[list[str]], env: dict, stdin: bytes | None = None
+) -> list[subprocess.CompletedProcess]:
+    procs = [
+        subprocess.Popen(c, env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for c in commands
+    ]
     results = []
     for cmd, proc in zip(commands, procs):
         out, err = proc.communicate(stdin, timeout=300)
@@ -53,7 +57,9 @@ def _no_moved_files(folder: Path) -> bool:
 def test_three_searches_and_three_hooks_on_an_empty_data_dir_all_succeed(tmp_path):
     home = tmp_path / "home"
     env = _env(home)
-    event = json.dumps({"hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "error": "429 rate_limit_error"}).encode()
+    event = json.dumps(
+        {"hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "error": "429 rate_limit_error"}
+    ).encode()
     commands = [_synapse("search", "--json", "429 rate limit")] * 3 + [_synapse("hook")] * 3
     results = _start_together(commands, env, stdin=event)
     for result in results:
@@ -68,10 +74,7 @@ def test_three_searches_and_three_hooks_on_an_empty_data_dir_all_succeed(tmp_pat
 
 
 def test_fresh_database_opened_by_many_processes_at_once(tmp_path):
-    probe = (
-        "import sys\nfrom synapse_ai.kb.store import Store\n"
-        "s = Store(sys.argv[1]); print(s.count()); s.close()\n"
-    )
+    probe = "import sys\nfrom synapse_ai.kb.store import Store\ns = Store(sys.argv[1]); print(s.count()); s.close()\n"
     for trial in range(3):
         path = tmp_path / f"race{trial}.db"
         commands = [[PY, "-c", probe, str(path)]] * 5
@@ -113,9 +116,9 @@ while True:
     k = random.randint(1, 6)
     sections = [Section(f"Part {i}", f"text {n} {i}\\n\\n```python\\nx = {i}\\n```") for i in range(k)]
     tags = [f"t{i}" for i in range(random.randint(1, 5))]
-    entry = Entry(slug=slug, title=f"T {n}", summary="s", category="api-errors", tags=tags, patterns=[], environment=["x"],
-                  savings="none", sources=["https://example.com"], created=date(2026, 1, 1), updated=date(2026, 1, 1),
-                  sections=sections)
+    entry = Entry(slug=slug, title=f"T {n}", summary="s", category="api-errors", tags=tags, patterns=[],
+                  environment=["x"], savings="none", sources=["https://example.com"], created=date(2026, 1, 1),
+                  updated=date(2026, 1, 1), sections=sections)
     store.upsert_entry(entry, f"{k} {len(tags)}", "hash", n, n)
     n += 1
 """
@@ -128,7 +131,9 @@ def _assert_entries_whole(db: Path) -> int:
         k, t = (int(x) for x in markdown.split())
         assert conn.execute("select count(*) from sections where slug = ?", [slug]).fetchone()[0] == k, slug
         assert conn.execute("select count(*) from code_blocks where slug = ?", [slug]).fetchone()[0] == k, slug
-        assert conn.execute("select count(*) from tags where slug = ?", [slug]).fetchone()[0] == t == len(json.loads(tags)), slug
+        assert (
+            conn.execute("select count(*) from tags where slug = ?", [slug]).fetchone()[0] == t == len(json.loads(tags))
+        ), slug
         n = title.split()[1]
         assert {b.split()[1] for (b,) in conn.execute("select body from sections where slug = ?", [slug])} == {n}, slug
     conn.execute("insert into entries_fts(entries_fts, rank) values('integrity-check', 1)")
@@ -142,7 +147,9 @@ def test_kill_9_during_entry_writes_leaves_every_entry_whole_or_absent(tmp_path)
     Store(db).close()
     rng = random.Random(17)
     for _ in range(8):
-        proc = subprocess.Popen([PY, "-c", WRITER, str(db)], env=_env(tmp_path / "home"), cwd=ROOT, stdout=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [PY, "-c", WRITER, str(db)], env=_env(tmp_path / "home"), cwd=ROOT, stdout=subprocess.PIPE
+        )
         assert proc.stdout.readline().strip() == b"ready"
         time.sleep(rng.uniform(0.05, 0.4))
         os.kill(proc.pid, signal.SIGKILL)
@@ -161,8 +168,17 @@ def test_locked_database_is_reported_as_locked_and_left_in_place(tmp_path, entri
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("insert into meta (key, value) values ('held', 'yes')")
     try:
-        write = subprocess.run(_synapse("index", "--full"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-        read = subprocess.run(_synapse("search", "--json", "429 rate limit"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        write = subprocess.run(
+            _synapse("index", "--full"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        read = subprocess.run(
+            _synapse("search", "--json", "429 rate limit"),
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         holder.execute("ROLLBACK")
     assert write.returncode == 1
@@ -183,7 +199,9 @@ def test_database_locked_even_for_readers_gives_one_line_and_no_move(tmp_path):
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("insert into meta (key, value) values ('held', 'yes')")
     try:
-        result = subprocess.run(_synapse("search", "429"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            _synapse("search", "429"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -240,20 +258,37 @@ def test_full_disk_on_open_leaves_the_database_untouched(tmp_path):
     """A real full file system (a 16 MB tmpfs, filled up; needs root): the database is not moved or replaced."""
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or 'not permitted'}); the max_page_count tests cover SQLITE_FULL")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({done.stderr.strip() or 'not permitted'}); the max_page_count tests cover "
+            "SQLITE_FULL"
+        )
     try:
         home = mount / "home"
         env = _env(home)
         folder = tmp_path / "few"
         write_entry(folder, "first-thing", symptom="quixotic failure")
-        assert subprocess.run(_synapse("index", "--entries", str(folder)), env=env, cwd=ROOT, capture_output=True).returncode == 0
+        assert (
+            subprocess.run(
+                _synapse("index", "--entries", str(folder)), env=env, cwd=ROOT, capture_output=True
+            ).returncode
+            == 0
+        )
         filler = mount / "filler"
         subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)  # fill the disk
         for i in range(30):
             write_entry(folder, f"more-{i:02d}", symptom="filler text " * 300)
-        result = subprocess.run(_synapse("search", "--json", "quixotic failure"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            _synapse("search", "--json", "quixotic failure"),
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert "Traceback" not in result.stderr and _no_moved_files(home)
         assert (home / "synapse.db").exists()
         if result.returncode == 0:  # answered from the current index, with a notice
@@ -262,7 +297,9 @@ def test_full_disk_on_open_leaves_the_database_untouched(tmp_path):
         else:
             assert len(result.stderr.strip().splitlines()) == 1 and "disk is full" in result.stderr
         filler.unlink()
-        indexed = subprocess.run(_synapse("index", "--entries", str(folder)), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        indexed = subprocess.run(
+            _synapse("index", "--entries", str(folder)), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
         assert indexed.returncode == 0, indexed.stderr
         assert "31 entries" in indexed.stdout
     finally:
@@ -292,7 +329,9 @@ def test_damaged_file_is_rebuilt_with_its_submissions_and_stars(tmp_path, where)
     with open(db, "r+b") as handle:  # garbage over real pages
         handle.seek(0 if where == "header" else (size // 2) // 4096 * 4096)
         handle.write(random.Random(5).randbytes(100 if where == "header" else 3 * 4096))
-    first = subprocess.run(_synapse("search", "--json", "429 rate limit"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    first = subprocess.run(
+        _synapse("search", "--json", "429 rate limit"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     if where == "middle" and "damaged" not in first.stderr:
         # The garbage hit pages a search does not read: the integrity check finds it.
         first = subprocess.run(_synapse("doctor"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -305,7 +344,9 @@ def test_damaged_file_is_rebuilt_with_its_submissions_and_stars(tmp_path, where)
     assert conn.execute("select count(*) from submissions").fetchone()[0] == 3
     assert conn.execute("select count(*) from stars").fetchone()[0] == 5
     assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
-    again = subprocess.run(_synapse("search", "--json", "429 rate limit"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        _synapse("search", "--json", "429 rate limit"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert again.returncode == 0 and json.loads(again.stdout)["results"] and "damaged" not in again.stderr
 
 
@@ -318,7 +359,9 @@ def test_hook_on_a_damaged_database_exits_0_and_leaves_a_rebuilt_index_with_the_
     with open(db, "r+b") as handle:
         handle.write(b"\0" * 100)
     event = json.dumps({"hook_event_name": "PostToolUseFailure", "tool_name": "Bash", "error": "429 rate_limit_error"})
-    result = subprocess.run(_synapse("hook"), input=event, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        _synapse("hook"), input=event, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and "Traceback" not in result.stderr
     conn = sqlite3.connect(db)
     assert conn.execute("select count(*) from entries").fetchone()[0] > 0
@@ -330,9 +373,16 @@ def test_hook_on_a_damaged_database_exits_0_and_leaves_a_rebuilt_index_with_the_
 def test_two_index_runs_at_once_both_succeed_and_entries_stay_whole(tmp_path, entries_copy):
     home = tmp_path / "home"
     env = _env(home)
-    assert subprocess.run(_synapse("index", "--entries", str(entries_copy)), env=env, cwd=ROOT, capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            _synapse("index", "--entries", str(entries_copy)), env=env, cwd=ROOT, capture_output=True
+        ).returncode
+        == 0
+    )
     for path in sorted(entries_copy.glob("*.md"))[:10]:
-        path.write_text(path.read_text(encoding="utf-8").replace("## Symptom\n", "## Symptom\n\nEdited.\n", 1), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("## Symptom\n", "## Symptom\n\nEdited.\n", 1), encoding="utf-8"
+        )
     command = _synapse("index", "--full", "--entries", str(entries_copy))
     results = _start_together([command, command, _synapse("search", "--json", "429")], env)
     assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]

@@ -6,7 +6,6 @@ import json
 
 from synapse_ai.kb.evaluation import load_query_set
 from synapse_ai.kb.remote import SEND_BYTES, SEND_HEAD, SEND_TAIL, outgoing_text
-
 from tests.conftest import ROOT
 
 KEY = "sk-ant-api03-Xq3vT9bLm2Rk8Zp4Wc7Nd1Hf6Js0Ga5Ye2Ub8Io3Pl7Kx9Mq4Vw-AbCdEfGh1234AA"

@@ -41,37 +41,66 @@ PASSWORD = "S3cr3t-P4ss_w0rd"
 
 # (text with a secret, what must be gone, what the scrubbed text must contain)
 SECRETS = [
-    (f"anthropic.AuthenticationError: Error code: 401 - invalid x-api-key {ANTHROPIC}", ANTHROPIC,
-     "sk-ant-api03-[REDACTED]"),
+    (
+        f"anthropic.AuthenticationError: Error code: 401 - invalid x-api-key {ANTHROPIC}",
+        ANTHROPIC,
+        "sk-ant-api03-[REDACTED]",
+    ),
     (f"client = Anthropic(api_key='{ANTHROPIC_OAUTH}')", ANTHROPIC_OAUTH, "sk-ant-oat01-[REDACTED]"),
-    (f"openai.AuthenticationError: Incorrect API key provided: {OPENAI_PROJECT}.", OPENAI_PROJECT,
-     "sk-proj-[REDACTED]"),
+    (
+        f"openai.AuthenticationError: Incorrect API key provided: {OPENAI_PROJECT}.",
+        OPENAI_PROJECT,
+        "sk-proj-[REDACTED]",
+    ),
     (f"$ OPENAI_API_KEY={OPENAI_LEGACY} python run.py", OPENAI_LEGACY, "OPENAI_API_KEY=sk-[REDACTED]"),
-    (f'curl -H "Authorization: Bearer {BEARER}" https://team-server/api/search', BEARER,
-     "Authorization: Bearer [REDACTED]"),
+    (
+        f'curl -H "Authorization: Bearer {BEARER}" https://team-server/api/search',
+        BEARER,
+        "Authorization: Bearer [REDACTED]",
+    ),
     (f"headers={{'authorization': 'Bearer {JWT}'}}", JWT, "Bearer [REDACTED]"),
     (f"requests.exceptions.HTTPError: 401 for url: https://api.example.com/v1?token={JWT}", JWT, "token=[REDACTED]"),
-    (f"remote: Invalid username or password.\nfatal: https://octocat:{GITHUB_CLASSIC}@github.com/o/r.git",
-     GITHUB_CLASSIC,
-     "https://octocat:ghp_[REDACTED]@github.com"),
+    (
+        f"remote: Invalid username or password.\nfatal: https://octocat:{GITHUB_CLASSIC}@github.com/o/r.git",
+        GITHUB_CLASSIC,
+        "https://octocat:ghp_[REDACTED]@github.com",
+    ),
     (f"GH_TOKEN={GITHUB_FINE}", GITHUB_FINE, "GH_TOKEN=github_pat_[REDACTED]"),
-    (f"sqlalchemy.exc.OperationalError: (psycopg.OperationalError) postgresql://app:{PASSWORD}@db.internal:5432/prod",
-     PASSWORD, "postgresql://app:[REDACTED]@db.internal:5432/prod"),
+    (
+        f"sqlalchemy.exc.OperationalError: (psycopg.OperationalError) postgresql://app:{PASSWORD}@db.internal:5432/prod",
+        PASSWORD,
+        "postgresql://app:[REDACTED]@db.internal:5432/prod",
+    ),
     (f"redis.exceptions.AuthenticationError: redis://:{PASSWORD}@cache:6379/0", PASSWORD, "redis://:[REDACTED]@cache"),
-    (f"[default]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n", AWS_SECRET,
-     "aws_secret_access_key = [REDACTED]"),
+    (
+        f"[default]\naws_access_key_id = {AWS_KEY_ID}\naws_secret_access_key = {AWS_SECRET}\n",
+        AWS_SECRET,
+        "aws_secret_access_key = [REDACTED]",
+    ),
     (f"botocore.exceptions.ClientError: InvalidAccessKeyId {AWS_KEY_ID}", AWS_KEY_ID, "AKIA[REDACTED]"),
-    (f'{{"AccessKeyId": "{AWS_KEY_ID}", "SecretAccessKey": "{AWS_SECRET}", "SessionToken": "{JWT}"}}', AWS_SECRET,
-     '"SecretAccessKey": "[REDACTED]"'),
+    (
+        f'{{"AccessKeyId": "{AWS_KEY_ID}", "SecretAccessKey": "{AWS_SECRET}", "SessionToken": "{JWT}"}}',
+        AWS_SECRET,
+        '"SecretAccessKey": "[REDACTED]"',
+    ),
     (f"DB_PASSWORD={PASSWORD}\nDEBUG=1", PASSWORD, "DB_PASSWORD=[REDACTED]\nDEBUG=1"),
     (f"SECRET_KEY: '{PASSWORD}'", PASSWORD, "SECRET_KEY: '[REDACTED]'"),
     (f"CLIENT_SECRET={PASSWORD}", PASSWORD, "CLIENT_SECRET=[REDACTED]"),
-    (f"export SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx", "AbCdEfGhIjKlMnOpQrStUvWx",
-     "SLACK_BOT_TOKEN=xoxb-[REDACTED]"),
-    ("HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
-     "HF_TOKEN=hf_[REDACTED]"),
-    ("ENCRYPTION_KEY=Zr8T2mWx5Lp9Vb3Nc7Hd1Kf6Js0Ga4Ye", "Zr8T2mWx5Lp9Vb3Nc7Hd1Kf6Js0Ga4Ye",
-     "ENCRYPTION_KEY=[REDACTED]"),
+    (
+        "export SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx",
+        "AbCdEfGhIjKlMnOpQrStUvWx",
+        "SLACK_BOT_TOKEN=xoxb-[REDACTED]",
+    ),
+    (
+        "HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+        "HF_TOKEN=hf_[REDACTED]",
+    ),
+    (
+        "ENCRYPTION_KEY=Zr8T2mWx5Lp9Vb3Nc7Hd1Kf6Js0Ga4Ye",
+        "Zr8T2mWx5Lp9Vb3Nc7Hd1Kf6Js0Ga4Ye",
+        "ENCRYPTION_KEY=[REDACTED]",
+    ),
     ("Cookie: session=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5; csrftoken=Q2xh", "Zm9vYmFy", "Cookie: [REDACTED]"),
 ]
 
@@ -88,9 +117,9 @@ SURVIVORS = [
     "'message': 'This request would exceed the rate limit'}, 'request_id': 'req_011CXG775DXqEKv3rfXnXA4R'}",
     "anthropic.BadRequestError: Error code: 400 - messages.2: `tool_use` ids were found without `tool_result` blocks "
     "immediately after: toolu_01A09q90qw90lq917835lq9, toolu_01Bq8ZfL3kXw2NvY7cT5mR4a",
-    'Traceback (most recent call last):\n'
+    "Traceback (most recent call last):\n"
     '  File "/home/dev/.venv/lib/python3.12/site-packages/anthropic/_base_client.py", '
-    'line 1350, in _request\n    raise self._make_status_error_from_response(response) from None',
+    "line 1350, in _request\n    raise self._make_status_error_from_response(response) from None",
     "model: claude-sonnet-4-5-20250929, max_tokens: 64000, input_tokens=183211, cache_read_input_tokens: 12000",
     "prompt is too long: 215007 tokens > 200000 maximum; model=claude-3-5-haiku-latest gpt-4o-2024-08-06 o3-mini",
     "anthropic.AuthenticationError: Error code: 401 - {'type': 'authentication_error', 'message': 'invalid x-api-key'}",
@@ -98,7 +127,7 @@ SURVIVORS = [
     "TypeError: Client.__init__() got an unexpected keyword argument 'api_key'; "
     "api_key=None API_KEY=$ANTHROPIC_API_KEY",
     "Bearer authentication failed; Token limit exceeded; token: <your token>",
-    "password authentication failed for user \"postgres\"\nPassword:\nnext line",
+    'password authentication failed for user "postgres"\nPassword:\nnext line',
     "ERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES)",
     "commit 3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39, id 550e8400-e29b-41d4-a716-446655440000, "
     "msg_01XFDUDYJgAACzvnptvVoYEL",
@@ -171,8 +200,10 @@ def test_scrub_json_scrubs_every_string_and_keeps_keys_and_numbers():
     body = {"symptom": f"401 with {ANTHROPIC}", "tags": ["auth", f"AKIA {AWS_KEY_ID}"], "limit": 5, "api_key": None}
     out = scrub_json(body)
     assert out == {
-        "symptom": "401 with sk-ant-api03-[REDACTED]", "tags": ["auth", "AKIA AKIA[REDACTED]"],
-        "limit": 5, "api_key": None,
+        "symptom": "401 with sk-ant-api03-[REDACTED]",
+        "tags": ["auth", "AKIA AKIA[REDACTED]"],
+        "limit": 5,
+        "api_key": None,
     }
 
 

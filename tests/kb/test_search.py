@@ -8,24 +8,51 @@ from synapse_ai.kb import KnowledgeBase
 from synapse_ai.kb.embed import HashingEmbedder
 from synapse_ai.kb.search import decide_matched, query_terms
 from synapse_ai.kb.stores.sqlite import fts_expression
-
 from tests.kb.helpers import write_entry
 
 HOSTILE = [
-    "", " ", '"', "'", "*", "(((", "a AND OR NOT b", 'NEAR("a" "b", 3)', "title:foo", "^start", "x" * 10_000,
-    "e" * 10_240 + " 429", "ünïcödé ✓ 🤖 中文", "\x00\x01", "-- DROP TABLE entries;", "{\"json\": [1,2]}", "a\nb\r\nc",
+    "",
+    " ",
+    '"',
+    "'",
+    "*",
+    "(((",
+    "a AND OR NOT b",
+    'NEAR("a" "b", 3)',
+    "title:foo",
+    "^start",
+    "x" * 10_000,
+    "e" * 10_240 + " 429",
+    "ünïcödé ✓ 🤖 中文",
+    "\x00\x01",
+    "-- DROP TABLE entries;",
+    '{"json": [1,2]}',
+    "a\nb\r\nc",
 ]
 
 
 @pytest.fixture
 def small_kb(tmp_path):
     folder = tmp_path / "entries"
-    write_entry(folder, "rate-limited", title="429 rate_limit_error from the API", summary="Too many requests per minute.",
-                patterns=r"'rate_limit_error', 'Error code: 429'", symptom="Requests fail with 429 rate_limit_error.",
-                cause="You exceeded requests per minute.", fix="Back off and retry after the retry-after header.")
-    write_entry(folder, "slow-tools", title="Tool calls run one after another", summary="Independent tool calls are executed sequentially.",
-                symptom="The agent reads files one at a time and is slow.", cause="Tools are awaited in a loop.",
-                fix="Run independent calls concurrently with asyncio.gather.")
+    write_entry(
+        folder,
+        "rate-limited",
+        title="429 rate_limit_error from the API",
+        summary="Too many requests per minute.",
+        patterns=r"'rate_limit_error', 'Error code: 429'",
+        symptom="Requests fail with 429 rate_limit_error.",
+        cause="You exceeded requests per minute.",
+        fix="Back off and retry after the retry-after header.",
+    )
+    write_entry(
+        folder,
+        "slow-tools",
+        title="Tool calls run one after another",
+        summary="Independent tool calls are executed sequentially.",
+        symptom="The agent reads files one at a time and is slow.",
+        cause="Tools are awaited in a loop.",
+        fix="Run independent calls concurrently with asyncio.gather.",
+    )
     kb = KnowledgeBase.open(tmp_path / "kb.db", [folder], embedder=HashingEmbedder())
     yield kb
     kb.close()
@@ -43,9 +70,11 @@ def test_fts_expression_quotes_everything():
 
 
 def test_pasted_error_finds_entry_by_pattern(small_kb):
-    error = ("Traceback (most recent call last):\n  File \"/srv/agent.py\", line 12, in run\n"
-             "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
-             "'message': 'Number of request tokens has exceeded your per-minute rate limit'}, 'request_id': 'req_011CXy'}")
+    error = (
+        'Traceback (most recent call last):\n  File "/srv/agent.py", line 12, in run\n'
+        "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
+        "'message': 'Number of request tokens has exceeded your per-minute rate limit'}, 'request_id': 'req_011CXy'}"
+    )
     data = small_kb.match(error).to_dict()
     top = data["results"][0]
     assert data["matched"] is True and top["slug"] == "rate-limited"
@@ -65,10 +94,26 @@ def test_off_topic_is_not_matched(small_kb):
     assert small_kb.search("how do I center a div in css").matched is False
 
 
-def _decide(specific=False, generic=False, error_text=False, context=False, cosine=None, bm25_rank=None, lead=None,
-            generic_unique=True):
-    return decide_matched(specific=specific, generic=generic, generic_unique=generic_unique, error_text=error_text,
-                          context=context, cosine=cosine, bm25_rank=bm25_rank, lead=lead).matched
+def _decide(
+    specific=False,
+    generic=False,
+    error_text=False,
+    context=False,
+    cosine=None,
+    bm25_rank=None,
+    lead=None,
+    generic_unique=True,
+):
+    return decide_matched(
+        specific=specific,
+        generic=generic,
+        generic_unique=generic_unique,
+        error_text=error_text,
+        context=context,
+        cosine=cosine,
+        bm25_rank=bm25_rank,
+        lead=lead,
+    ).matched
 
 
 def test_specific_evidence_decides_alone():

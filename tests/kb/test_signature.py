@@ -6,9 +6,7 @@ def test_normalize_replaces_variable_parts_like_sentry():
         "Error at 2026-11-26T10:00:01Z req_011CUx9zQ2 id 550e8400-e29b-41d4-a716-446655440000 "
         "object at 0x7f3a2b1c in /home/me/project/agent.py line 42, see https://example.com/a?b=1"
     )
-    assert normalize(text) == (
-        "Error at <datetime> <id> id <uuid> object at <hex> in <path> line <num>, see <url>"
-    )
+    assert normalize(text) == ("Error at <datetime> <id> id <uuid> object at <hex> in <path> line <num>, see <url>")
     assert normalize("got 'abc' and \"def\"", quoted=True) == "got <val> and <val>"
 
 

@@ -9,7 +9,6 @@ import pytest
 from synapse_ai.kb import KnowledgeBase
 from synapse_ai.kb.embed import Embedder, HashingEmbedder
 from synapse_ai.kb.service import IndexSnapshot
-
 from tests.kb.helpers import write_entry
 
 

@@ -9,7 +9,6 @@ from synapse_ai.kb import KnowledgeBase
 from synapse_ai.kb.embed import HashingEmbedder, blob_to_vector, vector_to_blob
 from synapse_ai.kb.migrations import migrations
 from synapse_ai.kb.store import Store
-
 from tests.kb.helpers import CountingEmbedder, write_entry
 
 
@@ -20,7 +19,16 @@ def open_kb(tmp_path, folder, embedder=None):
 def test_schema_migrations_wal_and_fts(tmp_path):
     store = Store(tmp_path / "s.db")
     tables = set(store.db.table_names())
-    assert {"entries", "sections", "code_blocks", "tags", "embeddings", "meta", "entries_fts", "_sqlite_migrations"} <= tables
+    assert {
+        "entries",
+        "sections",
+        "code_blocks",
+        "tags",
+        "embeddings",
+        "meta",
+        "entries_fts",
+        "_sqlite_migrations",
+    } <= tables
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert [m.name for m in migrations.applied(store.db)][0] == "m001_core"
     assert migrations.pending(store.db) == []
@@ -107,7 +115,11 @@ def test_add_entry_writes_atomically_and_is_searchable(tmp_path, entries_copy):
     from synapse_ai.kb.parse import read_entry
 
     kb = KnowledgeBase.open(tmp_path / "kb.db", [entries_copy], embedder=HashingEmbedder())
-    template = read_entry(write_entry(tmp_path / "scratch", "zebra-quota-error", title="Zebra quota exceeded", symptom="zebra quota exceeded"))
+    template = read_entry(
+        write_entry(
+            tmp_path / "scratch", "zebra-quota-error", title="Zebra quota exceeded", symptom="zebra quota exceeded"
+        )
+    )
     local = tmp_path / "local"
     slug = kb.free_slug("zebra-quota-error")
     template.slug = slug
@@ -149,8 +161,10 @@ def test_reading_a_current_database_does_not_import_sqlite_utils(tmp_path):
     write_entry(folder, "one-thing")
     open_kb(tmp_path, folder).close()
     probe = (
-        "import sys\nfrom pathlib import Path\nfrom synapse_ai.kb import KnowledgeBase\nfrom synapse_ai.kb.embed import HashingEmbedder\n"
-        f"kb = KnowledgeBase.open(Path({str(tmp_path / 'kb.db')!r}), [Path({str(folder)!r})], embedder=HashingEmbedder())\n"
+        "import sys\nfrom pathlib import Path\nfrom synapse_ai.kb import KnowledgeBase\nfrom synapse_ai.kb.embed "
+        "import HashingEmbedder\n"
+        f"kb = KnowledgeBase.open(Path({str(tmp_path / 'kb.db')!r}), [Path({str(folder)!r})], "
+        "embedder=HashingEmbedder())\n"
         "assert kb.last_report is None and kb.search('one thing').results\n"
         "print('sqlite_utils' in sys.modules)\n"
     )

@@ -8,7 +8,6 @@ from pathlib import Path
 from synapse_ai.kb.limits import MAX_RESULTS, clamp_limit
 from synapse_ai.kb.lint import duplicate_slug, lint_paths, load_entry
 from synapse_ai.kb.model import prose_lines
-
 from tests.conftest import ENTRIES
 
 

@@ -45,8 +45,11 @@ def test_evidence_without_a_pattern_has_no_pattern_key():
 
 
 def test_reasons_read_the_evidence_strongest_first():
-    why = Why(pattern="rate_limit_error", pattern_text="'rate_limit_error'",
-              signals=Signals(pattern_rank=1, bm25=3.25, bm25_rank=2, cosine=0.8123, dense_rank=1))
+    why = Why(
+        pattern="rate_limit_error",
+        pattern_text="'rate_limit_error'",
+        signals=Signals(pattern_rank=1, bm25=3.25, bm25_rank=2, cosine=0.8123, dense_rank=1),
+    )
     assert [(r.kind, r.text) for r in why.reasons()] == [
         ("pattern", "Error pattern matched: 'rate_limit_error'"),
         ("keywords", "Keywords (rank 2)"),
@@ -58,8 +61,13 @@ def test_reasons_read_the_evidence_strongest_first():
 
 
 def test_for_agent_keeps_what_a_model_can_act_on():
-    why = Why(pattern="p", section="Fix", snippet="", signals=Signals(bm25=1.0, bm25_rank=1),
-              decision=DecisionTrace("specific", 0, None, True, ("anthropic",), ()))
+    why = Why(
+        pattern="p",
+        section="Fix",
+        snippet="",
+        signals=Signals(bm25=1.0, bm25_rank=1),
+        decision=DecisionTrace("specific", 0, None, True, ("anthropic",), ()),
+    )
     assert why.for_agent() == {"pattern": "p", "section": "Fix"}
 
 

@@ -14,7 +14,6 @@ import pytest
 from synapse_ai.kb.evaluation import load_query_set
 from synapse_ai.kb.lint import entry_files
 from synapse_ai.kb.wordpiece import _SAFE, WordPiece, supported
-
 from tests.conftest import ENTRIES, ROOT
 
 
@@ -50,14 +49,26 @@ def test_same_ids_on_random_text_it_claims_to_support(pair):
     rng = random.Random(20261202)
     pool = [chr(c) for lo, hi in _SAFE for c in range(lo, hi + 1) if unicodedata.category(chr(c)) != "Cn"]
     for _ in range(3000):
-        text = "".join(rng.choice(pool) if rng.random() < 0.5 else chr(rng.randint(32, 126)) for _ in range(rng.randint(0, 80)))
+        text = "".join(
+            rng.choice(pool) if rng.random() < 0.5 else chr(rng.randint(32, 126)) for _ in range(rng.randint(0, 80))
+        )
         assert supported(text)
         assert _same(pair, text), [hex(ord(c)) for c in text]
 
 
 def test_edge_cases(pair):
-    for text in ["", "x", "a" * 150, "ΣΑΣ σας", "naïve café résumé", "\x0b\x0c\x1c tab\tnew\nline\r", "中文 and 日本", "“quoted” … – —",
-                 "word " * 400, "supercalifragilisticexpialidocious" * 3]:
+    for text in [
+        "",
+        "x",
+        "a" * 150,
+        "ΣΑΣ σας",
+        "naïve café résumé",
+        "\x0b\x0c\x1c tab\tnew\nline\r",
+        "中文 and 日本",
+        "“quoted” … – —",
+        "word " * 400,
+        "supercalifragilisticexpialidocious" * 3,
+    ]:
         assert supported(text)
         assert _same(pair, text), text
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ DATA = Path(__file__).resolve().parent / "data" / "claude_code"
 MODEL = "claude-test"  # not a real model id: fixtures must never name one
 VERSION = "2.1.12"
 CWD = "/home/dev/shop"
-T0 = datetime(2026, 11, 20, 9, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
 
 
 class Session:
@@ -75,8 +75,14 @@ class Session:
         """A record a reader must skip."""
         at = self.clock
         if kind == "file-history-snapshot":
-            self.rows.append({"type": kind, "messageId": self._uuid(), "isSnapshotUpdate": False,
-                              "snapshot": {"messageId": "m", "trackedFileBackups": {}, "timestamp": self._stamp(at)}})
+            self.rows.append(
+                {
+                    "type": kind,
+                    "messageId": self._uuid(),
+                    "isSnapshotUpdate": False,
+                    "snapshot": {"messageId": "m", "trackedFileBackups": {}, "timestamp": self._stamp(at)},
+                }
+            )
         elif kind == "summary":
             self.rows.append({"type": "summary", "summary": "Checkout flow fixes", "leafUuid": self.parent})
         elif kind == "system":
@@ -112,10 +118,20 @@ class Session:
                 content = {"type": "tool_use", "id": call_id, "name": block["name"], "input": block["input"]}
                 pending.append((at + block["seconds"], call_id, row["uuid"], block))
             row["message"] = {
-                "id": message_id, "type": "message", "role": "assistant", "model": MODEL,
-                "content": [content], "stop_reason": None, "stop_sequence": None,
-                "usage": {"input_tokens": 4, "cache_creation_input_tokens": 310, "cache_read_input_tokens": 18000,
-                          "output_tokens": 60, "service_tier": "standard"},
+                "id": message_id,
+                "type": "message",
+                "role": "assistant",
+                "model": MODEL,
+                "content": [content],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": 4,
+                    "cache_creation_input_tokens": 310,
+                    "cache_read_input_tokens": 18000,
+                    "output_tokens": 60,
+                    "service_tier": "standard",
+                },
             }
             self.rows.append(row)
         end = self.clock + 0.04 * len(blocks)
@@ -125,8 +141,12 @@ class Session:
             if block.get("is_error"):
                 result["is_error"] = True
             row["message"] = {"role": "user", "content": [result]}
-            row["toolUseResult"] = block.get("tool_use_result") or {"stdout": block["result"], "stderr": "",
-                                                                     "interrupted": False, "isImage": False}
+            row["toolUseResult"] = block.get("tool_use_result") or {
+                "stdout": block["result"],
+                "stderr": "",
+                "interrupted": False,
+                "isImage": False,
+            }
             row["sourceToolAssistantUUID"] = source
             self.rows.append(row)
             end = max(end, done)
@@ -141,16 +161,33 @@ def text(value: str) -> dict[str, Any]:
 def read(path: str, body: str, seconds: float = 0.05, label: str | None = None) -> dict[str, Any]:
     numbered = "\n".join(f"{n:>6}→{line}" for n, line in enumerate(body.splitlines(), 1))
     lines = body.count("\n") + 1
-    result = {"type": "text", "file": {"filePath": path, "content": body, "numLines": lines, "startLine": 1,
-                                       "totalLines": lines}}
-    return {"type": "tool_use", "name": "Read", "input": {"file_path": path}, "result": numbered, "seconds": seconds,
-            "label": label, "tool_use_result": result}
+    result = {
+        "type": "text",
+        "file": {"filePath": path, "content": body, "numLines": lines, "startLine": 1, "totalLines": lines},
+    }
+    return {
+        "type": "tool_use",
+        "name": "Read",
+        "input": {"file_path": path},
+        "result": numbered,
+        "seconds": seconds,
+        "label": label,
+        "tool_use_result": result,
+    }
 
 
-def tool(name: str, inp: dict[str, Any], result: str, seconds: float = 0.3, label: str | None = None,
-         is_error: bool = False) -> dict[str, Any]:
-    return {"type": "tool_use", "name": name, "input": inp, "result": result, "seconds": seconds, "label": label,
-            "is_error": is_error}
+def tool(
+    name: str, inp: dict[str, Any], result: str, seconds: float = 0.3, label: str | None = None, is_error: bool = False
+) -> dict[str, Any]:
+    return {
+        "type": "tool_use",
+        "name": name,
+        "input": inp,
+        "result": result,
+        "seconds": seconds,
+        "label": label,
+        "is_error": is_error,
+    }
 
 
 def bash(command: str, output: str, seconds: float = 0.4, **kw: Any) -> dict[str, Any]:
@@ -181,8 +218,12 @@ def sequential_reads() -> tuple[Session, list[list[str]]]:
 def batched_reads() -> tuple[Session, list[list[str]]]:
     s = Session("1f0a2b3c-0002-4000-8000-000000000002", 2)
     s.user("Review shop/cart.py, shop/prices.py and shop/orders.py.")
-    s.respond(text("Reading all three."), read(P + "shop/cart.py", CART), read(P + "shop/prices.py", PRICES),
-              read(P + "shop/orders.py", ORDERS))
+    s.respond(
+        text("Reading all three."),
+        read(P + "shop/cart.py", CART),
+        read(P + "shop/prices.py", PRICES),
+        read(P + "shop/orders.py", ORDERS),
+    )
     s.respond(text("They look fine."), think=5.0)
     s.user("Now run the tests.")
     s.respond(bash("python -m pytest -q", "12 passed in 1.9s", seconds=2.4))
@@ -193,12 +234,27 @@ def batched_reads() -> tuple[Session, list[list[str]]]:
 def dependent_chain() -> tuple[Session, list[list[str]]]:
     s = Session("1f0a2b3c-0003-4000-8000-000000000003", 3)
     s.user("The checkout total ignores quantity somewhere. Find it and fix it.")
-    s.respond(tool("Grep", {"pattern": "def total", "output_mode": "files_with_matches"},
-                   "Found 1 file\n" + P + "shop/pricing/engine.py", seconds=0.2))
+    s.respond(
+        tool(
+            "Grep",
+            {"pattern": "def total", "output_mode": "files_with_matches"},
+            "Found 1 file\n" + P + "shop/pricing/engine.py",
+            seconds=0.2,
+        )
+    )
     s.respond(read(P + "shop/pricing/engine.py", "def total(items):\n    return sum(i.price for i in items)\n"))
-    s.respond(tool("Edit", {"file_path": P + "shop/pricing/engine.py", "old_string": "i.price for",
-                            "new_string": "i.price * i.qty for"},
-                   "The file " + P + "shop/pricing/engine.py has been updated.", seconds=0.1))
+    s.respond(
+        tool(
+            "Edit",
+            {
+                "file_path": P + "shop/pricing/engine.py",
+                "old_string": "i.price for",
+                "new_string": "i.price * i.qty for",
+            },
+            "The file " + P + "shop/pricing/engine.py has been updated.",
+            seconds=0.1,
+        )
+    )
     s.respond(bash("python -m pytest -q tests/test_pricing.py", "4 passed in 0.8s", seconds=1.6))
     s.respond(text("Fixed: total now multiplies by quantity."))
     return s, []
@@ -207,13 +263,30 @@ def dependent_chain() -> tuple[Session, list[list[str]]]:
 def write_then_test() -> tuple[Session, list[list[str]]]:
     s = Session("1f0a2b3c-0004-4000-8000-000000000004", 4)
     s.user("Add a test for empty carts, then make it pass.")
-    s.respond(tool("Write", {"file_path": P + "tests/test_empty_cart.py",
-                             "content": "def test_empty():\n    assert Cart().total() == 0\n"},
-                   "File created successfully at: " + P + "tests/test_empty_cart.py", seconds=0.1))
+    s.respond(
+        tool(
+            "Write",
+            {
+                "file_path": P + "tests/test_empty_cart.py",
+                "content": "def test_empty():\n    assert Cart().total() == 0\n",
+            },
+            "File created successfully at: " + P + "tests/test_empty_cart.py",
+            seconds=0.1,
+        )
+    )
     s.respond(bash("python -m pytest -q tests/test_empty_cart.py", "1 failed", seconds=1.2))
-    s.respond(tool("Edit", {"file_path": P + "shop/cart.py", "old_string": "self.items = []",
-                            "new_string": "self.items = []\n\n    def total(self):\n        return 0"},
-                   "The file " + P + "shop/cart.py has been updated.", seconds=0.1))
+    s.respond(
+        tool(
+            "Edit",
+            {
+                "file_path": P + "shop/cart.py",
+                "old_string": "self.items = []",
+                "new_string": "self.items = []\n\n    def total(self):\n        return 0",
+            },
+            "The file " + P + "shop/cart.py has been updated.",
+            seconds=0.1,
+        )
+    )
     s.respond(bash("python -m pytest -q tests/test_empty_cart.py", "1 passed", seconds=1.1))
     s.respond(text("Done."))
     return s, []
@@ -222,14 +295,28 @@ def write_then_test() -> tuple[Session, list[list[str]]]:
 def polling() -> tuple[Session, list[list[str]]]:
     s = Session("1f0a2b3c-0005-4000-8000-000000000005", 5)
     s.user("Start the dev server and wait until it is up.")
-    s.respond(tool("Bash", {"command": "npm run dev", "run_in_background": True},
-                   "Command running in background with ID: bash_1", seconds=0.2))
+    s.respond(
+        tool(
+            "Bash",
+            {"command": "npm run dev", "run_in_background": True},
+            "Command running in background with ID: bash_1",
+            seconds=0.2,
+        )
+    )
     for _ in range(4):
-        s.respond(tool("BashOutput", {"bash_id": "bash_1"}, "<status>running</status>\n> vite", seconds=0.05),
-                  think=2.5)
+        s.respond(
+            tool("BashOutput", {"bash_id": "bash_1"}, "<status>running</status>\n> vite", seconds=0.05), think=2.5
+        )
     for _ in range(3):
-        s.respond(tool("WebFetch", {"url": "http://localhost:5173/health", "prompt": "Is it up?"},
-                       "Request failed with status code 503", seconds=0.3), think=2.0)
+        s.respond(
+            tool(
+                "WebFetch",
+                {"url": "http://localhost:5173/health", "prompt": "Is it up?"},
+                "Request failed with status code 503",
+                seconds=0.3,
+            ),
+            think=2.0,
+        )
     s.respond(text("The server is up."))
     return s, []
 
@@ -237,9 +324,14 @@ def polling() -> tuple[Session, list[list[str]]]:
 def search_then_read_hits() -> tuple[Session, list[list[str]]]:
     s = Session("1f0a2b3c-0006-4000-8000-000000000006", 6)
     s.user("Where do we call the payment gateway?")
-    s.respond(tool("Grep", {"pattern": "gateway.charge", "output_mode": "files_with_matches"},
-                   "Found 3 files\n" + P + "shop/checkout.py\n" + P + "shop/refunds.py\n" + P + "shop/subscriptions.py",
-                   seconds=0.2))
+    s.respond(
+        tool(
+            "Grep",
+            {"pattern": "gateway.charge", "output_mode": "files_with_matches"},
+            "Found 3 files\n" + P + "shop/checkout.py\n" + P + "shop/refunds.py\n" + P + "shop/subscriptions.py",
+            seconds=0.2,
+        )
+    )
     s.respond(read(P + "shop/checkout.py", "gateway.charge(order.total)\n", label="a"))
     s.respond(read(P + "shop/refunds.py", "gateway.charge(-refund.amount)\n", label="b"), think=3.3)
     s.respond(read(P + "shop/subscriptions.py", "gateway.charge(plan.price)\n", label="c"), think=3.0)
@@ -280,8 +372,14 @@ def subagent_sequential() -> tuple[Session, list[list[str]]]:
     """A Task subagent (records inline, ``isSidechain``) reading three files one per turn."""
     s = Session("1f0a2b3c-0010-4000-8000-000000000010", 10)
     s.user("Use an explore agent to summarise the docs folder.")
-    s.respond(tool("Task", {"description": "Summarise docs", "prompt": "Summarise docs/*.md",
-                            "subagent_type": "Explore"}, "(running)", seconds=0.0))
+    s.respond(
+        tool(
+            "Task",
+            {"description": "Summarise docs", "prompt": "Summarise docs/*.md", "subagent_type": "Explore"},
+            "(running)",
+            seconds=0.0,
+        )
+    )
     task_id = s.rows[-1]["message"]["content"][0]["tool_use_id"]
     s.rows.pop()  # the Task result comes after the subagent's work
     task_uuid = s.rows[-1]["uuid"]
@@ -309,19 +407,52 @@ def long_session() -> tuple[Session, list[list[str]]]:
     s.noise("summary")
     s.user("Check the three payment providers' status pages and tell me if any has an incident.")
     s.noise("progress")
-    s.respond(tool("WebFetch", {"url": "https://status.stripe.example/api", "prompt": "incidents?"},
-                   "No incidents.", seconds=1.4, label="a"))
-    s.respond(tool("WebFetch", {"url": "https://status.adyen.example/api", "prompt": "incidents?"},
-                   "No incidents.", seconds=1.1, label="b"), think=3.5)
-    s.respond(tool("WebFetch", {"url": "https://status.paypal.example/api", "prompt": "incidents?"},
-                   "Degraded performance since 08:40.", seconds=1.6, label="c"), think=3.2)
+    s.respond(
+        tool(
+            "WebFetch",
+            {"url": "https://status.stripe.example/api", "prompt": "incidents?"},
+            "No incidents.",
+            seconds=1.4,
+            label="a",
+        )
+    )
+    s.respond(
+        tool(
+            "WebFetch",
+            {"url": "https://status.adyen.example/api", "prompt": "incidents?"},
+            "No incidents.",
+            seconds=1.1,
+            label="b",
+        ),
+        think=3.5,
+    )
+    s.respond(
+        tool(
+            "WebFetch",
+            {"url": "https://status.paypal.example/api", "prompt": "incidents?"},
+            "Degraded performance since 08:40.",
+            seconds=1.6,
+            label="c",
+        ),
+        think=3.2,
+    )
     s.respond(text("PayPal reports degraded performance."))
     s.user("Show me our paypal client and its retry settings.")
-    s.respond(read(P + "shop/paypal.py", "from shop.settings import PAYPAL_RETRIES\n"),
-              read(P + "shop/settings.py", "PAYPAL_RETRIES = 1\n"))
-    s.respond(tool("Edit", {"file_path": P + "shop/settings.py", "old_string": "PAYPAL_RETRIES = 1",
-                            "new_string": "PAYPAL_RETRIES = 3"},
-                   "The file " + P + "shop/settings.py has been updated."))
+    s.respond(
+        read(P + "shop/paypal.py", "from shop.settings import PAYPAL_RETRIES\n"),
+        read(P + "shop/settings.py", "PAYPAL_RETRIES = 1\n"),
+    )
+    s.respond(
+        tool(
+            "Edit",
+            {
+                "file_path": P + "shop/settings.py",
+                "old_string": "PAYPAL_RETRIES = 1",
+                "new_string": "PAYPAL_RETRIES = 3",
+            },
+            "The file " + P + "shop/settings.py has been updated.",
+        )
+    )
     s.respond(bash("python -m pytest -q", "12 passed", seconds=2.0))
     s.respond(text("Retries raised to 3; tests pass."))
     return s, [[s.calls[k] for k in "abc"]]
@@ -347,8 +478,11 @@ def load_labelled() -> dict[str, tuple[list[dict[str, Any]], list[list[str]]]]:
     labels = json.loads((DATA / "labels.json").read_text(encoding="utf-8"))
     out = {}
     for name, entry in labels.items():
-        rows = [json.loads(line) for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
-                if line.strip()]
+        rows = [
+            json.loads(line)
+            for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         out[name] = (rows, entry["nudge_runs"])
     return out
 
@@ -380,10 +514,16 @@ def post_tool_use_events(
             elif block.get("type") == "tool_result" and block.get("tool_use_id") in calls:
                 use, started, response_start = calls[block["tool_use_id"]]
                 payload = {
-                    "session_id": row.get("sessionId"), "transcript_path": transcript_path, "cwd": CWD,
-                    "permission_mode": "default", "hook_event_name": "PostToolUse", "tool_name": use["name"],
-                    "tool_input": use["input"], "tool_response": row.get("toolUseResult") or block.get("content"),
-                    "tool_use_id": use["id"], "duration_ms": round((_seconds(row["timestamp"]) - started) * 1000),
+                    "session_id": row.get("sessionId"),
+                    "transcript_path": transcript_path,
+                    "cwd": CWD,
+                    "permission_mode": "default",
+                    "hook_event_name": "PostToolUse",
+                    "tool_name": use["name"],
+                    "tool_input": use["input"],
+                    "tool_response": row.get("toolUseResult") or block.get("content"),
+                    "tool_use_id": use["id"],
+                    "duration_ms": round((_seconds(row["timestamp"]) - started) * 1000),
                 }
                 if row.get("isSidechain"):
                     payload["agent_id"] = row.get("agentId")
@@ -420,8 +560,14 @@ def score(workdir: Path, respond: Any, lagging: bool = False) -> dict[str, Any]:
         sessions[name] = {"labelled_runs": len(runs), "nudges": said, "runs_found": len(credited)}
     precision = true_pos / (true_pos + false_pos) if true_pos + false_pos else 1.0
     recall = true_pos / labelled if labelled else 1.0
-    return {"precision": precision, "recall": recall, "true_positives": true_pos, "false_positives": false_pos,
-            "labelled_runs": labelled, "sessions": sessions}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "true_positives": true_pos,
+        "false_positives": false_pos,
+        "labelled_runs": labelled,
+        "sessions": sessions,
+    }
 
 
 def _seconds(stamp: str) -> float:

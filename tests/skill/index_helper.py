@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 
 def build_default_index() -> Path:
     from synapse_ai.kb.embed import HashingEmbedder
@@ -21,16 +19,3 @@ def build_default_index() -> Path:
         return kb.store.path
     finally:
         kb.close()
-
-
-@pytest.fixture(scope="module")
-def shared_kb(tmp_path_factory):
-    """One read-only index per test module (building one takes 1-2 s; these tests never write)."""
-    from synapse_ai.kb.embed import HashingEmbedder
-    from synapse_ai.kb.service import KnowledgeBase
-
-    from tests.conftest import ENTRIES
-
-    base = KnowledgeBase.open(tmp_path_factory.mktemp("shared-kb") / "kb.db", [ENTRIES], embedder=HashingEmbedder())
-    yield base
-    base.close()

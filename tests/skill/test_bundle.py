@@ -38,8 +38,18 @@ def test_name_and_description_follow_the_spec():
     assert props.name == BUNDLE_DIR.name
     assert len(props.description) <= 1024
     assert len(props.compatibility) <= 500
-    for words in ("error", "exception", "traceback", "API", "rate limit", "tool call failed", "slow",
-                  "sequential tool calls", "429", "Use when"):
+    for words in (
+        "error",
+        "exception",
+        "traceback",
+        "API",
+        "rate limit",
+        "tool call failed",
+        "slow",
+        "sequential tool calls",
+        "429",
+        "Use when",
+    ):
         assert words in props.description, words
 
 

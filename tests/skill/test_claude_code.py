@@ -142,7 +142,7 @@ def test_nudge_speaks_once_per_run_with_the_documented_output_shape(tmp_path):
         answers.append((payload["tool_use_id"], respond(payload, now=now)))
     spoken = [(call, a) for call, a in answers if a]
     assert [call for call, _ in spoken] == [run[2]]  # at the third of four reads, and only there
-    (_, answer), = spoken
+    ((_, answer),) = spoken
     assert list(answer) == ["hookSpecificOutput"]
     out = answer["hookSpecificOutput"]
     assert out["hookEventName"] == "PostToolUse" and set(out) == {"hookEventName", "additionalContext"}
@@ -201,8 +201,9 @@ def test_synapse_hook_command_answers_post_tool_use_without_loading_the_knowledg
     index, payload = [(i, p) for i, p, _ in post_tool_use_events(rows, "") if p["tool_use_id"] == run[2]][0]
     payload["transcript_path"] = str(write_jsonl(tmp_path / "s.jsonl", rows[:index]))
     env = {**os.environ, "SYNAPSE_HOME": str(tmp_path / "home"), "SYNAPSE_DB": str(tmp_path / "none.db")}
-    done = subprocess.run([SYNAPSE, "hook"], input=json.dumps(payload).encode(), capture_output=True, env=env,
-                          timeout=60)
+    done = subprocess.run(
+        [SYNAPSE, "hook"], input=json.dumps(payload).encode(), capture_output=True, env=env, timeout=60
+    )
     assert done.returncode == 0 and done.stderr == b""
     assert json.loads(done.stdout)["hookSpecificOutput"]["hookEventName"] == "PostToolUse"
     for bad in (b"not json", b"", json.dumps({**payload, "transcript_path": "/nonexistent"}).encode()):

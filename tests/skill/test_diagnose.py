@@ -121,9 +121,20 @@ def test_tokens_known_before_a_result_do_not_create_dependencies():
     def transcript(prompt):
         return [
             {"role": "user", "content": prompt},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "search_docs", "input": {"q": "retry"}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "see page billing-faq-2291"}]},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "t2", "name": "open_page", "input": {"slug": "billing-faq-2291"}}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "search_docs", "input": {"q": "retry"}}],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "see page billing-faq-2291"}],
+            },
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "t2", "name": "open_page", "input": {"slug": "billing-faq-2291"}}
+                ],
+            },
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "content": "FAQ text"}]},
         ]
 
@@ -168,7 +179,9 @@ def test_effects_heuristics():
 def test_resource_conflicts(first, second, independent):
     messages = [{"role": "user", "content": "go"}]
     for i, (name, inp) in enumerate((first, second)):
-        messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": name, "input": inp}]})
+        messages.append(
+            {"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": name, "input": inp}]}
+        )
         messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "ok"}]})
     assert bool(diagnose(messages)["findings"]) is independent
 
@@ -212,8 +225,15 @@ def test_trivial_tokens_are_ignored():
 
 
 def test_malformed_input_raises_transcript_errors():
-    for bad in ({"conversation": []}, 42, [1], [{"content": "no role"}], {"messages": "x"},
-                {"messages": [], "timings": [1]}, [{"role": "robot", "content": "hi"}]):
+    for bad in (
+        {"conversation": []},
+        42,
+        [1],
+        [{"content": "no role"}],
+        {"messages": "x"},
+        {"messages": [], "timings": [1]},
+        [{"role": "robot", "content": "hi"}],
+    ):
         with pytest.raises(TranscriptError):
             diagnose(bad)
     assert diagnose([])["findings"] == [] and diagnose([])["fix"] is None
@@ -223,8 +243,11 @@ def test_fix_points_at_the_gather_option_and_the_library():
     fix = load_fix()
     assert fix["entry"] == "sequential-tool-calls"
     # the option whose heading names asyncio.gather, whatever its number in the entry today
-    heading = next(line[4:] for line in Path(fix["path"]).read_text().splitlines()
-                   if line.startswith("### Option") and "asyncio.gather" in line)
+    heading = next(
+        line[4:]
+        for line in Path(fix["path"]).read_text().splitlines()
+        if line.startswith("### Option") and "asyncio.gather" in line
+    )
     assert fix["option"] == heading and "asyncio.gather" in fix["option"]
     assert "async def execute_tool_calls" in fix["code"]
     assert fix["library"] == "synapse_ai.skill.executor.execute_tool_calls"
@@ -324,8 +347,14 @@ def test_recorder_trace_from_a_real_agent_run_is_diagnosed(tmp_path):
         rec = Recorder()
         with FakeMessagesAPI(script) as api:
             async with anthropic.AsyncAnthropic(api_key="test", base_url=api.base_url, max_retries=0) as client:
-                await run_agent(client, model="m", messages=[{"role": "user", "content": "read a.txt, b.txt, c.txt"}],
-                                tools_schema=[], tools={"read_file": read_file}, recorder=rec)
+                await run_agent(
+                    client,
+                    model="m",
+                    messages=[{"role": "user", "content": "read a.txt, b.txt, c.txt"}],
+                    tools_schema=[],
+                    tools={"read_file": read_file},
+                    recorder=rec,
+                )
         return rec.save(path)
 
     one_by_one = [tool_use_response((f"toolu_{n}", "read_file", {"path": f"{n}.txt"})) for n in "abc"]
@@ -351,7 +380,10 @@ def test_write_then_run_tests_is_not_advised_to_run_together():
     assert report["findings"] == [] and report["fix"] is None
     # the same write followed by an unrelated read still may be batched
     messages = load("anthropic_write_then_test.json")["messages"][:3] + [
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t9", "name": "read_file", "input": {"path": "README.md"}}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t9", "name": "read_file", "input": {"path": "README.md"}}],
+        },
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t9", "content": "# readme"}]},
     ]
     assert [f["tool_use_ids"] for f in diagnose(messages)["findings"]] == [["toolu_81", "t9"]]
@@ -359,14 +391,21 @@ def test_write_then_run_tests_is_not_advised_to_run_together():
 
 @pytest.mark.parametrize(
     "observer",
-    [("run_tests", {"args": "-q"}), ("bash", {"command": "pytest -q"}), ("bash", {"command": "ls"}),
-     ("bash", {"command": "git status"}), ("execute_python", {"code": "import calc"})],
+    [
+        ("run_tests", {"args": "-q"}),
+        ("bash", {"command": "pytest -q"}),
+        ("bash", {"command": "ls"}),
+        ("bash", {"command": "git status"}),
+        ("execute_python", {"code": "import calc"}),
+    ],
 )
 def test_calls_that_observe_the_workspace_depend_on_earlier_writes(observer):
     name, inp = observer
     messages = [{"role": "user", "content": "go"}]
     for i, (tool, tool_input) in enumerate((("write_file", {"path": "src/calc.py", "content": "x"}), (name, inp))):
-        messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": tool, "input": tool_input}]})
+        messages.append(
+            {"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": tool, "input": tool_input}]}
+        )
         messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "ok"}]})
     assert diagnose(messages)["findings"] == []
     assert effects(Call("x", name, inp, 1)).observes or effects(Call("x", name, inp, 1)).barrier
@@ -388,8 +427,15 @@ def test_two_identical_reads_are_not_a_loop_but_three_are():
     def reads(n):
         messages = [{"role": "user", "content": "check"}]
         for i in range(n):
-            messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": "get_status", "input": {"job": "job-77"}}]})
-            messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "running"}]})
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": f"t{i}", "name": "get_status", "input": {"job": "job-77"}}],
+                }
+            )
+            messages.append(
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "running"}]}
+            )
         return diagnose(messages)["findings"]
 
     assert [f["kind"] for f in reads(2)] == ["sequential-tool-calls"]
@@ -446,9 +492,24 @@ def synthetic_transcript(turns, every=500):
         tool_input = {"path": f"data/part-{i:05d}.txt"}
         if i and i % every == 0:
             tool_input["cursor"] = f"cur-{i - 1:05d}-zq"
-        messages.append({"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": "read_file", "input": tool_input}]})
-        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}",
-                                                         "content": f"part {i} text; next cursor cur-{i:05d}-zq"}]})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": f"t{i}", "name": "read_file", "input": tool_input}],
+            }
+        )
+        messages.append(
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": f"t{i}",
+                        "content": f"part {i} text; next cursor cur-{i:05d}-zq",
+                    }
+                ],
+            }
+        )
     messages.append({"role": "assistant", "content": "done"})
     return messages
 
@@ -460,7 +521,9 @@ def test_a_4000_turn_transcript_is_analysed_correctly():
     assert [f["turns"][0] for f in findings] == [1 + 500 * k for k in range(8)]
     assert all(f["turns_saved"] == 499 for f in findings)
     ends = [f["ended_by"] for f in findings[:-1]]
-    assert [(e["tool_use_id"], e["depends_on"]) for e in ends] == [(f"t{500 * k}", f"t{500 * k - 1}") for k in range(1, 8)]
+    assert [(e["tool_use_id"], e["depends_on"]) for e in ends] == [
+        (f"t{500 * k}", f"t{500 * k - 1}") for k in range(1, 8)
+    ]
     assert all(f"cur-{500 * k - 1:05d}-zq" in e["reason"] for k, e in enumerate(ends, 1))
     assert report["summary"]["turns_saved"] == 8 * 499
 
@@ -481,8 +544,11 @@ def _reference_groups(transcript):
             ended = None
             for call in turn:
                 for prior in earlier:
-                    if (prior.id in data_deps.get(call.id, {}) or (call.id in looping)
-                            or conflict(prior, effects_of[prior.id], call, effects_of[call.id])):
+                    if (
+                        prior.id in data_deps.get(call.id, {})
+                        or (call.id in looping)
+                        or conflict(prior, effects_of[prior.id], call, effects_of[call.id])
+                    ):
                         ended = (call.id, prior.id)
                         break
                 if ended:
@@ -526,13 +592,25 @@ def test_indexed_grouping_agrees_with_the_pairwise_definition():
                 batch.append({"type": "tool_use", "id": f"t{n}", "name": name, "input": make()})
                 n += 1
             messages.append({"role": "assistant", "content": batch})
-            messages.append({"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": b["id"], "content": rng.choice(["ok", "id u_9", "see src/a.py"])}
-                for b in batch]})
+            messages.append(
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": b["id"],
+                            "content": rng.choice(["ok", "id u_9", "see src/a.py"]),
+                        }
+                        for b in batch
+                    ],
+                }
+            )
             if rng.random() < 0.1:
                 messages.append({"role": "user", "content": "continue"})
         transcript = parse_transcript(messages)
         groups, _ = find_groups(transcript)
-        got = [([c.id for c in g.calls], (g.ended_by["tool_use_id"], g.ended_by["depends_on"]) if g.ended_by else None)
-               for g in groups]
+        got = [
+            ([c.id for c in g.calls], (g.ended_by["tool_use_id"], g.ended_by["depends_on"]) if g.ended_by else None)
+            for g in groups
+        ]
         assert got == _reference_groups(transcript)

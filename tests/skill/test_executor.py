@@ -16,8 +16,8 @@ from anthropic.types import ToolUseBlock
 from synapse_ai.skill.executor import (
     DEFAULT_MAX_THREADS,
     CyclicDependencyError,
-    DuplicateToolUseIdError,
     DuplicateNodeError,
+    DuplicateToolUseIdError,
     MissingDependencyError,
     Recorder,
     ToolGraph,
@@ -265,23 +265,34 @@ def test_sync_tools_are_capped_by_default_and_max_concurrency_overrides_the_cap(
     n = 3 * DEFAULT_MAX_THREADS
     assert DEFAULT_MAX_THREADS == min(32, (os.cpu_count() or 1) + 4)
     counter = InFlight()
-    results = asyncio.run(execute_tool_calls([call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)],
-                                             make_tools(counter)))
+    results = asyncio.run(
+        execute_tool_calls([call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)], make_tools(counter))
+    )
     assert counter.max == DEFAULT_MAX_THREADS and counter.started == n
     assert [r["content"] for r in results] == [f"sync:{i}" for i in range(n)]
 
     async_counter = InFlight()  # async tools take no thread: not capped
-    asyncio.run(execute_tool_calls([call(i, "async_sleep", tag=str(i), seconds=0.05) for i in range(n)],
-                                   make_tools(async_counter)))
+    asyncio.run(
+        execute_tool_calls(
+            [call(i, "async_sleep", tag=str(i), seconds=0.05) for i in range(n)], make_tools(async_counter)
+        )
+    )
     assert async_counter.max == n
 
     wider = InFlight()
-    asyncio.run(execute_tool_calls([call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)],
-                                   make_tools(wider), max_concurrency=DEFAULT_MAX_THREADS + 3))
+    asyncio.run(
+        execute_tool_calls(
+            [call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)],
+            make_tools(wider),
+            max_concurrency=DEFAULT_MAX_THREADS + 3,
+        )
+    )
     assert wider.max == DEFAULT_MAX_THREADS + 3
 
     sync_counter = InFlight()
-    execute_tool_calls_sync([call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)], make_tools(sync_counter))
+    execute_tool_calls_sync(
+        [call(i, "sync_sleep", tag=str(i), seconds=0.05) for i in range(n)], make_tools(sync_counter)
+    )
     assert sync_counter.max == DEFAULT_MAX_THREADS
 
 
@@ -319,8 +330,12 @@ def test_sync_entry_point_has_the_same_semantics():
     assert elapsed < 60 * 0.1
     ok = results[:5]
     assert [r["content"] for r in ok] == ["async:0", "sync:1", "async:2", "sync:3", "async:4"]
-    assert results[5] == {"type": "tool_result", "tool_use_id": "toolu_05",
-                          "content": "RuntimeError: disk on fire (b)", "is_error": True}
+    assert results[5] == {
+        "type": "tool_result",
+        "tool_use_id": "toolu_05",
+        "content": "RuntimeError: disk on fire (b)",
+        "is_error": True,
+    }
     assert results[6]["content"] == "Tool 'sync_hang' timed out after 0.5 s"
     assert results[7]["content"].startswith("Unknown tool 'nope'")
     assert counter.max == 5
@@ -370,12 +385,19 @@ def test_graph_nodes_receive_their_dependencies_results():
     graph = ToolGraph({"fetch": fetch, "combine": combine})
     graph.add("user", "fetch", {"what": "user"})
     graph.add("config", "fetch", {"what": "config"})
-    graph.add("report", "combine", lambda deps: {"user": deps["user"], "config": deps["config"]},
-              depends_on=["user", "config"])
+    graph.add(
+        "report",
+        "combine",
+        lambda deps: {"user": deps["user"], "config": deps["config"]},
+        depends_on=["user", "config"],
+    )
     results = graph.run_sync()
     assert results["report"].value == "user+config=10"
-    assert results["report"].as_tool_result() == {"type": "tool_result", "tool_use_id": "report",
-                                                  "content": "user+config=10"}
+    assert results["report"].as_tool_result() == {
+        "type": "tool_result",
+        "tool_use_id": "report",
+        "content": "user+config=10",
+    }
 
 
 def test_failed_node_skips_its_dependents_instead_of_hanging():
@@ -407,7 +429,9 @@ def test_cycle_and_missing_dependency_are_distinct_errors_raised_before_running(
     ran = []
     tools = {"t": lambda: ran.append(1)}
 
-    cyclic = ToolGraph(tools).add("a", "t", depends_on=["c"]).add("b", "t", depends_on=["a"]).add("c", "t", depends_on=["b"])
+    cyclic = (
+        ToolGraph(tools).add("a", "t", depends_on=["c"]).add("b", "t", depends_on=["a"]).add("c", "t", depends_on=["b"])
+    )
     cyclic.add("free", "t")
     with pytest.raises(CyclicDependencyError) as info:
         asyncio.run(cyclic.run())
@@ -472,8 +496,9 @@ def test_agent_loop_runs_a_turn_concurrently_and_returns_one_ordered_message():
     user_messages = [{"role": "user", "content": "go"}]
     schema = [{"name": n, "input_schema": {"type": "object"}} for n in tools]
     with FakeMessagesAPI(script) as api:
-        result = agent(api, model="claude-test", messages=user_messages,
-                                       tools_schema=schema, tools=tools, system="be quick")
+        result = agent(
+            api, model="claude-test", messages=user_messages, tools_schema=schema, tools=tools, system="be quick"
+        )
     assert len(api.requests) == 2 and api.paths == ["/v1/messages", "/v1/messages"]
     assert result.stop_reason == "end_turn" and result.text == "All done." and result.turns == 2
     assert counter.max == 2  # both sleepers overlapped
@@ -501,8 +526,9 @@ def test_agent_loop_stops_at_max_turns():
         return tool_use_response((f"toolu_{n}", "async_sleep", {"tag": str(n)}))
 
     with FakeMessagesAPI([always_tools] * 10) as api:
-        result = agent(api, model="m", messages=[{"role": "user", "content": "loop"}],
-                                       tools_schema=[], tools=tools, max_turns=3)
+        result = agent(
+            api, model="m", messages=[{"role": "user", "content": "loop"}], tools_schema=[], tools=tools, max_turns=3
+        )
     assert len(api.requests) == 3
     assert result.stop_reason == "max_turns" and result.turns == 3
     # Every request carried the previous turn's results; the cap leaves the last call unexecuted.
@@ -534,8 +560,9 @@ def test_history_after_max_turns_can_be_sent_again():
     tools = make_tools(InFlight(), delay=0.0)
     script = [tool_use_response(("toolu_a", "async_sleep", {"tag": "a"}), ("toolu_b", "sync_sleep", {"tag": "b"}))]
     with FakeMessagesAPI(script) as api:
-        capped = agent(api, model="m", messages=[{"role": "user", "content": "go"}], tools_schema=[],
-                       tools=tools, max_turns=1)
+        capped = agent(
+            api, model="m", messages=[{"role": "user", "content": "go"}], tools_schema=[], tools=tools, max_turns=1
+        )
     assert capped.stop_reason == "max_turns"
     assert unanswered_tool_uses(capped.messages) == []
     assert [b["tool_use_id"] for b in capped.messages[-1]["content"]] == ["toolu_a", "toolu_b"]
@@ -543,7 +570,10 @@ def test_history_after_max_turns_can_be_sent_again():
     def like_the_api(body):
         missing = unanswered_tool_uses(body["messages"])
         if missing:
-            return 400, {"type": "error", "error": {"type": "invalid_request_error", "message": f"unanswered {missing}"}}
+            return 400, {
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": f"unanswered {missing}"},
+            }
         return text_response("resumed")
 
     with FakeMessagesAPI([like_the_api]) as api:
@@ -570,8 +600,7 @@ def test_recorder_writes_a_timed_transcript(tmp_path):
         text_response("fin"),
     ]
     with FakeMessagesAPI(script) as api:
-        agent(api, model="m", messages=[{"role": "user", "content": "x"}],
-                              tools_schema=[], tools=tools, recorder=rec)
+        agent(api, model="m", messages=[{"role": "user", "content": "x"}], tools_schema=[], tools=tools, recorder=rec)
     path = rec.save(tmp_path / "trace" / "run.json")
     data = json.loads(path.read_text())
     assert set(data["timings"]) == {"toolu_1", "toolu_2", "toolu_3"}
@@ -579,8 +608,15 @@ def test_recorder_writes_a_timed_transcript(tmp_path):
     calls = {c["id"]: c for c in data["calls"]}
     assert calls["toolu_2"]["is_error"] is True and "disk on fire" in calls["toolu_2"]["result"]
     assert calls["toolu_3"] | {"start": 0, "end": 0, "duration_s": 0} == {
-        "id": "toolu_3", "name": "sync_sleep", "input": {"tag": "3"}, "start": 0, "end": 0,
-        "duration_s": 0, "is_error": False, "result": "sync:3"}
+        "id": "toolu_3",
+        "name": "sync_sleep",
+        "input": {"tag": "3"},
+        "start": 0,
+        "end": 0,
+        "duration_s": 0,
+        "is_error": False,
+        "result": "sync:3",
+    }
     assert calls["toolu_3"]["start"] >= calls["toolu_1"]["end"]
     assert [m["role"] for m in data["messages"]] == ["user", "assistant", "user", "assistant", "user", "assistant"]
     assert [m["turn"] for m in data["model_calls"]] == [1, 2, 3]

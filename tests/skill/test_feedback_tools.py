@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from synapse_ai.skill.tools import FEEDBACK_TOOL_DEFINITIONS, OUTPUT_SCHEMAS, SynapseTools
@@ -48,15 +46,20 @@ def test_confirm_and_flag_record_once_per_local_user(tools):
 
 @pytest.mark.parametrize(
     ("name", "arguments", "message"),
-    [("confirm_solution", {}, "slug must be"),
-     ("confirm_solution", {"slug": "rate-limit-42"}, "did you mean: rate-limit-429"),
-     ("flag_solution", {"slug": "rate-limit-429", "reason": "meh"}, "reason must be one of"),
-     ("flag_solution", {"slug": "rate-limit-429", "reason": "stale", "note": 5}, "note must be a string"),
-     ("propose_solution", valid_api_payload(), "user_approved=true"),
-     ("propose_solution", {**valid_api_payload(), "user_approved": "yes"}, "user_approved=true"),
-     ("propose_solution", {**valid_api_payload(), "user_approved": True, "slug": "x"}, "unknown field slug"),
-     ("propose_solution", {**valid_api_payload(tags="a,b", fix_options=["x"]), "user_approved": True},
-      "fix_options: a list")],
+    [
+        ("confirm_solution", {}, "slug must be"),
+        ("confirm_solution", {"slug": "rate-limit-42"}, "did you mean: rate-limit-429"),
+        ("flag_solution", {"slug": "rate-limit-429", "reason": "meh"}, "reason must be one of"),
+        ("flag_solution", {"slug": "rate-limit-429", "reason": "stale", "note": 5}, "note must be a string"),
+        ("propose_solution", valid_api_payload(), "user_approved=true"),
+        ("propose_solution", {**valid_api_payload(), "user_approved": "yes"}, "user_approved=true"),
+        ("propose_solution", {**valid_api_payload(), "user_approved": True, "slug": "x"}, "unknown field slug"),
+        (
+            "propose_solution",
+            {**valid_api_payload(tags="a,b", fix_options=["x"]), "user_approved": True},
+            "fix_options: a list",
+        ),
+    ],
 )
 def test_bad_calls_are_one_clear_message(tools, name, arguments, message):
     with pytest.raises(ValueError) as raised:
@@ -82,7 +85,14 @@ def test_skill_tells_agents_when_to_confirm_flag_and_propose():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / "skill" / "bundle" / "synapse-ai" / "SKILL.md").read_text()
-    section = text[text.index("## After you used an entry"):text.index("## When an agent run is slow")]
-    for phrase in ("synapse confirm SLUG", "The fix worked", "synapse flag SLUG --reason", "outdated",
-                   "synapse propose", "only with the user's approval", "SYNAPSE_URL"):
+    section = text[text.index("## After you used an entry") : text.index("## When an agent run is slow")]
+    for phrase in (
+        "synapse confirm SLUG",
+        "The fix worked",
+        "synapse flag SLUG --reason",
+        "outdated",
+        "synapse propose",
+        "only with the user's approval",
+        "SYNAPSE_URL",
+    ):
         assert phrase in section, phrase

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from synapse_ai.skill import hook
 from synapse_ai.skill.hook import HARD_CAP_CHARS, MIN_CONTEXT_CHARS, build_context, build_query, hook_command, respond
 
-from .index_helper import build_default_index, shared_kb  # noqa: F401 - fixture
+from .index_helper import build_default_index
 
 RATE_LIMIT_EVENT = {
     "session_id": "abc",
@@ -27,7 +27,7 @@ RATE_LIMIT_EVENT = {
     "tool_input": {"command": "python agent.py", "description": "Run the agent"},
     "tool_use_id": "toolu_01",
     "error": (
-        "Exit code 1\nTraceback (most recent call last):\n  File \"agent.py\", line 12, in <module>\n"
+        'Exit code 1\nTraceback (most recent call last):\n  File "agent.py", line 12, in <module>\n'
         "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
         "'message': \"This request would exceed your organization's rate limit\"}}"
     ),
@@ -49,7 +49,9 @@ def _run_hook(stdin: bytes) -> subprocess.CompletedProcess:
 
 
 def test_build_query_is_the_error_alone():
-    query = build_query({**RATE_LIMIT_EVENT, "tool_input": {"command": "python agent.py", "content": "rate_limit_error"}})
+    query = build_query(
+        {**RATE_LIMIT_EVENT, "tool_input": {"command": "python agent.py", "content": "rate_limit_error"}}
+    )
     assert query.startswith("Exit code 1")
     assert "python agent.py" not in query and "Bash" not in query  # tool context made unrelated failures match
     assert query.count("rate_limit_error") == 1  # file contents never join the query
@@ -76,14 +78,20 @@ def test_respond_matched_is_facts_with_show_command(shared_kb):
 def test_respond_silent_when_not_matched(shared_kb):
     assert respond(UNRELATED_EVENT, shared_kb) is None
     # an Edit whose file content mentions the error must not look like that error
-    edit = {**UNRELATED_EVENT, "tool_name": "Edit", "error": "String to replace not found in file.",
-            "tool_input": {"file_path": "x.py", "old_string": "except anthropic.RateLimitError:", "new_string": "pass"}}
+    edit = {
+        **UNRELATED_EVENT,
+        "tool_name": "Edit",
+        "error": "String to replace not found in file.",
+        "tool_input": {"file_path": "x.py", "old_string": "except anthropic.RateLimitError:", "new_string": "pass"},
+    }
     assert respond(edit, shared_kb) is None
 
 
 def test_error_at_the_end_of_a_long_log_is_found(shared_kb):
     """The exception line sits after ~30 kB of logging (the head-only cut used to lose it)."""
-    noise = "".join(f"2026-12-01 10:00:{i % 60:02d} INFO agent step {i}: calling read_file path=src/m{i}.py\n" for i in range(400))
+    noise = "".join(
+        f"2026-12-01 10:00:{i % 60:02d} INFO agent step {i}: calling read_file path=src/m{i}.py\n" for i in range(400)
+    )
     event = {**RATE_LIMIT_EVENT, "error": "Exit code 1\n" + noise + RATE_LIMIT_EVENT["error"].split("\n", 1)[1]}
     assert len(event["error"]) > 20_000
     answer = respond(event, shared_kb)
@@ -137,8 +145,14 @@ def test_command_end_to_end():
     payload = json.loads(matched.stdout)
     assert "rate-limit-429" in payload["hookSpecificOutput"]["additionalContext"]
 
-    for stdin in (json.dumps(UNRELATED_EVENT).encode(), b"", b"not json", b"[1, 2]", b"\xff\xfe\x00",
-                  json.dumps({**RATE_LIMIT_EVENT, "is_interrupt": True}).encode()):
+    for stdin in (
+        json.dumps(UNRELATED_EVENT).encode(),
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b"\xff\xfe\x00",
+        json.dumps({**RATE_LIMIT_EVENT, "is_interrupt": True}).encode(),
+    ):
         quiet = _run_hook(stdin)
         assert quiet.returncode == 0, (stdin, quiet.stderr)
         assert quiet.stdout == b"", stdin
@@ -161,8 +175,9 @@ def test_cold_start_is_light_and_fast():
         "try:\n    main(['hook'])\nexcept SystemExit:\n    pass\n"
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], input=json.dumps(RATE_LIMIT_EVENT).encode(),
-                            capture_output=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], input=json.dumps(RATE_LIMIT_EVENT).encode(), capture_output=True, timeout=60
+    )
     assert json.loads(result.stdout)["hookSpecificOutput"]
     assert json.loads(result.stderr.decode().strip().splitlines()[-1]) == []
 

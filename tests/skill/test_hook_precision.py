@@ -23,7 +23,7 @@ def _named(answer) -> str | None:
     if not answer:
         return None
     text = answer["hookSpecificOutput"]["additionalContext"]
-    line = next(l for l in text.splitlines() if l.startswith("Entry: "))
+    line = next(ln for ln in text.splitlines() if ln.startswith("Entry: "))
     return line.split()[1]
 
 

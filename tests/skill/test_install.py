@@ -153,7 +153,10 @@ def test_with_hook_merges_backs_up_and_uninstalls_cleanly(home):
     assert "Registered the PostToolUseFailure hook" in first.output
     assert "Search index ready" in first.output
     data = json.loads(settings.read_text())
-    assert {k: v for k, v in data.items() if k != "hooks"} == {"model": "opus", "permissions": {"allow": ["Bash(npm test)"]}}
+    assert {k: v for k, v in data.items() if k != "hooks"} == {
+        "model": "opus",
+        "permissions": {"allow": ["Bash(npm test)"]},
+    }
     nudge_groups = data["hooks"]["PostToolUse"]
     assert nudge_groups[0] == USER_SETTINGS["hooks"]["PostToolUse"][0]  # the user's own PostToolUse hook stays first
     assert nudge_groups[1]["matcher"] == "*" and nudge_groups[1]["hooks"][0]["command"].endswith("synapse hook")
@@ -235,8 +238,16 @@ def test_uninstall_removes_a_nudge_left_alone(home):
     settings = home / ".claude" / "settings.json"
     settings.parent.mkdir(parents=True)
     command = "/old/venv/bin/synapse hook"
-    settings.write_text(json.dumps({"model": "opus", "hooks": {"PostToolUse": [
-        {"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 5}]}]}}))
+    settings.write_text(
+        json.dumps(
+            {
+                "model": "opus",
+                "hooks": {
+                    "PostToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 5}]}]
+                },
+            }
+        )
+    )
     result = run("--uninstall")
     assert result.exit_code == 0 and "Removed the PostToolUse nudge" in result.output
     assert json.loads(settings.read_text()) == {"model": "opus"}
@@ -246,8 +257,16 @@ def test_uninstall_also_removes_a_project_hook_older_versions_put_in_settings_js
     shared = Path.cwd() / ".claude" / "settings.json"
     shared.parent.mkdir()
     command = "/old/venv/bin/synapse hook"
-    shared.write_text(json.dumps({"model": "opus", "hooks": {HOOK_EVENT: [
-        {"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 10}]}]}}))
+    shared.write_text(
+        json.dumps(
+            {
+                "model": "opus",
+                "hooks": {
+                    HOOK_EVENT: [{"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 10}]}]
+                },
+            }
+        )
+    )
     result = run("--target", "claude-project", "--uninstall")
     assert result.exit_code == 0, result.output
     assert json.loads(shared.read_text()) == {"model": "opus"}

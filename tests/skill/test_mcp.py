@@ -187,8 +187,15 @@ def test_every_request_is_answered_even_when_it_cannot_be_read(served_home, tmp_
     env = {**os.environ, **params.env}
     stderr_path = tmp_path / "stderr.txt"
     with stderr_path.open("w") as stderr:
-        proc = subprocess.Popen([params.command, *params.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=stderr, env=env, text=True, encoding="utf-8")
+        proc = subprocess.Popen(
+            [params.command, *params.args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=env,
+            text=True,
+            encoding="utf-8",
+        )
     answers: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, answers), daemon=True).start()
 
@@ -202,8 +209,20 @@ def test_every_request_is_answered_even_when_it_cannot_be_read(served_home, tmp_
         return json.loads(line)
 
     try:
-        send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}))
+        send(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {
+                        "protocolVersion": "2025-11-25",
+                        "capabilities": {},
+                        "clientInfo": {"name": "t", "version": "0"},
+                    },
+                }
+            )
+        )
         assert next_answer()["id"] == 1
         send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
         for line, request_id, code in _bad_lines():
@@ -217,8 +236,19 @@ def test_every_request_is_answered_even_when_it_cannot_be_read(served_home, tmp_
             assert got["id"] == request_id and got["error"]["code"] == code, (line[:80], got)
             assert "\n" not in got["error"]["message"]
             assert next_answer()["id"] == 1000  # still serving
-        send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-            "name": "search_solutions", "arguments": {"query": "anthropic.RateLimitError: 429 rate_limit_error"}}}))
+        send(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2,
+                    "method": "tools/call",
+                    "params": {
+                        "name": "search_solutions",
+                        "arguments": {"query": "anthropic.RateLimitError: 429 rate_limit_error"},
+                    },
+                }
+            )
+        )
         result = next_answer()["result"]
         assert result["structuredContent"]["results"][0]["slug"] == "rate-limit-429"
     finally:
@@ -249,7 +279,12 @@ def test_explanations_for_unreadable_lines():
             return explain_unreadable(exc)
         raise AssertionError("the SDK accepted " + line)
 
-    assert explain('{"id":7,"method":"ping"}') == (True, 7, -32600, 'Invalid Request: the "jsonrpc" member must be "2.0"')
+    assert explain('{"id":7,"method":"ping"}') == (
+        True,
+        7,
+        -32600,
+        'Invalid Request: the "jsonrpc" member must be "2.0"',
+    )
     reply, request_id, code, message = explain('{"jsonrpc":"2.0","id":1,"method":"ping","params":"x"}')
     assert (reply, request_id, code) == (True, 1, -32600) and "params" in message
     assert explain('{"jsonrpc":"2.0","id":"r1","error":"boom"}')[:2] == (False, "r1")  # a response: no answer

@@ -35,7 +35,10 @@ def agent_run(script, recorder, prompt="read a.txt, b.txt, c.txt and d.txt"):
         with FakeMessagesAPI(script) as api:
             async with anthropic.AsyncAnthropic(api_key="test", base_url=api.base_url, max_retries=0) as client:
                 return await run_agent(
-                    client, model="m", messages=[{"role": "user", "content": prompt}], tools_schema=[],
+                    client,
+                    model="m",
+                    messages=[{"role": "user", "content": prompt}],
+                    tools_schema=[],
                     tools={"read_file": read_file, "find_order": find_order, "get_order": get_order},
                     recorder=recorder,
                 )

@@ -11,10 +11,11 @@ import pytest
 from synapse_ai.skill.executor import run_agent
 from synapse_ai.skill.tools import OUTPUT_SCHEMAS, REFERENCE_NOTE, TOOL_DEFINITIONS, SynapseTools
 
-from .index_helper import shared_kb  # noqa: F401 - fixture
 from .fake_messages_api import FakeMessagesAPI, text_response, tool_use_response
 
-RATE_LIMIT_ERROR = "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error'}}"
+RATE_LIMIT_ERROR = (
+    "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error'}}"
+)
 
 
 @pytest.fixture
@@ -29,7 +30,12 @@ def _client(api: FakeMessagesAPI) -> anthropic.AsyncAnthropic:
 def test_definitions_are_well_formed():
     names = [d["name"] for d in TOOL_DEFINITIONS]
     assert names == [
-        "search_solutions", "get_solution", "diagnose_trace", "confirm_solution", "flag_solution", "propose_solution"
+        "search_solutions",
+        "get_solution",
+        "diagnose_trace",
+        "confirm_solution",
+        "flag_solution",
+        "propose_solution",
     ]
     for definition in TOOL_DEFINITIONS:
         assert set(definition) == {"name", "description", "input_schema"}
@@ -64,7 +70,9 @@ async def test_loop_sends_search_result_back_as_tool_result(tools):
             {"role": "assistant", "content": [b.to_dict() for b in response.content]},
             {"role": "user", "content": results},
         ]
-        final = await client.messages.create(model="claude-test", max_tokens=512, tools=TOOL_DEFINITIONS, messages=messages)
+        final = await client.messages.create(
+            model="claude-test", max_tokens=512, tools=TOOL_DEFINITIONS, messages=messages
+        )
         await client.close()
 
     assert final.content[0].text.startswith("Raise")

@@ -60,7 +60,9 @@ def make_app(db_path, web_entries):
         settings = Settings(db=db_path, entries_dirs=[web_entries], **overrides)
         # The same folders the real app indexes (the entries plus the folder approvals go to),
         # with the hashing embedder passed in explicitly.
-        return create_app(settings, kb_factory=lambda: KnowledgeBase.open(db_path, entry_dirs(settings), embedder=HashingEmbedder()))
+        return create_app(
+            settings, kb_factory=lambda: KnowledgeBase.open(db_path, entry_dirs(settings), embedder=HashingEmbedder())
+        )
 
     return factory
 
@@ -80,7 +82,7 @@ def admin_client(make_app):
 
 # ---------------------------------------------------------------------- HTML helpers
 class Node:
-    def __init__(self, tag: str, attrs: dict, parent: "Node | None" = None):
+    def __init__(self, tag: str, attrs: dict, parent: Node | None = None):
         self.tag, self.attrs, self.parent = tag, attrs, parent
         self.children: list = []
 
@@ -96,7 +98,7 @@ class Node:
     def classes(self) -> set[str]:
         return set((self.attrs.get("class") or "").split())
 
-    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs) -> list["Node"]:
+    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs) -> list[Node]:
         found = []
         for n in self.iter():
             if tag and n.tag != tag:
@@ -108,11 +110,11 @@ class Node:
             found.append(n)
         return found
 
-    def find(self, tag: str | None = None, cls: str | None = None, **attrs) -> "Node | None":
+    def find(self, tag: str | None = None, cls: str | None = None, **attrs) -> Node | None:
         found = self.find_all(tag, cls, **attrs)
         return found[0] if found else None
 
-    def by_id(self, id_: str) -> "Node | None":
+    def by_id(self, id_: str) -> Node | None:
         return next((n for n in self.iter() if n.attrs.get("id") == id_), None)
 
     def __repr__(self):

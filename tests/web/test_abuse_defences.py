@@ -65,6 +65,7 @@ def test_twenty_simultaneous_submissions_to_a_real_server_get_five_slots(tmp_pat
     forges a different X-Forwarded-For, which the server must ignore (L8)."""
     server = Server(tmp_path)
     try:
+
         def submit(i: int) -> int:
             body = json.dumps(valid_api_payload(title=f"Frobnicator times out after {i + 30} seconds")).encode()
             headers = {**JSON, "X-Forwarded-For": f"198.51.100.{i + 1}"}
@@ -205,10 +206,29 @@ def test_admin_cookie_replayed_after_sign_out_is_refused(client):
 
 # ------------------------------------------------------------------ L12: HEAD on every page
 def test_head_works_on_every_page(client):
-    for path in ("/", "/entries", "/entries/rate-limit-429", "/entries/rate-limit-429.md", "/categories",
-                 "/categories/api-errors", "/tags", "/search?q=429", "/submit", "/docs", "/admin", "/api/search?q=429",
-                 "/api/entries", "/openapi.json", "/static/site.css", "/feed.xml", "/sitemap.xml", "/robots.txt",
-                 "/favicon.ico", "/entries/rate-limit-429/edit", "/entries/rate-limit-429/history"):
+    for path in (
+        "/",
+        "/entries",
+        "/entries/rate-limit-429",
+        "/entries/rate-limit-429.md",
+        "/categories",
+        "/categories/api-errors",
+        "/tags",
+        "/search?q=429",
+        "/submit",
+        "/docs",
+        "/admin",
+        "/api/search?q=429",
+        "/api/entries",
+        "/openapi.json",
+        "/static/site.css",
+        "/feed.xml",
+        "/sitemap.xml",
+        "/robots.txt",
+        "/favicon.ico",
+        "/entries/rate-limit-429/edit",
+        "/entries/rate-limit-429/history",
+    ):
         got, head = client.get(path), client.head(path)
         assert head.status_code == 200 == got.status_code, path
         assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
@@ -223,7 +243,8 @@ def test_a_form_sent_after_a_restart_comes_back_with_its_values(make_app, form, 
     # A new process without SYNAPSE_SECRET_KEY: a new random key, so the old token no longer verifies.
     with TestClient(make_app(), cookies={"synapse_cid": cookie}) as after:
         typed = form(
-            title="Frobnicator stalls after a restart", symptom="It stalls <b>here</b>.",
+            title="Frobnicator stalls after a restart",
+            symptom="It stalls <b>here</b>.",
             option_title=["Keep me", "", ""],
         )
         r = after.post("/submit", data={**typed, "csrf_token": old_token}, follow_redirects=False)

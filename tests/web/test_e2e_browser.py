@@ -23,8 +23,16 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ADMIN_TOKEN = "e2e-admin-token-0123456789"
 TITLE = "Quuxinator retries forever after HTTP 503"
 
@@ -43,9 +51,24 @@ def _serve(tmp_path: Path, db: Path, entries: Path):
     env = {**os.environ, "SYNAPSE_ADMIN_TOKEN": ADMIN_TOKEN, "SYNAPSE_MODEL": "hash", "PYTHONUNBUFFERED": "1"}
     log = open(tmp_path / "serve.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "synapse_ai.kb", "serve", "--port", str(port), "--db", str(db),
-         "--entries", str(entries), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "synapse_ai.kb",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--entries",
+            str(entries),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -129,12 +152,17 @@ def _fill_submission(page, *, pattern: str, sources: str) -> None:
 def test_site_journey(server, browser):
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"])
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # The failed validation round answers 422 on purpose; Chromium logs that as a console error.
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "status of 422" not in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if msg.type == "error" and "status of 422" not in msg.text else None,
+    )
 
     # Home: a prominent search box; search from it.
     page.goto(server + "/")
@@ -219,9 +247,21 @@ def test_site_journey(server, browser):
 def test_search_box_on_every_page_at_every_width(server, browser):
     """M4 of the web review: below 1000 px the header search box used to disappear, so a phone user
     on an entry had to go back home to search."""
-    pages = ("/", "/search?q=429", "/entries", "/entries/sequential-tool-calls", "/categories",
-             "/categories/api-errors", "/tags", "/submit", "/docs", "/admin", "/no-such-page",
-             "/entries/rate-limit-429/edit", "/entries/rate-limit-429/history")
+    pages = (
+        "/",
+        "/search?q=429",
+        "/entries",
+        "/entries/sequential-tool-calls",
+        "/categories",
+        "/categories/api-errors",
+        "/tags",
+        "/submit",
+        "/docs",
+        "/admin",
+        "/no-such-page",
+        "/entries/rate-limit-429/edit",
+        "/entries/rate-limit-429/history",
+    )
     for width, height in ((390, 844), (800, 1000), (1280, 900)):
         phone = width < 1000
         view = browser.new_page(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
@@ -343,8 +383,13 @@ def test_contributor_features(private_server, browser):
 
     # The new pages fit a phone: no sideways scrolling at 390 px.
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    for path in ("/search?q=error&category=mcp", "/entries?sort=stars", "/entries/rate-limit-429/edit",
-                 "/entries/rate-limit-429/history", status_url.removeprefix(server)):
+    for path in (
+        "/search?q=error&category=mcp",
+        "/entries?sort=stars",
+        "/entries/rate-limit-429/edit",
+        "/entries/rate-limit-429/history",
+        status_url.removeprefix(server),
+    ):
         phone.goto(server + path)
         overflow = phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 390px"

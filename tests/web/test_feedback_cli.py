@@ -41,7 +41,8 @@ def test_keys_create_list_revoke(tmp_path):
 
     listed = json.loads(run("keys", "list", "--json", "--db", db).stdout)
     assert [(k["name"], k["scopes"], k["revoked_at"]) for k in listed] == [
-        ("ci agent", ["read", "vote"], None), ("mod", ["moderate"], None)
+        ("ci agent", ["read", "vote"], None),
+        ("mod", ["moderate"], None),
     ]
     assert data["key"] not in run("keys", "list", "--db", db).stdout  # only a prefix is ever shown
     stored = open_site_store(db)
@@ -58,9 +59,12 @@ def test_keys_create_list_revoke(tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--name", "x", "--scope", "admin"], "Invalid value for '--scope'"),
-     (["--scope", "read"], "Missing option '--name'"),
-     (["--name", "x"], "Missing option '--scope'"), (["--name", "  ", "--scope", "read"], "give the key a name")],
+    [
+        (["--name", "x", "--scope", "admin"], "Invalid value for '--scope'"),
+        (["--scope", "read"], "Missing option '--name'"),
+        (["--name", "x"], "Missing option '--scope'"),
+        (["--name", "  ", "--scope", "read"], "give the key a name"),
+    ],
 )
 def test_keys_create_refuses_bad_input(tmp_path, args, message):
     result = run("keys", "create", *args, "--db", str(tmp_path / "k.db"))
@@ -133,8 +137,20 @@ def test_proposal_from_markdown_maps_the_entry_and_says_what_it_leaves_out():
     text = (ROOT / "entries" / "tool-use-without-tool-result.md").read_text()
     body, left_out = proposal_from_markdown(text)
     assert body["title"] and body["fix_options"] and body["symptom"] and body["root_cause"]
-    assert set(body) == {"title", "summary", "quick_fix", "category", "tags", "patterns", "symptom", "root_cause",
-                         "fix_options", "environment", "sources", "savings"}
+    assert set(body) == {
+        "title",
+        "summary",
+        "quick_fix",
+        "category",
+        "tags",
+        "patterns",
+        "symptom",
+        "root_cause",
+        "fix_options",
+        "environment",
+        "sources",
+        "savings",
+    }
     assert all(isinstance(item, str) for item in left_out)
     with pytest.raises(FeedbackError) as caught:
         proposal_from_markdown(text.replace("category: tool-use", "category: nonsense"))

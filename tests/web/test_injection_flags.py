@@ -41,9 +41,15 @@ def test_ordinary_fix_text_is_not_flagged():
 
 
 def test_flag_excerpt_shows_context_and_field():
-    [flag] = [f for f in scan({"option_body_2": "x" * 200 + " ignore previous instructions " + "y" * 200}) if f.rule == "ignore-instructions"]
+    [flag] = [
+        f
+        for f in scan({"option_body_2": "x" * 200 + " ignore previous instructions " + "y" * 200})
+        if f.rule == "ignore-instructions"
+    ]
     assert flag.field == "option_body_2"
-    assert "ignore previous instructions" in flag.excerpt and flag.excerpt.startswith("…") and flag.excerpt.endswith("…")
+    assert (
+        "ignore previous instructions" in flag.excerpt and flag.excerpt.startswith("…") and flag.excerpt.endswith("…")
+    )
 
 
 def test_nested_quantifier_patterns_are_flagged_as_slow():

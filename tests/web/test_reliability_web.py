@@ -43,13 +43,19 @@ LATE_FAILURE = payload(fix_options=[{"title": "Broken code", "body": "```python\
 def test_fence_bomb_is_refused_with_the_reason(client):
     r = client.post("/api/submissions", json=BOMB)
     assert r.status_code == 422
-    assert r.json()["detail"]["fields"] == {"option_body_1": "Too many code fences: the whole entry may have at most 400 lines starting with ``` (17,970 here)."}
+    assert r.json()["detail"]["fields"] == {
+        "option_body_1": "Too many code fences: the whole entry may have at most 400 lines starting with ``` (17,970 "
+        "here)."
+    }
     assert client.app.state.site.submission_counts()["pending"] == 0
 
 
 def test_refused_api_submissions_count_against_the_rate_limit(make_app):
     with TestClient(make_app(submit_limit=3)) as c:
-        codes = [c.post("/api/submissions", json=body).status_code for body in (LATE_FAILURE, BOMB, payload(title="t" * 201), payload())]
+        codes = [
+            c.post("/api/submissions", json=body).status_code
+            for body in (LATE_FAILURE, BOMB, payload(title="t" * 201), payload())
+        ]
         assert codes == [422, 422, 413, 429]
         assert c.app.state.site.submission_counts()["pending"] == 0
 
@@ -68,14 +74,18 @@ def test_previews_have_their_own_more_generous_limit(make_app, form, csrf):
         token = csrf(c)
         codes = [c.post("/submit", data=form(csrf_token=token, action="preview")).status_code for _ in range(11)]
         assert codes == [200] * 10 + [429]
-        assert c.post("/submit", data=form(csrf_token=token), follow_redirects=False).status_code == 303  # sends are separate
+        assert (
+            c.post("/submit", data=form(csrf_token=token), follow_redirects=False).status_code == 303
+        )  # sends are separate
 
 
 def test_a_pattern_too_deep_to_compile_is_a_field_error():
     from synapse_ai.web.submissions import Draft, validate
 
     draft = Draft.from_api(payload(patterns=["a{99999999999999999999}"]))
-    assert validate(draft).errors == {"patterns": "Line 1 is not a usable regular expression: a repetition count is too large."}
+    assert validate(draft).errors == {
+        "patterns": "Line 1 is not a usable regular expression: a repetition count is too large."
+    }
 
 
 def test_oversized_patterns_are_refused_without_the_slow_checks():
@@ -101,14 +111,22 @@ class Server:
     def __init__(self, home: Path, *options: str):
         self.port = free_port()
         entries = home / "entries"
-        write_entry(entries, "rate-limited", title="429 rate_limit_error from the API", patterns=r"'rate_limit_error'", symptom="Requests fail with 429.")
+        write_entry(
+            entries,
+            "rate-limited",
+            title="429 rate_limit_error from the API",
+            patterns=r"'rate_limit_error'",
+            symptom="Requests fail with 429.",
+        )
         write_entry(entries, "slow-tools", title="Tool calls run one after another", symptom="The agent is slow.")
         env = {**os.environ, "SYNAPSE_HOME": str(home), "SYNAPSE_MODEL": "hash", "PYTHONUNBUFFERED": "1"}
         env.pop("SYNAPSE_DB", None)
         self.log = (home / "server.log").open("w+b")
         self.process = subprocess.Popen(
             [SYNAPSE, "serve", "--port", str(self.port), "--entries", str(entries), "--log-level", "info", *options],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         deadline = time.monotonic() + 90
         while True:
@@ -129,7 +147,9 @@ class Server:
             return r.status, json.loads(r.read())
 
     def post_json(self, path: str, body: dict, timeout: float = 60) -> tuple[int, dict]:
-        request = urllib.request.Request(self.url(path), data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url(path), data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as r:
                 return r.status, json.loads(r.read())
@@ -196,7 +216,10 @@ def test_sigterm_exits_within_the_bound_even_with_a_stuck_request(server):
     stuck = socket.create_connection(("127.0.0.1", server.port), timeout=30)
     try:
         # Complete headers, then a body that never arrives: the request stays in flight.
-        stuck.sendall(b"POST /api/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"title\": ")
+        stuck.sendall(
+            b"POST /api/submissions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+            b'100000\r\n\r\n{"title": '
+        )
         time.sleep(1.5)  # past the header timeout: a request in flight is not cut by it
         assert server.process.poll() is None
         started = time.monotonic()

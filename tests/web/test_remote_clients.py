@@ -21,23 +21,38 @@ from pathlib import Path
 import pytest
 
 from synapse_ai.kb.scrub import REDACTED
-
 from tests.conftest import ENTRIES, ROOT
 
 SYNAPSE = str(Path(sys.executable).with_name("synapse"))
 HANG_GUARD_S = 20  # subprocess timeouts catch a hang; they do not measure speed
 SECRET_KEY = "sk-ant-api03-Xq3vT9bLm2Rk8Zp4Wc7Nd1Hf6Js0Ga5Ye2Ub8Io3Pl7Kx9Mq4Vw-AbCdEfGh1234AA"
 ERROR = (
-    "Traceback (most recent call last):\n  File \"agent.py\", line 12, in <module>\n"
+    'Traceback (most recent call last):\n  File "agent.py", line 12, in <module>\n'
     "anthropic.RateLimitError: Error code: 429 - {'type': 'error', 'error': {'type': 'rate_limit_error', "
     "'message': \"This request would exceed your organization's rate limit\"}}"
 )
-HOOK_EVENT = {"hook_event_name": "PostToolUseFailure", "tool_name": "Bash",
-              "tool_input": {"command": "python agent.py"}, "tool_use_id": "toolu_01",
-              "error": "Exit code 1\n" + ERROR, "is_interrupt": False}
+HOOK_EVENT = {
+    "hook_event_name": "PostToolUseFailure",
+    "tool_name": "Bash",
+    "tool_input": {"command": "python agent.py"},
+    "tool_use_id": "toolu_01",
+    "error": "Exit code 1\n" + ERROR,
+    "is_interrupt": False,
+}
 # Loaded by the local path; none may be loaded on the remote one.
-HEAVY = ("numpy", "sqlite_utils", "sqlite3", "torch", "sentence_transformers", "tokenizers", "httpx", "rich",
-         "synapse_ai.kb.embed", "synapse_ai.kb.store", "synapse_ai.kb.service")
+HEAVY = (
+    "numpy",
+    "sqlite_utils",
+    "sqlite3",
+    "torch",
+    "sentence_transformers",
+    "tokenizers",
+    "httpx",
+    "rich",
+    "synapse_ai.kb.embed",
+    "synapse_ai.kb.store",
+    "synapse_ai.kb.service",
+)
 
 
 def free_port() -> int:
@@ -68,8 +83,10 @@ def live(index_db):
     from synapse_ai.web.app import create_app
     from synapse_ai.web.settings import Settings
 
-    app = create_app(Settings(db=index_db, entries_dirs=[ENTRIES]),
-                     kb_factory=lambda: KnowledgeBase.open(index_db, [ENTRIES], embedder=HashingEmbedder()))
+    app = create_app(
+        Settings(db=index_db, entries_dirs=[ENTRIES]),
+        kb_factory=lambda: KnowledgeBase.open(index_db, [ENTRIES], embedder=HashingEmbedder()),
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=True, lifespan="on"))
@@ -111,6 +128,7 @@ def synapse(args, *, url=None, stdin=b"", extra_env=None, timeout=HANG_GUARD_S) 
 
 
 # ------------------------------------------------------------------ the same JSON, local or remote
+
 
 @pytest.mark.parametrize(
     ("args", "stdin"),
@@ -158,13 +176,15 @@ def test_the_remote_path_imports_no_numpy_sqlite_or_model_code(live, argv):
     )
     stdin = json.dumps(HOOK_EVENT).encode() if argv == ["hook"] else ERROR.encode()
     env = {**os.environ, "SYNAPSE_URL": live.url}
-    done = subprocess.run([sys.executable, "-c", probe], input=stdin, capture_output=True, timeout=HANG_GUARD_S,
-                          env=env, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], input=stdin, capture_output=True, timeout=HANG_GUARD_S, env=env, cwd=ROOT
+    )
     assert done.stdout.strip(), done.stderr
     assert json.loads(done.stderr.decode().strip().splitlines()[-1]) == []
 
 
 # ------------------------------------------------------------------ the server cannot be reached
+
 
 def test_read_commands_fall_back_to_the_local_index_with_one_line(index_db):
     dead = f"http://127.0.0.1:{free_port()}"
@@ -192,6 +212,7 @@ def test_the_hook_falls_back_silently_when_the_server_is_down(index_db):
 
 
 # ------------------------------------------------------------------ servers that misbehave
+
 
 class FakeServer:
     """A stdlib server answering every request with ``reply(handler) -> (status, body)``; it records
@@ -247,16 +268,18 @@ def test_another_api_version_is_refused_with_one_line():
     finally:
         fake.close()
     assert done.returncode == 1 and done.stdout == b""
-    assert done.stderr.decode() == (f"synapse: {fake.url} speaks API version 2; this synapse speaks 1 "
-                                    "(upgrade whichever is older)\n")
+    assert done.stderr.decode() == (
+        f"synapse: {fake.url} speaks API version 2; this synapse speaks 1 (upgrade whichever is older)\n"
+    )
 
 
 def test_a_refusal_is_one_line_and_not_a_fallback(index_db):
     refusal = {"error": "invalid API key", "detail": None}
     fake = FakeServer(lambda h: (200, health()) if h.path == "/api/health" else (401, refusal))
     try:
-        done = synapse(["search", "--json", "429", "--db", str(index_db)], url=fake.url,
-                       extra_env={"SYNAPSE_API_KEY": "syn_k1"})
+        done = synapse(
+            ["search", "--json", "429", "--db", str(index_db)], url=fake.url, extra_env={"SYNAPSE_API_KEY": "syn_k1"}
+        )
     finally:
         fake.close()
     assert done.returncode == 1 and done.stdout == b""
@@ -268,8 +291,9 @@ def test_requests_carry_the_key_and_a_scrubbed_body_never_the_text_in_the_url():
     fake = FakeServer(lambda h: (200, health()) if h.path == "/api/health" else (200, empty))
     leaked = f"{ERROR}\nAuthorization: Bearer {SECRET_KEY}\nDATABASE_URL=postgresql://app:S3cr3t-P4ss@db/prod"
     try:
-        done = synapse(["match", "--json"], url=fake.url, stdin=leaked.encode(),
-                       extra_env={"SYNAPSE_API_KEY": "syn_k1"})
+        done = synapse(
+            ["match", "--json"], url=fake.url, stdin=leaked.encode(), extra_env={"SYNAPSE_API_KEY": "syn_k1"}
+        )
     finally:
         fake.close()
     assert done.returncode == 0, done.stderr
@@ -308,14 +332,19 @@ def test_read_commands_fall_back_when_the_server_fails(index_db):
 
 # ------------------------------------------------------------------ the server side
 
+
 def test_access_log_lines_never_hold_query_strings(live):
     from synapse_ai.kb.remote import RemoteKnowledgeBase
 
     live.access.clear()
     remote = RemoteKnowledgeBase(live.url, api_key=live.key)
     try:
-        response = remote._http.request("GET", "/api/search", params={"q": f"429 {SECRET_KEY}", "limit": 1},
-                                        headers={"Authorization": f"Bearer {live.key}"})
+        response = remote._http.request(
+            "GET",
+            "/api/search",
+            params={"q": f"429 {SECRET_KEY}", "limit": 1},
+            headers={"Authorization": f"Bearer {live.key}"},
+        )
         assert response.status_code == 200
         remote.search("tool calls run one after another")
     finally:
@@ -331,9 +360,16 @@ def test_access_log_lines_never_hold_query_strings(live):
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({"text": ""}, 400), ({"text": "  "}, 400), ({}, 422), ({"text": "x", "limit": 0}, 422),
-     ({"text": "x", "limit": 51}, 422),
-     ({"text": "x", "extra": 1}, 422), ({"text": 5}, 422), ({"text": "x" * 300_000}, 413)],
+    [
+        ({"text": ""}, 400),
+        ({"text": "  "}, 400),
+        ({}, 422),
+        ({"text": "x", "limit": 0}, 422),
+        ({"text": "x", "limit": 51}, 422),
+        ({"text": "x", "extra": 1}, 422),
+        ({"text": 5}, 422),
+        ({"text": "x" * 300_000}, 413),
+    ],
 )
 def test_match_endpoint_errors_are_json(live, body, status):
     from synapse_ai.kb.remote import HttpTransport
@@ -363,6 +399,7 @@ def test_post_json_sends_a_scrubbed_submission(live):
 
 
 # ------------------------------------------------------------------ the agent tools (MCP)
+
 
 def test_agent_tools_answer_the_same_from_the_server(live, index_db, monkeypatch):
     from synapse_ai.kb import KnowledgeBase
@@ -403,8 +440,9 @@ def test_a_server_without_health_is_named_as_such(index_db):
     finally:
         fake.close()
     assert done.returncode == 1 and done.stdout == b""
-    assert done.stderr.decode() == (f"synapse: {fake.url} has no /api/health: not a SynapseAI server, or one older "
-                                    "than this synapse\n")
+    assert done.stderr.decode() == (
+        f"synapse: {fake.url} has no /api/health: not a SynapseAI server, or one older than this synapse\n"
+    )
 
 
 def test_the_mcp_server_on_a_team_server_imports_no_numpy_sqlite_or_model_code(live):
@@ -419,8 +457,9 @@ def test_the_mcp_server_on_a_team_server_imports_no_numpy_sqlite_or_model_code(l
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n"
     )
     env = {**os.environ, "SYNAPSE_URL": live.url}
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=HANG_GUARD_S * 3, env=env,
-                          cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, timeout=HANG_GUARD_S * 3, env=env, cwd=ROOT
+    )
     assert json.loads(done.stdout) == [True, "rate-limit-429"], done.stderr
     # The MCP SDK itself brings httpx and rich (a long-lived process: their import cost is paid once).
     assert json.loads(done.stderr.decode().strip().splitlines()[-1]) in ([], ["httpx"], ["rich"], ["httpx", "rich"])

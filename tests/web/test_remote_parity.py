@@ -14,7 +14,6 @@ from synapse_ai.kb.reader import KnowledgeReader
 from synapse_ai.kb.remote import RemoteKnowledgeBase
 from synapse_ai.kb.search import SearchResponse
 from synapse_ai.kb.views import entry_to_dict
-
 from tests.conftest import ROOT
 
 
@@ -88,8 +87,10 @@ def test_a_server_on_postgresql_answers_like_its_own_knowledge_base(postgres_url
     from synapse_ai.web.settings import Settings
 
     KnowledgeBase.open(postgres_url, [web_entries], embedder=HashingEmbedder()).close()
-    app = create_app(Settings(entries_dirs=[web_entries]),
-                     kb_factory=lambda: KnowledgeBase.open(postgres_url, [web_entries], embedder=HashingEmbedder()))
+    app = create_app(
+        Settings(entries_dirs=[web_entries]),
+        kb_factory=lambda: KnowledgeBase.open(postgres_url, [web_entries], embedder=HashingEmbedder()),
+    )
     queries = [q.text for q in load_query_set(ROOT / "tests" / "queries")][::20]
     with TestClient(app) as client:
         local, remote = client.app.state.kb, RemoteKnowledgeBase(http=client)

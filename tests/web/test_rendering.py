@@ -6,13 +6,17 @@ from synapse_ai.web import rendering
 
 
 def test_raw_html_in_markdown_is_escaped_not_rendered():
-    html = rendering.render_markdown("Hi <script>alert(1)</script> <img src=x onerror=alert(1)>\n\n<div onclick='x()'>d</div>")
+    html = rendering.render_markdown(
+        "Hi <script>alert(1)</script> <img src=x onerror=alert(1)>\n\n<div onclick='x()'>d</div>"
+    )
     assert "<script" not in html and "<img" not in html and "<div onclick" not in html
     assert "&lt;script&gt;" in html
 
 
 def test_javascript_and_data_links_never_become_links():
-    html = rendering.render_markdown("[a](javascript:alert(1)) [b](JaVaScRiPt:alert(1)) [c](data:text/html,x) [d](vbscript:x) <javascript:alert(1)>")
+    html = rendering.render_markdown(
+        "[a](javascript:alert(1)) [b](JaVaScRiPt:alert(1)) [c](data:text/html,x) [d](vbscript:x) <javascript:alert(1)>"
+    )
     assert "href" not in html
     safe = rendering.render_markdown("[ok](https://example.com/x)")
     assert 'href="https://example.com/x"' in safe and 'rel="noopener noreferrer nofollow"' in safe
@@ -46,7 +50,7 @@ def test_unknown_language_and_hostile_info_string_fall_back_to_text():
 
 
 def test_snippet_escapes_then_marks_terms():
-    out = rendering.highlight_snippet('a **tool** <img src=x> `call` ** x')
+    out = rendering.highlight_snippet("a **tool** <img src=x> `call` ** x")
     assert str(out) == "a <mark>tool</mark> &lt;img src=x&gt; <code>call</code> ** x"
 
 

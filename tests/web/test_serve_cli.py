@@ -29,7 +29,17 @@ def uvicorn_calls(monkeypatch):
 def test_help_describes_every_option():
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--db", "--entries", "--reload", "--log-level", "--header-timeout", "--keep-alive-timeout", "--shutdown-timeout"):
+    for option in (
+        "--host",
+        "--port",
+        "--db",
+        "--entries",
+        "--reload",
+        "--log-level",
+        "--header-timeout",
+        "--keep-alive-timeout",
+        "--shutdown-timeout",
+    ):
         assert option in result.output
     from synapse_ai.web.cli import serve_command
 
@@ -39,7 +49,10 @@ def test_help_describes_every_option():
 def test_serve_builds_the_app_from_the_options(uvicorn_calls, tmp_path):
     entries = tmp_path / "entries"
     entries.mkdir()
-    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "8123", "--db", str(tmp_path / "x.db"), "--entries", str(entries)])
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--host", "0.0.0.0", "--port", "8123", "--db", str(tmp_path / "x.db"), "--entries", str(entries)],
+    )
     assert result.exit_code == 0, result.output
     [(app, kw)] = uvicorn_calls
     assert kw["host"] == "0.0.0.0" and kw["port"] == 8123
@@ -63,10 +76,14 @@ def test_missing_entries_folder_is_a_usage_error(uvicorn_calls, tmp_path):
 
 
 def test_timeouts_reach_uvicorn(uvicorn_calls):
-    result = CliRunner().invoke(main, ["serve", "--header-timeout", "2.5", "--keep-alive-timeout", "7", "--shutdown-timeout", "3"])
+    result = CliRunner().invoke(
+        main, ["serve", "--header-timeout", "2.5", "--keep-alive-timeout", "7", "--shutdown-timeout", "3"]
+    )
     assert result.exit_code == 0, result.output
     [(_, kw)] = uvicorn_calls
-    assert kw["http"] is HeaderTimeoutProtocol and kw["timeout_keep_alive"] == 7 and kw["timeout_graceful_shutdown"] == 3
+    assert (
+        kw["http"] is HeaderTimeoutProtocol and kw["timeout_keep_alive"] == 7 and kw["timeout_graceful_shutdown"] == 3
+    )
     assert os.environ[HEADER_TIMEOUT_ENV] == "2.5"  # read by the protocol, also in a --reload worker
 
 

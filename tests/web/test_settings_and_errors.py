@@ -4,7 +4,6 @@ every domain error to one HTTP status."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -29,8 +28,16 @@ def test_settings_embed_the_shared_config(monkeypatch, tmp_path):
 
 
 def test_settings_round_trip_through_json(tmp_path):
-    settings = Settings(db=tmp_path / "a.db", entries_dirs=[tmp_path / "e1", tmp_path / "e2"], write_dir=tmp_path / "w",
-                        admin_token="t", secret_key="s", max_body_bytes=1234, submit_limit=2, secure_cookies=True)
+    settings = Settings(
+        db=tmp_path / "a.db",
+        entries_dirs=[tmp_path / "e1", tmp_path / "e2"],
+        write_dir=tmp_path / "w",
+        admin_token="t",
+        secret_key="s",
+        max_body_bytes=1234,
+        submit_limit=2,
+        secure_cookies=True,
+    )
     assert Settings.from_json(settings.to_json()) == settings
 
 
@@ -96,8 +103,10 @@ def test_a_subclass_takes_its_nearest_base_status():
 def failing_app():
     app = FastAPI()
     errors.install(app)
-    raised = {"model": ModelUnavailable("cannot load the embedding model 'm' (SYNAPSE_MODEL)"),
-              "entry": EntryNotFound("rate-limt", ["rate-limit-429"])}
+    raised = {
+        "model": ModelUnavailable("cannot load the embedding model 'm' (SYNAPSE_MODEL)"),
+        "entry": EntryNotFound("rate-limt", ["rate-limit-429"]),
+    }
 
     @app.get("/api/v1/{what}")
     def api(what: str):

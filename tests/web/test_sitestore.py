@@ -43,7 +43,13 @@ def test_submission_round_trip_and_survives_reopen(site_url):
     again = open_site_store(site_url)
     try:
         sub = again.submission(ref)
-        assert (sub.status, sub.title, sub.data, sub.flags, sub.contact) == ("pending", "T", {"title": "T"}, [{"rule": "x"}], "me@example.com")
+        assert (sub.status, sub.title, sub.data, sub.flags, sub.contact) == (
+            "pending",
+            "T",
+            {"title": "T"},
+            [{"rule": "x"}],
+            "me@example.com",
+        )
         assert again.submission_counts() == {"pending": 1, "approved": 0, "rejected": 0}
         assert [s.ref for s in again.submissions("pending")] == [ref] and again.submission("nope") is None
     finally:
@@ -82,8 +88,10 @@ def test_a_database_made_when_kb_owned_the_site_tables_opens_unchanged(tmp_path)
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    conn.execute("create table [submissions] ([ref] TEXT PRIMARY KEY, [status] TEXT, [created_at] TEXT, [updated_at] TEXT, "
-                 "[title] TEXT, [data] TEXT, [markdown] TEXT, [flags] TEXT, [contact] TEXT, [reason] TEXT, [slug] TEXT)")
+    conn.execute(
+        "create table [submissions] ([ref] TEXT PRIMARY KEY, [status] TEXT, [created_at] TEXT, [updated_at] TEXT, "
+        "[title] TEXT, [data] TEXT, [markdown] TEXT, [flags] TEXT, [contact] TEXT, [reason] TEXT, [slug] TEXT)"
+    )
     conn.execute("create table [stars] ([slug] TEXT, [client] TEXT, [created_at] TEXT, PRIMARY KEY ([slug], [client]))")
     conn.execute("insert into stars values ('e', 'x', '2026-01-01')")
     conn.commit()
@@ -124,7 +132,9 @@ def test_approval_on_a_full_disk_leaves_nothing_and_a_retry_makes_no_duplicate(m
         folder = local_entries_dir()
         _disk_full(kb)
         failed = client.post(f"/admin/submissions/{ref}/approve")
-        assert failed.status_code == 503 and "disk is full" in failed.text and "still pending" in failed.text, failed.text[failed.text.find("<main"):][:3000]
+        assert failed.status_code == 503 and "disk is full" in failed.text and "still pending" in failed.text, (
+            failed.text[failed.text.find("<main") :][:3000]
+        )
         assert site.submission(ref).status == "pending"
         assert not list(folder.glob("*.md")) and not list(folder.glob(".*.tmp"))  # no orphan file
         assert kb.get("frobnicator-times-out-after-30-seconds") is None

@@ -3,6 +3,9 @@ on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
+
+import psycopg
 import pytest
 
 from synapse_ai.kb.feedback import DEMOTE_AT, Feedback
@@ -40,7 +43,7 @@ def test_keys_are_stored_hashed_and_revoked_once(site):
     assert site.api_key_by_hash(hash_key(key)) == stored and site.api_key_by_hash(hash_key(key + "x")) is None
     assert site.revoke_api_key(stored.id) and not site.revoke_api_key(stored.id) and not site.revoke_api_key("nope")
     assert not site.api_key_by_hash(hash_key(key)).active
-    with pytest.raises(Exception):  # the same hash twice is refused by the unique index
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):  # the same hash twice: unique index
         site.add_api_key("again", ("read",), hash_key(key), key_prefix(key))
 
 
@@ -68,7 +71,9 @@ def test_flags_one_open_per_voter_and_reason_until_resolved(site):
     site.add_entry_flag("a", "key:1", "incorrect", "")
     site.add_entry_flag("b", "key:2", "harmful", "x")
     assert [(f["slug"], f["reason"], f["note"]) for f in site.open_entry_flags()] == [
-        ("a", "stale", "second"), ("a", "incorrect", ""), ("b", "harmful", "x")
+        ("a", "stale", "second"),
+        ("a", "incorrect", ""),
+        ("b", "harmful", "x"),
     ]
     assert set(site.open_entry_flags("a")[0]) == {"id", "slug", "reason", "note", "created_at"}
     assert site.resolve_entry_flags("a", "fixed") == 2 and site.resolve_entry_flags("a", "again") == 0

@@ -44,7 +44,19 @@ def test_valid_draft_builds_an_entry_that_lints():
 def test_every_required_field_gets_its_own_message():
     result = validate(Draft())
     assert result.entry is None
-    for name in ("title", "summary", "quick_fix", "category", "tags", "symptom", "root_cause", "environment", "sources", "savings", "option_title_1"):
+    for name in (
+        "title",
+        "summary",
+        "quick_fix",
+        "category",
+        "tags",
+        "symptom",
+        "root_cause",
+        "environment",
+        "sources",
+        "savings",
+        "option_title_1",
+    ):
         assert name in result.errors, name
     assert "patterns" not in result.errors and "contact" not in result.errors
 
@@ -90,11 +102,21 @@ def test_one_line_fields_refuse_newlines():
 def test_api_payload_normalises_to_the_same_draft():
     d = Draft.from_api(
         {
-            "title": "T", "tags": ["a", "b"], "patterns": ["x", "y"], "fix_options": [{"title": "o", "body": "b"}],
-            "environment": ["e"], "sources": ["https://x.y"],
+            "title": "T",
+            "tags": ["a", "b"],
+            "patterns": ["x", "y"],
+            "fix_options": [{"title": "o", "body": "b"}],
+            "environment": ["e"],
+            "sources": ["https://x.y"],
         }
     )
-    assert (d.tags, d.patterns, d.options, d.environment, d.sources) == ("a, b", "x\ny", [("o", "b")], "e", "https://x.y")
+    assert (d.tags, d.patterns, d.options, d.environment, d.sources) == (
+        "a, b",
+        "x\ny",
+        [("o", "b")],
+        "e",
+        "https://x.y",
+    )
 
 
 def test_injection_text_is_flagged_not_refused():
@@ -140,7 +162,6 @@ def test_form_api_and_limits_all_come_from_the_draft():
 
 def test_form_and_api_make_the_same_draft():
     from synapse_ai.web.routes.submit import SubmitForm
-
     from tests.web.conftest import valid_api_payload
 
     payload = valid_api_payload()

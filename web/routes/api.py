@@ -21,9 +21,9 @@ from synapse_ai.kb.why import Why
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.moderate import store_submission
-from synapse_ai.web.security import CLIENT_COOKIE
 from synapse_ai.web.routes.entries import find_entry
 from synapse_ai.web.routes.search import MAX_QUERY_CHARS, FilterError, page_bounds, search_filter
+from synapse_ai.web.security import CLIENT_COOKIE
 from synapse_ai.web.submissions import Draft, api_fields, option_fields, validate
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -108,13 +108,16 @@ class _SubmissionBody(BaseModel):
                 {
                     "title": "Tool calls run one after another",
                     "summary": "The agent executes independent tool calls sequentially; run them concurrently.",
-                    "quick_fix": "Run all tool_use blocks of one response with asyncio.gather and return every result in one user message.",
+                    "quick_fix": "Run all tool_use blocks of one response with asyncio.gather and return every result "
+                    "in one user message.",
                     "category": "performance",
                     "tags": ["tool-use", "latency"],
                     "patterns": [],
                     "symptom": "Each turn with several tool calls takes the sum of their latencies.",
                     "root_cause": "The loop awaits each call before starting the next.",
-                    "fix_options": [{"title": "Run independent calls with asyncio.gather", "body": "Use `asyncio.gather`."}],
+                    "fix_options": [
+                        {"title": "Run independent calls with asyncio.gather", "body": "Use `asyncio.gather`."}
+                    ],
                     "environment": ["Python 3.11+"],
                     "sources": ["https://docs.python.org/3/library/asyncio-task.html"],
                     "savings": "Wall time of a turn drops to its slowest call; no token savings.",
@@ -188,7 +191,7 @@ def api_search(
         raise SiteError(422, too_far, {"field": "offset"})
     response = kb.search(q, offset + limit + 1, feedback=site.feedback_for, only=only)
     body = response.to_dict()  # the same object as ``synapse search --json``, cut to the asked page
-    body["results"] = body["results"][offset:offset + limit]
+    body["results"] = body["results"][offset : offset + limit]
     more = len(response.results) > offset + limit and offset + 2 * limit <= MAX_RESULTS
     return JSONResponse(body, headers={NEXT_OFFSET_HEADER: str(offset + limit)} if more else None)
 
@@ -264,7 +267,13 @@ def api_entries(
     name="api_entry",
     summary="One entry, with its sections and fix options",
     response_model=None,
-    responses={200: {"description": "`kb.views.entry_to_dict(entry)` plus `stars`: `quick_fix` and `verified` (`{date, against}` or null) first, then the sections and fix options."}, 404: _err("No such entry; detail.did_you_mean lists close slugs.")},
+    responses={
+        200: {
+            "description": "`kb.views.entry_to_dict(entry)` plus `stars`: `quick_fix` and `verified` (`{date, "
+            "against}` or null) first, then the sections and fix options."
+        },
+        404: _err("No such entry; detail.did_you_mean lists close slugs."),
+    },
 )
 def api_entry(slug: str, kb: KB, site: Site) -> JSONResponse:
     entry = find_entry(kb, slug)
@@ -294,7 +303,12 @@ def api_submit(request: Request, body: SubmissionIn, kb: KB, site: Site, ip: Cli
     # the limit before any validation work, whatever its outcome: refused submissions cost as much.
     wait = limits.submit.hit(ip)
     if wait:
-        raise SiteError(429, f"too many submissions; try again in {wait} seconds", {"retry_after": wait}, headers={"Retry-After": str(wait)})
+        raise SiteError(
+            429,
+            f"too many submissions; try again in {wait} seconds",
+            {"retry_after": wait},
+            headers={"Retry-After": str(wait)},
+        )
     draft = Draft.from_api(body.model_dump())
     if body.website.strip():
         fake = request.app.state.signer.honeypot_ref()  # its status page answers "pending"; nothing is stored
@@ -323,7 +337,12 @@ def _star(kb, site, slug: str, client: str, ip: str, limits, on: bool, identifie
         if not site.is_starred(slug, client):
             wait = limits.star.hit(ip)
             if wait:
-                raise SiteError(429, f"too many stars; try again in {wait} seconds", {"retry_after": wait}, headers={"Retry-After": str(wait)})
+                raise SiteError(
+                    429,
+                    f"too many stars; try again in {wait} seconds",
+                    {"retry_after": wait},
+                    headers={"Retry-After": str(wait)},
+                )
         site.star(slug, client)
     else:
         site.unstar(slug, client)

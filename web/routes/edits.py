@@ -88,7 +88,13 @@ def edit_post(
             return _edit_page(request, entry, base, markdown, **page, errors=[note_text], status_code=429)
         check = revisions.check_edit(entry, base, markdown)
         return _edit_page(
-            request, entry, base, markdown, **page, errors=check.errors, flags=check.flags,
+            request,
+            entry,
+            base,
+            markdown,
+            **page,
+            errors=check.errors,
+            flags=check.flags,
             diff=revisions.diff_lines(base, markdown.replace("\r\n", "\n")),
         )
     wait = limits.submit.hit(ip)

@@ -102,7 +102,11 @@ def star_form(
         if not site.is_starred(slug, client):
             wait = limits.star.hit(ip)
             if wait:
-                raise SiteError(429, f"Too many stars from your address; try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+                raise SiteError(
+                    429,
+                    f"Too many stars from your address; try again in {wait} seconds.",
+                    headers={"Retry-After": str(wait)},
+                )
         site.star(slug, client)
     else:
         site.unstar(slug, client)

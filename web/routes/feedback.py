@@ -106,8 +106,13 @@ def api_propose(request: Request, body: SubmissionIn, site: Site, caller: Propos
     return {"ref": ref, "status": "pending", "status_url": str(request.url_for("submission_status", ref=ref))}
 
 
-@router.get("/flags", name="api_flags", summary="Open flags, oldest first (moderators)", response_model=list[OpenFlag],
-            responses=_KEY_ERRORS)
+@router.get(
+    "/flags",
+    name="api_flags",
+    summary="Open flags, oldest first (moderators)",
+    response_model=list[OpenFlag],
+    responses=_KEY_ERRORS,
+)
 def api_flags(site: Site, caller: Moderator):
     return site.open_entry_flags()
 
@@ -123,7 +128,8 @@ def api_resolve_flags(slug: str, body: ResolveIn, site: Site, caller: Moderator)
 
 
 @admin_router.post("/admin/flags/{slug}/resolve", name="admin_resolve_flags")
-def admin_resolve_flags(request: Request, slug: str, _admin: AdminAction, site: Site,
-                        resolution: Annotated[str, Form()] = ""):
+def admin_resolve_flags(
+    request: Request, slug: str, _admin: AdminAction, site: Site, resolution: Annotated[str, Form()] = ""
+):
     site.resolve_entry_flags(slug, resolution.strip()[:500] or "reviewed")
     return RedirectResponse(f"{request.url_for('admin')}#flags", status_code=303)

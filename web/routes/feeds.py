@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from xml.etree import ElementTree as ET
 
@@ -38,7 +38,7 @@ def _xml(root: ET.Element, media_type: str) -> Response:
 
 def _timestamp(day) -> str:
     """RFC 3339 (Atom's date format) for an entry's date: midnight UTC of that day."""
-    return datetime.combine(day, time(0, 0), timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.combine(day, time(0, 0), UTC).isoformat().replace("+00:00", "Z")
 
 
 @router.get("/sitemap.xml", name="sitemap")

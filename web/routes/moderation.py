@@ -15,7 +15,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from synapse_ai.kb.model import Entry
-from synapse_ai.web.deps import KB, AdminAction, AdminAuth, AppSettings, ClientIP, CsrfProtected, Limits, Site, TokenSigner
+from synapse_ai.web.deps import (
+    KB,
+    AdminAction,
+    AdminAuth,
+    AppSettings,
+    ClientIP,
+    CsrfProtected,
+    Limits,
+    Site,
+    TokenSigner,
+)
 from synapse_ai.web.entryview import entry_view
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.moderate import ModerationError, approve, duplicates, reject, submission_entry
@@ -28,7 +38,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def _login_page(request: Request, error: str | None = None, status_code: int = 200):
-    return render(request, "admin_login.html", {"error": error}, status_code=status_code, headers={"Cache-Control": "no-store"})
+    return render(
+        request, "admin_login.html", {"error": error}, status_code=status_code, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/admin", response_class=HTMLResponse, name="admin")
@@ -109,7 +121,12 @@ def _submission_or_404(site, ref: str) -> Submission:
 
 def _same_entry(a: Entry, b: Entry) -> bool:
     return (a.title, a.summary, a.category, a.tags, a.patterns, [(x.name, x.body) for x in a.sections]) == (
-        b.title, b.summary, b.category, b.tags, b.patterns, [(x.name, x.body) for x in b.sections]
+        b.title,
+        b.summary,
+        b.category,
+        b.tags,
+        b.patterns,
+        [(x.name, x.body) for x in b.sections],
     )
 
 
@@ -192,11 +209,19 @@ def admin_approve(request: Request, ref: str, _admin: AdminAction, kb: KB, site:
 
 
 @router.post("/admin/submissions/{ref}/reject", name="admin_reject")
-def admin_reject(request: Request, ref: str, _admin: AdminAction, kb: KB, site: Site, reason: Annotated[str, Form()] = ""):
+def admin_reject(
+    request: Request, ref: str, _admin: AdminAction, kb: KB, site: Site, reason: Annotated[str, Form()] = ""
+):
     """Reject a submission with a reason (409 or 422 when it cannot be)."""
     submission = _submission_or_404(site, ref)
     try:
         reject(site, ref, reason)
     except ModerationError as exc:
-        return _detail(request, kb, site.submission(ref) or submission, f"Not rejected: {exc}.", 409 if submission.status != "pending" else 422)
+        return _detail(
+            request,
+            kb,
+            site.submission(ref) or submission,
+            f"Not rejected: {exc}.",
+            409 if submission.status != "pending" else 422,
+        )
     return RedirectResponse(f"{request.url_for('admin')}?done=rejected", status_code=303)

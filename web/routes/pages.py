@@ -72,7 +72,7 @@ def _listing(entries, site: SiteStore, stars: dict[str, int], sort: str, page: i
         entries = sorted(_by_recency(entries), key=lambda e: -counts.get(e.slug, 0))  # stable: ties newest first
     pages = max(1, -(-len(entries) // LIST_PAGE_SIZE))
     page = min(max(page, 1), pages)
-    shown = entries[(page - 1) * LIST_PAGE_SIZE:page * LIST_PAGE_SIZE]
+    shown = entries[(page - 1) * LIST_PAGE_SIZE : page * LIST_PAGE_SIZE]
     return {"entries": shown, "total": len(entries), "sort": sort, "sorts": LIST_SORTS, "page": page, "pages": pages}
 
 
@@ -164,5 +164,7 @@ def _operations(spec: dict) -> list[dict]:
 def api_docs(request: Request, _client: ClientId):
     """A self-hosted API reference rendered from /openapi.json (FastAPI's Swagger UI needs a CDN)."""
     spec = request.app.openapi()
-    schemas = {name: json.dumps(schema, indent=2) for name, schema in spec.get("components", {}).get("schemas", {}).items()}
+    schemas = {
+        name: json.dumps(schema, indent=2) for name, schema in spec.get("components", {}).get("schemas", {}).items()
+    }
     return render(request, "docs.html", {"spec": spec, "operations": _operations(spec), "schemas": schemas})

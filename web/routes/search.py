@@ -79,16 +79,27 @@ def search_page(
     if len(query) > MAX_QUERY_CHARS:
         query = query[-MAX_QUERY_CHARS:]  # the end of a log is where the error is
         notice = f"Your query was long, so only its last {MAX_QUERY_CHARS:,} characters were searched."
-    context: dict = {"q": q if len(q) <= MAX_QUERY_CHARS else query, "notice": notice, "results": [], "matched": False, "searched": False}
+    context: dict = {
+        "q": q if len(q) <= MAX_QUERY_CHARS else query,
+        "notice": notice,
+        "results": [],
+        "matched": False,
+        "searched": False,
+    }
     context.update(
-        category=only.category or "", tag=only.tag or "", filter_error=filter_error, page=page, limit=limit,
-        has_more=False, filter_tags=[t for t, _n in canonical_counts(kb.tags())],
+        category=only.category or "",
+        tag=only.tag or "",
+        filter_error=filter_error,
+        page=page,
+        limit=limit,
+        has_more=False,
+        filter_tags=[t for t, _n in canonical_counts(kb.tags())],
     )
     if query:
         # one more than the page: is there a next page?
         response = kb.search(query, offset + limit + 1, feedback=site.feedback_for, only=only)
         stars = site.star_counts()
-        shown = response.results[offset:offset + limit]
+        shown = response.results[offset : offset + limit]
         context.update(
             searched=True,
             matched=response.matched and page == 1,

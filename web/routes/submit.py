@@ -9,7 +9,7 @@ page that says "pending", and nothing is stored, so a bot learns nothing.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -55,7 +55,9 @@ def _preview_limiter(request: Request) -> RateLimiter:
         limiter = getattr(state, "preview_limiter", None)
         if limiter is None:
             settings = state.settings
-            limiter = state.preview_limiter = RateLimiter(settings.submit_limit * PREVIEWS_PER_SEND, settings.submit_window)
+            limiter = state.preview_limiter = RateLimiter(
+                settings.submit_limit * PREVIEWS_PER_SEND, settings.submit_window
+            )
     return limiter
 
 
@@ -89,7 +91,9 @@ def _too_many(request: Request, draft, wait: int, banner: str):
 
 
 @router.post("/submit", response_class=HTMLResponse, name="submit_post", dependencies=[CsrfProtected])
-def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, site: Site, ip: ClientIP, limits: Limits):
+def submit_post(
+    request: Request, form: Annotated[SubmitForm, Form()], kb: KB, site: Site, ip: ClientIP, limits: Limits
+):
     """Preview or send a submission: errors re-show the form with its values; sending is rate-limited."""
     # A plain ``def`` route: FastAPI runs it in its thread pool, so validating (markdown scanning,
     # code and pattern checks) never runs on the event loop that serves everyone else.
@@ -97,7 +101,13 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
     if form.action != "send":
         wait = _preview_limiter(request).hit(ip)
         if wait:
-            return _too_many(request, draft, wait, "You have asked for many previews in a short time. Please wait about {minutes}; your text is kept below.")
+            return _too_many(
+                request,
+                draft,
+                wait,
+                "You have asked for many previews in a short time. Please wait about {minutes}; your text is kept "
+                "below.",
+            )
         validation = validate(draft)
         matched, similar = duplicates(kb, draft)
         return _form_page(
@@ -113,7 +123,13 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
     # fails validation late cost as much as one that passes.
     wait = limits.submit.hit(ip)
     if wait:
-        return _too_many(request, draft, wait, "You have sent several solutions in a short time. Please wait about {minutes} and send again; your text is kept below.")
+        return _too_many(
+            request,
+            draft,
+            wait,
+            "You have sent several solutions in a short time. Please wait about {minutes} and send again; your text "
+            "is kept below.",
+        )
     if form.website.strip():  # the same redirect as a real send, to a status page that says pending
         fake = request.app.state.signer.honeypot_ref()
         return RedirectResponse(f"{request.url_for('submission_status', ref=fake)}?sent=1", status_code=303)
@@ -124,7 +140,8 @@ def submit_post(request: Request, form: Annotated[SubmitForm, Form()], kb: KB, s
             draft,
             status_code=422,
             errors=validation.errors,
-            banner=f"{len(validation.errors)} field{'s need' if len(validation.errors) != 1 else ' needs'} attention before this can be sent.",
+            banner=f"{len(validation.errors)} field{'s need' if len(validation.errors) != 1 else ' needs'} attention "
+            "before this can be sent.",
         )
     ref = store_submission(site, draft, validation)
     return RedirectResponse(f"{request.url_for('submission_status', ref=ref)}?sent=1", status_code=303)
@@ -149,7 +166,7 @@ async def expired_form(request: Request, exc: ExpiredForm):
 
 
 def honeypot_submission(ref: str) -> Submission:
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return Submission(
         ref=ref, status="pending", created_at=now, updated_at=now, title="Your submission", data={}, markdown=""
     )

@@ -14,8 +14,9 @@ change, in both backends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from synapse_ai.web.sitestore.records import Revision, Submission
 

@@ -13,19 +13,21 @@ import hashlib
 import json
 import secrets
 import time
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import PoolTimeout
 
+from synapse_ai.kb.feedback import Feedback
 from synapse_ai.kb.stores import redacted_url
 from synapse_ai.kb.stores.errors import server_unavailable
 from synapse_ai.kb.stores.pg_migrations import PgMigrations, open_migrated_pool
-from synapse_ai.kb.feedback import Feedback
 from synapse_ai.web.keys import ApiKey, new_key_id
-from synapse_ai.web.sitestore.records import Revision, Submission, client_key as _client_key, now as _now
+from synapse_ai.web.sitestore.records import Revision, Submission
+from synapse_ai.web.sitestore.records import client_key as _client_key
+from synapse_ai.web.sitestore.records import now as _now
 
 migrations = PgMigrations("synapse.site")
 
@@ -103,12 +105,13 @@ _COUNTED = "voter not in (select 'key:' || id from api_keys where revoked_at != 
 
 def _now_precise() -> str:
     """Microseconds, so rows made within one second (keys, flags) still list in the order they came."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _api_key(row: dict) -> ApiKey:
-    return ApiKey(row["id"], row["name"], row["prefix"], tuple(row["scopes"].split()), row["created_at"],
-                  row["revoked_at"] or "")
+    return ApiKey(
+        row["id"], row["name"], row["prefix"], tuple(row["scopes"].split()), row["created_at"], row["revoked_at"] or ""
+    )
 
 
 class PostgresSiteStore:
@@ -141,8 +144,14 @@ class PostgresSiteStore:
             "insert into submissions (ref, status, created_at, updated_at, title, data, markdown, flags, contact, "
             "reason, slug) values (%s, 'pending', %s, %s, %s, %s, %s, %s, %s, '', '')",
             [
-                ref, now, now, title, json.dumps(data, ensure_ascii=False), markdown,
-                json.dumps(flags, ensure_ascii=False), contact,
+                ref,
+                now,
+                now,
+                title,
+                json.dumps(data, ensure_ascii=False),
+                markdown,
+                json.dumps(flags, ensure_ascii=False),
+                contact,
             ],
         )
         return ref
@@ -167,29 +176,38 @@ class PostgresSiteStore:
 
     def mark_approved(self, ref: str, slug: str) -> bool:
         """pending → approved; False if it was not pending (someone else moderated it)."""
-        return self._write(
-            "update submissions set status = 'approved', slug = %s, updated_at = %s "
-            "where ref = %s and status = 'pending'",
-            [slug, _now(), ref],
-        ) == 1
+        return (
+            self._write(
+                "update submissions set status = 'approved', slug = %s, updated_at = %s "
+                "where ref = %s and status = 'pending'",
+                [slug, _now(), ref],
+            )
+            == 1
+        )
 
     def approved_slugs(self) -> set[str]:
         return {r["slug"] for r in self._read("select slug from submissions where status = 'approved' and slug != ''")}
 
     def mark_rejected(self, ref: str, reason: str) -> bool:
-        return self._write(
-            "update submissions set status = 'rejected', reason = %s, updated_at = %s "
-            "where ref = %s and status = 'pending'",
-            [reason, _now(), ref],
-        ) == 1
+        return (
+            self._write(
+                "update submissions set status = 'rejected', reason = %s, updated_at = %s "
+                "where ref = %s and status = 'pending'",
+                [reason, _now(), ref],
+            )
+            == 1
+        )
 
     # ------------------------------------------------------------------ stars
     def star(self, slug: str, client_id: str) -> bool:
         """Idempotent: starring twice is one star.  Returns whether a star was added."""
-        return self._write(
-            "insert into stars (slug, client, created_at) values (%s, %s, %s) on conflict do nothing",
-            [slug, _client_key(client_id), _now()],
-        ) == 1
+        return (
+            self._write(
+                "insert into stars (slug, client, created_at) values (%s, %s, %s) on conflict do nothing",
+                [slug, _client_key(client_id), _now()],
+            )
+            == 1
+        )
 
     def unstar(self, slug: str, client_id: str) -> bool:
         return self._write("delete from stars where slug = %s and client = %s", [slug, _client_key(client_id)]) == 1
@@ -239,9 +257,14 @@ class PostgresSiteStore:
                     "where (select count(*) from rate_events where action = %s and key = %s and at > %s) < %s",
                     [action, key, now, action, key, since, limit],
                 ).rowcount
-                oldest = None if counted else conn.execute(
-                    "select min(at) from rate_events where action = %s and key = %s and at > %s", [action, key, since]
-                ).fetchone()[0]
+                oldest = (
+                    None
+                    if counted
+                    else conn.execute(
+                        "select min(at) from rate_events where action = %s and key = %s and at > %s",
+                        [action, key, since],
+                    ).fetchone()[0]
+                )
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise server_unavailable(f"{redacted_url(self.url)}: {exc}") from None
         if counted:
@@ -284,17 +307,20 @@ class PostgresSiteStore:
 
     def revoke_api_key(self, key_id: str) -> bool:
         """False when there is no such key or it was already revoked."""
-        return self._write(
-            "update api_keys set revoked_at = %s where id = %s and revoked_at = ''", [_now(), key_id]
-        ) == 1
+        return (
+            self._write("update api_keys set revoked_at = %s where id = %s and revoked_at = ''", [_now(), key_id]) == 1
+        )
 
     # ------------------------------------------------------------------ confirmations and entry flags
     def confirm(self, slug: str, voter: str) -> bool:
         """Idempotent: one confirmation per (entry, voter).  Returns whether one was added."""
-        return self._write(
-            "insert into confirmations (slug, voter, created_at) values (%s, %s, %s) on conflict do nothing",
-            [slug, voter, _now()],
-        ) == 1
+        return (
+            self._write(
+                "insert into confirmations (slug, voter, created_at) values (%s, %s, %s) on conflict do nothing",
+                [slug, voter, _now()],
+            )
+            == 1
+        )
 
     def confirmation_count(self, slug: str) -> int:
         sql = f"select count(*) as n from confirmations where slug = %s and {_COUNTED}"
@@ -377,7 +403,10 @@ class PostgresSiteStore:
 
     def decide_revision(self, ref: str, status: str, reason: str = "") -> bool:
         """pending → ``status`` (approved or rejected); False if it was not pending any more."""
-        return self._write(
-            "update revisions set status = %s, reason = %s, updated_at = %s where ref = %s and status = 'pending'",
-            [status, reason, _now(), ref],
-        ) == 1
+        return (
+            self._write(
+                "update revisions set status = %s, reason = %s, updated_at = %s where ref = %s and status = 'pending'",
+                [status, reason, _now(), ref],
+            )
+            == 1
+        )

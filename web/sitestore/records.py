@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Mapping
+from datetime import UTC, datetime
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def client_key(client_id: str) -> str:
@@ -33,7 +33,7 @@ class Submission:
     slug: str = ""
 
     @classmethod
-    def from_row(cls, row: Mapping) -> "Submission":
+    def from_row(cls, row: Mapping) -> Submission:
         """From a ``submissions`` row (sqlite3.Row or a dict)."""
         return cls(
             ref=row["ref"],
@@ -67,8 +67,7 @@ class Revision:
     reason: str
 
     @classmethod
-    def from_row(cls, row: Mapping) -> "Revision":
+    def from_row(cls, row: Mapping) -> Revision:
         """From a ``revisions`` row (sqlite3.Row or a dict)."""
         values = {key: row[key] or "" for key in cls.__dataclass_fields__}
         return cls(**{**values, "flags": json.loads(values["flags"] or "[]")})
-

@@ -17,15 +17,17 @@ import secrets
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 from sqlite_utils.migrations import Migrations
 
 from synapse_ai.kb.feedback import Feedback
 from synapse_ai.web.keys import ApiKey, new_key_id
-from synapse_ai.web.sitestore.records import Revision, Submission, client_key as _client_key, now as _now
+from synapse_ai.web.sitestore.records import Revision, Submission
+from synapse_ai.web.sitestore.records import client_key as _client_key
+from synapse_ai.web.sitestore.records import now as _now
 
 migrations = Migrations("synapse.site")
 
@@ -138,7 +140,7 @@ def m004_rate_events_and_revoked_admin_sessions(db):
 
 def _now_precise() -> str:
     """Microseconds, so rows made within one second (keys, flags) still list in the order they came."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class SqliteSiteStore:
@@ -190,9 +192,19 @@ class SqliteSiteStore:
         ref = secrets.token_urlsafe(16)
         now = _now()
         self._write(
-            "insert into submissions (ref, status, created_at, updated_at, title, data, markdown, flags, contact, reason, slug) "
+            "insert into submissions (ref, status, created_at, updated_at, title, data, markdown, flags, contact, "
+            "reason, slug) "
             "values (?, 'pending', ?, ?, ?, ?, ?, ?, ?, '', '')",
-            [ref, now, now, title, json.dumps(data, ensure_ascii=False), markdown, json.dumps(flags, ensure_ascii=False), contact],
+            [
+                ref,
+                now,
+                now,
+                title,
+                json.dumps(data, ensure_ascii=False),
+                markdown,
+                json.dumps(flags, ensure_ascii=False),
+                contact,
+            ],
         )
         return ref
 
@@ -202,7 +214,9 @@ class SqliteSiteStore:
 
     def submissions(self, status: str | None = None, limit: int = 200) -> list[Submission]:
         if status:
-            rows = self._read("select * from submissions where status = ? order by created_at desc limit ?", [status, limit])
+            rows = self._read(
+                "select * from submissions where status = ? order by created_at desc limit ?", [status, limit]
+            )
         else:
             rows = self._read("select * from submissions order by created_at desc limit ?", [limit])
         return [Submission.from_row(r) for r in rows]
@@ -214,27 +228,39 @@ class SqliteSiteStore:
 
     def mark_approved(self, ref: str, slug: str) -> bool:
         """pending → approved; False if it was not pending (someone else moderated it)."""
-        return self._write(
-            "update submissions set status = 'approved', slug = ?, updated_at = ? where ref = ? and status = 'pending'",
-            [slug, _now(), ref],
-        ) == 1
+        return (
+            self._write(
+                "update submissions set status = 'approved', slug = ?, updated_at = ? where ref = ? and status = "
+                "'pending'",
+                [slug, _now(), ref],
+            )
+            == 1
+        )
 
     def approved_slugs(self) -> set[str]:
         """The entry slugs approved submissions were published under."""
         return {r[0] for r in self._read("select slug from submissions where status = 'approved' and slug != ''")}
 
     def mark_rejected(self, ref: str, reason: str) -> bool:
-        return self._write(
-            "update submissions set status = 'rejected', reason = ?, updated_at = ? where ref = ? and status = 'pending'",
-            [reason, _now(), ref],
-        ) == 1
+        return (
+            self._write(
+                "update submissions set status = 'rejected', reason = ?, updated_at = ? where ref = ? and status = "
+                "'pending'",
+                [reason, _now(), ref],
+            )
+            == 1
+        )
 
     # ------------------------------------------------------------------ stars
     def star(self, slug: str, client_id: str) -> bool:
         """Idempotent: starring twice is one star.  Returns whether a star was added."""
-        return self._write(
-            "insert or ignore into stars (slug, client, created_at) values (?, ?, ?)", [slug, _client_key(client_id), _now()]
-        ) == 1
+        return (
+            self._write(
+                "insert or ignore into stars (slug, client, created_at) values (?, ?, ?)",
+                [slug, _client_key(client_id), _now()],
+            )
+            == 1
+        )
 
     def unstar(self, slug: str, client_id: str) -> bool:
         return self._write("delete from stars where slug = ? and client = ?", [slug, _client_key(client_id)]) == 1
@@ -286,9 +312,13 @@ class SqliteSiteStore:
                     "where (select count(*) from rate_events where action = ? and key = ? and at > ?) < ?",
                     [action, key, now, action, key, since, limit],
                 ).rowcount
-                oldest = None if counted else conn.execute(
-                    "select min(at) from rate_events where action = ? and key = ? and at > ?", [action, key, since]
-                ).fetchone()[0]
+                oldest = (
+                    None
+                    if counted
+                    else conn.execute(
+                        "select min(at) from rate_events where action = ? and key = ? and at > ?", [action, key, since]
+                    ).fetchone()[0]
+                )
                 conn.execute("commit")
             except BaseException:
                 conn.execute("rollback")
@@ -334,17 +364,18 @@ class SqliteSiteStore:
 
     def revoke_api_key(self, key_id: str) -> bool:
         """False when there is no such key or it was already revoked."""
-        return self._write(
-            "update api_keys set revoked_at = ? where id = ? and revoked_at = ''", [_now(), key_id]
-        ) == 1
+        return self._write("update api_keys set revoked_at = ? where id = ? and revoked_at = ''", [_now(), key_id]) == 1
 
     # ------------------------------------------------------------------ confirmations and entry flags
     def confirm(self, slug: str, voter: str) -> bool:
         """Idempotent: one confirmation per (entry, voter).  Returns whether one was added."""
-        return self._write(
-            "insert into confirmations (slug, voter, created_at) values (?, ?, ?) on conflict do nothing",
-            [slug, voter, _now()],
-        ) == 1
+        return (
+            self._write(
+                "insert into confirmations (slug, voter, created_at) values (?, ?, ?) on conflict do nothing",
+                [slug, voter, _now()],
+            )
+            == 1
+        )
 
     def confirmation_count(self, slug: str) -> int:
         return self._read(f"select count(*) from confirmations where slug = ? and {_COUNTED}", [slug])[0][0]
@@ -428,10 +459,13 @@ class SqliteSiteStore:
 
     def decide_revision(self, ref: str, status: str, reason: str = "") -> bool:
         """pending → ``status`` (approved or rejected); False if it was not pending any more."""
-        return self._write(
-            "update revisions set status = ?, reason = ?, updated_at = ? where ref = ? and status = 'pending'",
-            [status, reason, _now(), ref],
-        ) == 1
+        return (
+            self._write(
+                "update revisions set status = ?, reason = ?, updated_at = ? where ref = ? and status = 'pending'",
+                [status, reason, _now(), ref],
+            )
+            == 1
+        )
 
 
 # Revoking a key withdraws what it said: its confirmations and flags stop counting (the rows stay,

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from synapse_ai.kb.views import entry_to_dict
 from tests.web.conftest import valid_api_payload
 
-
 _payload = valid_api_payload  # one valid submission, shared with the other web tests
 
 
@@ -36,8 +35,15 @@ def test_search_matches_synapse_search_json(client, db_path):
 
 @pytest.mark.parametrize(
     ("params", "status"),
-    [({"q": ""}, 400), ({"q": "   "}, 400), ({}, 400), ({"q": "x", "limit": 0}, 422), ({"q": "x", "limit": 51}, 422),
-     ({"q": "x", "limit": "many"}, 422), ({"q": "x" * 20_001}, 413)],
+    [
+        ({"q": ""}, 400),
+        ({"q": "   "}, 400),
+        ({}, 400),
+        ({"q": "x", "limit": 0}, 422),
+        ({"q": "x", "limit": 51}, 422),
+        ({"q": "x", "limit": "many"}, 422),
+        ({"q": "x" * 20_001}, 413),
+    ],
 )
 def test_search_errors_are_json(client, params, status):
     r = client.get("/api/search", params=params)
@@ -83,10 +89,14 @@ def test_entry_leads_with_quick_fix_and_verified(client):
 
 def test_search_results_carry_the_quick_fix(client):
     kb = client.app.state.kb
-    results = client.get("/api/search", params={"q": "anthropic.RateLimitError: Error code: 429", "limit": 3}).json()["results"]
+    results = client.get("/api/search", params={"q": "anthropic.RateLimitError: Error code: 429", "limit": 3}).json()[
+        "results"
+    ]
     assert results[0]["slug"] == "rate-limit-429" and results[0]["quick_fix"]
     for r in results:
-        assert list(r)[:4] == ["slug", "title", "summary", "quick_fix"] and r["quick_fix"] == kb.get(r["slug"]).quick_fix
+        assert (
+            list(r)[:4] == ["slug", "title", "summary", "quick_fix"] and r["quick_fix"] == kb.get(r["slug"]).quick_fix
+        )
     documented = client.get("/openapi.json").json()["components"]["schemas"]["SearchResult"]
     assert "quick_fix" in documented["properties"] and "quick_fix" in documented["required"]
 
@@ -149,7 +159,12 @@ def test_api_posts_a_browser_could_forge_are_refused(client, csrf):
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
         r = client.post("/api/submissions", content=body, headers={"content-type": content_type})
         assert r.status_code == 403 and r.json()["error"], content_type
-    assert client.post("/api/submissions", content=body, headers={"content-type": "text/plain", "X-CSRF-Token": "forged"}).status_code == 403
+    assert (
+        client.post(
+            "/api/submissions", content=body, headers={"content-type": "text/plain", "X-CSRF-Token": "forged"}
+        ).status_code
+        == 403
+    )
     assert client.post("/api/submissions", json=_payload(), headers={"X-CSRF-Token": token}).status_code == 201
     assert client.post("/api/submissions", json=_payload()).status_code == 201
     assert client.app.state.site.submission_counts()["pending"] == 2
@@ -192,7 +207,9 @@ def test_star_rate_limit_per_address_across_client_cookies(make_app):
     for _ in range(3):
         with TestClient(app) as c:  # fresh client cookie each time, same address
             c.get("/")
-            codes.append(c.post("/api/entries/rate-limit-429/star", headers={"content-type": "application/json"}).status_code)
+            codes.append(
+                c.post("/api/entries/rate-limit-429/star", headers={"content-type": "application/json"}).status_code
+            )
     assert codes == [200, 200, 429]
 
 

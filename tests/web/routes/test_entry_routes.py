@@ -33,12 +33,16 @@ def test_quick_fix_box_comes_first_and_verified_is_in_the_metadata(client, dom):
     assert entry.quick_fix and entry.verified  # the fixture entry has both fields
     tree = dom(client.get(f"/entries/{slug}").text)
     main = tree.find("main")
-    order = [n.attrs.get("id") for n in main.iter() if n.attrs.get("id") in ("quick-fix", "symptom", "root-cause", "fix")]
+    order = [
+        n.attrs.get("id") for n in main.iter() if n.attrs.get("id") in ("quick-fix", "symptom", "root-cause", "fix")
+    ]
     assert order == ["quick-fix", "symptom", "root-cause", "fix"]
     box = tree.by_id("quick-fix")
     assert box.tag == "section" and {"card", "quick-fix"} <= box.classes()
     assert box.find("h2").text().endswith("Quick fix")
-    assert " ".join(box.find("p", cls="quick-fix-text").text().split()) == " ".join(entry.quick_fix.replace("`", "").split())
+    assert " ".join(box.find("p", cls="quick-fix-text").text().split()) == " ".join(
+        entry.quick_fix.replace("`", "").split()
+    )
     verified = tree.find("header", cls="entry-header").find(id="verified")
     against = ", ".join(entry.verified.against)
     assert " ".join(verified.text().split()) == f"Verified {entry.verified.on.isoformat()} against {against}"
@@ -48,10 +52,23 @@ def test_quick_fix_box_comes_first_and_verified_is_in_the_metadata(client, dom):
 
 def test_entry_without_verified_says_not_verified_yet(client, dom):
     entry = Entry(
-        slug="never-checked", title="Never checked", summary="A community entry nobody has re-checked.", category="performance",
-        tags=["x"], patterns=[], environment=["Python 3.11"], savings="none", sources=["https://example.com/a"],
-        created=date(2026, 1, 1), updated=date(2026, 1, 1), quick_fix="Do it this way.",
-        sections=[Section("Symptom", "Slow."), Section("Root Cause", "Why."), Section("Fix", "### Option 1: Do it\n\nThis.")],
+        slug="never-checked",
+        title="Never checked",
+        summary="A community entry nobody has re-checked.",
+        category="performance",
+        tags=["x"],
+        patterns=[],
+        environment=["Python 3.11"],
+        savings="none",
+        sources=["https://example.com/a"],
+        created=date(2026, 1, 1),
+        updated=date(2026, 1, 1),
+        quick_fix="Do it this way.",
+        sections=[
+            Section("Symptom", "Slow."),
+            Section("Root Cause", "Why."),
+            Section("Fix", "### Option 1: Do it\n\nThis."),
+        ],
     )
     client.app.state.kb.add_entry(entry)
     tree = dom(client.get("/entries/never-checked").text)
@@ -108,20 +125,36 @@ def test_star_post_without_csrf_is_refused(client, csrf):
 
 
 def test_star_unknown_entry_404(client, csrf):
-    assert client.post("/entries/no-such-entry/star", data={"csrf_token": csrf(client, "/"), "action": "star"}).status_code == 404
+    assert (
+        client.post("/entries/no-such-entry/star", data={"csrf_token": csrf(client, "/"), "action": "star"}).status_code
+        == 404
+    )
 
 
 def test_hostile_markdown_in_an_entry_never_executes(client, dom):
     body = (
         "<script>alert('x')</script>\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1)) "
-        "[data](data:text/html;base64,PHNjcmlwdD4=)\n\n<a href=\"javascript:alert(2)\">raw</a>\n\n"
+        '[data](data:text/html;base64,PHNjcmlwdD4=)\n\n<a href="javascript:alert(2)">raw</a>\n\n'
         "```html\n<script>alert(3)</script>\n```\n"
     )
     entry = Entry(
-        slug="hostile-entry", title="Hostile <script>alert(4)</script> title", summary="<b>s</b>", category="performance",
-        tags=["x"], patterns=[], environment=["<i>env</i>"], savings="<u>none</u>", sources=["https://example.com/?q=<x>"],
-        created=date(2026, 1, 1), updated=date(2026, 1, 1), quick_fix="<u>quick</u> <script>alert(5)</script>",
-        sections=[Section("Symptom", body), Section("Root Cause", body), Section("Fix", "### Option 1: <em>t</em>\n\n" + body)],
+        slug="hostile-entry",
+        title="Hostile <script>alert(4)</script> title",
+        summary="<b>s</b>",
+        category="performance",
+        tags=["x"],
+        patterns=[],
+        environment=["<i>env</i>"],
+        savings="<u>none</u>",
+        sources=["https://example.com/?q=<x>"],
+        created=date(2026, 1, 1),
+        updated=date(2026, 1, 1),
+        quick_fix="<u>quick</u> <script>alert(5)</script>",
+        sections=[
+            Section("Symptom", body),
+            Section("Root Cause", body),
+            Section("Fix", "### Option 1: <em>t</em>\n\n" + body),
+        ],
     )
     client.app.state.kb.add_entry(entry)
     html = client.get("/entries/hostile-entry").text
@@ -131,6 +164,8 @@ def test_hostile_markdown_in_an_entry_never_executes(client, dom):
     hrefs = [a.attrs.get("href", "") for a in tree.find_all("a")]
     assert not [h for h in hrefs if h.lower().startswith(("javascript:", "data:"))]
     assert not [(n.tag, a) for n in tree.iter() for a in n.attrs if a.startswith("on")]
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html or "&lt;script&gt;alert('x')&lt;/script&gt;" in html
+    assert (
+        "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html or "&lt;script&gt;alert('x')&lt;/script&gt;" in html
+    )
     assert not tree.find_all("b") and not tree.find_all("u")
     assert "<script>alert(5)</script>" in tree.by_id("quick-fix").find("p").text()  # shown as text, not run

@@ -63,7 +63,7 @@ def test_favicon_is_an_ico_holding_a_png(client):
 
 def test_pages_carry_a_canonical_link_without_the_query_and_a_feed_link(client, dom):
     tree = dom(client.get("/entries/rate-limit-429?utm=x").text)
-    links = {(l.attrs.get("rel"), l.attrs.get("href")) for l in tree.find_all("link")}
+    links = {(link.attrs.get("rel"), link.attrs.get("href")) for link in tree.find_all("link")}
     assert ("canonical", "http://testserver/entries/rate-limit-429") in links
     assert ("alternate", "http://testserver/feed.xml") in links
 
@@ -73,9 +73,9 @@ def test_canonical_and_feed_links_use_the_configured_public_url_not_host(make_ap
 
     with TestClient(make_app(public_url="https://kb.example.org")) as c:
         tree = dom(c.get("/tags", headers={"Host": "evil.example"}).text)
-        canonical = [l.attrs["href"] for l in tree.find_all("link") if l.attrs.get("rel") == "canonical"]
+        canonical = [link.attrs["href"] for link in tree.find_all("link") if link.attrs.get("rel") == "canonical"]
         assert canonical == ["https://kb.example.org/tags"]
-        feeds = [l.attrs["href"] for l in tree.find_all("link") if l.attrs.get("rel") == "alternate"]
+        feeds = [link.attrs["href"] for link in tree.find_all("link") if link.attrs.get("rel") == "alternate"]
         assert feeds == ["https://kb.example.org/feed.xml"]
         assert "https://kb.example.org/entries/" in c.get("/feed.xml", headers={"Host": "evil.example"}).text
         for path in ("/robots.txt", "/sitemap.xml", "/feed.xml"):

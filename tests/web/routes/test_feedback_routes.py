@@ -58,8 +58,11 @@ def test_a_revoked_key_stops_working(client):
 
 @pytest.mark.parametrize(
     ("path", "body", "scope"),
-    [(f"/api/entries/{SLUG}/confirm", None, "vote"), (f"/api/entries/{SLUG}/flag", {"reason": "stale"}, "vote"),
-     ("/api/proposals", valid_api_payload(), "propose")],
+    [
+        (f"/api/entries/{SLUG}/confirm", None, "vote"),
+        (f"/api/entries/{SLUG}/flag", {"reason": "stale"}, "vote"),
+        ("/api/proposals", valid_api_payload(), "propose"),
+    ],
 )
 def test_a_key_without_the_scope_is_403_insufficient_scope(client, path, body, scope):
     key = make_key(client, "read", "moderate")
@@ -94,8 +97,11 @@ def test_entry_page_shows_fixed_it_for_n_and_open_flags(client, dom):
     assert dom(client.get(f"/entries/{SLUG}").text).by_id("confirmations") is None
     for _ in range(2):
         client.post(f"/api/entries/{SLUG}/confirm", headers=bearer(make_key(client, "vote")))
-    client.post(f"/api/entries/{SLUG}/flag", json={"reason": "stale", "note": "SDK 9 <b>renamed</b> it"},
-                headers=bearer(make_key(client, "vote")))
+    client.post(
+        f"/api/entries/{SLUG}/flag",
+        json={"reason": "stale", "note": "SDK 9 <b>renamed</b> it"},
+        headers=bearer(make_key(client, "vote")),
+    )
     tree = dom(client.get(f"/entries/{SLUG}").text)
     assert tree.by_id("confirmations").text().strip() == "Fixed it for 2"
     flags = tree.by_id("open-flags").text()
@@ -168,7 +174,7 @@ def test_search_demotes_an_entry_flagged_incorrect_by_several_keys_until_reviewe
     slug, matched = top()
     assert slug != SLUG and not matched
     html = client.get("/search", params={"q": SPECIFIC_QUERY}).text
-    assert html.find(f"/entries/{SLUG}\"") == -1 or html.find(f"/entries/{slug}\"") < html.find(f"/entries/{SLUG}\"")
+    assert html.find(f'/entries/{SLUG}"') == -1 or html.find(f'/entries/{slug}"') < html.find(f'/entries/{SLUG}"')
     client.post(f"/api/entries/{SLUG}/flags/resolve", json={}, headers=bearer(ADMIN_TOKEN))
     assert top() == (SLUG, True)
 
@@ -238,7 +244,7 @@ def test_proposals_have_their_own_per_key_limit(make_app):
         key = make_key(c, "propose")
         assert c.post("/api/proposals", json=valid_api_payload(), headers=bearer(key)).status_code == 201
         r = c.post("/api/proposals", json=valid_api_payload(title="Another one"), headers=bearer(key))
-        assert_error(r, 429)["detail"]["retry_after"] >= 1
+        assert assert_error(r, 429)["detail"]["retry_after"] >= 1
 
 
 def test_anonymous_reading_can_be_turned_off(make_app, monkeypatch, dom):

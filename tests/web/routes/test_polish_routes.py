@@ -61,7 +61,7 @@ def test_search_tag_filter_accepts_a_synonym(client):
 
 def test_dark_mode_follows_the_system_setting_in_css():
     css = (STATIC / "site.css").read_text()
-    dark = css[css.index("@media (prefers-color-scheme: dark)"):]
+    dark = css[css.index("@media (prefers-color-scheme: dark)") :]
     for variable in ("--bg:", "--text:", "--muted:", "--accent:", "--border:"):
         assert variable in dark
     assert "color-scheme: dark" in dark

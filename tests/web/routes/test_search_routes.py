@@ -43,7 +43,12 @@ def test_results_show_the_quick_fix(client, dom):
 
 
 def test_pattern_hit_is_a_confident_match(client, dom):
-    r = client.get("/search", params={"q": "messages.3: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01ABC"})
+    r = client.get(
+        "/search",
+        params={
+            "q": "messages.3: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01ABC"
+        },
+    )
     tree = dom(r.text)
     assert tree.by_id("confident-match") is not None and tree.by_id("no-confident-match") is None
     first = tree.by_id("results").find("li", cls="result")
@@ -71,9 +76,9 @@ def test_empty_query_shows_a_prompt_not_results(client, dom):
 @pytest.mark.parametrize(
     "q",
     [
-        'AND OR NOT',
+        "AND OR NOT",
         '"unbalanced quote',
-        'NEAR(tool call, 2)',
+        "NEAR(tool call, 2)",
         "tool* ^title:x {a b} -c +d",
         "((((",
         "'; DROP TABLE entries; --",
@@ -91,7 +96,10 @@ def test_hostile_queries_never_500(client, q):
 
 
 def test_overlong_query_is_cut_with_a_notice(client, dom):
-    r = client.get("/search", params={"q": "INFO step ok\n" * 3000 + "anthropic.RateLimitError: Error code: 429 - rate_limit_error"})
+    r = client.get(
+        "/search",
+        params={"q": "INFO step ok\n" * 3000 + "anthropic.RateLimitError: Error code: 429 - rate_limit_error"},
+    )
     assert r.status_code == 200
     assert "last 20,000 characters" in dom(r.text).by_id("notice").text()
     assert "rate-limit-429" in r.text  # the error at the end of the pasted log was kept and found
@@ -100,14 +108,32 @@ def test_overlong_query_is_cut_with_a_notice(client, dom):
 def test_entry_text_in_snippets_is_escaped(client):
     kb = client.app.state.kb
     entry = Entry(
-        slug="hostile-snippet", title="Zyzzyva failure", summary="Zyzzyva <b>bold</b> summary", category="performance",
-        tags=["zyzzyva"], patterns=[], environment=["x"], savings="none", sources=["https://example.com"],
-        created=date(2026, 1, 1), updated=date(2026, 1, 1), quick_fix="Zyzzyva <b>quick</b> fix",
-        sections=[Section("Symptom", 'zyzzyva <img src=x onerror="alert(1)"> <script>alert(2)</script>'), Section("Root Cause", "r"), Section("Fix", "### Option 1: f\n\nfix")],
+        slug="hostile-snippet",
+        title="Zyzzyva failure",
+        summary="Zyzzyva <b>bold</b> summary",
+        category="performance",
+        tags=["zyzzyva"],
+        patterns=[],
+        environment=["x"],
+        savings="none",
+        sources=["https://example.com"],
+        created=date(2026, 1, 1),
+        updated=date(2026, 1, 1),
+        quick_fix="Zyzzyva <b>quick</b> fix",
+        sections=[
+            Section("Symptom", 'zyzzyva <img src=x onerror="alert(1)"> <script>alert(2)</script>'),
+            Section("Root Cause", "r"),
+            Section("Fix", "### Option 1: f\n\nfix"),
+        ],
     )
     kb.add_entry(entry)
     html = client.get("/search", params={"q": "zyzzyva"}).text
-    assert "<img src=x" not in html and "<script>alert(2)" not in html and "<b>bold</b>" not in html and "<b>quick</b>" not in html
+    assert (
+        "<img src=x" not in html
+        and "<script>alert(2)" not in html
+        and "<b>bold</b>" not in html
+        and "<b>quick</b>" not in html
+    )
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html or "&lt;img" in html
 
 
