@@ -41,5 +41,8 @@ if [ ${#EXCLUDED[@]} -gt 0 ]; then
   PYTEST_ARGS=(-m "$expression")
   echo "==> skipped: $(IFS='|'; echo "${SKIPPED[*]}" | sed 's/|/; /g')"
 fi
+echo "==> ruff: lint, import order and formatting (pyproject.toml [tool.ruff])"
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
 # PYTEST_ARGS come first so that a -m given on the command line still wins.
 exec .venv/bin/python -m pytest ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"} "$@"
