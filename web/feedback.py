@@ -24,12 +24,15 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from synapse_ai.kb.config import API_KEY_ENV, SERVER_URL_ENV
+from synapse_ai.kb.errors import UserError
+
 REASONS = ("stale", "incorrect", "duplicate", "harmful")
 MAX_NOTE_CHARS = 2000
-URL_ENV, KEY_ENV = "SYNAPSE_URL", "SYNAPSE_API_KEY"
+URL_ENV, KEY_ENV = SERVER_URL_ENV, API_KEY_ENV  # the settings' names live in kb/config.py
 
 
-class FeedbackError(ValueError):
+class FeedbackError(UserError, ValueError):
     """A refused feedback request: ``status`` is the HTTP status it maps to, ``detail`` the JSON detail."""
 
     def __init__(self, status: int, message: str, detail: Any = None):
