@@ -166,15 +166,19 @@ def _progress():
     return report
 
 
-def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
-    """The knowledge base for a command, indexed if needed; raises UserError when the database or model is unusable."""
+def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False, config=None):
+    """The knowledge base for a command, indexed if needed; raises UserError when the database or model is unusable.
+    ``config``: the settings (None: read from the environment here, once)."""
+    from synapse_ai.kb.config import Config
     from synapse_ai.kb.embed import ModelUnavailable
     from synapse_ai.kb.service import KnowledgeBase
     from synapse_ai.kb.store import CorruptDatabase, DatabaseUnavailable
 
     progress = _progress()
     try:
-        kb = KnowledgeBase.open(db, entries_dirs, progress=progress, remember_dirs=remember_dirs)
+        kb = KnowledgeBase.open(
+            db, entries_dirs, progress=progress, remember_dirs=remember_dirs, config=config or Config.from_env()
+        )
     except CorruptDatabase as exc:
         raise UserError(f"cannot use the database: {exc}") from None
     except DatabaseUnavailable as exc:  # locked, full disk, I/O, permissions: said as what it is
@@ -195,12 +199,18 @@ def open_kb(db: Path | None, entries_dirs=None, remember_dirs: bool = False):
 def open_reader(db: Path | None):
     """What search, match and show read: the team server when ``$SYNAPSE_URL`` is set (falling back
     to the local index, with one line on stderr, when it cannot be reached), else the local index."""
+    from synapse_ai.kb.config import Config
     from synapse_ai.kb.connect import connect, server_url
 
+    config = Config.from_env()
     try:
-        if server_url() is None:
-            return open_kb(db)
-        return connect(fallback=lambda: open_kb(db), notify=lambda line: click.echo(f"synapse: {line}", err=True))
+        if server_url(config) is None:
+            return open_kb(db, config=config)
+        return connect(
+            fallback=lambda: open_kb(db, config=config),
+            notify=lambda line: click.echo(f"synapse: {line}", err=True),
+            config=config,
+        )
     except ValueError as exc:  # a malformed SYNAPSE_URL
         raise UserError(str(exc)) from None
 

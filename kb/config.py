@@ -37,6 +37,8 @@ ENTRIES_DIR_ENV = "SYNAPSE_ENTRIES_DIR"
 MODEL_ENV = "SYNAPSE_MODEL"
 SERVER_URL_ENV = "SYNAPSE_URL"
 API_KEY_ENV = "SYNAPSE_API_KEY"
+BUSY_TIMEOUT_ENV = "SYNAPSE_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Config:
     server_url: str | None = None
     # Sent to ``server_url`` as a bearer token.  Kept out of ``repr`` so it never lands in a log.
     api_key: str | None = field(default=None, repr=False)
+    # Seconds a SQLite statement waits for another process's write lock before giving up.
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Config:
@@ -79,6 +83,7 @@ class Config:
             model=_text(env, MODEL_ENV) or DEFAULT_MODEL,
             server_url=_text(env, SERVER_URL_ENV),
             api_key=_text(env, API_KEY_ENV),
+            busy_timeout=_seconds(env, BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT),
         )
         return config.replace(**overrides)
 
@@ -118,6 +123,14 @@ class Config:
 def _text(env: Mapping[str, str], name: str) -> str | None:
     """The variable's value, None when unset or empty (an empty variable means "not set")."""
     return env.get(name) or None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration in seconds, never negative; ``default`` when unset or not a number."""
+    try:
+        return max(0.0, float(env.get(name) or default))
+    except ValueError:
+        return default
 
 
 def env_text(name: str, environ: Mapping[str, str] | None = None) -> str | None:

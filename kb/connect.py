@@ -9,21 +9,20 @@ reached; the hook passes its own quiet fallback and a time budget.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from synapse_ai.kb.config import API_KEY_ENV, SERVER_URL_ENV  # the settings' names live in kb/config.py
+from synapse_ai.kb.config import SERVER_URL_ENV, Config  # the settings' names live in kb/config.py
 from synapse_ai.kb.reader import KnowledgeReader, ServerUnreachable
 
 
-def server_url() -> str | None:
-    """The team server from ``$SYNAPSE_URL`` (None when unset or empty).
+def server_url(config: Config | None = None) -> str | None:
+    """The team server from ``config.server_url`` (``$SYNAPSE_URL``; None when unset or empty).
 
     Raises ``ValueError`` for a value that is not an http(s) URL with a host: read as a path it would
     quietly create a database named after the server."""
-    url = os.environ.get(SERVER_URL_ENV, "").strip()
+    url = ((config if config is not None else Config.from_env()).server_url or "").strip()
     if url and not (is_remote(url) and url.split("://", 1)[1].strip("/")):
         raise ValueError(f"{SERVER_URL_ENV} must be an http:// or https:// URL, e.g. https://team-server (got {url!r})")
     return url or None
@@ -41,6 +40,7 @@ def connect(
     budget: float | None = None,
     fallback: Callable[[], KnowledgeReader] | None = None,
     notify: Callable[[str], None] | None = None,
+    config: Config | None = None,
 ) -> KnowledgeReader:
     """A reader for ``target``: an ``http(s)://`` URL gives a ``RemoteKnowledgeBase`` (the key from
     ``api_key`` or ``$SYNAPSE_API_KEY``); anything else is a local database opened with
@@ -49,21 +49,23 @@ def connect(
     With ``fallback``, a remote reader answers from ``fallback()`` once the server cannot be reached
     (``ServerUnreachable``), after one call of ``notify`` with the reason.  A server that answers
     and refuses (a bad key, another API version) is not fallen back from: that is for the user to fix.
+    ``config`` holds the settings (None: ``Config.from_env()``, read once).
     """
-    target = target if target is not None else server_url()
+    config = config if config is not None else Config.from_env()
+    target = target if target is not None else server_url(config)
     if is_remote(target):
         from synapse_ai.kb.remote import DEFAULT_TIMEOUT, RemoteKnowledgeBase
 
         remote = RemoteKnowledgeBase(
             str(target),
-            api_key=api_key if api_key is not None else (os.environ.get(API_KEY_ENV) or None),
+            api_key=api_key if api_key is not None else config.api_key,
             timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
             budget=budget,
         )
         return FallbackReader(remote, fallback, notify) if fallback is not None else remote
     from synapse_ai.kb.service import KnowledgeBase
 
-    return KnowledgeBase.open(target)
+    return KnowledgeBase.open(target, config=config)
 
 
 class FallbackReader:

@@ -56,5 +56,9 @@ class CorruptStore(SynapseError):
     can be moved aside and rebuilt from the entry files."""
 
 
+class StoreUnavailable(SynapseError):
+    """The index is intact but cannot be used right now (locked, disk full, server unreachable)."""
+
+
 class ModelUnavailable(SynapseError, RuntimeError):
     """The configured embedding model cannot be loaded (nothing is ever downloaded)."""

@@ -24,7 +24,7 @@ from synapse_ai.kb.embed import Embedder
 from synapse_ai.kb.errors import DuplicateEntry, EntryNotFound
 from synapse_ai.kb.indexer import IndexReport, Progress, describe_dirs, fingerprint, index_dirs
 from synapse_ai.kb.model import Entry
-from synapse_ai.kb.paths import model_cache_dir, shipped_entries_dir, write_text_atomically
+from synapse_ai.kb.paths import shipped_entries_dir, write_text_atomically
 from synapse_ai.kb.search import SearchFilter, SearchResponse, analyse, hybrid_search
 from synapse_ai.kb.stores import IndexStore, open_store, resolve_url, sqlite_path
 from synapse_ai.kb.stores.sqlite import CorruptDatabase, DatabaseUnavailable, classify
@@ -41,9 +41,9 @@ def local_entries_dir() -> Path:
     return Config.from_env().entries_dir
 
 
-def default_entry_dirs() -> list[Path]:
+def default_entry_dirs(config: Config | None = None) -> list[Path]:
     """The folders indexed by default: the shipped entries and the local entries folder."""
-    return [shipped_entries_dir(), local_entries_dir()]
+    return [shipped_entries_dir(), config.entries_dir if config is not None else local_entries_dir()]
 
 
 def _reference_installed() -> bool:
@@ -69,11 +69,13 @@ class KnowledgeBase:
         dirs: Sequence[Path],
         embedder: Embedder | None = None,
         notices: list[str] | None = None,
+        config: Config | None = None,
     ):
+        self.config = config if config is not None else Config.from_env()
         self.store = store
         self.dirs = [Path(d) for d in dirs]
         self._embedder = embedder
-        self.model_id = embedder.model_id if embedder is not None else embed.configured_model()
+        self.model_id = embedder.model_id if embedder is not None else self.config.model
         self._query_embedder = None
         self._batch_embedder = None
         self._snapshot = IndexSnapshot("")  # replaced (never changed) when the index's generation moves
@@ -95,6 +97,7 @@ class KnowledgeBase:
         progress: Progress | None = None,
         refresh: bool = True,
         remember_dirs: bool = False,
+        config: Config | None = None,
     ) -> KnowledgeBase:
         """Open (creating or migrating) the database and, with ``refresh``, bring the index up to date.
 
@@ -102,28 +105,33 @@ class KnowledgeBase:
         moves the file aside, and then its submissions and stars are carried into the rebuilt one
         (``synapse_ai.kb.doctor.replace_damaged_database``).  A locked database, a full disk or an I/O error
         raises ``DatabaseUnavailable`` and leaves the file as it is.
+
+        ``config`` holds the settings (database, entries folder, model, lock wait); None reads them from
+        the environment once (``Config.from_env()``).
         """
-        path = resolve_url(db)  # a file path, or a postgresql:// URL (SYNAPSE_DATABASE_URL)
+        config = config if config is not None else Config.from_env()
+        path = resolve_url(db or config.database_url or config.db_path)  # a file path or a postgresql:// URL
         notices: list[str] = []
+        opened = (path, entries_dirs, embedder, progress)
         try:
-            return cls._open(path, entries_dirs, embedder, progress, refresh, remember_dirs, notices)
+            return cls._open(*opened, refresh, remember_dirs, notices, config)
         except CorruptDatabase as exc:  # raised for SQLite files only: a server database is never moved aside
             from synapse_ai.kb.doctor import replace_damaged_database
 
             replace_damaged_database(sqlite_path(path), exc, notices)
             # Rebuild the index now, even for a caller that asked for no refresh (the hook): an
             # empty index would answer nothing until some other command happened to rebuild it.
-            return cls._open(path, entries_dirs, embedder, progress, True, remember_dirs, notices)
+            return cls._open(*opened, True, remember_dirs, notices, config)
 
     @classmethod
-    def _open(cls, path, entries_dirs, embedder, progress, refresh, remember_dirs, notices) -> KnowledgeBase:
-        store = open_store(path)
+    def _open(cls, path, entries_dirs, embedder, progress, refresh, remember_dirs, notices, config) -> KnowledgeBase:
+        store = open_store(path, busy_timeout=config.busy_timeout)
         try:
             dirs = entries_dirs
             if dirs is None and not remember_dirs:
                 override = store.get_meta("entries_override")
                 dirs = [Path(d) for d in json.loads(override)] if override else None
-            kb = cls(store, dirs if dirs is not None else default_entry_dirs(), embedder, notices)
+            kb = cls(store, dirs if dirs is not None else default_entry_dirs(config), embedder, notices, config)
             if remember_dirs:
                 # ``synapse index --entries DIR`` makes DIR the database's entry folders until the next
                 # plain ``synapse index``; everything else follows the installed package's entries.
@@ -223,7 +231,7 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ embedders
     def _numpy_dir(self) -> Path:
-        return model_cache_dir() / embed.model_cache_key(self.model_id)
+        return self.config.model_cache_dir / embed.model_cache_key(self.model_id)
 
     def _embedder_for(self, n: int) -> Embedder:
         """The embedder for indexing ``n`` texts: the numpy port whenever the model has one (no
@@ -457,7 +465,7 @@ class KnowledgeBase:
 
         if self.store.shared:
             return self._add_to_store(entry)
-        directory = Path(write_to) if write_to else local_entries_dir()
+        directory = Path(write_to) if write_to else self.config.entries_dir
         with self._lock:
             target = directory / f"{entry.slug}.md"
             if self._slug_in_use(entry.slug) or target.exists():

@@ -11,7 +11,6 @@ these definitions next to the search tools (and the MCP server with them).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -169,9 +168,9 @@ class FeedbackTools:
         """Where feedback goes: the server at ``SYNAPSE_URL`` if set, else this machine's database."""
         with self._feedback_lock:
             if self._feedback is None:
-                from synapse_ai.web.feedback import URL_ENV, LocalFeedback, open_feedback
+                from synapse_ai.web.feedback import LocalFeedback, feedback_server, open_feedback
 
-                remote = os.environ.get(URL_ENV, "").strip()
+                remote = feedback_server()
                 self._feedback = open_feedback() if remote else LocalFeedback.open(kb=self.kb)
             return self._feedback
 

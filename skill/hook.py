@@ -37,6 +37,7 @@ import click
 from synapse_ai.kb.options import db_option
 
 if TYPE_CHECKING:
+    from synapse_ai.kb.config import Config
     from synapse_ai.kb.service import KnowledgeBase
     from synapse_ai.kb.why import Why
 
@@ -169,20 +170,21 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
         return json.dumps(note) if note else None
     if build_query(payload) is None:
         return None
+    from synapse_ai.kb.config import Config
     from synapse_ai.kb.connect import server_url
-    from synapse_ai.kb.paths import default_db_path
 
-    path = Path(db) if db else default_db_path()
-    url = server_url()
+    config = Config.from_env()
+    path = Path(db) if db else config.db_path
+    url = server_url(config)
     if url is not None:
-        answer = run_remote(payload, url, path, max_chars)
+        answer = run_remote(payload, url, path, max_chars, config=config)
         return json.dumps(answer) if answer else None
     if not path.is_file():
         _note(f"no search index at {path} yet; run 'synapse index' once")
         return None
     from synapse_ai.kb.service import KnowledgeBase
 
-    kb = KnowledgeBase.open(path, refresh=False)
+    kb = KnowledgeBase.open(path, refresh=False, config=config)
     try:
         answer = respond(payload, kb, max_chars)
     finally:
@@ -190,7 +192,9 @@ def run(raw: bytes, db: Path | None = None, max_chars: int = MAX_CONTEXT_CHARS) 
     return json.dumps(answer) if answer else None
 
 
-def run_remote(payload: Any, url: str, path: Path, max_chars: int, budget: float = REMOTE_BUDGET_S) -> dict | None:
+def run_remote(
+    payload: Any, url: str, path: Path, max_chars: int, budget: float = REMOTE_BUDGET_S, config: Config | None = None
+) -> dict | None:
     """Ask the team server, within ``budget`` seconds whatever the network does.
 
     The lookup runs in a daemon thread that is abandoned when the budget is spent (a server that
@@ -210,9 +214,9 @@ def run_remote(payload: Any, url: str, path: Path, max_chars: int, budget: float
             raise ServerUnreachable("no time left for the local index")
         from synapse_ai.kb.service import KnowledgeBase
 
-        return KnowledgeBase.open(path, refresh=False)
+        return KnowledgeBase.open(path, refresh=False, config=config)
 
-    reader = connect(url, timeout=budget, budget=budget, fallback=open_local)
+    reader = connect(url, timeout=budget, budget=budget, fallback=open_local, config=config)
     outcome: dict[str, Any] = {}
 
     def look_up() -> None:

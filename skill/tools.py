@@ -411,19 +411,22 @@ class SynapseTools(FeedbackTools):
 def open_reader(db: str | Path | None) -> Any:
     """The team server when ``$SYNAPSE_URL`` is set (the local index answers, after one line on
     stderr, when it cannot be reached), else the local knowledge base."""
+    from synapse_ai.kb.config import Config
     from synapse_ai.kb.connect import connect, server_url
+
+    config = Config.from_env()
 
     def open_local() -> Any:
         from synapse_ai.kb.service import KnowledgeBase  # not on the remote path: it loads numpy and SQLite
 
-        return KnowledgeBase.open(db)
+        return KnowledgeBase.open(db, config=config)
 
     def note(line: str) -> None:
         import sys
 
         print(f"synapse: {line}", file=sys.stderr, flush=True)
 
-    return open_local() if server_url() is None else connect(fallback=open_local, notify=note)
+    return open_local() if server_url(config) is None else connect(fallback=open_local, notify=note, config=config)
 
 
 def _block_type(block: Any) -> Any:

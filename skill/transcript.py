@@ -19,12 +19,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from synapse_ai.kb.errors import UserError
+
 __all__ = ["Call", "Transcript", "TranscriptError", "load_path", "parse_transcript", "replace_surrogates"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class TranscriptError(ValueError):
+class TranscriptError(UserError, ValueError):
     """The input is not a transcript we can read; the message says what is wrong."""
 
 

@@ -64,7 +64,7 @@ def entry_dirs(settings: Settings) -> list[Path] | None:
 
 def open_kb(settings: Settings) -> KnowledgeBase:
     """The knowledge base the settings describe; raises as ``KnowledgeBase.open`` does (CorruptStore, OSError)."""
-    return KnowledgeBase.open(settings.db, entry_dirs(settings))
+    return KnowledgeBase.open(settings.db, entry_dirs(settings), config=settings.config)
 
 
 async def expired_form(request, exc: ExpiredForm):

@@ -18,7 +18,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from synapse_ai.kb.errors import CorruptStore, DuplicateEntry, EntryNotFound, ModelUnavailable, SynapseError, UserError
+from synapse_ai.kb.errors import (
+    CorruptStore,
+    DuplicateEntry,
+    EntryNotFound,
+    ModelUnavailable,
+    StoreUnavailable,
+    SynapseError,
+    UserError,
+)
 from synapse_ai.kb.parse import EntryError
 from synapse_ai.web.templating import render
 
@@ -46,6 +54,7 @@ STATUS_BY_ERROR: dict[type[SynapseError], int] = {
     UserError: 400,
     CorruptStore: 503,
     ModelUnavailable: 503,
+    StoreUnavailable: 503,
     SynapseError: 500,
 }
 

@@ -24,12 +24,15 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from synapse_ai.kb.config import API_KEY_ENV, SERVER_URL_ENV, Config
+from synapse_ai.kb.errors import UserError
+
 REASONS = ("stale", "incorrect", "duplicate", "harmful")
 MAX_NOTE_CHARS = 2000
-URL_ENV, KEY_ENV = "SYNAPSE_URL", "SYNAPSE_API_KEY"
+URL_ENV, KEY_ENV = SERVER_URL_ENV, API_KEY_ENV  # the settings' names live in kb/config.py
 
 
-class FeedbackError(ValueError):
+class FeedbackError(UserError, ValueError):
     """A refused feedback request: ``status`` is the HTTP status it maps to, ``detail`` the JSON detail."""
 
     def __init__(self, status: int, message: str, detail: Any = None):
@@ -297,9 +300,16 @@ def _user() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "user"
 
 
-def open_feedback(db: Path | str | None = None, kb=None) -> FeedbackTarget:
-    """A server's feedback API when ``SYNAPSE_URL`` is set, else this machine's store."""
-    url = os.environ.get(URL_ENV, "").strip()
+def feedback_server(config: Config | None = None) -> str | None:
+    """The server feedback goes to (``config.server_url``, ``SYNAPSE_URL``), None for this machine; raises nothing."""
+    return ((config if config is not None else Config.from_env()).server_url or "").strip() or None
+
+
+def open_feedback(db: Path | str | None = None, kb=None, config: Config | None = None) -> FeedbackTarget:
+    """A server's feedback API when ``SYNAPSE_URL`` is set, else this machine's store (``config``: the
+    settings, None to read them from the environment); raises FeedbackError when neither can be used."""
+    config = config if config is not None else Config.from_env()
+    url = feedback_server(config)
     if url:
-        return HttpFeedback(url, os.environ.get(KEY_ENV, "").strip() or None)
+        return HttpFeedback(url, (config.api_key or "").strip() or None)
     return LocalFeedback.open(db, kb)

@@ -7,7 +7,6 @@ JSON either way with ``--json``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -22,9 +21,9 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print the a
 
 def _target(db: Path | None) -> FeedbackTarget:
     """Where feedback goes.  The local store needs the index (to check slugs), so it opens like ``show``."""
-    from synapse_ai.web.feedback import URL_ENV, LocalFeedback
+    from synapse_ai.web.feedback import LocalFeedback, feedback_server
 
-    if os.environ.get(URL_ENV, "").strip():
+    if feedback_server():
         return open_feedback(db)
     from synapse_ai.kb.cli import open_kb
 

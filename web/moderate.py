@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
+from synapse_ai.kb.errors import UserError
 from synapse_ai.kb.model import Entry
 from synapse_ai.kb.parse import render_entry
 from synapse_ai.kb.service import KnowledgeBase
@@ -21,8 +22,8 @@ from synapse_ai.web.submissions import Draft, Validation, slugify, validate
 _approve_lock = threading.Lock()
 
 
-class ModerationError(Exception):
-    pass
+class ModerationError(UserError):
+    """Why a pending submission cannot be approved or rejected (shown to the moderator)."""
 
 
 def store_submission(site: SiteStore, draft: Draft, validation: Validation) -> str:

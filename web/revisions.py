@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from synapse_ai.kb.errors import UserError
 from synapse_ai.kb.model import Entry
 from synapse_ai.kb.parse import EntryError, parse_entry
 from synapse_ai.kb.paths import write_text_atomically
@@ -39,7 +40,7 @@ _UPDATED_LINE = re.compile(r"^updated:.*$", re.MULTILINE)
 _decide_lock = threading.Lock()
 
 
-class RevisionError(Exception):
+class RevisionError(UserError):
     """Why a moderation step on a suggested edit cannot be done (shown to the moderator)."""
 
 

@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from synapse_ai.kb.errors import UserError
+
 if TYPE_CHECKING:
     from synapse_ai.kb.model import Entry
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """A store cannot be opened as asked (an unknown URL, a backend whose extra is not installed)."""
 
 
@@ -97,6 +99,7 @@ def configured_database_url() -> str | None:
 
 
 def is_postgres_url(url: str | Path | None) -> bool:
+    """True for a ``postgresql://`` or ``postgres://`` URL given as text; raises nothing."""
     return isinstance(url, str) and url.startswith(POSTGRES_SCHEMES)
 
 
@@ -129,15 +132,17 @@ def resolve_url(url: str | Path | None = None) -> str | Path:
     return default_db_path()
 
 
-def open_store(url: str | Path | None = None) -> IndexStore:
+def open_store(url: str | Path | None = None, *, busy_timeout: float | None = None) -> IndexStore:
     """The store for ``url`` (see ``resolve_url``): ``postgresql://...`` opens ``PostgresStore``,
-    anything else ``SqliteStore`` on that file.  Both apply their pending migrations on opening."""
+    anything else ``SqliteStore`` on that file (waiting ``busy_timeout`` seconds for a write lock; None:
+    ``Config.busy_timeout``).  Both apply their pending migrations on opening.  Raises StoreError,
+    CorruptStore or DatabaseUnavailable."""
     target = resolve_url(url)
     if is_postgres_url(str(target)):
         return _postgres_class()(str(target))
     from synapse_ai.kb.stores.sqlite import SqliteStore
 
-    return SqliteStore(sqlite_path(target))
+    return SqliteStore(sqlite_path(target), busy_timeout=busy_timeout)
 
 
 def _postgres_class():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 
-from synapse_ai.kb.errors import CorruptStore
+from synapse_ai.kb.errors import CorruptStore, StoreUnavailable
 
 _ERRNO_BY_KIND = {
     "full": errno.ENOSPC,
@@ -31,11 +31,12 @@ _ADVICE = {
 CorruptDatabase = CorruptStore  # the file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed integrity check)
 
 
-class DatabaseUnavailable(OSError):
+class DatabaseUnavailable(StoreUnavailable, OSError):
     """The database is intact but cannot be used right now (locked, disk full, I/O, permissions).
 
-    An ``OSError`` (with errno ENOSPC, EIO, EROFS, EACCES or EBUSY where one fits) so callers that
-    report file problems report this one too; nothing about the file was changed.
+    A ``StoreUnavailable`` for the error family, and an ``OSError`` (with errno ENOSPC, EIO, EROFS,
+    EACCES or EBUSY where one fits) so callers that report file problems report this one too; nothing
+    about the file was changed.
     """
 
     def __init__(self, path, kind: str, detail: str, *, kept: str = "the file was left as it is"):

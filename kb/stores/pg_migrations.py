@@ -39,6 +39,7 @@ class PgMigrations:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Every migration's name, in the order applied; raises nothing."""
         return tuple(name for name, _ in self._steps)
 
     def applied(self, conn) -> list[str]:
@@ -50,6 +51,7 @@ class PgMigrations:
         return [r[0] for r in rows]
 
     def pending(self, conn) -> list[str]:
+        """The names not applied yet, in order; raises psycopg.Error when the database cannot be read."""
         done = set(self.applied(conn))
         return [name for name in self.names if name not in done]
 

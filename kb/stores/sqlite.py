@@ -44,11 +44,11 @@ SCHEMA_MIGRATIONS = (
 
 
 def _busy_timeout() -> float:
-    """How long a statement waits for another process's write lock (``SYNAPSE_BUSY_TIMEOUT`` seconds)."""
-    try:
-        return max(0.0, float(os.environ.get("SYNAPSE_BUSY_TIMEOUT", "30")))
-    except ValueError:
-        return 30.0
+    """How long a statement waits for another process's write lock (``Config.busy_timeout``), for a store
+    opened without one."""
+    from synapse_ai.kb.config import Config
+
+    return Config.from_env().busy_timeout
 
 
 INDEX_WAIT_S = 600.0  # how long a process waits for another one's index build
@@ -87,6 +87,7 @@ def is_damage(exc: BaseException) -> bool:
 
 
 def error_kind(exc: BaseException) -> str:
+    """The failure's kind ("locked", "full", "io"...; "error" if unknown) from its SQLite code or text; never raises."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None and code & 0xFF in _KIND_BY_CODE:
         return _KIND_BY_CODE[code & 0xFF]
@@ -194,8 +195,9 @@ class SqliteStore:
     shared = False  # one machine's file: approved entries are written as files next to it
     thread_safe = False  # one sqlite3 connection: KnowledgeBase serialises its calls
 
-    def __init__(self, path: Path | str | None = None, *, memory: bool = False):
+    def __init__(self, path: Path | str | None = None, *, memory: bool = False, busy_timeout: float | None = None):
         self.path = None if memory else Path(path)
+        self.busy_timeout = _busy_timeout() if busy_timeout is None else busy_timeout
         self.url = ":memory:" if memory else str(self.path)
         self._db = None
         self._matrix = None  # (generation, model, (slugs, fields, float32 matrix))
@@ -208,12 +210,12 @@ class SqliteStore:
                 self._migrate()
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=_busy_timeout())
+            self.conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=self.busy_timeout)
             self.conn.execute("PRAGMA foreign_keys=ON")
             if not self._is_current():
                 # One process sets up or migrates a file at a time; the others wait here, then
                 # find the work done when they re-check inside the transaction.
-                with file_lock(self.lock_path("schema"), timeout=_busy_timeout() * 4):
+                with file_lock(self.lock_path("schema"), timeout=self.busy_timeout * 4):
                     self._use_wal()
                     self._migrate()
             self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -242,7 +244,7 @@ class SqliteStore:
     def _use_wal(self) -> None:
         """Switch to WAL.  The switch needs the file to itself and SQLite answers busy at once rather
         than waiting, so readers still on the old journal are waited out here."""
-        deadline = time.monotonic() + _busy_timeout()
+        deadline = time.monotonic() + self.busy_timeout
         while True:
             try:
                 self.conn.execute("PRAGMA journal_mode=WAL").fetchall()

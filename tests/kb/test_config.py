@@ -40,6 +40,25 @@ def test_every_variable_is_read(tmp_path):
     assert config.server_url == "https://synapse.example.org" and config.api_key == "k-123"
 
 
+def test_busy_timeout_is_read_and_kept_sane(tmp_path):
+    home = {"SYNAPSE_HOME": str(tmp_path)}
+    assert Config.from_env(home).busy_timeout == 30.0
+    assert Config.from_env({**home, "SYNAPSE_BUSY_TIMEOUT": "1.5"}).busy_timeout == 1.5
+    assert Config.from_env({**home, "SYNAPSE_BUSY_TIMEOUT": "-3"}).busy_timeout == 0.0
+    assert Config.from_env({**home, "SYNAPSE_BUSY_TIMEOUT": "soon"}).busy_timeout == 30.0
+
+
+def test_a_store_opened_with_a_config_waits_as_it_says(tmp_path):
+    from synapse_ai.kb.service import KnowledgeBase
+
+    config = Config.from_env({"SYNAPSE_HOME": str(tmp_path), "SYNAPSE_MODEL": "hash"}, busy_timeout=2.0)
+    kb = KnowledgeBase.open(tmp_path / "kb.db", [], refresh=False, config=config)
+    try:
+        assert kb.store.busy_timeout == 2.0 and kb.config is config and kb.model_id == "hash"
+    finally:
+        kb.close()
+
+
 def test_empty_variables_mean_unset(tmp_path):
     config = Config.from_env({"SYNAPSE_HOME": str(tmp_path), "SYNAPSE_DB": "", "SYNAPSE_MODEL": "", "SYNAPSE_URL": ""})
     assert config.db_path == tmp_path / "synapse.db" and config.model == DEFAULT_MODEL and config.server_url is None

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from synapse_ai.kb.config import Config
 from synapse_ai.kb.errors import CorruptStore, DuplicateEntry, EntryNotFound, ModelUnavailable, SynapseError, UserError
 from synapse_ai.kb.parse import EntryError
+from synapse_ai.kb.stores.errors import DatabaseUnavailable
 from synapse_ai.web import errors
 from synapse_ai.web.settings import SETTINGS_ENV, Settings
 
@@ -85,6 +86,7 @@ def test_reload_worker_gets_the_same_settings(monkeypatch, tmp_path):
         (UserError("bad"), 400),
         (CorruptStore("damaged"), 503),
         (ModelUnavailable("no model"), 503),
+        (DatabaseUnavailable("x.db", "locked", "database is locked"), 503),
         (SynapseError("other"), 500),
     ],
 )

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from synapse_ai.kb.errors import UserError
 from synapse_ai.kb.limits import MAX_RESULTS
 from synapse_ai.kb.model import CATEGORIES
 from synapse_ai.kb.search import SearchFilter
@@ -28,7 +29,7 @@ MAX_QUERY_CHARS = MAX_SCAN  # the page searches at most this much of a pasted lo
 PAGE_SIZE = 10  # results per page on /search
 
 
-class FilterError(ValueError):
+class FilterError(UserError, ValueError):
     """A category or tag that does not exist: a 422 in the API, a note on the page."""
 
     def __init__(self, field: str, message: str):

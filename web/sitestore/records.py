@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 
 def now() -> str:
+    """The current UTC time as ISO 8601 text to the second, as the site's rows store it; raises nothing."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
