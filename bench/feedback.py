@@ -10,7 +10,8 @@ API keys, each of which confirmed ``--confirmations`` random entries, and ``--fl
 1. ``KnowledgeBase.search`` over the labelled query set, without and with ``feedback=site.feedback_for``
    (interleaved, ``--rounds`` passes), and ``feedback_for`` alone on each query's first 30 results
    (what asking for every candidate would cost; the search asks only those in reach of the top 5);
-2. ``SiteStore.api_key_by_hash``, the lookup behind every request that sends a key;
+2. ``SiteStore.api_key_by_hash``, the lookup behind every request that sends a key, and the whole key
+   check (that lookup plus the per-key rate-limit claim counted in the database, ``StoredRateLimiter.hit``);
 3. the wall time of ``python -c "import numpy"``, so the figures travel to other machines.
 """
 
@@ -112,6 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         site.api_key_by_hash(hash_key(key))
         key_lookups.append((time.perf_counter() - t) * 1000)
+    from synapse_ai.web.security import StoredRateLimiter
+
+    limiter = StoredRateLimiter(site, "key_request", 10**9, 60)
+    key_checks = []
+    for key in rng.sample(keys, min(500, len(keys))):
+        t = time.perf_counter()
+        found = site.api_key_by_hash(hash_key(key))
+        limiter.hit(found.id)
+        key_checks.append((time.perf_counter() - t) * 1000)
     site.close()
     kb.close()
 
@@ -131,13 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         "search_with_feedback_ms": summary(with_feedback),
         "feedback_for_ms": summary(lookup),
         "api_key_by_hash_ms": summary(key_lookups),
+        "key_check_with_stored_limit_ms": summary(key_checks),
         "import_numpy_ms": numpy_ms,
         "feedback_for_median_vs_import_numpy": round(summary(lookup)["median"] / numpy_ms, 5),
     }
     path = write_result("feedback", result)
     medians = {
         name: result[name]["median"]
-        for name in ("search_ms", "search_with_feedback_ms", "feedback_for_ms", "api_key_by_hash_ms")
+        for name in (
+            "search_ms",
+            "search_with_feedback_ms",
+            "feedback_for_ms",
+            "api_key_by_hash_ms",
+            "key_check_with_stored_limit_ms",
+        )
     }
     log(f"medians {medians}; import numpy {numpy_ms} ms -> {path}")
     return 0

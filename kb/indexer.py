@@ -127,6 +127,10 @@ def index_dirs(
             continue
         slug = path.stem
         previous = known.get(slug)
+        if previous and store.shared and not previous[0]:  # edited or approved in the shared store: it wins
+            seen[slug] = path
+            report.unchanged += 1
+            continue
         if previous and previous[0] == str(path) and previous[1] == st.st_mtime_ns and previous[2] == st.st_size:
             seen[slug] = path
             report.unchanged += 1

@@ -508,6 +508,20 @@ class KnowledgeBase:
             self.store.set_meta("generation", str(int(self.store.get_meta("generation", "0")) + 1))
             return self.store.get_entry(entry.slug)
 
+    def replace_in_store(self, text: str) -> Entry:
+        """A shared store: an approved edit replaces the entry's row with ``text`` and no file, so every
+        server serves the new text at once; re-indexing from a server's folders keeps it, as it keeps
+        approved entries (``index_dirs``)."""
+        from synapse_ai.kb.indexer import content_hash, embed_missing
+        from synapse_ai.kb.parse import parse_entry
+
+        entry = replace(parse_entry(text), path=None)  # never store an entry that would not index
+        with self._lock, self.store.index_lock():
+            self.store.upsert_entry(entry, text, content_hash(text))
+            embed_missing(self.store, self._embedder_for)
+            self.store.set_meta("generation", str(int(self.store.get_meta("generation", "0")) + 1))
+            return self.store.get_entry(entry.slug)
+
     def remove_entry(self, slug: str) -> None:
         """Take back an entry written at run time (``add_entry``): its row, and its file if it has one
         in a folder entries are written to.  Used when an approval loses a race to another server."""

@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
             star=StoredRateLimiter(site, "star", settings.star_limit, settings.submit_window),
             login=StoredRateLimiter(site, "login", settings.login_limit, settings.submit_window),
         )
+        app.state.key_limits = KeyLimits.from_settings(settings, site)
         try:
             yield
         finally:
@@ -118,7 +119,6 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
     )
     app.state.settings = settings
     app.state.signer = Signer(settings.secret_key)
-    app.state.key_limits = KeyLimits.from_settings(settings)
     # Added last = outermost: security headers wrap everything, including error pages; the client's
     # address and the public URL are settled before anything reads them.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -11,7 +11,9 @@
 
 Rate limits are per key (agents share addresses behind NAT; a key is who they are): every
 authenticated request counts against ``Settings.key_rate_limit`` per minute, and proposals also
-against ``key_propose_limit`` per ``submit_window``.
+against ``key_propose_limit`` per ``submit_window``.  Both are counted in the site database
+(``StoredRateLimiter``: one atomic claim per request), so replicas sharing the database share the limit
+instead of each granting it in full.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from fastapi import Depends, Request
 
 from synapse_ai.web.errors import SiteError
 from synapse_ai.web.keys import ApiKey, bearer_token, hash_key
-from synapse_ai.web.security import ADMIN_COOKIE, RateLimiter, check_admin_token
+from synapse_ai.web.security import ADMIN_COOKIE, StoredRateLimiter, check_admin_token
 from synapse_ai.web.settings import Settings
 
 REALM = 'Bearer realm="synapse"'
@@ -54,13 +56,17 @@ class Caller:
 
 @dataclass
 class KeyLimits:
-    requests: RateLimiter
-    proposals: RateLimiter
+    """Per-key limits, counted in the site store under the actions ``key_request`` and ``key_propose``
+    with the key's id as the client."""
+
+    requests: StoredRateLimiter
+    proposals: StoredRateLimiter
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KeyLimits:
+    def from_settings(cls, settings: Settings, site) -> KeyLimits:
         return cls(
-            RateLimiter(settings.key_rate_limit, 60), RateLimiter(settings.key_propose_limit, settings.submit_window)
+            StoredRateLimiter(site, "key_request", settings.key_rate_limit, 60),
+            StoredRateLimiter(site, "key_propose", settings.key_propose_limit, settings.submit_window),
         )
 
 

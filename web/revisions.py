@@ -7,7 +7,9 @@ cannot smuggle in what a new submission could not.  Problems the entry already h
 to the editor: only those the edit adds refuse it.
 
 Approval writes the proposed text over the entry's file atomically (``write_text_atomically``) with
-its ``updated:`` date set to today, then re-indexes; if indexing fails the old text is put back.
+its ``updated:`` date set to today, then re-indexes; if indexing fails the old text is put back.  On a
+shared store (PostgreSQL, several servers) the database is the source of truth: the edit replaces the
+entry's row (``KnowledgeBase.replace_in_store``), not one server's file, so every server serves it.
 The suggestion rows stay, so the approved ones are the entry's history, with their authors.
 """
 
@@ -123,8 +125,13 @@ def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
     return out
 
 
-def entry_file_text(entry: Entry) -> str:
-    """The entry's file as it is now on disk (what an edit is made on)."""
+def entry_file_text(kb: KnowledgeBase, entry: Entry) -> str:
+    """The entry's file as it is now (what an edit is made on): on a shared store the text the database
+    holds, which every server sees; otherwise the file on disk."""
+    if kb.store.shared:
+        text = kb.store.markdown(entry.slug)
+        if text:
+            return text
     if entry.path is None:
         raise RevisionError("this entry has no file to edit")
     try:
@@ -164,13 +171,17 @@ def approve(kb: KnowledgeBase, site: SiteStore, ref: str, today: date | None = N
         entry = kb.get(revision.slug)
         if entry is None:
             raise RevisionError(f"the entry “{revision.slug}” no longer exists")
-        current = entry_file_text(entry)
+        current = entry_file_text(kb, entry)
         if current != revision.base:
             raise RevisionError("the entry has changed since this edit was suggested; reject it and ask for a new one")
         check = check_edit(entry, current, revision.markdown)
         if not check.ok:
             raise RevisionError("the edit no longer validates: " + " ".join(check.errors))
         text = with_updated(revision.markdown, today or date.today())
+        if kb.store.shared:
+            kb.replace_in_store(text)
+            site.decide_revision(ref, "approved")
+            return site.revision(ref)
         parse_entry(text, entry.path)  # never write a file that would not index
         path = Path(entry.path)
         try:

@@ -141,3 +141,58 @@ def test_the_submission_limit_holds_across_replicas_for_simultaneous_requests(re
         t.join(120)
     assert Counter(codes) == Counter({201: 5, 429: 15})
     assert first.app.state.site.submission_counts()["pending"] == 5
+
+
+def test_one_key_gets_its_limit_once_across_two_replicas(postgres_url, web_entries, tmp_path):
+    """Per-key limits are counted in the shared database: 2 replicas do not give a key twice its limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from synapse_ai.kb import KnowledgeBase
+    from synapse_ai.kb.embed import HashingEmbedder
+    from synapse_ai.web.app import create_app, entry_dirs
+    from synapse_ai.web.keys import hash_key, key_prefix, new_key
+    from synapse_ai.web.settings import Settings
+
+    settings = Settings(entries_dirs=[web_entries], write_dir=tmp_path / "approved", key_rate_limit=6)
+    KnowledgeBase.open(postgres_url, entry_dirs(settings), embedder=HashingEmbedder()).close()
+
+    def app():
+        return create_app(
+            settings,
+            kb_factory=lambda: KnowledgeBase.open(postgres_url, entry_dirs(settings), embedder=HashingEmbedder()),
+        )
+
+    key = new_key()
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(app(), headers=headers) as first, TestClient(app(), headers=headers) as second:
+        first.app.state.site.add_api_key("shared", ("read",), hash_key(key), key_prefix(key))
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda c: c.get("/api/entries/rate-limit-429").status_code, [first, second] * 10))
+        assert sorted(codes) == [200] * 6 + [429] * 14
+        refused = second.get("/api/entries/rate-limit-429")
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+
+
+def test_an_edit_approved_on_one_replica_is_served_by_the_other(replicas, web_entries, postgres_url):
+    """On a shared store an approved edit replaces the entry's row, not one server's file."""
+    from synapse_ai.kb import KnowledgeBase
+    from synapse_ai.kb.embed import HashingEmbedder
+    from tests.web.conftest import csrf_from
+
+    first, second = replicas
+    slug, line = "rate-limit-429", "The limit is per organisation, not per key."
+    on_disk = (web_entries / f"{slug}.md").read_text()
+    form = first.get(f"/entries/{slug}/edit").text
+    edited = on_disk.replace("## Root Cause", f"## Root Cause\n\n{line}", 1)
+    data = {"csrf_token": csrf_from(form), "markdown": edited, "action": "send", "author": "Ada"}
+    sent = first.post(f"/entries/{slug}/edit", data=data, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    ref = sent.headers["location"].split("/edits/")[1].split("?")[0]
+
+    assert second.post(f"/admin/edits/{ref}/approve", follow_redirects=False).status_code == 303
+    assert (web_entries / f"{slug}.md").read_text() == on_disk  # no replica's file was rewritten
+    _within_a_second(lambda: line in first.get(f"/api/entries/{slug}").text)
+    assert line in first.get(f"/entries/{slug}/edit").text  # the next edit starts from the new text
+    # `synapse index` from a server's folders keeps the approved edit (the database is the truth).
+    KnowledgeBase.open(postgres_url, [web_entries], embedder=HashingEmbedder()).close()
+    assert line in second.get(f"/api/entries/{slug}").text

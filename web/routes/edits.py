@@ -42,10 +42,10 @@ def _edit_page(request: Request, entry, base: str, markdown: str, author: str = 
     return render(request, "edit.html", context | extra, status_code=status_code, headers=NO_STORE)
 
 
-def _file_text(entry) -> str:
+def _file_text(kb, entry) -> str:
     """The entry's file, or a clear 409 when it cannot be read."""
     try:
-        return revisions.entry_file_text(entry)
+        return revisions.entry_file_text(kb, entry)
     except RevisionError as exc:
         raise SiteError(409, f"This entry cannot be edited here: {exc}.") from exc
 
@@ -55,13 +55,14 @@ def expired_edit_form(request: Request, form) -> HTMLResponse:
     note (as the submit form does), with a fresh token, instead of a 403 page that loses the text."""
     entry = find_entry(request.app.state.kb, request.path_params.get("slug", ""))
     typed = {name: str(form.get(name, "")) for name in ("markdown", "author", "note")}
-    return _edit_page(request, entry, _file_text(entry), **typed, errors=[EXPIRED_NOTE], status_code=403)
+    base = _file_text(request.app.state.kb, entry)
+    return _edit_page(request, entry, base, **typed, errors=[EXPIRED_NOTE], status_code=403)
 
 
 @router.get("/entries/{slug}/edit", response_class=HTMLResponse, name="edit_entry")
 def edit_form(request: Request, slug: str, kb: KB):
     entry = find_entry(kb, slug)
-    base = _file_text(entry)
+    base = _file_text(kb, entry)
     return _edit_page(request, entry, base, base)
 
 
@@ -79,7 +80,7 @@ def edit_post(
     action: Annotated[Literal["preview", "send"], Form()] = "preview",
 ):
     entry = find_entry(kb, slug)
-    base = _file_text(entry)
+    base = _file_text(kb, entry)
     page = {"author": author, "note": note}
     if action == "preview":
         wait = _preview_limiter(request).hit(ip)  # previews cost a validation too: the same limit as the form's

@@ -239,6 +239,18 @@ def test_requests_are_rate_limited_per_key(make_app):
         assert c.get("/api/search", params={"q": "429"}).status_code == 200  # nor anonymous reading
 
 
+def test_a_key_limit_holds_across_two_apps_sharing_one_database(make_app):
+    """Two servers on one SQLite file, hit at once with one key: together they accept exactly the limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with TestClient(make_app(key_rate_limit=5)) as first, TestClient(make_app(key_rate_limit=5)) as second:
+        key = make_key(first, "read")
+        calls = [first, second] * 8
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda c: c.get(f"/api/entries/{SLUG}", headers=bearer(key)).status_code, calls))
+        assert sorted(codes) == [200] * 5 + [429] * 11
+
+
 def test_proposals_have_their_own_per_key_limit(make_app):
     with TestClient(make_app(key_propose_limit=1)) as c:
         key = make_key(c, "propose")
