@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, kb_factory: Callable[[], Kno
             submit=StoredRateLimiter(site, "submit", settings.submit_limit, settings.submit_window),
             star=StoredRateLimiter(site, "star", settings.star_limit, settings.submit_window),
             login=StoredRateLimiter(site, "login", settings.login_limit, settings.submit_window),
+            page_feedback=StoredRateLimiter(site, "page_feedback", settings.star_limit, settings.submit_window),
         )
         app.state.key_limits = KeyLimits.from_settings(settings, site)
         try:

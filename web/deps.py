@@ -64,6 +64,7 @@ class Limiters:
     submit: RateLimiter
     star: RateLimiter
     login: RateLimiter
+    page_feedback: RateLimiter  # "This fixed it" / "Outdated" on entry pages
 
 
 def get_limiters(request: Request) -> Limiters:

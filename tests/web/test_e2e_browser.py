@@ -234,6 +234,12 @@ def test_site_journey(server, browser):
     page.reload()
     assert page.text_content("[data-star-count]") == "1" and "is-starred" in star.get_attribute("class")
 
+    # "This fixed it" is a plain form post (no JS needed): the page comes back counting it once.
+    page.click("#fixed-btn")
+    page.wait_for_url("**/entries/quuxinator-retries-forever-after-http-503#page-feedback")
+    assert page.text_content("#confirmations").strip() == "Fixed it for 1"
+    assert page.locator("#fixed-mark").is_visible() and page.locator("#fixed-btn").count() == 0
+
     # Phone width: no horizontal scrolling, screenshots for review.
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     for name, path in (("home-390", "/"), ("entry-390", "/entries/sequential-tool-calls"), ("submit-390", "/submit")):

@@ -94,3 +94,14 @@ def test_feedback_for_counts_open_incorrect_flags_by_distinct_voters(site):
     assert said["a"].demoted and not said["b"].demoted
     site.resolve_entry_flags("a", "reviewed")
     assert site.feedback_for(["a"]) == {} and site.feedback_for([]) == {}
+
+
+def test_cookie_confirmations_are_shown_but_left_out_of_ranking(site):
+    site.confirm("entry-a", "site:cookie1")
+    site.confirm("entry-a", "site:cookie1")
+    site.confirm("entry-a", "site:cookie2")
+    assert site.has_confirmed("entry-a", "site:cookie1") and not site.has_confirmed("entry-a", "site:cookie3")
+    assert site.confirmation_count("entry-a") == 2
+    assert site.feedback_for(["entry-a"]) == {}
+    site.confirm("entry-a", "key:k1")
+    assert site.confirmation_count("entry-a") == 3 and site.feedback_for(["entry-a"])["entry-a"].confirmations == 1

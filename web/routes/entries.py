@@ -1,14 +1,18 @@
-"""One entry: its page, its raw markdown, and the no-JS star form.
+"""One entry: its page, its raw markdown, and the no-JS star, "This fixed it" and "Outdated" forms.
 
 The star form says what it wants (``action=star`` or ``unstar``) instead of toggling blindly, so a
-double-submitted form or a back-button resend cannot flip the star back.
+double-submitted form or a back-button resend cannot flip the star back.  "This fixed it" and
+"Outdated" store a confirmation and a ``stale`` flag with the voter ``site:<client cookie>``, in the
+same tables as API-key feedback (one per identity; resending changes nothing).  They are not undone
+by a second click: the button turns into a plain "You said this fixed it" mark, since a report is a
+statement about the fix, not a bookmark to toggle.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from synapse_ai.kb.errors import EntryNotFound
@@ -18,7 +22,9 @@ from synapse_ai.kb.service import KnowledgeBase
 from synapse_ai.web.deps import KB, ClientId, ClientIP, CsrfProtected, Limits, Site
 from synapse_ai.web.entryview import entry_view
 from synapse_ai.web.errors import SiteError
+from synapse_ai.web.feedback import MAX_NOTE_CHARS
 from synapse_ai.web.rendering import SLUG_SPAN, plain
+from synapse_ai.web.security import CLIENT_COOKIE
 from synapse_ai.web.templating import render
 from synapse_ai.web.urls import absolute_url
 
@@ -77,6 +83,7 @@ def entry_page(request: Request, slug: str, kb: KB, site: Site, client: ClientId
             "stars": site.star_count(slug),
             "starred": site.is_starred(slug, client),
             "confirmations": site.confirmation_count(slug),
+            "confirmed": site.has_confirmed(slug, site_voter(client)),
             "open_flags": site.open_entry_flags(slug),
             "related": kb.related(slug, 5),
             "agent_prompts": agent_prompts(entry, absolute_url(request, "entry", slug=slug)),
@@ -111,3 +118,63 @@ def star_form(
     else:
         site.unstar(slug, client)
     return RedirectResponse(f"{request.url_for('entry', slug=slug)}#star", status_code=303)
+
+
+def site_voter(client: str) -> str:
+    """The voter of feedback given on the entry page: the client cookie (``key:<id>`` is an API key)."""
+    return f"site:{client}"
+
+
+async def require_client_cookie(request: Request) -> None:
+    """428 for a page-feedback form sent without the client cookie (checked before CSRF, as for API
+    stars): a fresh id per request would make "one per identity" meaningless.  The cookie is set on
+    this very response, so sending again from the page works."""
+    if not request.state.cid_from_cookie:
+        raise SiteError(
+            428,
+            f"Not counted: your browser sent no {CLIENT_COOKIE} cookie. It has just been set; send the form again.",
+            detail={"retry_with_cookie": CLIENT_COOKIE},
+        )
+
+
+def _claim_feedback_slot(limits, ip: str) -> None:
+    wait = limits.page_feedback.hit(ip)
+    if wait:
+        raise SiteError(
+            429,
+            f"Too many reports from your address; try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+@router.post("/entries/{slug}/fixed", name="fixed_form", dependencies=[Depends(require_client_cookie), CsrfProtected])
+def fixed_form(request: Request, slug: str, kb: KB, site: Site, client: ClientId, ip: ClientIP, limits: Limits):
+    """The "This fixed it" form: one confirmation per client cookie (a resend changes nothing, and is not
+    counted against the address cap); 404 for an unknown entry."""
+    find_entry(kb, slug)
+    voter = site_voter(client)
+    if not site.has_confirmed(slug, voter):
+        _claim_feedback_slot(limits, ip)
+        site.confirm(slug, voter)
+    return RedirectResponse(f"{request.url_for('entry', slug=slug)}#page-feedback", status_code=303)
+
+
+@router.post(
+    "/entries/{slug}/outdated", name="outdated_form", dependencies=[Depends(require_client_cookie), CsrfProtected]
+)
+def outdated_form(
+    request: Request,
+    slug: str,
+    kb: KB,
+    site: Site,
+    client: ClientId,
+    ip: ClientIP,
+    limits: Limits,
+    note: Annotated[str, Form(max_length=MAX_NOTE_CHARS)] = "",
+):
+    """The "Outdated" form: a ``stale`` flag for the moderation queue, one open per client cookie (sending
+    again only replaces the note); 404 for an unknown entry."""
+    find_entry(kb, slug)
+    _claim_feedback_slot(limits, ip)
+    site.add_entry_flag(slug, site_voter(client), "stale", note.strip())
+    return RedirectResponse(f"{request.url_for('entry', slug=slug)}#open-flags", status_code=303)

@@ -101,6 +101,8 @@ def m004_rate_events_and_revoked_admin_sessions(conn):
 
 # Revoking a key withdraws what it said (as in SQLite): its confirmations and flags stop counting.
 _COUNTED = "voter not in (select 'key:' || id from api_keys where revoked_at != '')"
+# Ranking leaves out the entry page's cookie identities (``site:<cid>``): they are free to mint (docs/web.md).
+_RANKED = "voter not like 'site:%%'"
 
 
 def _now_precise() -> str:
@@ -322,6 +324,9 @@ class PostgresSiteStore:
             == 1
         )
 
+    def has_confirmed(self, slug: str, voter: str) -> bool:
+        return bool(self._read("select 1 from confirmations where slug = %s and voter = %s", [slug, voter]))
+
     def confirmation_count(self, slug: str) -> int:
         sql = f"select count(*) as n from confirmations where slug = %s and {_COUNTED}"
         return self._read(sql, [slug])[0]["n"]
@@ -362,7 +367,9 @@ class PostgresSiteStore:
         if not slugs:
             return {}
         confirmed = self._read(
-            f"select slug, count(*) as n from confirmations where slug = any(%s) and {_COUNTED} group by slug", [slugs]
+            f"select slug, count(*) as n from confirmations where slug = any(%s) and {_COUNTED} and {_RANKED} "
+            "group by slug",
+            [slugs],
         )
         incorrect = self._read(
             "select slug, count(distinct voter) as n from entry_flags where status = 'open' and reason = 'incorrect' "

@@ -377,6 +377,9 @@ class SqliteSiteStore:
             == 1
         )
 
+    def has_confirmed(self, slug: str, voter: str) -> bool:
+        return bool(self._read("select 1 from confirmations where slug = ? and voter = ?", [slug, voter]))
+
     def confirmation_count(self, slug: str) -> int:
         return self._read(f"select count(*) from confirmations where slug = ? and {_COUNTED}", [slug])[0][0]
 
@@ -418,7 +421,9 @@ class SqliteSiteStore:
             return {}
         marks = ", ".join("?" * len(slugs))
         confirmed = self._read(
-            f"select slug, count(*) from confirmations where slug in ({marks}) and {_COUNTED} group by slug", slugs
+            f"select slug, count(*) from confirmations where slug in ({marks}) and {_COUNTED} and {_RANKED} "
+            "group by slug",
+            slugs,
         )
         incorrect = self._read(
             f"select slug, count(distinct voter) from entry_flags where status = 'open' and reason = 'incorrect' "
@@ -471,6 +476,8 @@ class SqliteSiteStore:
 # Revoking a key withdraws what it said: its confirmations and flags stop counting (the rows stay,
 # and its flags stay in the moderation queue), so keys made to stuff votes can be undone at once.
 _COUNTED = "voter not in (select 'key:' || id from api_keys where revoked_at != '')"
+# Ranking leaves out the entry page's cookie identities (``site:<cid>``): they are free to mint (docs/web.md).
+_RANKED = "voter not like 'site:%'"
 
 
 def _api_key(row: sqlite3.Row) -> ApiKey:
