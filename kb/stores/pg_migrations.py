@@ -100,6 +100,8 @@ kb_migrations = PgMigrations("synapse.kb")
 
 @kb_migrations()
 def m001_core(conn):
+    """Create the vector extension and the index tables (entries, sections, code blocks, tags, postings,
+    embeddings, meta); raises psycopg.Error when a statement fails (e.g. pgvector is not installed)."""
     # The same columns as SQLite's ``entries`` (kb/stores/rows.py lays them out).  ``tsv`` weights
     # the fields as SQLite's bm25() does (title 4, summary 3, patterns 2, body 1 -> A, B, C, D), and
     # ``entry_terms`` holds each entry's lexemes with their weighted frequency: the postings that

@@ -119,6 +119,7 @@ class PostgresStore:
             return cur.execute(sql, params).fetchall()
 
     def close(self) -> None:
+        """Close the connection pool; raises nothing of its own."""
         self._pool.close()
 
     @contextlib.contextmanager
@@ -141,13 +142,19 @@ class PostgresStore:
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """The meta value for ``key``, or ``default`` if unset;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         rows = self._rows("select value from kb_meta where key = %s", [key])
         return rows[0][0] if rows else default
 
     def set_meta(self, key: str, value: str) -> None:
+        """Set one meta value (via ``set_metas``);
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         self.set_metas({key: value})
 
     def set_metas(self, values: dict[str, str]) -> None:
+        """Upsert several meta values in one transaction;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         with self._conn() as conn, conn.transaction():
             conn.cursor().executemany(
                 "insert into kb_meta (key, value) values (%s, %s) "
@@ -157,6 +164,8 @@ class PostgresStore:
 
     # ------------------------------------------------------------------ entries
     def entry_fingerprints(self) -> dict[str, tuple[str, int, int, str]]:
+        """slug -> (path, mtime_ns, size, content_hash) for incremental indexing;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         rows = self._rows("select slug, path, file_mtime_ns, file_size, content_hash from entries")
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
@@ -200,25 +209,35 @@ class PostgresStore:
             conn.execute(f"delete from {table} where slug = %s", [slug])
 
     def entry_path(self, slug: str) -> str | None:
+        """The stored file path of ``slug`` ("" if none), None if not indexed;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         rows = self._rows("select path from entries where slug = %s", [slug])
         return (rows[0][0] or "") if rows else None
 
     def touch_entry(self, slug: str, mtime_ns: int, size: int) -> None:
+        """Record a new file stat for an entry whose content did not change;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         with self._conn() as conn:
             sql = "update entries set file_mtime_ns = %s, file_size = %s where slug = %s"
             conn.execute(sql, [mtime_ns, size, slug])
 
     def forget_file_stats(self) -> None:
+        """Make the next index re-read every file;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         with self._conn() as conn:
             conn.execute("update entries set file_mtime_ns = -1")
 
     def delete_entries(self, slugs: Iterable[str]) -> None:
+        """Delete ``slugs`` in one transaction (their rows cascade);
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         slugs = list(slugs)
         if slugs:
             with self._conn() as conn, conn.transaction():
                 conn.execute("delete from entries where slug = any(%s)", [slugs])  # children cascade
 
     def child_counts(self, slug: str) -> tuple[int, int]:
+        """(sections, tags) stored for ``slug``;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         rows = self._rows(
             "select (select count(*) from sections where slug = %(s)s), (select count(*) from tags where slug = %(s)s)",
             {"s": slug},
@@ -226,16 +245,24 @@ class PostgresStore:
         return rows[0][0], rows[0][1]
 
     def count(self) -> int:
+        """The number of indexed entries;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         return self._rows("select count(*) from entries")[0][0]
 
     def slugs(self) -> list[str]:
+        """Every indexed slug, sorted;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         return [r[0] for r in self._rows("select slug from entries order by slug")]
 
     def get_entry(self, slug: str) -> Entry | None:
+        """The entry ``slug`` with its sections, or None if not indexed;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         rows = self._dicts("select * from entries where slug = %s", [slug])
         return row_to_entry(rows[0], self._sections_for([slug]).get(slug, [])) if rows else None
 
     def list_entries(self, category: str | None = None, tag: str | None = None) -> list[Entry]:
+        """Entries (with sections) filtered by ``category`` and/or ``tag``, by title;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         sql, params = "select * from entries where true", []
         if tag:
             sql += " and slug in (select slug from tags where tag = %s)"
@@ -257,10 +284,14 @@ class PostgresStore:
         return out
 
     def markdown(self, slug: str) -> str | None:
+        """The markdown ``slug`` was indexed from, or None;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         rows = self._rows("select markdown from entries where slug = %s", [slug])
         return rows[0][0] if rows else None
 
     def entries_markdown(self) -> dict[str, str]:
+        """slug -> the markdown each entry was indexed from;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         return {slug: md for slug, md in self._rows("select slug, markdown from entries order by slug") if md}
 
     def approved_markdown(self) -> list[tuple[str, str]]:
@@ -271,20 +302,30 @@ class PostgresStore:
         return [(slug, md) for slug, md in self._rows(sql)]
 
     def all_patterns(self) -> dict[str, list[tuple[str, str]]]:
+        """slug -> [(pattern, required literal)] as stored at index time;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         return {slug: signals["patterns"] for slug, signals in self.all_signals().items()}
 
     def all_signals(self) -> dict[str, dict]:
+        """slug -> the entry's matching signals (patterns, HTTP statuses, error types);
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         return {slug: signals_of(*rest) for slug, *rest in self._rows(f"select {SIGNAL_COLUMNS} from entries")}
 
     def categories(self) -> list[tuple[str, int]]:
+        """(category, entry count) pairs, by category;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         sql = "select category, count(*) from entries group by category order by category"
         return [tuple(r) for r in self._rows(sql)]
 
     def tags(self) -> list[tuple[str, int]]:
+        """(tag, entry count) pairs, most used first;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         return [tuple(r) for r in self._rows("select tag, count(*) c from tags group by tag order by c desc, tag")]
 
     # ------------------------------------------------------------------ embeddings
     def embedding_hashes(self) -> dict[tuple[str, str], str]:
+        """(slug, field) -> content hash of each stored vector;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         return {(r[0], r[1]): r[2] for r in self._rows("select slug, field, content_hash from embeddings")}
 
     def save_embeddings(self, rows: list[tuple[str, str, str, str, list[float]]]) -> None:
@@ -310,15 +351,21 @@ class PostgresStore:
         self._indexed_dims.add(dims)
 
     def delete_embeddings_except(self, keep: set[tuple[str, str]]) -> None:
+        """Delete every vector whose (slug, field) is not in ``keep``;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         stale = [key for key in self.embedding_hashes() if key not in keep]
         if stale:
             with self._conn() as conn, conn.transaction():
                 conn.cursor().executemany("delete from embeddings where slug = %s and field = %s", stale)
 
     def has_vectors(self, model: str) -> bool:
+        """Whether any vector is stored for ``model``;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         return self._rows("select exists (select 1 from embeddings where model = %s)", [model])[0][0]
 
     def entry_vectors(self, slug: str, model: str) -> list[list[float]]:
+        """The stored vectors of ``slug`` for ``model``;
+        raises DatabaseUnavailable when the server is unreachable or the pool is exhausted."""
         rows = self._rows("select vector::text from embeddings where slug = %s and model = %s", [slug, model])
         return [_parse_vector(r[0]) for r in rows]
 

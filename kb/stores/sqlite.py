@@ -311,15 +311,19 @@ class SqliteStore:
         return self._db
 
     def close(self) -> None:
+        """Close the sqlite3 connection if one was opened; raises nothing of its own."""
         if self.conn is not None:
             self.conn.close()
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """The meta value for ``key``, or ``default`` if unset; raises sqlite3.Error when the file cannot be read."""
         row = self.conn.execute("select value from meta where key = ?", [key]).fetchone()
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
+        """Set one meta value (one transaction, via ``set_metas``);
+        raises sqlite3.OperationalError when the write lock is not had within the busy timeout."""
         self.set_metas({key: value})
 
     def set_metas(self, values: dict[str, str]) -> None:
@@ -380,6 +384,8 @@ class SqliteStore:
             self.conn.execute(f"delete from {table} where slug = ?", [slug])
 
     def delete_entries(self, slugs: Iterable[str]) -> None:
+        """Delete ``slugs`` with their sections, code blocks, tags and vectors in one transaction;
+        raises sqlite3.OperationalError when the write lock is not had within the busy timeout."""
         self._matrix = None
         with self.transaction():
             for slug in slugs:
@@ -395,12 +401,16 @@ class SqliteStore:
         return sections, tags
 
     def count(self) -> int:
+        """The number of indexed entries; raises sqlite3.Error when the file cannot be read."""
         return self.conn.execute("select count(*) from entries").fetchone()[0]
 
     def slugs(self) -> list[str]:
+        """Every indexed slug, sorted; raises sqlite3.Error when the file cannot be read."""
         return [r[0] for r in self.conn.execute("select slug from entries order by slug")]
 
     def get_entry(self, slug: str) -> Entry | None:
+        """The entry ``slug`` with its sections, or None if not indexed;
+        raises sqlite3.Error when the file cannot be read."""
         cursor = self.conn.execute("select * from entries where slug = ?", [slug])
         row = cursor.fetchone()
         if row is None:
@@ -408,6 +418,8 @@ class SqliteStore:
         return self._row_to_entry(dict(zip([d[0] for d in cursor.description], row)))
 
     def list_entries(self, category: str | None = None, tag: str | None = None) -> list[Entry]:
+        """Entries (with sections) filtered by ``category`` and/or ``tag``, by title;
+        raises sqlite3.Error when the file cannot be read."""
         sql = "select * from entries"
         params: list = []
         if tag:
@@ -439,6 +451,7 @@ class SqliteStore:
         return row_to_entry(row, sections)
 
     def markdown(self, slug: str) -> str | None:
+        """The markdown ``slug`` was indexed from, or None; raises sqlite3.Error when the file cannot be read."""
         row = self.conn.execute("select markdown from entries where slug = ?", [slug]).fetchone()
         return row[0] if row else None
 
@@ -474,18 +487,21 @@ class SqliteStore:
         return {row[0]: signals_of(*row[1:]) for row in self.conn.execute(f"select {SIGNAL_COLUMNS} from entries")}
 
     def categories(self) -> list[tuple[str, int]]:
+        """(category, entry count) pairs, by category; raises sqlite3.Error when the file cannot be read."""
         return [
             tuple(r)
             for r in self.conn.execute("select category, count(*) from entries group by category order by category")
         ]
 
     def tags(self) -> list[tuple[str, int]]:
+        """(tag, entry count) pairs, most used first; raises sqlite3.Error when the file cannot be read."""
         return [
             tuple(r) for r in self.conn.execute("select tag, count(*) c from tags group by tag order by c desc, tag")
         ]
 
     # ------------------------------------------------------------------ embeddings
     def embedding_hashes(self) -> dict[tuple[str, str], str]:
+        """(slug, field) -> content hash of each stored vector; raises sqlite3.Error when the file cannot be read."""
         return {(r[0], r[1]): r[2] for r in self.conn.execute("select slug, field, content_hash from embeddings")}
 
     def save_embeddings(self, rows: list[tuple[str, str, str, str, list[float]]]) -> None:
@@ -499,6 +515,8 @@ class SqliteStore:
             )
 
     def delete_embeddings_except(self, keep: set[tuple[str, str]]) -> None:
+        """Delete every vector whose (slug, field) is not in ``keep``, in one transaction;
+        raises sqlite3.OperationalError when the write lock is not had within the busy timeout."""
         self._matrix = None
         with self.transaction():
             stale = [key for key in self.embedding_hashes() if key not in keep]
@@ -524,9 +542,13 @@ class SqliteStore:
         return [r[0] for r in rows], [r[1] for r in rows], matrix
 
     def has_vectors(self, model: str) -> bool:
+        """Whether any vector is stored for ``model`` (loads the cached matrix);
+        raises sqlite3.Error when the file cannot be read."""
         return bool(len(self.embedding_matrix(model)[0]))
 
     def entry_vectors(self, slug: str, model: str) -> list:
+        """The stored vectors of ``slug`` for ``model`` (rows of the cached matrix);
+        raises sqlite3.Error when the file cannot be read."""
         slugs, _fields, matrix = self.embedding_matrix(model)
         return [matrix[i] for i, s in enumerate(slugs) if s == slug]
 

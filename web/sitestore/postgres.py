@@ -34,6 +34,7 @@ migrations = PgMigrations("synapse.site")
 
 @migrations()
 def m001_submissions_and_stars(conn):
+    """Create the submissions and stars tables if missing. Raises psycopg.Error on failure."""
     # As SQLite's m001: ``ref`` is the submitter's status-page token, ``data`` the typed fields (JSON),
     # ``flags`` the moderator warnings (JSON).  Stars have no foreign key to entries (re-indexing
     # re-creates entry rows) and are keyed by a hash of the client cookie.
@@ -52,6 +53,7 @@ def m001_submissions_and_stars(conn):
 
 @migrations()
 def m002_api_keys_and_feedback(conn):
+    """Create the api_keys, confirmations and entry_flags tables if missing. Raises psycopg.Error on failure."""
     # As SQLite's m002: keys stored as their sha256 only, one confirmation per (entry, voter), one open
     # flag per (entry, voter, reason).
     conn.execute(
@@ -77,6 +79,7 @@ def m002_api_keys_and_feedback(conn):
 
 @migrations()
 def m003_revisions(conn):
+    """Create the revisions table (suggested edits) if missing. Raises psycopg.Error on failure."""
     # As SQLite's m003: suggested edits to entries, the approved ones being an entry's history.
     conn.execute(
         "create table if not exists revisions (ref text primary key, slug text not null, status text not null, "
@@ -88,6 +91,7 @@ def m003_revisions(conn):
 
 @migrations()
 def m004_rate_events_and_revoked_admin_sessions(conn):
+    """Create the rate_events and revoked_admin_sessions tables. Raises psycopg.Error on failure."""
     # As SQLite's m004: rate limits counted in the database (one row per counted action per client
     # address), and signed-out admin cookies by sha256 until they would have expired.
     conn.execute(
@@ -122,6 +126,7 @@ class PostgresSiteStore:
         self._pool = open_migrated_pool(url, migrations, pool_max)
 
     def close(self) -> None:
+        """Close the connection pool. Raises nothing of its own."""
         self._pool.close()
 
     def _write(self, sql: str, params: list) -> int:
@@ -140,6 +145,8 @@ class PostgresSiteStore:
 
     # ------------------------------------------------------------------ submissions
     def add_submission(self, title: str, data: dict, markdown: str, flags: list[dict], contact: str = "") -> str:
+        """Store a pending submission; returns its ref. Raises TypeError when data or flags are not JSON-serialisable,
+        DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         ref = secrets.token_urlsafe(16)
         now = _now()
         self._write(
@@ -159,10 +166,14 @@ class PostgresSiteStore:
         return ref
 
     def submission(self, ref: str) -> Submission | None:
+        """The submission with this ref, or None.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         rows = self._read("select * from submissions where ref = %s", [ref])
         return Submission.from_row(rows[0]) if rows else None
 
     def submissions(self, status: str | None = None, limit: int = 200) -> list[Submission]:
+        """Submissions newest first, optionally of one status, at most limit.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         if status:
             sql = "select * from submissions where status = %s order by created_at desc limit %s"
             rows = self._read(sql, [status, limit])
@@ -171,6 +182,8 @@ class PostgresSiteStore:
         return [Submission.from_row(r) for r in rows]
 
     def submission_counts(self) -> dict[str, int]:
+        """Number of submissions per status (pending, approved, rejected always present).
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         counts = {"pending": 0, "approved": 0, "rejected": 0}
         rows = self._read("select status, count(*) as n from submissions group by status")
         counts.update({r["status"]: r["n"] for r in rows})
@@ -188,9 +201,13 @@ class PostgresSiteStore:
         )
 
     def approved_slugs(self) -> set[str]:
+        """The entry slugs approved submissions were published under.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return {r["slug"] for r in self._read("select slug from submissions where status = 'approved' and slug != ''")}
 
     def mark_rejected(self, ref: str, reason: str) -> bool:
+        """pending → rejected with reason; False if it was not pending.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return (
             self._write(
                 "update submissions set status = 'rejected', reason = %s, updated_at = %s "
@@ -212,18 +229,28 @@ class PostgresSiteStore:
         )
 
     def unstar(self, slug: str, client_id: str) -> bool:
+        """Remove the client's star; returns whether one was removed.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return self._write("delete from stars where slug = %s and client = %s", [slug, _client_key(client_id)]) == 1
 
     def is_starred(self, slug: str, client_id: str) -> bool:
+        """Whether this client starred the entry.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return bool(self._read("select 1 from stars where slug = %s and client = %s", [slug, _client_key(client_id)]))
 
     def starred_by(self, client_id: str) -> set[str]:
+        """Slugs of the entries this client starred.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return {r["slug"] for r in self._read("select slug from stars where client = %s", [_client_key(client_id)])}
 
     def star_count(self, slug: str) -> int:
+        """Number of stars of one entry.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return self._read("select count(*) as n from stars where slug = %s", [slug])[0]["n"]
 
     def star_counts(self) -> dict[str, int]:
+        """Number of stars per starred entry.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return {r["slug"]: r["n"] for r in self._read("select slug, count(*) as n from stars group by slug")}
 
     # ------------------------------------------------------------------ admin sessions
@@ -237,6 +264,8 @@ class PostgresSiteStore:
         )
 
     def admin_session_revoked(self, cookie: str) -> bool:
+        """Whether this admin cookie was signed out.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         digest = hashlib.sha256(cookie.encode()).hexdigest()
         return bool(self._read("select 1 from revoked_admin_sessions where digest = %s", [digest]))
 
@@ -287,11 +316,15 @@ class PostgresSiteStore:
         return self._write("delete from rate_events where at < %s", [older_than])
 
     def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
+        """The n most starred entries as (slug, stars), most first then by slug.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         rows = self._read("select slug, count(*) as c from stars group by slug order by c desc, slug limit %s", [n])
         return [(r["slug"], r["c"]) for r in rows]
 
     # ------------------------------------------------------------------ API keys (migration m002)
     def add_api_key(self, name: str, scopes: tuple[str, ...], key_hash: str, prefix: str) -> ApiKey:
+        """Store a new API key (by its hash) and return it. Raises psycopg.errors.UniqueViolation when key_hash is
+        stored, DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now_precise())
         self._write(
             "insert into api_keys (id, name, key_hash, prefix, scopes, created_at, revoked_at) "
@@ -301,9 +334,13 @@ class PostgresSiteStore:
         return key
 
     def api_keys(self) -> list[ApiKey]:
+        """Every API key, revoked ones included, oldest first.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return [_api_key(r) for r in self._read("select * from api_keys order by created_at, id")]
 
     def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The API key with this sha256, revoked or not, or None.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         rows = self._read("select * from api_keys where key_hash = %s", [key_hash])
         return _api_key(rows[0]) if rows else None
 
@@ -325,9 +362,13 @@ class PostgresSiteStore:
         )
 
     def has_confirmed(self, slug: str, voter: str) -> bool:
+        """Whether this voter confirmed the entry.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         return bool(self._read("select 1 from confirmations where slug = %s and voter = %s", [slug, voter]))
 
     def confirmation_count(self, slug: str) -> int:
+        """Counted confirmations of one entry (revoked keys left out).
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         sql = f"select count(*) as n from confirmations where slug = %s and {_COUNTED}"
         return self._read(sql, [slug])[0]["n"]
 
@@ -395,6 +436,8 @@ class PostgresSiteStore:
         return ref
 
     def revision(self, ref: str) -> Revision | None:
+        """The suggested edit with this ref, or None.
+        Raises DatabaseUnavailable when the server is unreachable or busy, psycopg.Error on other failures."""
         rows = self._read("select * from revisions where ref = %s", [ref])
         return Revision.from_row(rows[0]) if rows else None
 

@@ -34,6 +34,7 @@ migrations = Migrations("synapse.site")
 
 @migrations()
 def m001_submissions_and_stars(db):
+    """Create the submissions and stars tables if missing. Raises sqlite3.Error when the database fails."""
     # Solutions sent through the web form / API, waiting for (or after) moderation.  ``ref`` is the
     # random token the submitter gets for the status page.  ``data`` holds the fields as typed
     # (JSON), ``markdown`` the entry as it would be written, ``flags`` the moderator warnings (JSON).
@@ -63,6 +64,8 @@ def m001_submissions_and_stars(db):
 
 @migrations()
 def m002_api_keys_and_feedback(db):
+    """Create the api_keys, confirmations and entry_flags tables if missing.
+    Raises sqlite3.Error when the database fails."""
     # The feedback loop's rows (web/keys.py, web/feedback.py); databases whose kb set ran the old
     # ``m005_api_keys_and_feedback`` already have them, so only what is missing is created.
     # API keys: only the sha256 of the key is stored (see web/keys.py for why not bcrypt).
@@ -102,6 +105,7 @@ def m002_api_keys_and_feedback(db):
 
 @migrations()
 def m003_revisions(db):
+    """Create the revisions table (suggested edits) if missing. Raises sqlite3.Error when the database fails."""
     # Suggested edits to entries (web/revisions.py).  ``ref`` is the random token of the suggestion's
     # status page; ``base`` the entry file's text the edit was made on (approval refuses when the file
     # has changed since), ``markdown`` the proposed text, ``author`` the public credit (may be empty),
@@ -129,6 +133,7 @@ def m003_revisions(db):
 
 @migrations()
 def m004_rate_events_and_revoked_admin_sessions(db):
+    """Create the rate_events and revoked_admin_sessions tables. Raises sqlite3.Error when the database fails."""
     # Rate limits counted in the database (``claim_rate_slot``): one row per counted action (a
     # submission, a new star, a failed sign-in) per key (a client address), so the check and the
     # record are one transaction and every process sharing the database shares the limits.
@@ -176,6 +181,7 @@ class SqliteSiteStore:
             raise
 
     def close(self) -> None:
+        """Close this store's connection. Raises nothing of its own (closing twice is harmless)."""
         with self._lock:
             self._conn.close()
 
@@ -189,6 +195,8 @@ class SqliteSiteStore:
 
     # ------------------------------------------------------------------ submissions
     def add_submission(self, title: str, data: dict, markdown: str, flags: list[dict], contact: str = "") -> str:
+        """Store a pending submission; returns its ref. Raises TypeError when data or flags are not
+        JSON-serialisable, sqlite3.Error when the database fails."""
         ref = secrets.token_urlsafe(16)
         now = _now()
         self._write(
@@ -209,10 +217,13 @@ class SqliteSiteStore:
         return ref
 
     def submission(self, ref: str) -> Submission | None:
+        """The submission with this ref, or None. Raises sqlite3.Error when the database fails."""
         rows = self._read("select * from submissions where ref = ?", [ref])
         return Submission.from_row(rows[0]) if rows else None
 
     def submissions(self, status: str | None = None, limit: int = 200) -> list[Submission]:
+        """Submissions newest first, optionally of one status, at most limit.
+        Raises sqlite3.Error when the database fails."""
         if status:
             rows = self._read(
                 "select * from submissions where status = ? order by created_at desc limit ?", [status, limit]
@@ -222,6 +233,8 @@ class SqliteSiteStore:
         return [Submission.from_row(r) for r in rows]
 
     def submission_counts(self) -> dict[str, int]:
+        """Number of submissions per status (pending, approved, rejected always present).
+        Raises sqlite3.Error when the database fails."""
         counts = {"pending": 0, "approved": 0, "rejected": 0}
         counts.update({r[0]: r[1] for r in self._read("select status, count(*) from submissions group by status")})
         return counts
@@ -242,6 +255,7 @@ class SqliteSiteStore:
         return {r[0] for r in self._read("select slug from submissions where status = 'approved' and slug != ''")}
 
     def mark_rejected(self, ref: str, reason: str) -> bool:
+        """pending → rejected with reason; False if it was not pending. Raises sqlite3.Error when the database fails."""
         return (
             self._write(
                 "update submissions set status = 'rejected', reason = ?, updated_at = ? where ref = ? and status = "
@@ -263,18 +277,23 @@ class SqliteSiteStore:
         )
 
     def unstar(self, slug: str, client_id: str) -> bool:
+        """Remove the client's star; returns whether one was removed. Raises sqlite3.Error when the database fails."""
         return self._write("delete from stars where slug = ? and client = ?", [slug, _client_key(client_id)]) == 1
 
     def is_starred(self, slug: str, client_id: str) -> bool:
+        """Whether this client starred the entry. Raises sqlite3.Error when the database fails."""
         return bool(self._read("select 1 from stars where slug = ? and client = ?", [slug, _client_key(client_id)]))
 
     def starred_by(self, client_id: str) -> set[str]:
+        """Slugs of the entries this client starred. Raises sqlite3.Error when the database fails."""
         return {r[0] for r in self._read("select slug from stars where client = ?", [_client_key(client_id)])}
 
     def star_count(self, slug: str) -> int:
+        """Number of stars of one entry. Raises sqlite3.Error when the database fails."""
         return self._read("select count(*) from stars where slug = ?", [slug])[0][0]
 
     def star_counts(self) -> dict[str, int]:
+        """Number of stars per starred entry. Raises sqlite3.Error when the database fails."""
         return {r[0]: r[1] for r in self._read("select slug, count(*) from stars group by slug")}
 
     # ------------------------------------------------------------------ admin sessions
@@ -286,6 +305,7 @@ class SqliteSiteStore:
         self._write("insert or replace into revoked_admin_sessions (digest, expires) values (?, ?)", [digest, expires])
 
     def admin_session_revoked(self, cookie: str) -> bool:
+        """Whether this admin cookie was signed out. Raises sqlite3.Error when the database fails."""
         digest = hashlib.sha256(cookie.encode()).hexdigest()
         return bool(self._read("select 1 from revoked_admin_sessions where digest = ?", [digest]))
 
@@ -342,11 +362,15 @@ class SqliteSiteStore:
         return self._write("delete from rate_events where at < ?", [older_than])
 
     def most_starred(self, n: int = 5) -> list[tuple[str, int]]:
+        """The n most starred entries as (slug, stars), most first then by slug.
+        Raises sqlite3.Error when the database fails."""
         rows = self._read("select slug, count(*) c from stars group by slug order by c desc, slug limit ?", [n])
         return [(r[0], r[1]) for r in rows]
 
     # ------------------------------------------------------------------ API keys (migration m002)
     def add_api_key(self, name: str, scopes: tuple[str, ...], key_hash: str, prefix: str) -> ApiKey:
+        """Store a new API key (by its hash) and return it. Raises sqlite3.IntegrityError when key_hash
+        is already stored; sqlite3.Error when the database fails."""
         key = ApiKey(new_key_id(), name, prefix, tuple(scopes), _now_precise())
         self._write(
             "insert into api_keys (id, name, key_hash, prefix, scopes, created_at, revoked_at) "
@@ -356,9 +380,11 @@ class SqliteSiteStore:
         return key
 
     def api_keys(self) -> list[ApiKey]:
+        """Every API key, revoked ones included, oldest first. Raises sqlite3.Error when the database fails."""
         return [_api_key(r) for r in self._read("select * from api_keys order by created_at, id")]
 
     def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The API key with this sha256, revoked or not, or None. Raises sqlite3.Error when the database fails."""
         rows = self._read("select * from api_keys where key_hash = ?", [key_hash])
         return _api_key(rows[0]) if rows else None
 
@@ -378,9 +404,11 @@ class SqliteSiteStore:
         )
 
     def has_confirmed(self, slug: str, voter: str) -> bool:
+        """Whether this voter confirmed the entry. Raises sqlite3.Error when the database fails."""
         return bool(self._read("select 1 from confirmations where slug = ? and voter = ?", [slug, voter]))
 
     def confirmation_count(self, slug: str) -> int:
+        """Counted confirmations of one entry (revoked keys left out). Raises sqlite3.Error when the database fails."""
         return self._read(f"select count(*) from confirmations where slug = ? and {_COUNTED}", [slug])[0][0]
 
     def confirmation_counts(self) -> dict[str, int]:
@@ -449,6 +477,7 @@ class SqliteSiteStore:
         return ref
 
     def revision(self, ref: str) -> Revision | None:
+        """The suggested edit with this ref, or None. Raises sqlite3.Error when the database fails."""
         rows = self._read("select * from revisions where ref = ?", [ref])
         return Revision.from_row(rows[0]) if rows else None
 
