@@ -29,6 +29,7 @@ def server_url(config: Config | None = None) -> str | None:
 
 
 def is_remote(target: Any) -> bool:
+    """Whether ``target`` is a str starting with ``http://`` or ``https://`` (any case). Raises nothing of its own."""
     return isinstance(target, str) and target.lower().startswith(("http://", "https://"))
 
 
@@ -90,21 +91,32 @@ class FallbackReader:
         return getattr(self.local, name)(*args, **kwargs)
 
     def search(self, query: str, limit: int = 5, **options: Any):
+        """``search`` on the server, or the local index once it is unreachable;
+        raises the readers' errors except ``ServerUnreachable``."""
         return self._call("search", query, limit, **options)
 
     def match(self, error_text: str, limit: int = 5, **options: Any):
+        """``match`` on the server, or the local index once it is unreachable;
+        raises the readers' errors except ``ServerUnreachable``."""
         return self._call("match", error_text, limit, **options)
 
     def get(self, slug: str):
+        """The entry ``slug`` (or None) from the server, else the local index;
+        raises the readers' errors except ``ServerUnreachable``."""
         return self._call("get", slug)
 
     def require(self, slug: str):
+        """The entry ``slug`` from the server, else the local index; raises
+        ``EntryNotFound`` and the readers' other errors."""
         return self._call("require", slug)
 
     def markdown(self, slug: str):
+        """Entry ``slug``'s Markdown (or None) from the server, else the local index;
+        raises the readers' errors except ``ServerUnreachable``."""
         return self._call("markdown", slug)
 
     def nearest_slugs(self, slug_like: str, n: int = 3) -> list[str]:
+        """Up to ``n`` slugs close to ``slug_like``, server first, else the local index; raises the readers' errors."""
         return self._call("nearest_slugs", slug_like, n)
 
     def post_json(self, path: str, body: dict, **options: Any) -> Any:
@@ -112,6 +124,7 @@ class FallbackReader:
         return self.remote.post_json(path, body, **options)
 
     def close(self) -> None:
+        """Close the remote reader and the local one if it was opened; raises whatever their ``close`` raises."""
         self.remote.close()
         if self.local is not None:
             self.local.close()

@@ -36,7 +36,9 @@ class Embedder(Protocol):
 
     model_id: str
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """L2-normalised vectors for ``texts``, one each; implementations may raise ``ModelUnavailable``."""
+        ...
 
     def embed_one(self, text: str) -> Sequence[float]:
         """One text's vector: the query hot path (a float32 numpy array where the embedder has one)."""

@@ -38,9 +38,11 @@ class Feedback:
 
     @property
     def demoted(self) -> bool:
+        """Whether at least ``DEMOTE_AT`` voters flagged it incorrect. Raises nothing of its own."""
         return self.incorrect_flags >= DEMOTE_AT
 
     def to_dict(self) -> dict:
+        """The counts and ``demoted`` as a JSON-ready dict. Raises nothing of its own."""
         return {"confirmations": self.confirmations, "incorrect_flags": self.incorrect_flags, "demoted": self.demoted}
 
 

@@ -47,6 +47,7 @@ class LinearPattern:
         self.pattern, self._compiled = pattern, compiled
 
     def search(self, text: str):
+        """RE2 search of ``text`` (invalid Unicode replaced first): a match or None. Raises nothing of its own."""
         try:
             return self._compiled.search(text)
         except UnicodeEncodeError:

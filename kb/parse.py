@@ -70,6 +70,7 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     """No ``&id001`` anchors when two fields hold the same object (e.g. equal dates)."""
 
     def ignore_aliases(self, data):
+        """Always True: PyYAML then writes no anchors or aliases. Raises nothing of its own."""
         return True
 
 

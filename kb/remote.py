@@ -47,9 +47,11 @@ class Response:
 
     @property
     def text(self) -> str:
+        """The body decoded as UTF-8, bad bytes replaced. Raises nothing of its own."""
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
+        """The body parsed as JSON; raises ``ValueError`` (``json.JSONDecodeError``) when it is not JSON."""
         return json.loads(self.content)
 
 
@@ -92,6 +94,8 @@ class HttpTransport:
         timeout: float | None = None,
         retry: bool = True,
     ) -> Response:
+        """Send one request (once more on a fresh connection if a reused one was dropped); raises ``OSError``
+        or ``http.client.HTTPException``."""
         timeout = self.timeout if timeout is None else timeout
         target = self.prefix + url + (f"?{urlencode(params)}" if params else "")
         body = None if json is None else _dumps(json)
@@ -133,6 +137,7 @@ class HttpTransport:
         return Response(reply.status, {k.lower(): v for k, v in reply.getheaders()}, content)
 
     def close(self) -> None:
+        """Close the open connection, if any. Raises nothing of its own."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -264,6 +269,8 @@ class RemoteKnowledgeBase:
         return SearchResponse.from_dict(data)
 
     def get(self, slug: str) -> Entry | None:
+        """The entry ``slug`` from the server, or None on a 404 (its did-you-mean slugs kept); raises
+        ``ServerUnreachable``, ``ServerRefused`` or ``IncompatibleServer``."""
         self._checked()
         response = self._send("GET", f"/api/entries/{quote(slug, safe='')}")
         if response.status_code == 404:
@@ -281,6 +288,8 @@ class RemoteKnowledgeBase:
         return entry
 
     def markdown(self, slug: str) -> str | None:
+        """Entry ``slug``'s Markdown from the server, or None on a 404; raises ``ServerRefused`` (4xx),
+        ``ServerUnreachable`` or ``IncompatibleServer``."""
         self._checked()
         response = self._send("GET", f"/entries/{quote(slug, safe='')}.md")
         if response.status_code == 404:
@@ -302,6 +311,7 @@ class RemoteKnowledgeBase:
         return self._post(path, scrub_json(body) if scrubbed else body, f"POST {path}", retry=False)
 
     def close(self) -> None:
+        """Close the HTTP transport if this client created it. Raises nothing of its own."""
         if self._own_transport:
             self._http.close()
 

@@ -271,6 +271,7 @@ class SearchFilter:
 
     @property
     def active(self) -> bool:
+        """Whether a category or tag filter is set. Raises nothing of its own."""
         return bool(self.category or self.tag)
 
 

@@ -39,6 +39,7 @@ class ShippedVectors:
         return len(self.blobs)
 
     def get(self, key: str) -> bytes | None:
+        """The float32 BLOB for text hash ``key``, or None. Raises nothing of its own."""
         return self.blobs.get(key)
 
 

@@ -18,6 +18,7 @@ class DropQueryString(logging.Filter):
     """Rewrites uvicorn's access record ``(client, method, path_with_query, http_version, status)``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Strip the query string from the record's path argument and keep the record; raises nothing."""
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
             record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])

@@ -39,10 +39,12 @@ class Caller:
 
     @property
     def anonymous(self) -> bool:
+        """True when the caller sent no key and is not the moderator; raises nothing."""
         return self.key is None and not self.admin
 
     @property
     def voter(self) -> str:
+        """Whom the caller's confirmations and flags count for ("admin", the key's voter, or ""); raises nothing."""
         return "admin" if self.admin else self.key.voter if self.key else ""
 
     @property
@@ -51,6 +53,7 @@ class Caller:
         return "the moderator token" if self.admin else f"API key '{self.key.name}' ({self.key.id})" if self.key else ""
 
     def allows(self, scope: str) -> bool:
+        """True when the caller may act with `scope` (the moderator may do anything); raises nothing."""
         return self.admin or (self.key is not None and self.key.allows(scope))
 
 
@@ -64,6 +67,7 @@ class KeyLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings, site) -> KeyLimits:
+        """The per-key request and proposal limiters from the settings, counted in `site`; raises nothing of its own."""
         return cls(
             StoredRateLimiter(site, "key_request", settings.key_rate_limit, 60),
             StoredRateLimiter(site, "key_propose", settings.key_propose_limit, settings.submit_window),
@@ -71,6 +75,7 @@ class KeyLimits:
 
 
 def too_many(what: str, wait: int) -> SiteError:
+    """The 429 SiteError (with Retry-After) for a key over its limit on `what`; returns it, raises nothing."""
     return SiteError(
         429,
         f"too many {what} with this key; try again in {wait} seconds",

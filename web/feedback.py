@@ -53,6 +53,8 @@ class FeedbackError(UserError, ValueError):
 
 # ---------------------------------------------------------------------- the operations
 def check_flag(reason: Any, note: Any) -> tuple[str, str]:
+    """The flag's reason and stripped note; raises FeedbackError 422 for an unknown reason or a non-string
+    note, 413 for a note over MAX_NOTE_CHARS."""
     if reason not in REASONS:
         raise FeedbackError(422, f"reason must be one of {', '.join(REASONS)}", {"reasons": list(REASONS)})
     note = "" if note is None else note
@@ -74,12 +76,14 @@ def require_entry(kb, slug: str) -> None:
 
 
 def confirm(kb, site, slug: str, voter: str) -> dict:
+    """Record the voter's confirmation of an entry and return the new count; raises FeedbackError 404 if unknown."""
     require_entry(kb, slug)
     site.confirm(slug, voter)
     return {"slug": slug, "confirmations": site.confirmation_count(slug)}
 
 
 def flag(kb, site, slug: str, voter: str, reason: Any, note: Any = "") -> dict:
+    """Record an open flag on an entry; raises FeedbackError 422/413 for a bad reason or note, 404 if unknown."""
     reason, note = check_flag(reason, note)
     require_entry(kb, slug)
     site.add_entry_flag(slug, voter, reason, note)
@@ -187,10 +191,21 @@ def proposal_from_markdown(text: str) -> tuple[dict, list[str]]:
 
 # ---------------------------------------------------------------------- where the CLI and tools send it
 class FeedbackTarget(Protocol):
-    def confirm(self, slug: str) -> dict: ...
-    def flag(self, slug: str, reason: str, note: str = "") -> dict: ...
-    def propose(self, body: dict) -> dict: ...
-    def close(self) -> None: ...
+    def confirm(self, slug: str) -> dict:
+        """Confirm an entry; raises FeedbackError when refused."""
+        ...
+
+    def flag(self, slug: str, reason: str, note: str = "") -> dict:
+        """Flag an entry with a reason and note; raises FeedbackError when refused."""
+        ...
+
+    def propose(self, body: dict) -> dict:
+        """Submit a proposal body for moderation; raises FeedbackError when refused."""
+        ...
+
+    def close(self) -> None:
+        """Release what the target holds open."""
+        ...
 
 
 class LocalFeedback:
@@ -202,6 +217,7 @@ class LocalFeedback:
 
     @classmethod
     def open(cls, db: Path | str | None = None, kb=None) -> LocalFeedback:
+        """A LocalFeedback on the database `db` (or on `kb`); raises FeedbackError 400 for an in-memory database."""
         from synapse_ai.web.sitestore import open_site_store
 
         if kb is None:
@@ -213,15 +229,19 @@ class LocalFeedback:
         return cls(kb, open_site_store(kb.store.url))
 
     def confirm(self, slug: str) -> dict:
+        """Confirm an entry as the local user; raises FeedbackError 404 for an unknown entry."""
         return confirm(self.kb, self.site, slug, self.voter)
 
     def flag(self, slug: str, reason: str, note: str = "") -> dict:
+        """Flag an entry as the local user; raises FeedbackError 422/413 for a bad reason or note, 404 if unknown."""
         return flag(self.kb, self.site, slug, self.voter, reason, note)
 
     def propose(self, body: dict) -> dict:
+        """Store a pending proposal and return its ref; raises FeedbackError 422/413 when it is invalid."""
         return {"ref": propose(self.site, body, f"the local user {_user()}"), "status": "pending"}
 
     def close(self) -> None:
+        """Close the site store; raises nothing of its own."""
         self.site.close()
 
 
@@ -274,15 +294,19 @@ class HttpFeedback:
         raise FeedbackError(status, f"{self.base_url} answered {status}: {message or 'unexpected answer'}", detail)
 
     def confirm(self, slug: str) -> dict:
+        """POST a confirmation to the server; raises FeedbackError for a refusal or an unreachable server."""
         return self._send(f"/api/entries/{quote(slug, safe='')}/confirm")
 
     def flag(self, slug: str, reason: str, note: str = "") -> dict:
+        """POST a flag to the server; raises FeedbackError for a refusal or an unreachable server."""
         return self._send(f"/api/entries/{quote(slug, safe='')}/flag", {"reason": reason, "note": note})
 
     def propose(self, body: dict) -> dict:
+        """POST a proposal to the server; raises FeedbackError for a refusal or an unreachable server."""
         return self._send("/api/proposals", body)
 
     def close(self) -> None:
+        """Nothing to release (each request opens its own connection); raises nothing."""
         pass
 
 

@@ -37,6 +37,7 @@ def new_key_id() -> str:
 
 
 def hash_key(key: str) -> str:
+    """The SHA-256 hex digest under which a key is stored and looked up; raises nothing."""
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -65,6 +66,7 @@ def check_scopes(scopes) -> tuple[str, ...]:
 
 
 def check_name(name: str) -> str:
+    """The key's name, stripped; raises ValueError when it is empty, multi-line or over MAX_NAME_CHARS."""
     name = (name or "").strip()
     if not name:
         raise ValueError("give the key a name (who or what uses it), e.g. --name ci-agent")
@@ -86,6 +88,7 @@ class ApiKey:
 
     @property
     def active(self) -> bool:
+        """True while the key has not been revoked; raises nothing."""
         return not self.revoked_at
 
     @property
@@ -94,9 +97,11 @@ class ApiKey:
         return f"key:{self.id}"
 
     def allows(self, scope: str) -> bool:
+        """True when the key has `scope` or a scope that implies it; raises nothing."""
         return scope in self.scopes or any(scope in IMPLIED_SCOPES.get(s, ()) for s in self.scopes)
 
     def to_dict(self) -> dict:
+        """The key as a JSON-ready dict (revoked_at None while active); raises nothing."""
         return {
             "id": self.id,
             "name": self.name,

@@ -54,6 +54,7 @@ class EditCheck:
 
     @property
     def ok(self) -> bool:
+        """True when the edit produced an entry and found no errors; raises nothing."""
         return self.entry is not None and not self.errors
 
 
@@ -199,6 +200,8 @@ def approve(kb: KnowledgeBase, site: SiteStore, ref: str, today: date | None = N
 
 
 def reject(site: SiteStore, ref: str, reason: str) -> None:
+    """Reject a pending suggested edit with a reason; raises RevisionError for an empty or over-long
+    reason, or when the edit is unknown or no longer pending."""
     reason = reason.strip()
     if not reason:
         raise RevisionError("give a reason: the editor sees it on the status page")

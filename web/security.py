@@ -90,6 +90,7 @@ class Signer:
         return nonce + self._honeypot_mac(nonce)
 
     def is_honeypot_ref(self, ref: str) -> bool:
+        """True when `ref` carries this site's honeypot signature; raises nothing of its own."""
         return len(ref) == 22 and hmac.compare_digest(ref[12:].encode(), self._honeypot_mac(ref[:12]).encode())
 
     # -- admin session ------------------------------------------------------------------------
